@@ -1,0 +1,51 @@
+// Package api serves the RESTful control API (--api): /healthy, /stats,
+// /metrics and the /ruleset/* endpoints. It speaks HTTP/1.x itself, because
+// the original's clients send HTTP/1.1 requests without a Host header,
+// which net/http refuses.
+package api
+
+import (
+	"context"
+	"time"
+
+	"github.com/neosocksd-go/neosocksd/core/stats"
+)
+
+// Ruleset is what the API needs from a routing engine. The Lua engine and
+// the compiled route table implement it; an engine that cannot do
+// something (the route table runs no code) returns an error saying so,
+// which the API answers as 500 text/plain.
+type Ruleset interface {
+	// Healthy calls ruleset.healthy: "" means healthy, anything else is the
+	// 503 body.
+	Healthy(ctx context.Context) string
+	// Stats returns the text appended to POST /stats: ruleset.stats(dt, q).
+	// q is nil when the query has no q.
+	Stats(ctx context.Context, dt time.Duration, q *string) string
+	// Metrics returns Prometheus text appended to /metrics ("" for none).
+	Metrics(ctx context.Context) string
+	// Runtime reports the engine's own statistics for /stats?runtime,
+	// /metrics and /ruleset/gc.
+	Runtime() Runtime
+	// Invoke runs code in a sandbox on the engine (POST /ruleset/invoke).
+	Invoke(ctx context.Context, code []byte) error
+	// Update replaces the ruleset (module "" or "ruleset") or a module
+	// (POST /ruleset/update). chunkname "" means the default.
+	Update(ctx context.Context, module, chunkname string, code []byte) error
+	// GC runs a full collection and reports the runtime before and after.
+	GC(ctx context.Context) (before, after Runtime, err error)
+	// RPCall runs an RPC chunk and returns the marshalled results, the body
+	// "return true,..." (POST /ruleset/rpcall). An error means "rpcall did
+	// not return".
+	RPCall(ctx context.Context, code []byte) ([]byte, error)
+}
+
+// Runtime is the engine's memory and routine statistics.
+type Runtime struct {
+	Allocated     uint64 // bytes
+	Objects       uint64
+	MemLimit      uint64 // bytes, 0 = none
+	ThreadsActive int64
+	ThreadsPeak   int64
+	Events        stats.Percentiles // CPU time of recent ruleset entries
+}
