@@ -2,9 +2,27 @@
 // -i netdev and the --block-outbound policy) or through a chain of
 // socks4a, socks5 and http proxies. It owns the client side of those
 // protocols and the dialer error taxonomy the ruleset sees.
+//
+// Dial resolves only the first hop (the first proxy, or the target when
+// there is none), applies the --block-outbound policy to the address it
+// connects to, and then runs one CONNECT handshake per proxy, each naming
+// the next hop as given (names are never resolved locally past the first
+// hop). Handshakes never read past a reply, and the connection handed back
+// is the bare *net.TCPConn whenever no proxy sent bytes ahead, so relaying
+// with io.Copy can splice.
+//
+// Choices where the original's behaviour is unverified: HTTP response heads
+// may end lines in CRLF or a bare LF and are limited to 8 KiB; SOCKS5 user
+// names and passwords longer than 255 bytes fail the dial with "proxy
+// authentication failed" before anything is sent for them; --nameserver
+// servers are used round robin, one per query attempt of Go's resolver.
+//
+// The package does no logging of dial failures (the caller maps and logs
+// them once) and never resolves anything but the first hop.
 package dial
 
 import (
+	"context"
 	"errors"
 	"syscall"
 )
@@ -87,4 +105,17 @@ func KindOf(err error) Kind {
 		return e.Kind
 	}
 	return System
+}
+
+// ctxError is the error for a dial stopped by ctx: Timeout when its
+// deadline passed, Cancelled otherwise. cause, if not nil, is kept for logs.
+func ctxError(ctx context.Context, cause error) *Error {
+	kind := Cancelled
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		kind = Timeout
+	}
+	if cause == nil {
+		cause = ctx.Err()
+	}
+	return &Error{Kind: kind, Err: cause}
 }

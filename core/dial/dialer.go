@@ -1,0 +1,260 @@
+package dial
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/neosocksd-go/neosocksd/core/addr"
+	"github.com/neosocksd-go/neosocksd/core/config"
+	"github.com/neosocksd-go/neosocksd/core/stats"
+)
+
+// Options configure a Dialer. The zero value dials with the system
+// resolver, no socket options beyond Go's defaults (TCP_NODELAY on,
+// keep-alive off), and blocks only unspecified addresses.
+type Options struct {
+	// ResolvePF is config.PFUnspec, PFInet (-4) or PFInet6 (-6).
+	ResolvePF int
+	// Nameserver is the --nameserver list "ip[:port],..."; empty means the
+	// system resolver. An unparsable list is logged and ignored.
+	Nameserver string
+	// Netdev binds outgoing sockets to an interface (SO_BINDTODEVICE);
+	// failure only logs a warning.
+	Netdev string
+	// Block is the --block-outbound policy.
+	Block Policy
+	// TCPNoDelay, TCPKeepAlive and FastOpenConnect set TCP_NODELAY,
+	// SO_KEEPALIVE and TCP_FASTOPEN_CONNECT on outgoing sockets.
+	TCPNoDelay, TCPKeepAlive, FastOpenConnect bool
+	// SndBuf and RcvBuf set SO_SNDBUF and SO_RCVBUF when positive.
+	SndBuf, RcvBuf int
+	// Stats receives DNS counters, handshake bytes with upstream proxies
+	// (ClientRx/ClientTx) and connect latencies. May be nil.
+	Stats *stats.Counters
+	// Logger receives socket option warnings. May be nil.
+	Logger *slog.Logger
+}
+
+// Dialer dials targets directly or through proxy chains. It is safe for
+// concurrent use and immutable once built; to apply a new configuration,
+// build a new Dialer.
+type Dialer struct {
+	block    Policy
+	nodelay  bool
+	netdev   string
+	fastOpen bool
+	sndbuf   int
+	rcvbuf   int
+	stats    *stats.Counters
+	log      *slog.Logger
+	network  string // "ip", "ip4" or "ip6" for lookups
+	resolver *net.Resolver
+	nd       net.Dialer
+
+	// warned records which socket options already logged a warning, so a
+	// persistent failure does not log once per connection.
+	warned [4]atomic.Bool
+}
+
+const (
+	warnNetdev = iota
+	warnSndBuf
+	warnRcvBuf
+	warnFastOpen
+)
+
+// ifNameMax is IFNAMSIZ-1: the longest interface name the kernel accepts.
+const ifNameMax = 15
+
+// New builds a Dialer from o.
+func New(o Options) *Dialer {
+	d := &Dialer{
+		block:    o.Block,
+		nodelay:  o.TCPNoDelay,
+		netdev:   o.Netdev,
+		fastOpen: o.FastOpenConnect,
+		sndbuf:   o.SndBuf,
+		rcvbuf:   o.RcvBuf,
+		stats:    o.Stats,
+		log:      o.Logger,
+		network:  "ip",
+		resolver: net.DefaultResolver,
+	}
+	if d.log == nil {
+		d.log = slog.New(slog.DiscardHandler)
+	}
+	if len(d.netdev) > ifNameMax {
+		d.netdev = d.netdev[:ifNameMax]
+	}
+	switch o.ResolvePF {
+	case config.PFInet:
+		d.network = "ip4"
+	case config.PFInet6:
+		d.network = "ip6"
+	}
+	if o.Nameserver != "" {
+		servers, err := ParseNameservers(o.Nameserver)
+		if err != nil {
+			d.log.Warn("nameserver not applied, using the system resolver", "err", err)
+		} else {
+			d.resolver = newResolver(servers)
+		}
+	}
+	if o.TCPKeepAlive {
+		// SO_KEEPALIVE only; the probe timings stay the kernel's.
+		d.nd.KeepAliveConfig = net.KeepAliveConfig{Enable: true, Idle: -1, Interval: -1, Count: -1}
+	} else {
+		d.nd.KeepAlive = -1
+	}
+	if d.netdev != "" || d.sndbuf > 0 || d.rcvbuf > 0 || d.fastOpen {
+		d.nd.Control = d.control
+	}
+	return d
+}
+
+// control sets the socket options that must precede connect(2).
+func (d *Dialer) control(_, _ string, rc syscall.RawConn) error {
+	return rc.Control(func(fd uintptr) {
+		s := int(fd)
+		if d.netdev != "" {
+			d.warn(warnNetdev, unix.SetsockoptString(s, unix.SOL_SOCKET, unix.SO_BINDTODEVICE, d.netdev), "SO_BINDTODEVICE", d.netdev)
+		}
+		if d.sndbuf > 0 {
+			d.warn(warnSndBuf, unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_SNDBUF, d.sndbuf), "SO_SNDBUF", strconv.Itoa(d.sndbuf))
+		}
+		if d.rcvbuf > 0 {
+			d.warn(warnRcvBuf, unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_RCVBUF, d.rcvbuf), "SO_RCVBUF", strconv.Itoa(d.rcvbuf))
+		}
+		if d.fastOpen {
+			d.warn(warnFastOpen, unix.SetsockoptInt(s, unix.IPPROTO_TCP, unix.TCP_FASTOPEN_CONNECT, 1), "TCP_FASTOPEN_CONNECT", "1")
+		}
+	})
+}
+
+// warn logs a failed socket option: the first time as a warning, later at
+// debug level. The dial goes on either way.
+func (d *Dialer) warn(which int, err error, opt, value string) {
+	if err == nil {
+		return
+	}
+	level := slog.LevelWarn
+	if d.warned[which].Swap(true) {
+		level = slog.LevelDebug
+	}
+	d.log.Log(context.Background(), level, "setsockopt failed", "opt", opt, "value", value, "err", err)
+}
+
+// Dial connects to target through chain (first hop first). Only the first
+// hop is resolved locally (the -4/-6 preference applies, the first answer
+// is used); the block policy is applied to its IP; then each proxy's
+// CONNECT handshake is run towards the next hop, which is sent by name.
+//
+// The returned conn is the outbound TCP socket, a *net.TCPConn, so that
+// io.Copy between two TCP conns can splice; its LocalAddr is the local
+// address of that socket. The only exception: an HTTP proxy that sent
+// bytes beyond its response head before we wrote anything. The conn then
+// returns those bytes first; it still has every *net.TCPConn method
+// (CloseWrite, SetDeadline, ...) and its WriteTo splices once the bytes are
+// drained.
+//
+// ctx bounds everything: resolution, connect and the handshakes. Errors
+// are *Error; connect failures carry the errno.
+func (d *Dialer) Dial(ctx context.Context, target addr.Addr, chain []addr.Proxy) (net.Conn, error) {
+	start := time.Now()
+	if !target.IsValid() {
+		return nil, &Error{Kind: InvalidAddr, Err: errors.New("no target")}
+	}
+	first := target
+	if len(chain) > 0 {
+		first = chain[0].Addr
+	}
+	ip := first.IP()
+	if first.Kind() == addr.Domain {
+		var err error
+		if ip, err = d.lookup(ctx, first.Name()); err != nil {
+			return nil, err
+		}
+	}
+	if !d.block.Allows(ip) {
+		return nil, &Error{Kind: Blocked, Err: fmt.Errorf("dial %s: %s address %s", first, Classify(ip), ip)}
+	}
+	ap := netip.AddrPortFrom(ip, first.Port())
+	c, err := d.nd.DialContext(ctx, "tcp", ap.String())
+	if err != nil {
+		return nil, connectError(ctx, err)
+	}
+	tc := c.(*net.TCPConn)
+	if !d.nodelay {
+		// Go enables TCP_NODELAY on every TCP socket; undo it. A failure
+		// here only costs latency, so it is ignored.
+		_ = tc.SetNoDelay(false)
+	}
+	conn := net.Conn(tc)
+	if len(chain) > 0 {
+		if conn, err = d.handshakes(ctx, tc, target, chain); err != nil {
+			tc.Close()
+			return nil, err
+		}
+	}
+	if st := d.stats; st != nil {
+		st.ConnectLatency.Add(time.Since(start))
+	}
+	return conn, nil
+}
+
+// DialString parses target ("host:port", see addr.ParseTarget) and hops
+// (proxy URIs, first hop first) and dials target through base followed by
+// hops. Parse errors are *Error of kind InvalidAddr. It is the dialer
+// behind Lua's await.forward and await.invoke.
+func (d *Dialer) DialString(ctx context.Context, base []addr.Proxy, target string, hops []string) (net.Conn, error) {
+	t, err := addr.ParseTarget(target)
+	if err != nil {
+		return nil, &Error{Kind: InvalidAddr, Err: err}
+	}
+	chain := base
+	if len(hops) > 0 {
+		chain = make([]addr.Proxy, 0, len(base)+len(hops))
+		chain = append(chain, base...)
+		for _, h := range hops {
+			p, err := addr.ParseProxy(h)
+			if err != nil {
+				return nil, &Error{Kind: InvalidAddr, Err: err}
+			}
+			chain = append(chain, p)
+		}
+	}
+	return d.Dial(ctx, t, chain)
+}
+
+// connectError classifies a failed connect.
+func connectError(ctx context.Context, err error) *Error {
+	if ctx.Err() != nil {
+		return ctxError(ctx, err)
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		// Errors of socket(2), setsockopt(2) or bind(2) are system errors;
+		// only connect(2) itself failing is "connection failed".
+		kind := Connect
+		var se *os.SyscallError
+		if errors.As(err, &se) && se.Syscall != "connect" {
+			kind = System
+		}
+		return &Error{Kind: kind, Errno: errno, Err: err}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Kind: Timeout, Err: err}
+	}
+	return &Error{Kind: Connect, Err: err}
+}

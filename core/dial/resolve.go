@@ -1,0 +1,111 @@
+package dial
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+
+	"github.com/neosocksd-go/neosocksd/core/addr"
+)
+
+// ParseNameservers parses the --nameserver list "ip[:port],..." (c-ares CSV
+// syntax): IPv4 "a.b.c.d" or "a.b.c.d:port", IPv6 "v6" or "[v6]:port".
+// The port defaults to 53; empty items are skipped.
+func ParseNameservers(csv string) ([]netip.AddrPort, error) {
+	var list []netip.AddrPort
+	for _, item := range strings.Split(csv, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if ip, err := netip.ParseAddr(item); err == nil && ip.Zone() == "" {
+			list = append(list, netip.AddrPortFrom(ip, 53))
+			continue
+		}
+		if strings.HasPrefix(item, "[") && strings.HasSuffix(item, "]") {
+			if ip, err := netip.ParseAddr(item[1 : len(item)-1]); err == nil && ip.Is6() {
+				list = append(list, netip.AddrPortFrom(ip, 53))
+				continue
+			}
+		}
+		ap, err := netip.ParseAddrPort(item)
+		if err != nil || ap.Port() == 0 {
+			return nil, fmt.Errorf("invalid nameserver %q", item)
+		}
+		list = append(list, ap)
+	}
+	if len(list) == 0 {
+		return nil, errors.New("empty nameserver list")
+	}
+	return list, nil
+}
+
+// newResolver returns the resolver for a --nameserver list: Go's own DNS
+// client, sending every query to the listed servers in turn (one server
+// per connection attempt of the Go resolver, round robin).
+func newResolver(servers []netip.AddrPort) *net.Resolver {
+	var next atomic.Uint32
+	var d net.Dialer
+	return &net.Resolver{
+		PreferGo: true,
+		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			i := int(next.Add(1)-1) % len(servers)
+			return d.DialContext(ctx, network, servers[i].String())
+		},
+	}
+}
+
+// Resolve resolves host with the -4/-6 preference and returns the first
+// address the resolver answers with. IP literals (dotted quad, IPv6 with or
+// without brackets) resolve to themselves without a query. Every query is
+// counted in DNSQuery, every answer in DNSSuccess. Errors are *Error of
+// kind Resolve, Cancelled or Timeout.
+func (d *Dialer) Resolve(ctx context.Context, host string) (netip.Addr, error) {
+	if ip, ok := parseLiteral(host); ok {
+		return ip, nil
+	}
+	return d.lookup(ctx, host)
+}
+
+func parseLiteral(host string) (netip.Addr, bool) {
+	if v, ok := addr.ParseIPv4(host); ok {
+		return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), true
+	}
+	if len(host) > 2 && host[0] == '[' && host[len(host)-1] == ']' {
+		host = host[1 : len(host)-1]
+	}
+	return addr.ParseIPv6(host)
+}
+
+// lookup sends one query for name.
+func (d *Dialer) lookup(ctx context.Context, name string) (netip.Addr, error) {
+	if name == "" {
+		return netip.Addr{}, &Error{Kind: Resolve, Err: errors.New("empty host name")}
+	}
+	if st := d.stats; st != nil {
+		st.DNSQuery.Add(1)
+	}
+	ips, err := d.resolver.LookupNetIP(ctx, d.network, name)
+	if err != nil {
+		if ctx.Err() != nil {
+			return netip.Addr{}, ctxError(ctx, err)
+		}
+		return netip.Addr{}, &Error{Kind: Resolve, Err: err}
+	}
+	if len(ips) == 0 {
+		return netip.Addr{}, &Error{Kind: Resolve, Err: fmt.Errorf("lookup %s: no addresses", name)}
+	}
+	if st := d.stats; st != nil {
+		st.DNSSuccess.Add(1)
+	}
+	ip := ips[0]
+	if d.network != "ip6" {
+		// The Go resolver may hand out IPv4 answers in 16-byte form.
+		ip = ip.Unmap()
+	}
+	return ip, nil
+}
