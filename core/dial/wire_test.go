@@ -1,0 +1,391 @@
+package dial
+
+import (
+	"bytes"
+	"errors"
+	"net/netip"
+	"testing"
+
+	"github.com/neosocksd-go/neosocksd/core/addr"
+)
+
+func mustTarget(t testing.TB, s string) addr.Addr {
+	t.Helper()
+	a, err := addr.ParseTarget(s)
+	if err != nil {
+		t.Fatalf("ParseTarget(%q): %v", s, err)
+	}
+	return a
+}
+
+func mustProxy(t testing.TB, s string) addr.Proxy {
+	t.Helper()
+	p, err := addr.ParseProxy(s)
+	if err != nil {
+		t.Fatalf("ParseProxy(%q): %v", s, err)
+	}
+	return p
+}
+
+func TestAppendHTTPConnect(t *testing.T) {
+	tests := []struct {
+		name, proxy, target, want string
+	}{
+		{"ipv4", "http://p:1", "1.2.3.4:80", "CONNECT 1.2.3.4:80 HTTP/1.1\r\n\r\n"},
+		{"ipv6", "http://p:1", "[2001:db8::1]:443", "CONNECT [2001:db8::1]:443 HTTP/1.1\r\n\r\n"},
+		{"mapped", "http://p:1", "[::ffff:1.2.3.4]:443", "CONNECT [::ffff:1.2.3.4]:443 HTTP/1.1\r\n\r\n"},
+		{"domain", "http://p:1", "Example.ORG:8080", "CONNECT Example.ORG:8080 HTTP/1.1\r\n\r\n"},
+		{"user and password", "http://alice:s3cret@p:1", "a:1",
+			"CONNECT a:1 HTTP/1.1\r\nProxy-Authorization: Basic YWxpY2U6czNjcmV0\r\n\r\n"},
+		{"user only", "http://alice@p:1", "a:1",
+			"CONNECT a:1 HTTP/1.1\r\nProxy-Authorization: Basic YWxpY2U6\r\n\r\n"},
+		{"empty user", "http://@p:1", "a:1",
+			"CONNECT a:1 HTTP/1.1\r\nProxy-Authorization: Basic Og==\r\n\r\n"},
+		{"percent-decoded", "http://a%3Ab:c%40d@p:1", "a:1",
+			"CONNECT a:1 HTTP/1.1\r\nProxy-Authorization: Basic YTpiOmNAZA==\r\n\r\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := mustProxy(t, tc.proxy)
+			got := string(appendHTTPConnect(nil, mustTarget(t, tc.target), &p))
+			if got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseHTTPHead(t *testing.T) {
+	tests := []struct {
+		name   string
+		in     string
+		status int
+		n      int
+		kind   Kind // 0: no error; 255: errShort
+	}{
+		{"ok", "HTTP/1.1 200 Connection established\r\n\r\n", 200, 39, 0},
+		{"ok with headers and data", "HTTP/1.0 200 OK\r\nVia: x\r\nX: y\r\n\r\nDATA", 200, 33, 0},
+		{"bare LF", "HTTP/1.1 200 OK\nA: b\n\nrest", 200, 22, 0},
+		{"no reason", "HTTP/1.1 200\r\n\r\n", 200, 16, 0},
+		{"status only so far", "HTTP/1.1 200 OK\r\nVia: x\r\n", 200, 0, 255},
+		{"refusal before headers end", "HTTP/1.1 403 Forbidden\r\n", 403, 0, 255},
+		{"partial status line", "HTTP/1.1 20", 0, 0, 255},
+		{"empty", "", 0, 0, 255},
+		{"garbage early", "SSH-2.0", 0, 0, ProxyProtocol},
+		{"http/2", "HTTP/2 200\r\n\r\n", 0, 0, ProxyProtocol},
+		{"two-digit code", "HTTP/1.1 20 OK\r\n\r\n", 0, 0, ProxyProtocol},
+		{"code glued", "HTTP/1.1 2000\r\n\r\n", 0, 0, ProxyProtocol},
+		{"letters", "HTTP/1.x 200 OK\r\n\r\n", 0, 0, ProxyProtocol},
+		{"non-200 complete", "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic\r\n\r\n", 407, 73, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			status, n, err := parseHTTPHead([]byte(tc.in))
+			if status != tc.status || n != tc.n {
+				t.Errorf("got status %d n %d, want %d %d", status, n, tc.status, tc.n)
+			}
+			switch tc.kind {
+			case 0:
+				if err != nil {
+					t.Errorf("err %v", err)
+				}
+			case 255:
+				if err != errShort {
+					t.Errorf("err %v, want errShort", err)
+				}
+			default:
+				if KindOf(err) != tc.kind {
+					t.Errorf("err %v, want kind %v", err, tc.kind)
+				}
+			}
+		})
+	}
+	// An endless head is cut off.
+	long := append([]byte("HTTP/1.1 200 OK\r\n"), bytes.Repeat([]byte("X: y\r\n"), maxHTTPHead/6+1)...)
+	if _, _, err := parseHTTPHead(long); KindOf(err) != ProxyProtocol {
+		t.Errorf("long head: %v", err)
+	}
+	if _, _, err := parseHTTPHead(bytes.Repeat([]byte("HTTP/1.1"), maxHTTPHead)); KindOf(err) != ProxyProtocol {
+		t.Errorf("long status line: %v", err)
+	}
+}
+
+func TestHTTPStatusError(t *testing.T) {
+	for status, want := range map[int]Kind{
+		407: ProxyAuth, 403: ProxyRejected, 502: ProxyRefused, 503: ProxyRefused,
+		404: ProxyProtocol, 500: ProxyProtocol, 201: ProxyProtocol, 100: ProxyProtocol,
+	} {
+		if got := httpStatusError(status).Kind; got != want {
+			t.Errorf("%d: got %v, want %v", status, got, want)
+		}
+	}
+}
+
+func TestAppendSOCKS4Connect(t *testing.T) {
+	tests := []struct {
+		name, target, user string
+		want               []byte
+	}{
+		{"ipv4", "1.2.3.4:80", "", []byte{4, 1, 0, 80, 1, 2, 3, 4, 0}},
+		{"ipv4 user", "10.0.0.1:443", "bob", []byte{4, 1, 1, 187, 10, 0, 0, 1, 'b', 'o', 'b', 0}},
+		{"domain", "ex.org:8080", "", append([]byte{4, 1, 0x1f, 0x90, 0, 0, 0, 0xff, 0}, "ex.org\x00"...)},
+		{"domain user", "ex.org:1", "u", append([]byte{4, 1, 0, 1, 0, 0, 0, 0xff, 'u', 0}, "ex.org\x00"...)},
+		{"ipv6 as text", "[2001:db8::1]:22", "", append([]byte{4, 1, 0, 22, 0, 0, 0, 0xff, 0}, "2001:db8::1\x00"...)},
+		{"mapped as text", "[::ffff:1.2.3.4]:22", "", append([]byte{4, 1, 0, 22, 0, 0, 0, 0xff, 0}, "::ffff:1.2.3.4\x00"...)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := appendSOCKS4Connect(nil, mustTarget(t, tc.target), tc.user)
+			if !bytes.Equal(got, tc.want) {
+				t.Errorf("got % x, want % x", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseSOCKS4Reply(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []byte
+		n    int
+		kind Kind // 0 ok, 255 short
+	}{
+		{"granted", []byte{0, 0x5a, 0, 0, 0, 0, 0, 0}, 8, 0},
+		{"granted with trailing", []byte{0, 0x5a, 1, 2, 3, 4, 5, 6, 'x'}, 8, 0},
+		{"rejected", []byte{0, 0x5b, 0, 0, 0, 0, 0, 0}, 0, ProxyRefused},
+		{"identd", []byte{0, 0x5c, 0, 0, 0, 0, 0, 0}, 0, ProxyProtocol},
+		{"bad version", []byte{4, 0x5a, 0, 0, 0, 0, 0, 0}, 0, ProxyProtocol},
+		{"short", []byte{0, 0x5a, 0}, 8, 255},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			n, err := parseSOCKS4Reply(tc.in)
+			checkParse(t, n, err, tc.n, tc.kind)
+		})
+	}
+}
+
+func checkParse(t *testing.T, n int, err error, wantN int, kind Kind) {
+	t.Helper()
+	if n != wantN {
+		t.Errorf("n = %d, want %d", n, wantN)
+	}
+	switch kind {
+	case 0:
+		if err != nil {
+			t.Errorf("err %v", err)
+		}
+	case 255:
+		if err != errShort {
+			t.Errorf("err %v, want errShort", err)
+		}
+	default:
+		if KindOf(err) != kind {
+			t.Errorf("err %v, want %v", err, kind)
+		}
+	}
+}
+
+func TestSOCKS5Messages(t *testing.T) {
+	if got := appendSOCKS5Greeting(nil, false); !bytes.Equal(got, []byte{5, 1, 0}) {
+		t.Errorf("greeting % x", got)
+	}
+	if got := appendSOCKS5Greeting(nil, true); !bytes.Equal(got, []byte{5, 2, 0, 2}) {
+		t.Errorf("greeting with auth % x", got)
+	}
+	got, err := appendSOCKS5Auth(nil, "user", "")
+	if err != nil || !bytes.Equal(got, []byte{1, 4, 'u', 's', 'e', 'r', 0}) {
+		t.Errorf("auth % x %v", got, err)
+	}
+	long := string(bytes.Repeat([]byte("a"), 256))
+	if _, err := appendSOCKS5Auth(nil, long, ""); KindOf(err) != ProxyAuth {
+		t.Errorf("long user: %v", err)
+	}
+	if _, err := appendSOCKS5Auth(nil, "u", long); KindOf(err) != ProxyAuth {
+		t.Errorf("long password: %v", err)
+	}
+	for _, tc := range []struct {
+		target string
+		want   []byte
+	}{
+		{"1.2.3.4:80", []byte{5, 1, 0, 1, 1, 2, 3, 4, 0, 80}},
+		{"[2001:db8::1]:443", []byte{5, 1, 0, 4, 0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 187}},
+		{"[::ffff:1.2.3.4]:1", []byte{5, 1, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 1, 2, 3, 4, 0, 1}},
+		{"Ex.org:65535", append(append([]byte{5, 1, 0, 3, 6}, "Ex.org"...), 0xff, 0xff)},
+	} {
+		if got := appendSOCKS5Connect(nil, mustTarget(t, tc.target)); !bytes.Equal(got, tc.want) {
+			t.Errorf("%s: got % x, want % x", tc.target, got, tc.want)
+		}
+	}
+}
+
+func TestParseSOCKS5Method(t *testing.T) {
+	tests := []struct {
+		name     string
+		in       []byte
+		withAuth bool
+		method   byte
+		n        int
+		kind     Kind
+	}{
+		{"none", []byte{5, 0}, false, 0, 2, 0},
+		{"none offered auth", []byte{5, 0}, true, 0, 2, 0},
+		{"userpass", []byte{5, 2}, true, 2, 2, 0},
+		{"userpass unoffered", []byte{5, 2}, false, 0, 0, ProxyProtocol},
+		{"no acceptable", []byte{5, 0xff}, true, 0, 0, ProxyAuth},
+		{"gssapi", []byte{5, 1}, true, 0, 0, ProxyProtocol},
+		{"version", []byte{4, 0}, false, 0, 0, ProxyProtocol},
+		{"short", []byte{5}, false, 0, 2, 255},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, n, err := parseSOCKS5Method(tc.in, tc.withAuth)
+			if m != tc.method {
+				t.Errorf("method %d, want %d", m, tc.method)
+			}
+			checkParse(t, n, err, tc.n, tc.kind)
+		})
+	}
+}
+
+func TestParseSOCKS5AuthReply(t *testing.T) {
+	for _, tc := range []struct {
+		in   []byte
+		n    int
+		kind Kind
+	}{
+		{[]byte{1, 0}, 2, 0},
+		{[]byte{1, 1}, 0, ProxyAuth},
+		{[]byte{5, 0}, 0, ProxyAuth},
+		{[]byte{1}, 2, 255},
+	} {
+		n, err := parseSOCKS5AuthReply(tc.in)
+		checkParse(t, n, err, tc.n, tc.kind)
+	}
+}
+
+func TestParseSOCKS5Reply(t *testing.T) {
+	v6 := netip.MustParseAddr("2001:db8::1").As16()
+	tests := []struct {
+		name string
+		in   []byte
+		n    int
+		kind Kind
+	}{
+		{"ipv4", []byte{5, 0, 0, 1, 127, 0, 0, 1, 0x1f, 0x90}, 10, 0},
+		{"ipv4 trailing", []byte{5, 0, 0, 1, 127, 0, 0, 1, 0x1f, 0x90, 'x'}, 10, 0},
+		{"ipv6", append(append([]byte{5, 0, 0, 4}, v6[:]...), 0, 1), 22, 0},
+		{"domain", append([]byte{5, 0, 0, 3, 3}, "abc\x00\x01"...), 10, 0},
+		{"empty domain", []byte{5, 0, 0, 3, 0, 0, 1}, 7, 0},
+		{"short header", []byte{5, 0}, 4, 255},
+		{"short ipv4", []byte{5, 0, 0, 1, 1}, 10, 255},
+		{"short domain len", []byte{5, 0, 0, 3}, 5, 255},
+		{"short domain", []byte{5, 0, 0, 3, 9, 'a'}, 16, 255},
+		{"general failure", []byte{5, 1, 0, 1}, 0, ProxyProtocol},
+		{"not allowed", []byte{5, 2, 0, 1}, 0, ProxyRejected},
+		{"net unreachable", []byte{5, 3, 0, 1}, 0, ProxyProtocol},
+		{"host unreachable", []byte{5, 4, 0, 1}, 0, ProxyProtocol},
+		{"refused", []byte{5, 5, 0, 1}, 0, ProxyRefused},
+		{"ttl", []byte{5, 6, 0, 1}, 0, ProxyProtocol},
+		{"unknown code", []byte{5, 0x42, 0, 1}, 0, ProxyProtocol},
+		{"version", []byte{4, 0, 0, 1, 0, 0, 0, 0, 0, 0}, 0, ProxyProtocol},
+		{"atyp", []byte{5, 0, 0, 2, 0, 0, 0, 0, 0, 0}, 0, ProxyProtocol},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			n, err := parseSOCKS5Reply(tc.in)
+			checkParse(t, n, err, tc.n, tc.kind)
+		})
+	}
+}
+
+// checkReplyParser holds for every fixed-layout parser: it never claims
+// more bytes than it was given, asks for more only when short, and fails
+// with a classified *Error.
+func checkReplyParser(t *testing.T, b []byte, parse func([]byte) (int, error)) {
+	n, err := parse(b)
+	switch {
+	case err == errShort:
+		if n <= len(b) {
+			t.Fatalf("short with n=%d <= len %d for % x", n, len(b), b)
+		}
+		// A longer input of that size parses or fails, never short again
+		// with the same need.
+		if n2, err2 := parse(append(b[:len(b):len(b)], make([]byte, n-len(b))...)); err2 == errShort && n2 <= n {
+			t.Fatalf("no progress: %d then %d for % x", n, n2, b)
+		}
+	case err != nil:
+		var e *Error
+		if !errors.As(err, &e) || e.Kind == 0 {
+			t.Fatalf("unclassified error %v", err)
+		}
+	default:
+		if n <= 0 || n > len(b) {
+			t.Fatalf("consumed %d of %d", n, len(b))
+		}
+	}
+}
+
+func FuzzParseSOCKS4Reply(f *testing.F) {
+	f.Add([]byte{0, 0x5a, 0, 0, 0, 0, 0, 0})
+	f.Add([]byte{0, 0x5b, 0, 0, 0, 0, 0, 0})
+	f.Add([]byte{0, 0x5a})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		checkReplyParser(t, b, parseSOCKS4Reply)
+	})
+}
+
+func FuzzParseSOCKS5Reply(f *testing.F) {
+	f.Add([]byte{5, 0, 0, 1, 127, 0, 0, 1, 0x1f, 0x90})
+	f.Add([]byte{5, 0, 0, 3, 3, 'a', 'b', 'c', 0, 1})
+	f.Add([]byte{5, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1})
+	f.Add([]byte{5, 5, 0, 1})
+	f.Add([]byte{5, 0, 0, 3})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		checkReplyParser(t, b, parseSOCKS5Reply)
+		checkReplyParser(t, b, parseSOCKS5AuthReply)
+		for _, withAuth := range []bool{false, true} {
+			checkReplyParser(t, b, func(b []byte) (int, error) {
+				m, n, err := parseSOCKS5Method(b, withAuth)
+				if err == nil && m != socks5NoAuth && (m != socks5UserPass || !withAuth) {
+					t.Fatalf("accepted method %d (auth offered %v)", m, withAuth)
+				}
+				return n, err
+			})
+		}
+	})
+}
+
+func FuzzParseHTTPHead(f *testing.F) {
+	f.Add([]byte("HTTP/1.1 200 Connection established\r\n\r\n"))
+	f.Add([]byte("HTTP/1.0 200 OK\r\nVia: 1.1 tinyproxy\r\n\r\nbanner"))
+	f.Add([]byte("HTTP/1.1 407 Proxy Authentication Required\r\n"))
+	f.Add([]byte("HTTP/1.1 200 OK\n\n"))
+	f.Add([]byte("HTTP/1."))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		status, n, err := parseHTTPHead(b)
+		switch {
+		case err == nil:
+			if n < len("HTTP/1.1 200\n\n") || n > len(b) || status < 0 || status > 999 {
+				t.Fatalf("status %d n %d len %d", status, n, len(b))
+			}
+			if b[n-1] != '\n' {
+				t.Fatalf("head does not end in LF: %q", b[:n])
+			}
+			// Parsing just the head gives the same result, and bytes
+			// after it never change it.
+			s2, n2, err2 := parseHTTPHead(b[:n:n])
+			if err2 != nil || s2 != status || n2 != n {
+				t.Fatalf("prefix parse: %d %d %v", s2, n2, err2)
+			}
+		case err == errShort:
+			if n != 0 || len(b) >= maxHTTPHead {
+				t.Fatalf("short with n=%d len=%d", n, len(b))
+			}
+		default:
+			if KindOf(err) != ProxyProtocol {
+				t.Fatalf("error kind %v", err)
+			}
+		}
+	})
+}
