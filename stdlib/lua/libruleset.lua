@@ -1,0 +1,1002 @@
+-- libruleset.lua: the ruleset framework of neosocksd, rewritten for the Go
+-- port (gopher-lua, Lua 5.1 syntax). Load it with `require "libruleset"`;
+-- the value it returns is a complete ruleset driven by the global routing
+-- tables described below.
+--
+-- This file must parse and run under Lua 5.1: no integer division, no bit
+-- operators, no goto. Everything that needs 64-bit integers or bit masks
+-- (CIDR prefixes), and everything on the hot decision path that would be
+-- slow in an interpreter (big-list indexes, event logging), lives in the Go
+-- module "libruleset.native".
+--
+-- Numbers. The host runtime carries every number as a float64:
+--   * neosocksd.parse_ipv4(s) returns one exact non-negative 32-bit value;
+--   * neosocksd.parse_ipv6(s) returns FOUR 32-bit words (w1, w2, w3, w4),
+--     most significant first, like the original on Lua builds with 32-bit
+--     integers. Therefore parse_cidr6 returns (w1, w2, w3, w4, bits) and the
+--     matchers of _G.route6 (inet6.subnet, composites, functions) receive
+--     (w1, w2, w3, w4) instead of (hi, lo).
+--
+-- Fixes against the original framework (P1..P5 of the route-table design):
+--   P1  re-joining a host and a port brackets hosts that contain ':'
+--       (rule.redirect with "h:" or ":p", _G.hosts, rule.resolve), so IPv6
+--       hosts give "[2001:db8::1]:80", never "2001:db8::1:80".
+--   P2  match.domain{...} indexes its list in a Go set of canonical suffixes:
+--       a domain listed before its own subdomain no longer raises.
+--   P3  rule.resolve() resolves the HOST (not "host:port"), keeps the port
+--       and joins them (P1) before routing the result.
+--   P4  re-entries through rule.default(), rule.resolve() and
+--       rule.loopback() count per request; the 17th re-entry raises
+--       "routing loop" instead of recursing until the stack overflows.
+--   P5  host names are lower-cased ASCII-only (A-Z), as C Lua does; the
+--       runtime installs the same ASCII string.lower/upper.
+--
+-- Exact semantics (shared with the Go route-table engine):
+--   * split(addr) is neosocksd.splithostport; lower() is ASCII-only;
+--     join(h, p) brackets h when it contains ':'.
+--   * match.exact: lower(addr) is in the set; addr is not split.
+--     match.host: lower(host) is in the set. match.port(a, b): n =
+--     tonumber(port) and a <= n <= b. match.domain{...}: a whole-label
+--     suffix of lower(host), empty labels ignored, is in the set.
+--     Splitting matchers raise on an unsplittable addr.
+--   * Rule chains are scanned in order; an entry is {matcher, action [, tag]}
+--     or {functional_matcher} (returning action, tag). The first hit runs
+--     its action with the string addr; a tag records the event
+--     `[tag] "addr"` (evlogf("[%s] %q", tag, addr)) before the action runs.
+--   * The IPv4/IPv6 tables are only consulted (and addr only split) when
+--     _G.route/_G.route6 is set. A hostname whose (lower-cased) host has no
+--     _G.hosts entry keeps its original case.
+--   * lb.iwrr(t, cyclesize): weights are divided by the largest positive
+--     weight, in place. With n = #t, step = 1 / (cyclesize or 100), state
+--     i = 0, k = 1, each call repeats
+--         i = i + 1
+--         if i > n then i = 1; k = k + 1; if k * step > 1 then k = 1 end end
+--         w = t[i][1]; if w > 0 and w >= k * step then return t[i][2](addr) end
+--     (all in float64); with no positive weight the action returns nothing.
+--   * Authentication (only with auth_required): _G.ruleset.authenticate if
+--     present decides; otherwise s = _G.secrets[username] allows the request
+--     iff s == true or (s ~= nil and s == password). An unknown user is
+--     always rejected (even with a nil password); the event
+--     `authenticate failed: "<user>"` is recorded.
+--
+-- Event logging: evlog/evlogf and rule tags record into _G.recent_events
+-- (whatever the log level) and print `D <time> <file>:<line> <msg>` when
+-- _G.config.loglevel >= 6. Go code observes them with stdlib.SetEventSink.
+
+local native = require("libruleset.native")
+
+local split, join, lower = native.split, native.join, native.lower
+local parse_ipv4, parse_ipv6 = native.parse_ipv4, native.parse_ipv6
+local quote, ruleevent = native.quote, native.ruleevent
+local unpack = table.unpack or unpack
+local running = coroutine.running
+
+_G.config = neosocksd.config()
+
+-- Utilities ----------------------------------------------------------------
+
+function _G.printf(fmt, ...)
+    print(string.format(fmt, ...))
+end
+
+_G.format_timestamp = native.format_timestamp
+_G.log, _G.logf = native.log, native.logf
+_G.evlog, _G.evlogf = native.evlog, native.evlogf
+_G.parse_cidr, _G.parse_cidr6 = native.parse_cidr, native.parse_cidr6
+
+function string.startswith(s, sub)
+    return s:sub(1, #sub) == sub
+end
+
+function string.endswith(s, sub)
+    return s:sub(-#sub) == sub
+end
+
+function table.get(t, ...)
+    for i = 1, select("#", ...) do
+        if t == nil then
+            return nil
+        end
+        t = t[(select(i, ...))]
+    end
+    return t
+end
+
+local function pack(...)
+    return { n = select("#", ...), ... }
+end
+
+-- text-mode load with an environment, with or without the 5.4 shims
+local loadtext
+if pcall(load, "return") then
+    loadtext = function(s, name, env)
+        return load(s, name, "t", env)
+    end
+else
+    loadtext = function(s, name, env)
+        local f, err = loadstring(s, name)
+        if f and env then
+            setfenv(f, env)
+        end
+        return f, err
+    end
+end
+
+function _G.unmarshal(s)
+    local f = assert(loadtext("return " .. s, "=(unmarshal)", {}))
+    return f()
+end
+
+function package.replace(modname, chunk)
+    local old = package.loaded[modname]
+    local aliased = old ~= nil and rawequal(_G[modname], old)
+    local m = chunk(modname)
+    if m ~= nil then
+        package.loaded[modname] = m
+    else
+        package.loaded[modname] = true
+    end
+    if aliased then
+        _G[modname] = m
+    end
+    return m
+end
+
+-- list: a table with list methods
+local list = { __name = "list" }
+list.__index = list
+
+function list:new(t)
+    return setmetatable(t or {}, self)
+end
+
+function list:check(t)
+    if getmetatable(t) == self then
+        return t
+    end
+    return nil
+end
+
+function list:totable()
+    return setmetatable(self, nil)
+end
+
+function list:insert(...)
+    table.insert(self, ...)
+    return self
+end
+
+function list:remove(...)
+    return table.remove(self, ...)
+end
+
+function list:unpack(i, j)
+    return unpack(self, i or 1, j or #self)
+end
+
+function list:concat(...)
+    return table.concat(self, ...)
+end
+
+function list:iter()
+    return ipairs(self)
+end
+
+function list:insertf(fmt, ...)
+    self[#self + 1] = string.format(fmt, ...)
+    return self
+end
+
+function list:append(t)
+    local n = #self
+    for i = 1, #t do
+        self[n + i] = t[i]
+    end
+    return self
+end
+
+function list:map(f)
+    for i = 1, #self do
+        self[i] = f(self[i])
+    end
+    return self
+end
+
+function list:reverse()
+    local i, j = 1, #self
+    while i < j do
+        self[i], self[j] = self[j], self[i]
+        i, j = i + 1, j - 1
+    end
+    return self
+end
+
+function list:sort(...)
+    table.sort(self, ...)
+    return self
+end
+
+_G.list = list
+
+-- rlist: ring buffer; items at 1..cap, pos = slot of the newest item.
+-- rlist:new(cap, t) uses t (default {}) as storage; t's items 1..n (n <= cap)
+-- count as pushed in that order.
+local rlist = { __name = "rlist" }
+rlist.__index = rlist
+
+function rlist:new(cap, t)
+    t = t or {}
+    local n = #t
+    if n > cap then
+        n = cap
+    end
+    t.pos, t.len, t.cap = n, n, cap
+    return setmetatable(t, self)
+end
+
+function rlist:check(t)
+    if getmetatable(t) == self then
+        return t
+    end
+    return nil
+end
+
+function rlist:push(v)
+    local pos = self.pos % self.cap + 1
+    self[pos] = v
+    self.pos = pos
+    if self.len < self.cap then
+        self.len = self.len + 1
+    end
+end
+
+function rlist:get(i)
+    local len = self.len
+    if i < 0 then
+        i = len + i + 1
+    end
+    if i < 1 or i > len then
+        return nil
+    end
+    return self[(self.pos - i) % self.cap + 1]
+end
+
+function rlist:iter()
+    local i = 0
+    return function()
+        i = i + 1
+        if i > self.len then
+            return nil
+        end
+        return i, self:get(i)
+    end
+end
+
+_G.rlist = rlist
+
+-- keep ring buffers across reloads of this module
+local function keep_rlist(t, cap)
+    if type(t) == "table" and type(t.cap) == "number" then
+        return setmetatable(t, rlist)
+    end
+    return rlist:new(cap)
+end
+
+_G.recent_events = keep_rlist(_G.recent_events, 100)
+_G.stat_requests = keep_rlist(_G.stat_requests, 60)
+_G.RECENT_EVENTS_STATS = _G.RECENT_EVENTS_STATS or 10
+_G.num_requests = _G.num_requests or 0
+_G.num_authorized = _G.num_authorized or 0
+_G.secrets = _G.secrets or {}
+
+-- regex.compat: Perl-style class escapes to POSIX bracket expressions
+local compat_classes = {
+    d = "[0-9]",
+    D = "[^0-9]",
+    w = "[a-zA-Z0-9_]",
+    W = "[^a-zA-Z0-9_]",
+    s = "[[:space:]]",
+    S = "[^[:space:]]",
+}
+
+local function regex_compat(s)
+    return (s:gsub("\\(.)", compat_classes))
+end
+
+if type(regex) == "table" then
+    regex.compat = regex_compat
+end
+
+-- Matchers -----------------------------------------------------------------
+
+local match = {}
+
+function match.any()
+    return function()
+        return true
+    end
+end
+
+function match.exact(s)
+    return native.exact(s)
+end
+
+function match.host(s)
+    return native.host(s)
+end
+
+function match.port(from, to)
+    if type(from) == "table" then
+        local set = {}
+        for _, p in ipairs(from) do
+            set[tostring(p)] = true
+        end
+        return function(addr)
+            local _, port = split(addr)
+            return set[port] == true
+        end
+    end
+    to = to or from
+    return function(addr)
+        local _, port = split(addr)
+        local n = tonumber(port)
+        return n ~= nil and from <= n and n <= to
+    end
+end
+
+function match.domain(s)
+    if type(s) == "table" then
+        return native.domain(s)
+    end
+    return native.domain1(s)
+end
+
+function match.domaintree(tree)
+    if type(tree) ~= "table" then
+        error("domain tree should be a table", 2)
+    end
+    return function(addr)
+        local host = lower((split(addr)))
+        local node = tree
+        local e = #host
+        while e > 0 do
+            local s = e
+            while s > 0 and host:byte(s) ~= 46 do
+                s = s - 1
+            end
+            if s < e then
+                node = node[host:sub(s + 1, e)]
+                if node == true then
+                    return true
+                end
+                if type(node) ~= "table" then
+                    return false
+                end
+            end
+            e = s - 1
+        end
+        return false
+    end
+end
+
+function match.pattern(p)
+    if type(p) == "table" then
+        local ps = { unpack(p) }
+        return function(addr)
+            for i = 1, #ps do
+                if addr:find(ps[i]) then
+                    return true
+                end
+            end
+            return false
+        end
+    end
+    return function(addr)
+        return addr:find(p) ~= nil
+    end
+end
+
+function match.regex(r)
+    if type(r) == "table" then
+        local rs = {}
+        for _, s in ipairs(r) do
+            local ok, re = pcall(regex.compile, regex_compat(s))
+            if ok then
+                rs[#rs + 1] = re
+            else
+                evlogf("match.regex: invalid regex %q: %s", s, tostring(re))
+            end
+        end
+        return function(addr)
+            for i = 1, #rs do
+                if rs[i]:find(addr) then
+                    return true
+                end
+            end
+            return false
+        end
+    end
+    local re = regex.compile(regex_compat(r))
+    return function(addr)
+        return re:find(addr) ~= nil
+    end
+end
+
+_G.match = match
+
+_G.inet = { subnet = native.subnet }
+_G.inet6 = { subnet = native.subnet6 }
+
+-- Rule chains --------------------------------------------------------------
+
+-- find_rule returns the action and tag of the first entry of chain that
+-- matches the matcher arguments, or nil.
+local function find_rule(chain, ...)
+    for i = 1, #chain do
+        local entry = chain[i]
+        local m, action = entry[1], entry[2]
+        if action == nil then
+            local a, tag = m(...)
+            if a then
+                return a, tag
+            end
+        elseif m(...) then
+            return action, entry[3]
+        end
+    end
+    return nil
+end
+
+local composite = {}
+
+function composite.inverse(f)
+    return function(...)
+        return not f(...)
+    end
+end
+
+function composite.anyof(fs)
+    return function(...)
+        for i = 1, #fs do
+            if fs[i](...) then
+                return true
+            end
+        end
+        return false
+    end
+end
+
+function composite.allof(fs)
+    return function(...)
+        for i = 1, #fs do
+            if not fs[i](...) then
+                return false
+            end
+        end
+        return true
+    end
+end
+
+function composite.maybe(t, k)
+    return function(...)
+        local f = t[k]
+        if f == nil then
+            return false
+        end
+        return f(...)
+    end
+end
+
+function composite.subchain(t, k)
+    return function(...)
+        local chain = t[k]
+        if chain == nil then
+            return nil
+        end
+        return find_rule(chain, ...)
+    end
+end
+
+_G.composite = composite
+
+-- Routing flow -------------------------------------------------------------
+
+-- per-request re-entry counters (P4), keyed by coroutine
+local MAX_HOPS = 16
+local MAIN = {}
+local hops, nhops = {}, 0
+
+local function hop()
+    local co = running() or MAIN
+    local n = (hops[co] or 0) + 1
+    if n > MAX_HOPS then
+        error("routing loop: more than " .. MAX_HOPS .. " re-entries", 0)
+    end
+    hops[co] = n
+end
+
+local function begin_request()
+    local co = running() or MAIN
+    if hops[co] == nil then
+        nhops = nhops + 1
+        if nhops > 4096 then
+            -- entries left behind by requests that raised
+            hops, nhops = {}, 1
+        end
+    end
+    hops[co] = 0
+    return co
+end
+
+local function end_request(co, ...)
+    if hops[co] ~= nil then
+        hops[co] = nil
+        nhops = nhops - 1
+    end
+    return ...
+end
+
+local name_flow, ipv4_flow, ipv6_flow
+
+local function default_flow(addr)
+    local d = _G.route_default
+    if d == nil then
+        return addr
+    end
+    local tag = d[2]
+    if tag ~= nil then
+        ruleevent(tag, addr)
+    end
+    return d[1](addr)
+end
+
+ipv4_flow = function(addr)
+    local t = _G.redirect
+    if t ~= nil then
+        local action, tag = find_rule(t, addr)
+        if action then
+            if tag ~= nil then
+                ruleevent(tag, addr)
+            end
+            return action(addr)
+        end
+    end
+    t = _G.route
+    if t ~= nil then
+        local host = split(addr)
+        local action, tag = find_rule(t, parse_ipv4(host))
+        if action then
+            if tag ~= nil then
+                ruleevent(tag, addr)
+            end
+            return action(addr)
+        end
+    end
+    return default_flow(addr)
+end
+
+ipv6_flow = function(addr)
+    local t = _G.redirect6
+    if t ~= nil then
+        local action, tag = find_rule(t, addr)
+        if action then
+            if tag ~= nil then
+                ruleevent(tag, addr)
+            end
+            return action(addr)
+        end
+    end
+    t = _G.route6
+    if t ~= nil then
+        local host = split(addr)
+        local action, tag = find_rule(t, parse_ipv6(host))
+        if action then
+            if tag ~= nil then
+                ruleevent(tag, addr)
+            end
+            return action(addr)
+        end
+    end
+    return default_flow(addr)
+end
+
+name_flow = function(addr)
+    local t = _G.redirect_name
+    if t ~= nil then
+        local action, tag = find_rule(t, addr)
+        if action then
+            if tag ~= nil then
+                ruleevent(tag, addr)
+            end
+            return action(addr)
+        end
+    end
+    local host, port = split(addr)
+    host = lower(host)
+    local hosts = _G.hosts
+    if hosts ~= nil then
+        local mapped = hosts[host]
+        if mapped ~= nil then
+            addr = join(mapped, port)
+            host = mapped
+        end
+    end
+    if parse_ipv4(host) then
+        return ipv4_flow(addr)
+    end
+    if parse_ipv6(host) then
+        return ipv6_flow(addr)
+    end
+    return default_flow(addr)
+end
+
+-- route an address whose host is already known: IPv4, IPv6 or a name
+local function reroute(addr, host)
+    if parse_ipv4(host) then
+        return ipv4_flow(addr)
+    end
+    if parse_ipv6(host) then
+        return ipv6_flow(addr)
+    end
+    return name_flow(addr)
+end
+
+local decide = {}
+
+function decide.resolve(addr)
+    return end_request(begin_request(), name_flow(addr))
+end
+
+function decide.route(addr)
+    return end_request(begin_request(), ipv4_flow(addr))
+end
+
+function decide.route6(addr)
+    return end_request(begin_request(), ipv6_flow(addr))
+end
+
+-- Actions ------------------------------------------------------------------
+
+-- reverse turns a first-hop-first proxy list into the returned order
+local function reverse(...)
+    local n = select("#", ...)
+    local t = {}
+    for i = 1, n do
+        t[n - i + 1] = (select(i, ...))
+    end
+    return t, n
+end
+
+local rule = {}
+
+function rule.direct()
+    return function(addr)
+        return addr
+    end
+end
+
+function rule.reject()
+    return function()
+        return nil
+    end
+end
+
+function rule.default()
+    return function(addr)
+        hop()
+        return default_flow(addr)
+    end
+end
+
+function rule.redirect(dst, ...)
+    local h, p = split(dst)
+    local chain, n = reverse(...)
+    if h ~= "" and p ~= "" then
+        return function()
+            return dst, unpack(chain, 1, n)
+        end
+    end
+    return function(addr)
+        local ah, ap = split(addr)
+        if h ~= "" then
+            ah = h
+        end
+        if p ~= "" then
+            ap = p
+        end
+        return join(ah, ap), unpack(chain, 1, n)
+    end
+end
+
+function rule.proxy(...)
+    local chain, n = reverse(...)
+    return function(addr)
+        return addr, unpack(chain, 1, n)
+    end
+end
+
+function rule.maybe(t, k)
+    return function(addr)
+        local f = t[k]
+        if f == nil then
+            return nil
+        end
+        return f(addr)
+    end
+end
+
+function rule.rewrite(pattern, repl, ...)
+    local chain, n = reverse(...)
+    return function(addr)
+        local a = addr:gsub(pattern, repl)
+        return a, unpack(chain, 1, n)
+    end
+end
+
+function rule.loopback(pattern, repl)
+    return function(addr)
+        hop()
+        local a = addr:gsub(pattern, repl)
+        return reroute(a, (split(a)))
+    end
+end
+
+function rule.resolve()
+    return function(addr)
+        hop()
+        local host, port = split(addr)
+        local ip = await.resolve(host)
+        if ip == nil then
+            return nil
+        end
+        local a = join(ip, port)
+        if parse_ipv4(ip) then
+            return ipv4_flow(a)
+        end
+        if parse_ipv6(ip) then
+            return ipv6_flow(a)
+        end
+        return nil
+    end
+end
+
+_G.rule = rule
+
+local lb = {}
+
+function lb.roundrobin(t)
+    local i = 0
+    return function(addr)
+        i = i % #t + 1
+        return t[i](addr)
+    end
+end
+
+function lb.iwrr(t, cyclesize)
+    cyclesize = cyclesize or 100
+    if type(cyclesize) ~= "number" or not (cyclesize > 0) then
+        error("cyclesize must be a positive number", 2)
+    end
+    local step = 1 / cyclesize
+    local max = 0
+    for _, e in ipairs(t) do
+        if e[1] > max then
+            max = e[1]
+        end
+    end
+    if max > 0 then
+        for _, e in ipairs(t) do
+            e[1] = e[1] / max
+        end
+    end
+    local i, k = 0, 1
+    return function(addr)
+        local n = #t
+        -- a full cycle visits every entry at every round
+        for _ = 1, n * (cyclesize + 1) + 1 do
+            i = i + 1
+            if i > n then
+                i = 1
+                k = k + 1
+                if k * step > 1 then
+                    k = 1
+                end
+            end
+            local e = t[i]
+            local w = e[1]
+            if w > 0 and w >= k * step then
+                return e[2](addr)
+            end
+        end
+        return
+    end
+end
+
+_G.lb = lb
+
+-- The ruleset --------------------------------------------------------------
+
+local ruleset = {}
+local auth_required = config.auth_required
+
+local function authenticate(addr, username, password)
+    local rs = _G.ruleset
+    local f = nil
+    if type(rs) == "table" then
+        f = rs.authenticate
+    end
+    if f ~= nil then
+        if f(addr, username, password) then
+            return true
+        end
+        return false
+    end
+    local s = _G.secrets[username]
+    if s == true or (s ~= nil and s == password) then
+        return true
+    end
+    native.authfail(username)
+    return false
+end
+
+local function request(flow, addr, username, password)
+    _G.num_requests = _G.num_requests + 1
+    if auth_required and not authenticate(addr, username, password) then
+        return nil
+    end
+    _G.num_authorized = _G.num_authorized + 1
+    return await.forward(end_request(begin_request(), flow(addr)))
+end
+
+function ruleset.resolve(addr, username, password)
+    return request(name_flow, addr, username, password)
+end
+
+function ruleset.route(addr, username, password)
+    return request(ipv4_flow, addr, username, password)
+end
+
+function ruleset.route6(addr, username, password)
+    return request(ipv6_flow, addr, username, password)
+end
+
+ruleset.decide = decide
+
+function ruleset.failover(addr, chains)
+    for _, chain in ipairs(chains) do
+        if await.forward(addr, unpack(chain)) == true then
+            return true
+        end
+    end
+    return false
+end
+
+function ruleset.tick()
+    _G.stat_requests:push(_G.num_requests)
+end
+
+-- render_requests draws the per-tick request deltas, oldest first
+local function render_requests(w)
+    local sr = _G.stat_requests
+    local deltas = {}
+    for i = sr.len - 1, 1, -1 do
+        deltas[#deltas + 1] = sr:get(i) - sr:get(i + 1)
+    end
+    local n, sum, max = #deltas, 0, 0
+    for i = 1, n do
+        sum = sum + deltas[i]
+        if deltas[i] > max then
+            max = deltas[i]
+        end
+    end
+    local avg = 0
+    if n > 0 then
+        avg = sum / n
+    end
+    w:insertf("> Request Stats (avg=%.1f/min, max=%d)", avg, max)
+    for row = 5, 1, -1 do
+        local cells = {}
+        for i = 1, n do
+            if max > 0 and deltas[i] * 5 >= row * max then
+                cells[i] = "*"
+            else
+                cells[i] = " "
+            end
+        end
+        w:insert(table.concat(cells))
+    end
+    w:insert(string.rep("-", n) .. "*")
+end
+
+function ruleset.stats(dt)
+    local w = list:new()
+    w:insert("> Recent Events")
+    local limit = _G.RECENT_EVENTS_STATS
+    for i, ev in _G.recent_events:iter() do
+        if i > limit then
+            break
+        end
+        local msg, count, tstamp = ev[1], ev[2], ev[3]
+        if count > 1 then
+            w:insertf("%s %s (x%d)", format_timestamp(tstamp), msg, count)
+        else
+            w:insertf("%s %s", format_timestamp(tstamp), msg)
+        end
+    end
+    render_requests(w)
+    return w:concat("\n")
+end
+
+-- Async helpers ------------------------------------------------------------
+
+local future = {}
+future.__index = future
+
+function future:get()
+    if self.result == nil then
+        self.waiter = running()
+        coroutine.yield()
+    end
+    return unpack(self.result, 1, self.result.n)
+end
+
+function _G.async(f, ...)
+    local t = setmetatable({}, future)
+    local co, err = neosocksd.async(function(...)
+        t.result = pack(...)
+        local waiter = t.waiter
+        if waiter ~= nil then
+            t.waiter = nil
+            coroutine.resume(waiter)
+        end
+    end, f, ...)
+    if co == nil then
+        t.result = pack(false, err)
+    end
+    return t
+end
+
+function await.callback(f, ...)
+    local co = running()
+    local result, waiting = nil, false
+    f(function(...)
+        result = pack(...)
+        if waiting then
+            coroutine.resume(co)
+        end
+    end, ...)
+    if result == nil then
+        waiting = true
+        coroutine.yield()
+    end
+    return unpack(result, 1, result.n)
+end
+
+-- RPC helpers --------------------------------------------------------------
+
+_G.rpc = _G.rpc or {}
+
+function rpc.echo(...)
+    return ...
+end
+
+_G.msgh = _G.msgh or {}
+
+function msgh.nop()
+end
+
+function await.rpcall(target, func, ...)
+    local code = string.format("return rpc[%s](%s)", quote(func), marshal(...))
+    local ok, f = await.invoke(code, unpack(target))
+    if not ok then
+        return false, f
+    end
+    return f()
+end
+
+function neosocksd.sendmsg(target, func, ...)
+    local code = string.format("msgh[%s](%s)", quote(func), marshal(...))
+    neosocksd.invoke(code, unpack(target))
+end
+
+return ruleset

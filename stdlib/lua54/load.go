@@ -1,0 +1,169 @@
+package lua54
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/ast"
+)
+
+func init() {
+	// Lua 5.4 has no implicit "arg" table in vararg functions.
+	lua.CompatVarArg = false
+}
+
+// Error is a syntax or compile error. Its text is what Lua 5.4 prints:
+// "chunk:line: message near 'token'".
+type Error struct {
+	Msg string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// Parse parses Lua 5.4 source into gopher-lua AST statements. Lua 5.3/5.4
+// operators gopher-lua lacks (& | ~ << >> // and unary ~) are lowered to
+// calls whose callee is a marker string constant that Load replaces by a
+// native helper; Parse is meant for tools and tests that inspect the tree.
+func Parse(src []byte, chunkname string) ([]ast.Stmt, error) {
+	stmts, _, err := parse(src, chunkname)
+	return stmts, err
+}
+
+func parse(src []byte, chunkname string) (stmts []ast.Stmt, p *parser, err error) {
+	prefix := markerRoot
+	for attempt := 0; attempt < 8; attempt++ {
+		stmts, p, err = parseWith(src, chunkname, prefix)
+		if err != nil {
+			return nil, nil, err
+		}
+		clash := false
+		for name := range p.used {
+			if p.strs[prefix+name] {
+				clash = true
+			}
+		}
+		if !clash {
+			return stmts, p, nil
+		}
+		// A user string literal equals a marker: pick another prefix.
+		prefix += "\x00"
+	}
+	return nil, nil, &Error{Msg: ChunkID(chunkname) + ": cannot choose operator markers"}
+}
+
+func parseWith(src []byte, chunkname, prefix string) (stmts []ast.Stmt, p *parser, err error) {
+	p = &parser{
+		lx:     &lexer{src: src, line: 1, chunk: ChunkID(chunkname)},
+		fs:     &funcState{vararg: true, lastParam: -1},
+		prefix: prefix,
+		used:   map[string]bool{},
+		strs:   map[string]bool{},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			se, ok := r.(*syntaxError)
+			if !ok {
+				panic(r)
+			}
+			stmts, err = nil, &Error{Msg: se.msg}
+		}
+	}()
+	p.advance()
+	stmts = p.statList()
+	if p.tok.kind != tEOF {
+		p.errNear("'<eof>' expected")
+	}
+	return stmts, p, nil
+}
+
+// Load compiles Lua 5.4 source into a function in L without calling it.
+// chunkname follows Lua ("=ruleset", "@file.lua", or the source itself).
+// The function's environment is L's global table; callers that want a
+// sandbox replace fn.Env. The lowered operators do not depend on the
+// environment. Errors are *Error with Lua's message text.
+func Load(L *lua.LState, src []byte, chunkname string) (*lua.LFunction, error) {
+	stmts, p, err := parse(src, chunkname)
+	if err != nil {
+		return nil, err
+	}
+	chunk := ChunkID(chunkname)
+	proto, err := lua.Compile(stmts, chunk)
+	if err != nil {
+		var ce *lua.CompileError
+		if errors.As(err, &ce) {
+			return nil, &Error{Msg: fmt.Sprintf("%s:%d: %s", chunk, ce.Line, ce.Message)}
+		}
+		return nil, &Error{Msg: chunk + ": " + err.Error()}
+	}
+	if len(p.used) > 0 {
+		helpers := map[string]lua.LValue{}
+		for op, name := range helperNames {
+			if p.used[name] {
+				helpers[p.prefix+name] = newHelper(L, op)
+			}
+		}
+		patchProto(proto, helpers)
+	}
+	return L.NewFunctionFromProto(proto), nil
+}
+
+// patchProto replaces the marker string constants by the helper functions.
+func patchProto(fp *lua.FunctionProto, helpers map[string]lua.LValue) {
+	for i, c := range fp.Constants {
+		if s, ok := c.(lua.LString); ok && strings.HasPrefix(string(s), markerRoot) {
+			if h, ok := helpers[string(s)]; ok {
+				fp.Constants[i] = h
+			}
+		}
+	}
+	for _, child := range fp.FunctionPrototypes {
+		patchProto(child, helpers)
+	}
+}
+
+// ChunkID is Lua's luaO_chunkid: the printed form of a chunk name used in
+// messages ("=stdin" → "stdin", "@f.lua" → "f.lua", source text →
+// `[string "..."]`), truncated to Lua's LUA_IDSIZE of 60 bytes.
+func ChunkID(name string) string {
+	const idsize = 60
+	switch {
+	case strings.HasPrefix(name, "="):
+		if len(name) <= idsize {
+			return name[1:]
+		}
+		return name[1:idsize]
+	case strings.HasPrefix(name, "@"):
+		if len(name) <= idsize {
+			return name[1:]
+		}
+		return "..." + name[len(name)-(idsize-4):]
+	}
+	const avail = idsize - len(`[string "`) - len(`..."]`) - 1
+	nl := strings.IndexByte(name, '\n')
+	if len(name) < avail && nl < 0 {
+		return `[string "` + name + `"]`
+	}
+	s := name
+	if nl >= 0 {
+		s = s[:nl]
+	}
+	if len(s) > avail {
+		s = s[:avail]
+	}
+	return `[string "` + s + `..."]`
+}
+
+// literalValue reads back a NumberExpr value produced by numberLiteral.
+func literalValue(s string) (float64, bool) {
+	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return float64(v), true
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil && !isRangeErr(err) {
+		return 0, false
+	}
+	return v, true
+}

@@ -1,0 +1,232 @@
+package lua54
+
+import (
+	"math"
+	"strconv"
+	"strings"
+)
+
+// parseNumeral converts a Lua numeral (no sign, no surrounding space) to its
+// float64 carrier value the way Lua 5.4's lexer reads it: decimal integers
+// that overflow int64 become floats, hexadecimal integers wrap around modulo
+// 2^64, hexadecimal floats ("0x1.8p+1", "0xA.8") are exact.
+func parseNumeral(s string) (float64, bool) {
+	if len(s) > 1 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
+		return parseHex(s[2:])
+	}
+	return parseDecimal(s)
+}
+
+func parseDecimal(s string) (float64, bool) {
+	digits, isInt := 0, true
+	i := 0
+	for i < len(s) && isDigit(int(s[i])) {
+		i++
+		digits++
+	}
+	if i < len(s) && s[i] == '.' {
+		isInt = false
+		i++
+		for i < len(s) && isDigit(int(s[i])) {
+			i++
+			digits++
+		}
+	}
+	if digits == 0 {
+		return 0, false
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		isInt = false
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if i == len(s) || !isDigit(int(s[i])) {
+			return 0, false
+		}
+		for i < len(s) && isDigit(int(s[i])) {
+			i++
+		}
+	}
+	if i != len(s) {
+		return 0, false
+	}
+	if isInt {
+		if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return float64(v), true
+		}
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil && !isRangeErr(err) {
+		return 0, false
+	}
+	return v, true
+}
+
+func isRangeErr(err error) bool {
+	ne, ok := err.(*strconv.NumError)
+	return ok && ne.Err == strconv.ErrRange
+}
+
+// parseHex parses the part of a hexadecimal numeral after "0x".
+func parseHex(s string) (float64, bool) {
+	i, digits := 0, 0
+	isInt := true
+	var u uint64
+	for i < len(s) && isXDigit(int(s[i])) {
+		u = u<<4 | uint64(hexVal(int(s[i])))
+		i++
+		digits++
+	}
+	if i < len(s) && s[i] == '.' {
+		isInt = false
+		i++
+		for i < len(s) && isXDigit(int(s[i])) {
+			i++
+			digits++
+		}
+	}
+	if digits == 0 {
+		return 0, false
+	}
+	mant := s[:i]
+	exp := "0"
+	if i < len(s) && (s[i] == 'p' || s[i] == 'P') {
+		isInt = false
+		j := i + 1
+		if j < len(s) && (s[j] == '+' || s[j] == '-') {
+			j++
+		}
+		if j == len(s) {
+			return 0, false
+		}
+		for k := j; k < len(s); k++ {
+			if !isDigit(int(s[k])) {
+				return 0, false
+			}
+		}
+		exp = s[i+1:]
+		i = len(s)
+	}
+	if i != len(s) {
+		return 0, false
+	}
+	if isInt {
+		return float64(int64(u)), true
+	}
+	if strings.HasPrefix(mant, ".") {
+		mant = "0" + mant
+	}
+	if strings.HasSuffix(mant, ".") {
+		mant += "0"
+	}
+	v, err := strconv.ParseFloat("0x"+mant+"p"+exp, 64)
+	if err != nil && !isRangeErr(err) {
+		return 0, false
+	}
+	return v, true
+}
+
+// StringToNumber converts a string to a number following Lua 5.4's
+// string→number coercion (tonumber without base): surrounding whitespace and
+// one leading '-' are allowed; "inf"/"nan" are rejected.
+func StringToNumber(s string) (float64, bool) {
+	s = strings.Trim(s, " \t\n\r\f\v")
+	neg := false
+	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	if s == "" || !(isDigit(int(s[0])) || s[0] == '.') {
+		return 0, false
+	}
+	v, ok := parseNumeral(s)
+	if neg && v != -9223372036854775808.0 {
+		// Integers negate with wrap-around (-0x8000000000000000 stays min).
+		v = -v
+		if v == 0 {
+			v = 0
+		}
+	}
+	return v, ok
+}
+
+// numberLiteral renders a float64 as a NumberExpr value that gopher-lua's
+// compiler reads back exactly, or "" if it cannot (NaN).
+func numberLiteral(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return ""
+	case math.IsInf(v, 1):
+		return "+Inf"
+	case math.IsInf(v, -1):
+		return "-Inf"
+	case v == 0:
+		return "0"
+	}
+	if v == math.Trunc(v) && math.Abs(v) < 1e18 {
+		return strconv.FormatInt(int64(v), 10)
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+// FormatNumber renders a number the way Lua 5.4's tostring does, given the
+// float64 carrier: integral values in int64 range print as integers ("3"),
+// everything else with "%.14g" ("0.1", "1e+100", "inf", "-nan" as "nan"
+// or "-nan" following the sign bit, as glibc prints it).
+func FormatNumber(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		if math.Signbit(v) {
+			return "-nan"
+		}
+		return "nan"
+	case math.IsInf(v, 1):
+		return "inf"
+	case math.IsInf(v, -1):
+		return "-inf"
+	}
+	if i, ok := toInteger(v); ok {
+		return strconv.FormatInt(i, 10)
+	}
+	return formatG14(v)
+}
+
+// formatG14 is C's printf("%.14g").
+func formatG14(v float64) string {
+	s := strconv.FormatFloat(v, 'e', 13, 64)
+	// s is like "-1.2345678901234e+05"
+	mant, expStr, _ := strings.Cut(s, "e")
+	exp, _ := strconv.Atoi(expStr)
+	if exp < -4 || exp >= 14 {
+		mant = trimFracZeros(mant)
+		sign := "+"
+		if exp < 0 {
+			sign = "-"
+			exp = -exp
+		}
+		es := strconv.Itoa(exp)
+		if len(es) < 2 {
+			es = "0" + es
+		}
+		return mant + "e" + sign + es
+	}
+	return trimFracZeros(strconv.FormatFloat(v, 'f', 13-exp, 64))
+}
+
+func trimFracZeros(s string) string {
+	if !strings.Contains(s, ".") {
+		return s
+	}
+	s = strings.TrimRight(s, "0")
+	return strings.TrimSuffix(s, ".")
+}
+
+// toInteger reports whether v is integral and within int64 range (the
+// float64 carrier's notion of a Lua integer) and returns it.
+func toInteger(v float64) (int64, bool) {
+	if v != math.Trunc(v) || v < -9223372036854775808.0 || v >= 9223372036854775808.0 {
+		return 0, false
+	}
+	return int64(v), true
+}

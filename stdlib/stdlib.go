@@ -1,0 +1,74 @@
+// Package stdlib holds the Lua-visible libraries a neosocksd ruleset can
+// count on besides the host-provided neosocksd.* and await.* functions: the
+// native zlib, time and marshal libraries, the address helpers the host
+// reuses for neosocksd.splithostport/parse_ipv4/parse_ipv6, and the embedded
+// libruleset.lua framework together with the Go natives that keep it fast
+// ("libruleset.native").
+//
+// Everything here is a pure function of its Lua arguments: the package must
+// not start goroutines, touch the network or know about the server. The
+// script package owns the VM and provides neosocksd.* and await.*; the
+// framework looks those up dynamically at call time.
+//
+// Number conventions. gopher-lua carries every number as a float64. Where
+// the original hands out Lua 5.4 integers this package hands out exactly
+// representable floats: parse_ipv4 returns the address as one non-negative
+// 32-bit value, and parse_ipv6 returns FOUR 32-bit words (most significant
+// first), as the original does on Lua builds with 32-bit integers; marshal
+// treats an integral float within the int64 range as an integer.
+//
+// Event capture. Every message recorded by evlog/evlogf (and every tagged
+// rule hit of libruleset, whose message is `[tag] "addr"`) is passed to the
+// sink installed with SetEventSink, in order, whatever the log level; at
+// loglevel >= 6 it is also printed through the global print function.
+package stdlib
+
+import (
+	_ "embed"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+//go:embed lua/libruleset.lua
+var librulesetSource []byte
+
+// LibrulesetSource returns the embedded libruleset.lua. The caller must not
+// modify the returned slice.
+func LibrulesetSource() []byte { return librulesetSource }
+
+// Open installs every library of this package into L: the globals zlib,
+// time and marshal (also registered in package.loaded), the compat shims
+// and regex library, the "libruleset.native" module and a package.preload
+// entry for "libruleset" built from the embedded source, so that
+// require "libruleset" works whatever package.path says. L must have the
+// base, package, table, string, math and os libraries opened.
+func Open(L *lua.LState) {
+	openExtras(L)
+	register(L, "zlib", OpenZlib(L))
+	register(L, "time", OpenTime(L))
+	register(L, "marshal", L.NewFunction(luaMarshal))
+	L.PreloadModule(NativeModule, func(L *lua.LState) int {
+		L.Push(OpenNative(L))
+		return 1
+	})
+	L.PreloadModule("libruleset", func(L *lua.LState) int {
+		fn, err := loadLibruleset(L)
+		if err != nil {
+			L.RaiseError("%s", err.Error())
+		}
+		L.Push(fn)
+		L.Push(lua.LString("libruleset"))
+		L.Call(1, 1)
+		return 1
+	})
+}
+
+// register sets _G[name] and package.loaded[name] to v.
+func register(L *lua.LState, name string, v lua.LValue) {
+	L.SetGlobal(name, v)
+	if pkg, ok := L.GetGlobal("package").(*lua.LTable); ok {
+		if loaded, ok := pkg.RawGetString("loaded").(*lua.LTable); ok {
+			loaded.RawSetString(name, v)
+		}
+	}
+}
