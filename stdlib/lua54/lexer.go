@@ -374,7 +374,7 @@ func (lx *lexer) readEscape(b *strings.Builder, near func() string) {
 	case c == 'u':
 		lx.pos++
 		if lx.cur() != '{' {
-			escErr("missing '{' in \\u{xxxx}")
+			escErr("missing '{'")
 		}
 		lx.pos++
 		if !isXDigit(lx.cur()) {
@@ -389,7 +389,7 @@ func (lx *lexer) readEscape(b *strings.Builder, near func() string) {
 			lx.pos++
 		}
 		if lx.cur() != '}' {
-			escErr("missing '}' in \\u{xxxx}")
+			escErr("missing '}'")
 		}
 		lx.pos++
 		b.Write(utf8Encode(uint32(r)))

@@ -94,7 +94,10 @@ func Load(L *lua.LState, src []byte, chunkname string) (*lua.LFunction, error) {
 	if err != nil {
 		var ce *lua.CompileError
 		if errors.As(err, &ce) {
-			return nil, &Error{Msg: fmt.Sprintf("%s:%d: %s", chunk, ce.Line, ce.Message)}
+			// gopher-lua reports goto errors one line past the chunk's end;
+			// Lua reports them where the enclosing block closes.
+			line := min(ce.Line, p.lx.line)
+			return nil, &Error{Msg: fmt.Sprintf("%s:%d: %s", chunk, line, ce.Message)}
 		}
 		return nil, &Error{Msg: chunk + ": " + err.Error()}
 	}

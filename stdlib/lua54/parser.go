@@ -253,7 +253,7 @@ func (p *parser) statement() ast.Stmt {
 	case tBreak:
 		p.advance()
 		if p.fs.loops == 0 {
-			p.lx.errorf(line, "", "break outside a loop at line %d", line)
+			p.lx.errorf(line, "", "break outside loop at line %d", line)
 		}
 		st := &ast.BreakStmt{}
 		st.SetLine(line)
@@ -422,6 +422,17 @@ func (p *parser) localStat(line int) ast.Stmt {
 	return st
 }
 
+// checkVar rejects assignment targets that are not variables.
+func (p *parser) checkVar(e ast.Expr) {
+	switch x := e.(type) {
+	case *ast.IdentExpr:
+		p.checkAssignable(x.Value)
+	case *ast.AttrGetExpr:
+	default:
+		p.errNear("syntax error")
+	}
+}
+
 // checkAssignable rejects assignment to a <const> local.
 func (p *parser) checkAssignable(name string) {
 	for i := len(p.locals) - 1; i >= 0; i-- {
@@ -437,20 +448,14 @@ func (p *parser) checkAssignable(name string) {
 func (p *parser) exprStat(line int) ast.Stmt {
 	e := p.suffixedExpr()
 	if p.tok.kind == tChar+'=' || p.tok.kind == tChar+',' {
+		p.checkVar(e)
 		lhs := []ast.Expr{e}
 		for p.testNext(tChar + ',') {
-			lhs = append(lhs, p.suffixedExpr())
+			v := p.suffixedExpr()
+			p.checkVar(v)
+			lhs = append(lhs, v)
 		}
 		p.checkNext(tChar + '=')
-		for _, v := range lhs {
-			switch x := v.(type) {
-			case *ast.IdentExpr:
-				p.checkAssignable(x.Value)
-			case *ast.AttrGetExpr:
-			default:
-				p.errNear("syntax error")
-			}
-		}
 		rhs := p.exprList()
 		if len(lhs) > 1 {
 			return multiAssign(lhs, rhs, line, p.tok.line)
@@ -709,7 +714,7 @@ func (p *parser) funcBody(method bool, line int) *ast.FunctionExpr {
 				break
 			}
 			if p.tok.kind != tName {
-				p.errNear("<name> expected")
+				p.errNear("<name> or '...' expected")
 			}
 			name := p.checkName()
 			pl.Names = append(pl.Names, name)
