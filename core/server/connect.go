@@ -1,0 +1,257 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"syscall"
+
+	"github.com/neosocksd-go/neosocksd/core/addr"
+	"github.com/neosocksd-go/neosocksd/core/dial"
+	"github.com/neosocksd-go/neosocksd/core/proto/socks5"
+	"github.com/neosocksd-go/neosocksd/core/route"
+)
+
+// failure says how the half-open phase failed; each protocol maps it to
+// its reply in one place.
+type failure uint8
+
+// Failure classes of connect.
+const (
+	failNone failure = iota
+	// failPolicy: the router refused (Reject/Error verdict, unusable
+	// destination, Committed without a connection). SOCKS5 01, SOCKS4
+	// 5B, HTTP 403. Counted in RejectRuleset.
+	failPolicy
+	// failRouter: Router.Route returned an error. SOCKS5 01, SOCKS4 5B,
+	// HTTP 500. Counted in RejectRuleset.
+	failRouter
+	// failTarget: no router and the requested target does not parse.
+	// HTTP 500; SOCKS never gets here.
+	failTarget
+	// failDial: the server-driven dial failed; the error wraps the
+	// *dial.Error. SOCKS5 per socks5Reply, SOCKS4 5B, HTTP 502. Counted in
+	// RejectUpstream.
+	failDial
+	// failTimeout: the half-open deadline passed. SOCKS5 06 once the
+	// request was parsed; everything else closes silently.
+	failTimeout
+	// failShutdown: the server is stopping. Close silently.
+	failShutdown
+)
+
+// connectError is an error of connect with its class.
+type connectError struct {
+	class failure
+	err   error
+}
+
+func (e *connectError) Error() string {
+	switch e.class {
+	case failPolicy:
+		return "rejected by ruleset: " + e.err.Error()
+	case failRouter:
+		return "ruleset failed: " + e.err.Error()
+	case failTarget:
+		return "invalid target: " + e.err.Error()
+	case failTimeout:
+		return "half-open timeout"
+	case failShutdown:
+		return "server shutting down"
+	}
+	var de *dial.Error
+	if errors.As(e.err, &de) {
+		return de.Detail()
+	}
+	return e.err.Error()
+}
+
+func (e *connectError) Unwrap() error { return e.err }
+
+// failureOf returns the class of an error returned by connect.
+func failureOf(err error) failure {
+	if err == nil {
+		return failNone
+	}
+	var ce *connectError
+	if errors.As(err, &ce) {
+		return ce.class
+	}
+	return failDial
+}
+
+var (
+	errRejected  = errors.New("no destination")
+	errNoConn    = errors.New("committed decision without a connection")
+	errTimeout   = errors.New("timeout")
+	errShutdown  = errors.New("shutdown")
+	errBadTarget = errors.New("invalid address")
+)
+
+// connect runs the decision and dial steps of the half-open phase and
+// returns the upstream connection.
+//
+// With no router, target (or, if it is the zero Addr, req.Addr parsed) is
+// dialed through the -x chain. With a router, req is routed and the
+// decision carried out: the caller sets req.Callback and req.Cred, and
+// req.Addr (if left empty, target.String() is used); connect sets
+// req.Dial. Errors are *connectError values; see
+// failureOf.
+func (s *Server) connect(c *conn, req *route.Request, target addr.Addr) (net.Conn, error) {
+	r := s.currentRouter()
+	if r == nil {
+		if !target.IsValid() {
+			t, err := addr.ParseTarget(req.Addr)
+			if err != nil {
+				return nil, &connectError{failTarget, err}
+			}
+			target = t
+		}
+		return s.dialUpstream(c, target, s.base)
+	}
+	if req.Addr == "" {
+		req.Addr = target.String()
+	}
+	req.Dial = s.hook
+	d, err := r.Route(c.ctx, req)
+	if e := c.phaseError(); e != nil {
+		if err == nil && d.Verdict == route.Committed && d.Conn != nil {
+			d.Conn.Close()
+		}
+		return nil, e
+	}
+	if err != nil {
+		s.stats.RejectRuleset.Add(1)
+		return nil, &connectError{failRouter, err}
+	}
+	switch d.Verdict {
+	case route.Committed:
+		if d.Conn == nil {
+			s.stats.RejectRuleset.Add(1)
+			return nil, &connectError{failPolicy, errNoConn}
+		}
+		return d.Conn, nil
+	case route.Forward:
+		t, err := addr.ParseTarget(d.Target)
+		if err != nil {
+			s.stats.RejectRuleset.Add(1)
+			return nil, &connectError{failPolicy, err}
+		}
+		chain := s.base
+		if d.Chain.Len() > 0 {
+			if chain, err = s.extend(d.Chain); err != nil {
+				s.stats.RejectRuleset.Add(1)
+				return nil, &connectError{failPolicy, err}
+			}
+		}
+		return s.dialUpstream(c, t, chain)
+	case route.Error:
+		s.stats.RejectRuleset.Add(1)
+		if d.Reason != "" {
+			return nil, &connectError{failPolicy, errors.New(d.Reason)}
+		}
+		return nil, &connectError{failPolicy, errRejected}
+	}
+	s.stats.RejectRuleset.Add(1)
+	return nil, &connectError{failPolicy, errRejected}
+}
+
+// phaseError reports the half-open phase ending under the caller: the
+// deadline passed or the server is shutting down.
+func (c *conn) phaseError() error {
+	if c.s.ctx.Err() != nil {
+		return &connectError{failShutdown, errShutdown}
+	}
+	if c.ctx.Err() != nil || c.timedOut() {
+		return &connectError{failTimeout, errTimeout}
+	}
+	return nil
+}
+
+// dialUpstream is the server-driven dial.
+func (s *Server) dialUpstream(c *conn, target addr.Addr, chain []addr.Proxy) (net.Conn, error) {
+	up, err := s.dialer.Dial(c.ctx, target, chain)
+	if err != nil {
+		if e := c.phaseError(); e != nil {
+			return nil, e
+		}
+		s.stats.RejectUpstream.Add(1)
+		return nil, &connectError{failDial, fmt.Errorf("dial %s: %w", target, err)}
+	}
+	if e := c.phaseError(); e != nil {
+		up.Close()
+		return nil, e
+	}
+	return up, nil
+}
+
+// extend returns the -x chain followed by hops.
+func (s *Server) extend(hops route.Chain) ([]addr.Proxy, error) {
+	list := hops.Hops()
+	chain := make([]addr.Proxy, 0, len(s.base)+len(list))
+	chain = append(chain, s.base...)
+	for _, h := range list {
+		p, err := addr.ParseProxy(h)
+		if err != nil {
+			return nil, err
+		}
+		chain = append(chain, p)
+	}
+	return chain, nil
+}
+
+// dialHook is route.Request.Dial: the active dial of an engine
+// (await.forward). The -x chain is prepended. Parse errors are *dial.Error
+// of kind InvalidAddr. It counts nothing: a failed active dial is the
+// engine's business.
+func (s *Server) dialHook(ctx context.Context, target string, hops route.Chain) (net.Conn, error) {
+	t, err := addr.ParseTarget(target)
+	if err != nil {
+		return nil, &dial.Error{Kind: dial.InvalidAddr, Err: err}
+	}
+	chain := s.base
+	if hops.Len() > 0 {
+		if chain, err = s.extend(hops); err != nil {
+			return nil, &dial.Error{Kind: dial.InvalidAddr, Err: err}
+		}
+	}
+	return s.dialer.Dial(ctx, t, chain)
+}
+
+// socks5Reply maps a connect failure to a SOCKS5 reply code (protocols
+// §4.5). Timeouts map to 06; callers send it only after the request was
+// parsed.
+func socks5Reply(err error) socks5.Reply {
+	switch failureOf(err) {
+	case failNone:
+		return socks5.Succeeded
+	case failTimeout:
+		return socks5.TTLExpired
+	case failDial:
+	default:
+		return socks5.GeneralFailure
+	}
+	var de *dial.Error
+	if !errors.As(err, &de) {
+		return socks5.GeneralFailure
+	}
+	switch de.Kind {
+	case dial.Resolve:
+		return socks5.HostUnreachable
+	case dial.Blocked, dial.ProxyAuth, dial.ProxyRejected:
+		return socks5.NotAllowed
+	case dial.ProxyRefused:
+		return socks5.ConnectionRefused
+	case dial.Connect, dial.System:
+		switch de.Errno {
+		case syscall.ENETUNREACH:
+			return socks5.NetworkUnreachable
+		case syscall.EHOSTUNREACH:
+			return socks5.HostUnreachable
+		case syscall.ECONNREFUSED:
+			return socks5.ConnectionRefused
+		}
+	}
+	return socks5.GeneralFailure
+}

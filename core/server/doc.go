@@ -1,0 +1,63 @@
+// Package server runs the proxy listeners: it accepts connections, applies
+// the admission limits, speaks the inbound protocols (SOCKS4/4A/5 with BIND
+// and UDP ASSOCIATE, TCP forward, TPROXY, and, through http.go, the HTTP
+// proxy), asks the router where each connection goes, dials it and relays
+// bytes until both sides are done. It must not parse command lines, handle
+// signals or know about Lua: those live in cmd/ and script/.
+//
+// # Lifecycle of a connection
+//
+// An accepted connection first passes Admit (protocols §11). It is then a
+// *conn in the half-open phase: HalfOpen is incremented, and one deadline
+// (-t, config.Timeout) covers everything until relaying starts. The
+// deadline is both on c.ctx (for the router and the dialer) and on the
+// socket (so blocking reads and writes on c return a timeout error).
+// Shutdown cancels c.ctx and moves the socket deadline into the past.
+//
+// A handler runs the half-open phase like this:
+//
+//	req := route.Request{Addr: target.String(), Cred: cred}   // or the verbatim string
+//	up, err := s.connect(c, &req, target)                       // target may be the zero Addr
+//	if err != nil {
+//		switch failureOf(err) { ... }                           // map to the protocol's reply
+//		return
+//	}
+//	... send the success reply (c.write) ...
+//	s.relay(c, up, readAhead)                                   // blocks until the session ends
+//
+// connect asks the current router (or, with no router, dials target
+// through the -x chain directly), turns the Decision into an upstream
+// connection (Forward: dial Target through -x + Decision.Chain; Committed:
+// take Decision.Conn), counts RejectRuleset and RejectUpstream, and
+// classifies failures; see failureOf and the fail* constants. The timeout
+// itself (RejectTimeout) is counted once, by the dispatcher, when a
+// handler returns without starting a session after the deadline.
+//
+// relay ends the half-open phase (HalfOpen−1, Success+1, Sessions+1),
+// writes readAhead to the upstream, then copies both directions (splice(2)
+// between TCP sockets), propagates half-closes with CloseWrite, adds to
+// BytesUp and BytesDown, and closes both connections at the end. Handlers
+// that do not relay plainly (HTTP proxy_pass) call c.startSession and
+// c.endSession themselves and register the upstream with c.setUpstream
+// so Shutdown can force it closed; c.endHalfOpen clears the socket
+// deadline.
+//
+// # The HTTP listener contract
+//
+// The --http listener is dispatched through the package variable
+// httpServe. The HTTP proxy (http.go, a separate file of this package)
+// sets it from an init function:
+//
+//	func init() { httpServe = (*Server).serveHTTP }
+//	func (s *Server) serveHTTP(c *conn) { ... }
+//
+// The handler gets the *conn in its half-open phase and must return when
+// it is done with it; the dispatcher closes c afterwards, decrements
+// HalfOpen if no session was started, and counts RejectTimeout if the
+// deadline had passed. If httpServe is nil, Listen refuses to bind --http
+// with an error.
+//
+// Handshake bytes read from and written to c through c.read and c.write
+// count in ServerRx/ServerTx. Counters Accept and Serve are counted by
+// Admit, Request by the handler when a request is completely parsed.
+package server

@@ -1,0 +1,127 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// relayChunk bounds one splice round: the byte counters are updated at
+// least this often (and when a direction ends), so /stats stays current
+// during long transfers without giving up the zero-copy path.
+const relayChunk = 1 << 20
+
+// bufSize is the buffer of the fallback copy used when one side is not a
+// plain TCP socket.
+const bufSize = 16 << 10
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
+
+// relay ends c's half-open phase and copies bytes between c and up until
+// both directions are done; it closes up (c is closed by the dispatcher).
+//
+// readAhead (bytes the client sent after its request) is written to up
+// first. Each direction propagates EOF as CloseWrite on the other side;
+// an error in either direction ends both. Between two *net.TCPConn the
+// copy goes through the kernel (splice(2) via TCPConn.ReadFrom); other
+// pairs use a pooled 16 KiB buffer. BytesUp and BytesDown are updated as
+// data moves; the session counters by startSession/endSession.
+func (s *Server) relay(c *conn, up net.Conn, readAhead []byte) {
+	c.setUpstream(up)
+	if !c.endHalfOpen() {
+		return
+	}
+	if len(readAhead) > 0 {
+		if _, err := up.Write(readAhead); err != nil {
+			s.log.Debug("read-ahead", "client", c.RemoteAddr(), "err", err)
+			return
+		}
+	}
+	c.startSession()
+	defer c.endSession()
+
+	var wg sync.WaitGroup
+	var upN int64
+	var upErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		upN, upErr = pump(up, c.Conn, &s.stats.BytesUp)
+		settle(up, c.Conn, upErr)
+	}()
+	downN, downErr := pump(c.Conn, up, &s.stats.BytesDown)
+	settle(c.Conn, up, downErr)
+	wg.Wait()
+
+	if s.log.Enabled(c.ctx, slog.LevelDebug) {
+		err := upErr
+		if err == nil {
+			err = downErr
+		}
+		s.log.Debug("session closed", "client", c.RemoteAddr().String(), "target", c.targetString(),
+			"up", upN, "down", downN, "dur", time.Since(c.start).Round(time.Millisecond), "err", err)
+	}
+}
+
+// settle finishes one direction: EOF becomes a half-close of dst, an
+// error ends both directions.
+func settle(dst, src net.Conn, err error) {
+	if err == nil {
+		if cw, ok := dst.(interface{ CloseWrite() error }); ok {
+			if cw.CloseWrite() == nil {
+				return
+			}
+		}
+	}
+	dst.Close()
+	src.Close()
+}
+
+// pump copies src to dst until EOF (nil error) or an error, adding the
+// bytes to ctr as it goes.
+func pump(dst, src net.Conn, ctr *atomic.Uint64) (int64, error) {
+	var total int64
+	if rf, ok := dst.(io.ReaderFrom); ok {
+		if _, ok := src.(*net.TCPConn); ok {
+			// TCPConn.ReadFrom splices when the source is a TCPConn,
+			// also behind an io.LimitedReader.
+			lr := &io.LimitedReader{R: src}
+			for {
+				lr.N = relayChunk
+				n, err := rf.ReadFrom(lr)
+				total += n
+				ctr.Add(uint64(n))
+				if err != nil {
+					return total, err
+				}
+				if lr.N > 0 {
+					return total, nil
+				}
+			}
+		}
+	}
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			w, werr := dst.Write(buf[:n])
+			total += int64(w)
+			ctr.Add(uint64(w))
+			if werr != nil {
+				return total, werr
+			}
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return total, nil
+			}
+			return total, err
+		}
+	}
+}

@@ -1,0 +1,331 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/neosocksd-go/neosocksd/core/addr"
+	"github.com/neosocksd-go/neosocksd/core/config"
+	"github.com/neosocksd-go/neosocksd/core/route"
+	"github.com/neosocksd-go/neosocksd/core/stats"
+)
+
+// Dialer connects to target through chain (first hop first). Errors
+// should be *dial.Error so that replies carry the right code; anything
+// else is a general failure. *dial.Dialer implements it.
+type Dialer interface {
+	Dial(ctx context.Context, target addr.Addr, chain []addr.Proxy) (net.Conn, error)
+}
+
+// Options configure a Server.
+type Options struct {
+	// Config supplies the listen addresses, -f, -x, the timeout, limits,
+	// TCP and SOCKS5 options. It is copied by New; later changes to it
+	// have no effect.
+	Config *config.Config
+	// Router decides where requests go; nil means no ruleset: every
+	// request is dialed where it asked to, through the -x chain. It can
+	// be replaced at run time with SetRouter.
+	Router route.Router
+	// Dialer dials upstream connections. Required.
+	Dialer Dialer
+	// Stats receives the counters; nil means a private set.
+	Stats *stats.Counters
+	// Logger receives the server's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// httpServe handles a connection accepted on the --http listener. It is
+// set by http.go; see the package documentation for the contract.
+var httpServe func(s *Server, c *conn)
+
+// errOutbound is the message of the error New returns for bad -f or -x.
+var errOutbound = errors.New("unable to parse outbound configuration")
+
+// Server is the proxy server. Create it with New, bind with Listen, run
+// with Serve, stop with Shutdown.
+type Server struct {
+	conf    config.Config
+	timeout time.Duration
+	dialer  Dialer
+	stats   *stats.Counters
+	log     *slog.Logger
+	router  atomic.Pointer[routerBox]
+
+	base    []addr.Proxy // the -x chain
+	forward addr.Addr    // the -f target, valid in forward mode
+	fwdMode bool
+	hook    route.DialFunc // Request.Dial for engines, built once
+
+	ctx    context.Context // canceled by Shutdown: ends every half-open phase
+	cancel context.CancelFunc
+
+	proxyLn, httpLn net.Listener
+
+	mu       sync.Mutex
+	conns    map[*conn]struct{}
+	closing  bool
+	conndone sync.WaitGroup // one per connection goroutine (and helpers)
+	loops    sync.WaitGroup // one per accept loop
+	serving  chan struct{}  // closed when Serve's listeners are stopped
+	stopOnce sync.Once
+}
+
+// routerBox lets an interface value live behind an atomic.Pointer.
+type routerBox struct{ r route.Router }
+
+// New builds a server. It parses -f and -x; if either fails it returns an
+// error whose text starts with "unable to parse outbound configuration".
+func New(o Options) (*Server, error) {
+	if o.Config == nil {
+		return nil, errors.New("server: no configuration")
+	}
+	if o.Dialer == nil {
+		return nil, errors.New("server: no dialer")
+	}
+	s := &Server{
+		conf:    *o.Config,
+		timeout: o.Config.TimeoutDuration(),
+		dialer:  o.Dialer,
+		stats:   o.Stats,
+		log:     o.Logger,
+		conns:   make(map[*conn]struct{}),
+		serving: make(chan struct{}),
+	}
+	if s.stats == nil {
+		s.stats = new(stats.Counters)
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.timeout <= 0 {
+		s.timeout = 60 * time.Second
+	}
+	if s.conf.Proxy != "" {
+		chain, err := addr.ParseProxyList(s.conf.Proxy)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", errOutbound, err)
+		}
+		s.base = chain
+	}
+	if s.conf.Forward != "" {
+		t, err := addr.ParseTarget(s.conf.Forward)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", errOutbound, err)
+		}
+		s.forward, s.fwdMode = t, true
+	}
+	s.hook = s.dialHook
+	s.SetRouter(o.Router)
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s, nil
+}
+
+// SetRouter replaces the router for new requests; nil means no ruleset.
+// Requests already deciding keep the router they started with.
+func (s *Server) SetRouter(r route.Router) {
+	if r == nil {
+		s.router.Store(nil)
+		return
+	}
+	s.router.Store(&routerBox{r})
+}
+
+// currentRouter returns the router, or nil when there is none.
+func (s *Server) currentRouter() route.Router {
+	if b := s.router.Load(); b != nil {
+		return b.r
+	}
+	return nil
+}
+
+// Stats returns the counters the server updates.
+func (s *Server) Stats() *stats.Counters { return s.stats }
+
+// Admit applies the admission limits of protocols §11 to a connection
+// just accepted on any listener (the API listener calls it too). It
+// counts the connection in Accept and, when admitted, in Serve; callers
+// must not count those again. A refused connection should be closed
+// without reading or writing.
+func (s *Server) Admit() bool {
+	st := s.stats
+	st.Accept.Add(1)
+	halfopen := st.HalfOpen.Load()
+	if m := int64(s.conf.MaxSessions); m > 0 && st.Sessions.Load()+halfopen >= m {
+		return false
+	}
+	if full := int64(s.conf.StartupLimitFull); full > 0 && halfopen >= full {
+		return false
+	}
+	if start := int64(s.conf.StartupLimitStart); start > 0 && halfopen >= start &&
+		rand.IntN(100) < s.conf.StartupLimitRate {
+		return false
+	}
+	st.Serve.Add(1)
+	return true
+}
+
+// Addrs returns the bound addresses of the proxy (-l) and HTTP (--http)
+// listeners; nil for a listener that is not configured or not bound.
+func (s *Server) Addrs() (proxy, http net.Addr) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proxyLn != nil {
+		proxy = s.proxyLn.Addr()
+	}
+	if s.httpLn != nil {
+		http = s.httpLn.Addr()
+	}
+	return proxy, http
+}
+
+// Serve accepts connections on the bound listeners until Shutdown is
+// called or ctx is done (which closes the listeners but, unlike Shutdown,
+// does not wait for sessions). It returns nil when stopped that way.
+func (s *Server) Serve(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return nil
+	}
+	if s.proxyLn == nil && s.httpLn == nil {
+		s.mu.Unlock()
+		return errors.New("server: no listener bound")
+	}
+	if s.proxyLn != nil {
+		h := s.serveSOCKS
+		switch {
+		case s.fwdMode:
+			h = s.serveForward
+		case s.conf.Transparent:
+			h = s.serveTProxy
+		}
+		s.startLoop(s.proxyLn, h)
+	}
+	if s.httpLn != nil {
+		s.startLoop(s.httpLn, func(c *conn) { httpServe(s, c) })
+	}
+	s.mu.Unlock()
+	select {
+	case <-ctx.Done():
+		s.closeListeners()
+	case <-s.serving:
+	}
+	s.loops.Wait()
+	return nil
+}
+
+// startLoop runs an accept loop for l; s.mu is held.
+func (s *Server) startLoop(l net.Listener, h func(*conn)) {
+	s.loops.Add(1)
+	go func() {
+		defer s.loops.Done()
+		s.acceptLoop(l, h)
+	}()
+}
+
+func (s *Server) acceptLoop(l net.Listener, h func(*conn)) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			// EMFILE and the like: pause as the original does.
+			s.log.Warn("accept", "err", err)
+			t := time.NewTimer(500 * time.Millisecond)
+			select {
+			case <-t.C:
+			case <-s.ctx.Done():
+				t.Stop()
+				return
+			}
+			continue
+		}
+		if !s.Admit() {
+			c.Close()
+			continue
+		}
+		cc := s.newConn(c)
+		if cc == nil {
+			c.Close()
+			continue
+		}
+		go s.serveConn(cc, h)
+	}
+}
+
+// closeListeners stops accepting; it is idempotent.
+func (s *Server) closeListeners() {
+	s.stopOnce.Do(func() {
+		s.mu.Lock()
+		if s.proxyLn != nil {
+			s.proxyLn.Close()
+		}
+		if s.httpLn != nil {
+			s.httpLn.Close()
+		}
+		s.mu.Unlock()
+		close(s.serving)
+	})
+}
+
+// Shutdown stops the server: it closes the listeners, ends every
+// half-open connection (no reply is sent), lets relaying sessions drain
+// until ctx is done, then closes them. It returns once every goroutine the
+// server started has ended; the error is ctx's if sessions had to be
+// forced closed.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
+	s.closeListeners()
+	s.cancel()
+	s.mu.Lock()
+	for c := range s.conns {
+		if !c.active {
+			c.abort()
+		}
+	}
+	s.mu.Unlock()
+	s.loops.Wait()
+
+	done := make(chan struct{})
+	go func() {
+		s.conndone.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	s.mu.Lock()
+	for c := range s.conns {
+		c.forceClose()
+	}
+	s.mu.Unlock()
+	<-done
+	return err
+}
+
+// serveConn runs one accepted connection: the handler, then the
+// bookkeeping the package documentation promises.
+func (s *Server) serveConn(c *conn, h func(*conn)) {
+	defer s.conndone.Done()
+	h(c)
+	c.finish()
+}

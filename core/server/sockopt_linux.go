@@ -1,0 +1,61 @@
+package server
+
+import (
+	"fmt"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// listenControl returns the socket-option hook of a listener (cli §5).
+func (s *Server) listenControl(transparent bool) func(network, address string, rc syscall.RawConn) error {
+	conf := s.conf
+	return func(network, address string, rc syscall.RawConn) error {
+		var fatal error
+		err := rc.Control(func(fd uintptr) {
+			f := int(fd)
+			// Go sets SO_REUSEADDR on listeners already; set it anyway
+			// so the rule holds whatever the runtime does.
+			if err := unix.SetsockoptInt(f, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+				fatal = fmt.Errorf("SO_REUSEADDR: %w", err)
+				return
+			}
+			if conf.ReusePort {
+				if err := unix.SetsockoptInt(f, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
+					fatal = fmt.Errorf("SO_REUSEPORT: %w", err)
+					return
+				}
+			}
+			if transparent {
+				level, opt := unix.SOL_IP, unix.IP_TRANSPARENT
+				if network == "tcp6" {
+					level, opt = unix.SOL_IPV6, unix.IPV6_TRANSPARENT
+				}
+				if err := unix.SetsockoptInt(f, level, opt, 1); err != nil {
+					fatal = fmt.Errorf("IP_TRANSPARENT: %w", err)
+					return
+				}
+			}
+			if conf.TCPFastOpen {
+				if err := unix.SetsockoptInt(f, unix.IPPROTO_TCP, unix.TCP_FASTOPEN, unix.SOMAXCONN); err != nil {
+					s.log.Warn("TCP fast open not enabled", "err", err)
+				}
+			}
+			// Accepted sockets inherit the listener's buffer sizes.
+			if conf.TCPSndBuf > 0 {
+				if err := unix.SetsockoptInt(f, unix.SOL_SOCKET, unix.SO_SNDBUF, conf.TCPSndBuf); err != nil {
+					s.log.Warn("SO_SNDBUF", "err", err)
+				}
+			}
+			if conf.TCPRcvBuf > 0 {
+				if err := unix.SetsockoptInt(f, unix.SOL_SOCKET, unix.SO_RCVBUF, conf.TCPRcvBuf); err != nil {
+					s.log.Warn("SO_RCVBUF", "err", err)
+				}
+			}
+		})
+		if err != nil {
+			return err
+		}
+		return fatal
+	}
+}
