@@ -106,19 +106,21 @@ local function pack(...)
     return { n = select("#", ...), ... }
 end
 
--- text-mode load with an environment, with or without the 5.4 shims
+-- text-mode load with an environment: loadstring + setfenv on the Lua 5.1
+-- host (the runtime's 5.4 shims make loadstring read Lua 5.4 text, hex
+-- floats included), load(s, name, "t", env) elsewhere
 local loadtext
-if pcall(load, "return") then
-    loadtext = function(s, name, env)
-        return load(s, name, "t", env)
-    end
-else
+if loadstring ~= nil and setfenv ~= nil then
     loadtext = function(s, name, env)
         local f, err = loadstring(s, name)
-        if f and env then
+        if f ~= nil then
             setfenv(f, env)
         end
         return f, err
+    end
+else
+    loadtext = function(s, name, env)
+        return load(s, name, "t", env)
     end
 end
 

@@ -1,0 +1,88 @@
+package stdlib
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	lua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/parse"
+)
+
+// newTestState returns a state with every library of this package opened
+// and minimal stand-ins for the host's neosocksd.* and await.* tables:
+// neosocksd holds the address natives and a config() returning
+// {loglevel = 3}; await is empty. Tests replace what they need from Lua.
+func newTestState(t testing.TB) *lua.LState {
+	t.Helper()
+	L := lua.NewState()
+	t.Cleanup(L.Close)
+	Open(L)
+	ns := OpenAddr(L)
+	L.SetField(ns, "config", L.NewFunction(func(L *lua.LState) int {
+		c := L.NewTable()
+		c.RawSetString("loglevel", lua.LNumber(3))
+		c.RawSetString("auth_required", lua.LFalse)
+		L.Push(c)
+		return 1
+	}))
+	L.SetGlobal("neosocksd", ns)
+	L.SetGlobal("await", L.NewTable())
+	return L
+}
+
+// runLuaFile runs a Lua test file; it fails the test on any error and
+// returns the file's result (the number of assertions made).
+func runLuaFile(t *testing.T, L *lua.LState, path string) int {
+	t.Helper()
+	fn, err := L.LoadFile(path)
+	if err != nil {
+		t.Fatalf("load %s: %v", path, err)
+	}
+	L.Push(fn)
+	if err := L.PCall(0, 1, nil); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	n, _ := L.Get(-1).(lua.LNumber)
+	L.Pop(1)
+	return int(n)
+}
+
+func TestLuaFiles(t *testing.T) {
+	files, err := filepath.Glob("testdata/*_test.lua")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no Lua test files: %v", err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			L := newTestState(t)
+			n := runLuaFile(t, L, f)
+			if n < 10 {
+				t.Errorf("%s made only %d assertions", f, n)
+			}
+			t.Logf("%s: %d assertions", f, n)
+		})
+	}
+}
+
+// TestEmbeddedParse keeps every embedded .lua file valid for gopher-lua's
+// Lua 5.1 parser.
+func TestEmbeddedParse(t *testing.T) {
+	files, err := filepath.Glob("lua/*.lua")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no embedded Lua files: %v", err)
+	}
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := parse.Parse(strings.NewReader(string(src)), f); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	if string(LibrulesetSource()) == "" {
+		t.Error("LibrulesetSource is empty")
+	}
+}
