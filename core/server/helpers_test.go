@@ -1,0 +1,268 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/neosocksd-go/neosocksd/core/addr"
+	"github.com/neosocksd-go/neosocksd/core/config"
+	"github.com/neosocksd-go/neosocksd/core/dial"
+	"github.com/neosocksd-go/neosocksd/core/route"
+	"github.com/neosocksd-go/neosocksd/core/stats"
+)
+
+// testConfig is a SOCKS listener on an ephemeral loopback port.
+func testConfig() *config.Config {
+	c := config.Default()
+	c.Listen = "127.0.0.1:0"
+	c.Timeout = 10
+	return &c
+}
+
+// testServer is a running server and what a test needs from it.
+type testServer struct {
+	*Server
+	addr  string // the -l listener
+	stats *stats.Counters
+}
+
+// startServer builds, binds and runs a server; cleanup shuts it down
+// and checks that every goroutine it started has ended.
+func startServer(t testing.TB, conf *config.Config, r route.Router, d Dialer) *testServer {
+	t.Helper()
+	st := new(stats.Counters)
+	if d == nil {
+		d = dial.New(dial.Options{TCPNoDelay: true, Stats: st})
+	}
+	s, err := New(Options{Config: conf, Router: r, Dialer: d, Stats: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(context.Background()) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = s.Shutdown(ctx)
+		if err := <-served; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	ts := &testServer{Server: s, stats: st}
+	if a, _ := s.Addrs(); a != nil {
+		ts.addr = a.String()
+	}
+	return ts
+}
+
+// echoServer accepts connections and echoes each until EOF, then
+// half-closes. It returns its address.
+func echoServer(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				_, _ = io.Copy(c, c)
+				_ = c.(*net.TCPConn).CloseWrite()
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		wg.Wait()
+	})
+	return ln.Addr().String()
+}
+
+// closedPort returns a loopback address nobody listens on.
+func closedPort(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := ln.Addr().String()
+	ln.Close()
+	return a
+}
+
+// dialProxy connects to the proxy with a deadline on the connection.
+func dialProxy(t testing.TB, a string) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", a, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// mustWrite writes b or fails the test.
+func mustWrite(t testing.TB, c net.Conn, b []byte) {
+	t.Helper()
+	if _, err := c.Write(b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// readN reads exactly n bytes.
+func readN(t testing.TB, c net.Conn, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := io.ReadFull(c, b); err != nil {
+		t.Fatalf("read %d bytes: %v (got % x)", n, err, b)
+	}
+	return b
+}
+
+// expectClosed checks that the peer closes without sending anything more.
+func expectClosed(t testing.TB, c net.Conn) {
+	t.Helper()
+	b, err := io.ReadAll(c)
+	if len(b) > 0 || err != nil && !isReset(err) {
+		t.Fatalf("expected close, got % x, %v", b, err)
+	}
+}
+
+func isReset(err error) bool { return errors.Is(err, syscall.ECONNRESET) }
+
+// echoRoundTrip checks that c is a tunnel to an echo server.
+func echoRoundTrip(t testing.TB, c net.Conn, msg string) {
+	t.Helper()
+	mustWrite(t, c, []byte(msg))
+	if got := readN(t, c, len(msg)); string(got) != msg {
+		t.Fatalf("echo: got %q, want %q", got, msg)
+	}
+}
+
+// waitFor polls cond for up to 5 seconds.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// goroutineCheck records the goroutine count and returns a function that
+// waits (bounded) for it to come back down.
+func goroutineCheck(t *testing.T) func() {
+	t.Helper()
+	before := runtime.NumGoroutine()
+	return func() {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			n := runtime.NumGoroutine()
+			if n <= before {
+				return
+			}
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<20)
+				buf = buf[:runtime.Stack(buf, true)]
+				t.Fatalf("goroutines: %d before, %d after\n%s", before, n, buf)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+// fakeDialer answers every dial with err, or dials directly when err is
+// nil, and records the last request.
+type fakeDialer struct {
+	mu     sync.Mutex
+	err    error
+	target addr.Addr
+	chain  []addr.Proxy
+}
+
+func (f *fakeDialer) Dial(ctx context.Context, target addr.Addr, chain []addr.Proxy) (net.Conn, error) {
+	f.mu.Lock()
+	f.target, f.chain = target, chain
+	err := f.err
+	f.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, "tcp", target.String())
+}
+
+// startDaemon runs a third-party proxy in its own process group until the
+// test ends and waits for it to listen on port.
+func startDaemon(t testing.TB, port int, name string, args ...string) {
+	t.Helper()
+	bin, err := exec.LookPath(name)
+	if err != nil {
+		t.Skipf("%s not installed", name)
+	}
+	var out bytes.Buffer
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
+	})
+	a := "127.0.0.1:" + strconv.Itoa(port)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp4", a, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		select {
+		case <-exited:
+			t.Fatalf("%s exited: %s", name, out.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not listening on %s: %v", name, a, err)
+		}
+	}
+}
