@@ -2,9 +2,9 @@ package ere
 
 import (
 	"bufio"
-	"flag"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"

@@ -8,8 +8,8 @@ package ere
 // charSet is a set of bytes.
 type charSet [4]uint64
 
-func (s *charSet) add(b byte)           { s[b>>6] |= 1 << (b & 63) }
-func (s *charSet) has(b byte) bool      { return s[b>>6]&(1<<(b&63)) != 0 }
+func (s *charSet) add(b byte)      { s[b>>6] |= 1 << (b & 63) }
+func (s *charSet) has(b byte) bool { return s[b>>6]&(1<<(b&63)) != 0 }
 func (s *charSet) addRange(lo, hi byte) {
 	for c := int(lo); c <= int(hi); c++ {
 		s.add(byte(c))
@@ -37,14 +37,14 @@ const (
 type anchorKind uint8
 
 const (
-	aLineStart anchorKind = iota // ^
-	aLineEnd                     // $
-	aBufStart                    // \`
-	aBufEnd                      // \'
-	aWordStart                   // \<
-	aWordEnd                     // \>
-	aWordBound                   // \b
-	aNotWordBound                // \B
+	aLineStart    anchorKind = iota // ^
+	aLineEnd                        // $
+	aBufStart                       // \`
+	aBufEnd                         // \'
+	aWordStart                      // \<
+	aWordEnd                        // \>
+	aWordBound                      // \b
+	aNotWordBound                   // \B
 )
 
 type node struct {
@@ -612,10 +612,10 @@ func addClass(s *charSet, name string) bool {
 type bracketKind uint8
 
 const (
-	bChar   bracketKind = iota // a single byte
-	bColl                      // [.x.]
-	bEquiv                     // [=x=]
-	bClass                     // [:name:]
+	bChar  bracketKind = iota // a single byte
+	bColl                     // [.x.]
+	bEquiv                    // [=x=]
+	bClass                    // [:name:]
 )
 
 type bracketElem struct {
