@@ -1,0 +1,247 @@
+package dsl
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/alecthomas/participle/v2"
+	"github.com/alecthomas/participle/v2/lexer"
+)
+
+// Severity says whether a diagnostic stops compilation.
+type Severity uint8
+
+// Severities.
+const (
+	Error Severity = iota
+	Warning
+)
+
+func (s Severity) String() string {
+	if s == Warning {
+		return "warning"
+	}
+	return "error"
+}
+
+// Diagnostic is one compiler message tied to a source position.
+type Diagnostic struct {
+	Pos      lexer.Position
+	Severity Severity
+	Msg      string
+	Notes    []string // rendered after the caret line as "note: ..."
+}
+
+// maxErrors caps the errors reported for one compilation.
+const maxErrors = 50
+
+// Diagnostics is the list of messages of one compilation. As an error it
+// renders all of them.
+type Diagnostics struct {
+	List []*Diagnostic
+	src  map[string][]byte // file name -> contents, for the source lines
+}
+
+// HasErrors reports whether any diagnostic is an error.
+func (d *Diagnostics) HasErrors() bool {
+	for _, x := range d.List {
+		if x.Severity == Error {
+			return true
+		}
+	}
+	return false
+}
+
+// Errors returns only the error diagnostics.
+func (d *Diagnostics) Errors() *Diagnostics {
+	e := &Diagnostics{src: d.src}
+	for _, x := range d.List {
+		if x.Severity == Error {
+			e.List = append(e.List, x)
+		}
+	}
+	return e
+}
+
+func (d *Diagnostics) Error() string { return d.Format() }
+
+func (d *Diagnostics) add(pos lexer.Position, sev Severity, format string, args ...any) *Diagnostic {
+	x := &Diagnostic{Pos: pos, Severity: sev, Msg: fmt.Sprintf(format, args...)}
+	d.List = append(d.List, x)
+	return x
+}
+
+func (d *Diagnostics) errorf(pos lexer.Position, format string, args ...any) *Diagnostic {
+	return d.add(pos, Error, format, args...)
+}
+
+func (d *Diagnostics) warnf(pos lexer.Position, format string, args ...any) *Diagnostic {
+	return d.add(pos, Warning, format, args...)
+}
+
+func (d *Diagnostics) count(sev Severity) int {
+	n := 0
+	for _, x := range d.List {
+		if x.Severity == sev {
+			n++
+		}
+	}
+	return n
+}
+
+// sort orders the diagnostics by file, line and column (stable, so two
+// messages at one position keep the order they were found in).
+func (d *Diagnostics) sort() {
+	sort.SliceStable(d.List, func(i, j int) bool {
+		a, b := d.List[i].Pos, d.List[j].Pos
+		if a.Filename != b.Filename {
+			return a.Filename < b.Filename
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Column < b.Column
+	})
+}
+
+// Format renders every diagnostic as
+//
+//	file:line:col: error|warning: message
+//	<source line>
+//	<caret under the column>
+//	note: ...
+//
+// capped at 50 errors.
+func (d *Diagnostics) Format() string {
+	var b strings.Builder
+	errs := 0
+	for _, x := range d.List {
+		if x.Severity == Error {
+			errs++
+			if errs > maxErrors {
+				fmt.Fprintf(&b, "too many errors (%d), stopping\n", d.count(Error))
+				break
+			}
+		}
+		b.WriteString(x.format(d.src))
+	}
+	return b.String()
+}
+
+func (x *Diagnostic) format(src map[string][]byte) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s: %s\n", posString(x.Pos), x.Severity, x.Msg)
+	if line, ok := sourceLine(src[x.Pos.Filename], x.Pos.Line); ok {
+		b.WriteString(line)
+		b.WriteByte('\n')
+		for i := 0; i < x.Pos.Column-1 && i < len(line); i++ {
+			if line[i] == '\t' {
+				b.WriteByte('\t')
+			} else {
+				b.WriteByte(' ')
+			}
+		}
+		b.WriteString("^\n")
+	}
+	for _, n := range x.Notes {
+		fmt.Fprintf(&b, "note: %s\n", n)
+	}
+	return b.String()
+}
+
+func posString(p lexer.Position) string {
+	return fmt.Sprintf("%s:%d:%d", p.Filename, p.Line, p.Column)
+}
+
+func sourceLine(src []byte, line int) (string, bool) {
+	if src == nil || line < 1 {
+		return "", false
+	}
+	for n := 1; ; n++ {
+		i := strings.IndexByte(string(src), '\n')
+		if n == line {
+			if i < 0 {
+				return strings.TrimRight(string(src), "\r"), true
+			}
+			return strings.TrimRight(string(src[:i]), "\r"), true
+		}
+		if i < 0 {
+			return "", false
+		}
+		src = src[i+1:]
+	}
+}
+
+// parseDiag turns a participle error into a diagnostic that names the
+// construct the parser expected.
+func parseDiag(err error) *Diagnostic {
+	perr, ok := err.(participle.Error)
+	if !ok {
+		return &Diagnostic{Severity: Error, Msg: err.Error()}
+	}
+	pos := perr.Position()
+	msg := perr.Message()
+	if ute, ok := err.(*participle.UnexpectedTokenError); ok {
+		msg = "unexpected " + tokenText(ute.Unexpected)
+		if want := expected(ute); want != "" {
+			msg += ": expected " + want
+		}
+	} else if strings.HasPrefix(msg, "invalid input text") {
+		msg = "invalid character " + strings.TrimPrefix(msg, "invalid input text ")
+	}
+	return &Diagnostic{Pos: pos, Severity: Error, Msg: msg}
+}
+
+func tokenText(t lexer.Token) string {
+	if t.EOF() {
+		return "end of file"
+	}
+	return fmt.Sprintf("%q", t.Value)
+}
+
+const (
+	wantMatcher = `a matcher (any exact host port domain pattern regex cidr in not "(")`
+	wantAction  = "an action (direct reject default resolve redirect proxy rewrite loopback roundrobin weighted or an action name)"
+	wantDecl    = "a declaration (include upstream set action chain redirect_name redirect redirect6 route route6 hosts users default test)"
+)
+
+// expected maps participle's description of what it wanted to a
+// description of the construct in the terms of the language.
+func expected(ute *participle.UnexpectedTokenError) string {
+	e := ute.Error()
+	i := strings.Index(e, "(expected ")
+	if i < 0 {
+		return ""
+	}
+	want := strings.TrimSuffix(e[i+len("(expected "):], ")")
+	first := want
+	if j := strings.IndexAny(first, " (<"); j >= 0 {
+		first = first[:j]
+	}
+	switch first {
+	case "Unary", "Conj", "Expr", "Rule":
+		return wantMatcher
+	case "Action":
+		return wantAction
+	case "Decl":
+		return wantDecl
+	case "Value":
+		return "a word or a string"
+	case "Str":
+		return "a string"
+	case "Hop":
+		return "an upstream name or a proxy URI"
+	case "Ident", "<word>":
+		return "a name"
+	case `"=>"`:
+		return `"=>"`
+	}
+	switch {
+	case strings.Contains(want, "Unary"):
+		return wantMatcher
+	case strings.Contains(want, "Action"):
+		return wantAction
+	}
+	return want
+}

@@ -1,0 +1,266 @@
+package dsl
+
+import (
+	"net/netip"
+
+	"github.com/alecthomas/participle/v2/lexer"
+	"github.com/neosocksd-go/neosocksd/core/route"
+)
+
+// The L-IR: a tree of libruleset constructs with source positions. The
+// checker produces it; the Lua emitter prints it and the Go back end
+// compiles it. Every field is already validated.
+
+// TableKind names the five routing tables.
+type TableKind uint8
+
+// The routing tables, in the order of the flow.
+const (
+	TRedirectName TableKind = iota
+	TRedirect
+	TRedirect6
+	TRoute
+	TRoute6
+	nTable
+)
+
+var tableNames = [nTable]string{"redirect_name", "redirect", "redirect6", "route", "route6"}
+
+func (t TableKind) String() string { return tableNames[t] }
+
+// family is what a rule chain's matchers receive.
+type family uint8
+
+const (
+	famStr family = iota // "host:port" strings
+	fam4                 // IPv4 addresses
+	fam6                 // IPv6 addresses
+)
+
+func (t TableKind) family() family {
+	switch t {
+	case TRoute:
+		return fam4
+	case TRoute6:
+		return fam6
+	}
+	return famStr
+}
+
+// Program is the checked form of a route table and its includes.
+type Program struct {
+	Main      string            // the main file name as given
+	Src       map[string][]byte // every source read, for diagnostics
+	Upstreams map[string]string
+	Sets      []*SetIR
+	Actions   []*ActIR // named actions in declaration order
+	Chains    []*ChainIR
+	Tables    [nTable]*ChainIR
+	Hosts     []HostIR
+	Users     []UserIR
+	HasUsers  bool
+	Default   *RuleIR // nil: direct
+	Tests     []*TestIR
+	Rules     []*RuleIR // every rule (and the default) by ID
+}
+
+// ChainIR is a named chain or a table.
+type ChainIR struct {
+	Name  string
+	Pos   lexer.Position
+	Fam   family
+	Rules []*RuleIR
+	used  bool
+}
+
+// RuleIR is `M => A tag T` or `call C`.
+type RuleIR struct {
+	ID   int
+	Pos  lexer.Position
+	Text string // the matcher as written, for traces
+	M    MatchIR
+	A    *ActIR
+	Tag  string
+	Call *ChainIR
+}
+
+// Origin tells where the values of a matcher were written.
+type Origin struct {
+	File string
+	Line []int32
+	Col  []int32 // nil: column 1
+}
+
+func (o *Origin) pos(i int) lexer.Position {
+	p := lexer.Position{Filename: o.File, Line: int(o.Line[i]), Column: 1}
+	if o.Col != nil {
+		p.Column = int(o.Col[i])
+	}
+	return p
+}
+
+func (o *Origin) add(p lexer.Position) {
+	o.Line = append(o.Line, int32(p.Line))
+	o.Col = append(o.Col, int32(p.Column))
+}
+
+// MatchIR is one matcher node.
+type MatchIR interface{ mir() }
+
+// StrKind is the kind of a string matcher.
+type StrKind uint8
+
+// String matcher kinds.
+const (
+	KExact StrKind = iota
+	KHost
+	KDomain
+	KPattern
+	KRegex
+)
+
+var strKindNames = [...]string{"exact", "host", "domain", "pattern", "regex"}
+
+func (k StrKind) String() string { return strKindNames[k] }
+
+// MAny matches everything.
+type MAny struct{}
+
+// MStr is match.exact/host/domain/pattern/regex over a list of values
+// (exact, host: lower-case; domain: lower-case canonical suffixes).
+type MStr struct {
+	Kind StrKind
+	Vals []string
+	Org  *Origin
+}
+
+// PortRange is an inclusive range of ports.
+type PortRange struct{ Lo, Hi int }
+
+// MPort is match.port (several ranges: composite.anyof of them).
+type MPort struct{ Ranges []PortRange }
+
+// MCIDR is inet.subnet / inet6.subnet.
+type MCIDR struct {
+	V6       bool
+	Prefixes []netip.Prefix
+	Org      *Origin
+}
+
+// MSet is `in S`.
+type MSet struct {
+	Set *SetIR
+	Fam family
+}
+
+// MNot is composite.inverse.
+type MNot struct{ X MatchIR }
+
+// MAll is composite.allof.
+type MAll struct{ Xs []MatchIR }
+
+// MAnyOf is composite.anyof.
+type MAnyOf struct{ Xs []MatchIR }
+
+func (MAny) mir()    {}
+func (*MStr) mir()   {}
+func (*MPort) mir()  {}
+func (*MCIDR) mir()  {}
+func (*MSet) mir()   {}
+func (*MNot) mir()   {}
+func (*MAll) mir()   {}
+func (*MAnyOf) mir() {}
+
+// SetIR is a named set.
+type SetIR struct {
+	Name     string
+	Kind     string
+	Pos      lexer.Position
+	External bool // filled at run time
+	Missing  bool // optional file absent at compile time
+	Str      *MStr
+	List     [4]*MStr // list kind: domain, host, regex, pattern
+	V4, V6   *MCIDR
+	used     [3]bool // by family
+	Slot     int     // runtime slot for dynamic sets, else -1
+}
+
+// Dynamic reports whether the set is looked up at match time.
+func (s *SetIR) Dynamic() bool { return s.External || s.Missing }
+
+// Global returns the Lua global a dynamic set is read from for family f.
+func (s *SetIR) global(f family) string {
+	if s.Kind == "cidr" && s.used[fam4] && s.used[fam6] {
+		if f == fam6 {
+			return s.Name + "6"
+		}
+		return s.Name + "4"
+	}
+	return s.Name
+}
+
+// ActKind is the kind of an action.
+type ActKind uint8
+
+// Action kinds.
+const (
+	ADirect ActKind = iota
+	AReject
+	ADefault
+	AResolve
+	ARedirect
+	AProxy
+	ARewrite
+	ALoopback
+	ARoundRobin
+	AIWRR
+)
+
+// ActIR is one action node. Named actions are shared by pointer.
+type ActIR struct {
+	Kind    ActKind
+	Pos     lexer.Position
+	Name    string   // named action: emitted once as a local
+	Dst     string   // redirect: "h:p", "h:" or ":p"
+	Chain   []string // proxy URIs, first hop first
+	Pat     string   // rewrite, loopback
+	Repl    string
+	Items   []*ActIR
+	Weights []float64 // iwrr: as written
+	Cycle   float64   // iwrr: 0 = default step
+}
+
+// HostIR is one hosts entry.
+type HostIR struct {
+	Key, Val string
+	Pos      lexer.Position
+}
+
+// UserIR is one users entry.
+type UserIR struct {
+	Name, Pass string
+	Any        bool
+	Pos        lexer.Position
+}
+
+// TestIR is a test block.
+type TestIR struct {
+	Name  string
+	Pos   lexer.Position
+	Auth  bool
+	DNS   map[string]string // "" = fail
+	Cases []*CaseIR
+}
+
+// CaseIR is one test case.
+type CaseIR struct {
+	Pos       lexer.Position
+	Callback  route.Callback
+	Addr      string
+	Cred      route.Credentials
+	Want      route.Verdict
+	To        string
+	Via       []string
+	Tags      []string
+	CheckTags bool
+}

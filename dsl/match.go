@@ -1,0 +1,555 @@
+package dsl
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"sync/atomic"
+
+	"github.com/neosocksd-go/neosocksd/core/addr"
+)
+
+// tri is a matcher result: libruleset matchers return true or false, or
+// raise (ERROR).
+type tri uint8
+
+const (
+	noMatch tri = iota
+	isMatch
+	errMatch
+)
+
+// view is the request as matchers see it, with the derived forms computed
+// at most once. It lives on the stack of one decision.
+type view struct {
+	addr   string
+	fam    family
+	ip4    uint32
+	ip6    [2]uint64
+	ipOK   bool
+	split  uint8 // 0 not yet, 1 ok, 2 error
+	host   string
+	port   string
+	lhost  string
+	lhDone bool
+	dhost  string
+	dhDone bool
+	err    error
+}
+
+func (v *view) doSplit() bool {
+	if v.split == 0 {
+		h, p, err := addr.Split(v.addr)
+		if err != nil {
+			v.split, v.err = 2, err
+			return false
+		}
+		v.split, v.host, v.port = 1, h, p
+	}
+	return v.split == 1
+}
+
+func (v *view) lowerHost() string {
+	if !v.lhDone {
+		v.lhost, v.lhDone = addr.Lower(v.host), true
+	}
+	return v.lhost
+}
+
+// domainHost is the lower-cased host without empty labels.
+func (v *view) domainHost() string {
+	if !v.dhDone {
+		h := v.lowerHost()
+		clean := len(h) > 0 && h[0] != '.' && h[len(h)-1] != '.'
+		for i := 1; clean && i < len(h); i++ {
+			if h[i] == '.' && h[i-1] == '.' {
+				clean = false
+			}
+		}
+		if !clean {
+			b := make([]byte, 0, len(h))
+			for i := 0; i < len(h); i++ {
+				if h[i] == '.' && (len(b) == 0 || b[len(b)-1] == '.') {
+					continue
+				}
+				b = append(b, h[i])
+			}
+			if len(b) > 0 && b[len(b)-1] == '.' {
+				b = b[:len(b)-1]
+			}
+			h = string(b)
+		}
+		v.dhost, v.dhDone = h, true
+	}
+	return v.dhost
+}
+
+// matcher is the closed set of compiled matchers below.
+type matcher interface {
+	match(v *view) tri
+}
+
+// why describes, for traces, which entry of a leaf matcher matched.
+type explainer interface {
+	why(v *view) string
+}
+
+type anyM struct{}
+
+func (anyM) match(*view) tri { return isMatch }
+
+func b2t(b bool) tri {
+	if b {
+		return isMatch
+	}
+	return noMatch
+}
+
+// strSet is exact, host or domain over a hash set (value = entry index).
+type strSet struct {
+	kind StrKind
+	m    map[string]uint32
+	org  *Origin
+}
+
+func newStrSet(ms *MStr) *strSet {
+	s := &strSet{kind: ms.Kind, m: make(map[string]uint32, len(ms.Vals)), org: ms.Org}
+	for i, v := range ms.Vals {
+		if _, dup := s.m[v]; !dup {
+			s.m[v] = uint32(i)
+		}
+	}
+	return s
+}
+
+func (s *strSet) lookup(v *view) (uint32, string, tri) {
+	switch s.kind {
+	case KExact:
+		k := addr.Lower(v.addr)
+		i, ok := s.m[k]
+		return i, k, b2t(ok)
+	case KHost:
+		if !v.doSplit() {
+			return 0, "", errMatch
+		}
+		k := v.lowerHost()
+		i, ok := s.m[k]
+		return i, k, b2t(ok)
+	}
+	if !v.doSplit() {
+		return 0, "", errMatch
+	}
+	h := v.domainHost()
+	if h == "" {
+		return 0, "", noMatch
+	}
+	for j := 0; ; {
+		if i, ok := s.m[h[j:]]; ok {
+			return i, h[j:], isMatch
+		}
+		k := indexByteFrom(h, '.', j)
+		if k < 0 {
+			return 0, "", noMatch
+		}
+		j = k + 1
+	}
+}
+
+func indexByteFrom(s string, c byte, from int) int {
+	for i := from; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+func (s *strSet) match(v *view) tri { _, _, t := s.lookup(v); return t }
+
+func (s *strSet) why(v *view) string {
+	i, k, t := s.lookup(v)
+	if t != isMatch {
+		return ""
+	}
+	what := map[StrKind]string{KExact: "address", KHost: "host", KDomain: "suffix"}[s.kind]
+	return fmt.Sprintf("%s %q (%s)", what, k, posString(s.org.pos(int(i))))
+}
+
+type portM struct{ r []PortRange }
+
+func (p *portM) match(v *view) tri {
+	if !v.doSplit() {
+		return errMatch
+	}
+	n, ok := portNumber(v.port)
+	if !ok {
+		return noMatch
+	}
+	for _, r := range p.r {
+		if float64(r.Lo) <= n && n <= float64(r.Hi) {
+			return isMatch
+		}
+	}
+	return noMatch
+}
+
+type patternM struct {
+	pats []string
+	org  *Origin
+}
+
+func (p *patternM) find(v *view) (int, tri) {
+	for i, pat := range p.pats {
+		ok, err := patFind(pat, v.addr)
+		if err != nil {
+			v.err = err
+			return i, errMatch
+		}
+		if ok {
+			return i, isMatch
+		}
+	}
+	return 0, noMatch
+}
+
+func (p *patternM) match(v *view) tri { _, t := p.find(v); return t }
+
+func (p *patternM) why(v *view) string {
+	i, t := p.find(v)
+	if t != isMatch {
+		return ""
+	}
+	return fmt.Sprintf("pattern %q (%s)", p.pats[i], posString(p.org.pos(i)))
+}
+
+type regexM struct {
+	src []string
+	res []*regexMatcher
+	org *Origin
+}
+
+func (r *regexM) find(v *view) (int, tri) {
+	for i, re := range r.res {
+		ok, err := re.match(v.addr)
+		if err != nil {
+			v.err = err
+			return i, errMatch
+		}
+		if ok {
+			return i, isMatch
+		}
+	}
+	return 0, noMatch
+}
+
+func (r *regexM) match(v *view) tri { _, t := r.find(v); return t }
+
+func (r *regexM) why(v *view) string {
+	i, t := r.find(v)
+	if t != isMatch {
+		return ""
+	}
+	return fmt.Sprintf("regex %q (%s)", r.src[i], posString(r.org.pos(i)))
+}
+
+type r4 struct{ lo, hi, org uint32 }
+
+type cidr4M struct {
+	r   []r4
+	org *Origin
+}
+
+func newCIDR4(m *MCIDR) *cidr4M {
+	c := &cidr4M{r: make([]r4, 0, len(m.Prefixes)), org: m.Org}
+	for i, p := range m.Prefixes {
+		b := p.Addr().As4()
+		lo := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+		hi := lo | uint32((uint64(1)<<(32-p.Bits()))-1)
+		c.r = append(c.r, r4{lo, hi, uint32(i)})
+	}
+	sort.SliceStable(c.r, func(i, j int) bool { return c.r[i].lo < c.r[j].lo })
+	// Merge into disjoint ranges; the earlier-starting entry keeps the origin.
+	out := c.r[:0]
+	for _, x := range c.r {
+		if n := len(out); n > 0 && x.lo <= out[n-1].hi {
+			if x.hi > out[n-1].hi {
+				out[n-1].hi = x.hi
+			}
+			continue
+		}
+		out = append(out, x)
+	}
+	c.r = out
+	return c
+}
+
+func (c *cidr4M) find(v *view) (int, tri) {
+	if !v.ipOK {
+		return 0, errMatch
+	}
+	ip := v.ip4
+	i := sort.Search(len(c.r), func(i int) bool { return c.r[i].hi >= ip })
+	if i < len(c.r) && c.r[i].lo <= ip {
+		return i, isMatch
+	}
+	return 0, noMatch
+}
+
+func (c *cidr4M) match(v *view) tri { _, t := c.find(v); return t }
+
+func (c *cidr4M) why(v *view) string {
+	i, t := c.find(v)
+	if t != isMatch {
+		return ""
+	}
+	return fmt.Sprintf("range %s-%s (%s)", addr.FormatIPv4(c.r[i].lo), addr.FormatIPv4(c.r[i].hi), posString(c.org.pos(int(c.r[i].org))))
+}
+
+type u128 [2]uint64
+
+func less128(a, b u128) bool { return a[0] < b[0] || a[0] == b[0] && a[1] < b[1] }
+
+type r6 struct {
+	lo, hi u128
+	org    uint32
+}
+
+type cidr6M struct {
+	r   []r6
+	org *Origin
+}
+
+func ip6Words(a netip.Addr) u128 {
+	b := a.As16()
+	var w u128
+	for i := 0; i < 8; i++ {
+		w[0] = w[0]<<8 | uint64(b[i])
+		w[1] = w[1]<<8 | uint64(b[8+i])
+	}
+	return w
+}
+
+func newCIDR6(m *MCIDR) *cidr6M {
+	c := &cidr6M{r: make([]r6, 0, len(m.Prefixes)), org: m.Org}
+	for i, p := range m.Prefixes {
+		lo := ip6Words(p.Addr())
+		hi := lo
+		n := p.Bits()
+		switch {
+		case n == 0:
+			hi = u128{^uint64(0), ^uint64(0)}
+		case n <= 64:
+			hi[0] |= (uint64(1) << (64 - n)) - 1
+			hi[1] = ^uint64(0)
+		case n < 128:
+			hi[1] |= (uint64(1) << (128 - n)) - 1
+		}
+		c.r = append(c.r, r6{lo, hi, uint32(i)})
+	}
+	sort.SliceStable(c.r, func(i, j int) bool { return less128(c.r[i].lo, c.r[j].lo) })
+	out := c.r[:0]
+	for _, x := range c.r {
+		if n := len(out); n > 0 && !less128(out[n-1].hi, x.lo) {
+			if less128(out[n-1].hi, x.hi) {
+				out[n-1].hi = x.hi
+			}
+			continue
+		}
+		out = append(out, x)
+	}
+	c.r = out
+	return c
+}
+
+func (c *cidr6M) find(v *view) (int, tri) {
+	if !v.ipOK {
+		return 0, errMatch
+	}
+	ip := u128(v.ip6)
+	i := sort.Search(len(c.r), func(i int) bool { return !less128(c.r[i].hi, ip) })
+	if i < len(c.r) && !less128(ip, c.r[i].lo) {
+		return i, isMatch
+	}
+	return 0, noMatch
+}
+
+func (c *cidr6M) match(v *view) tri { _, t := c.find(v); return t }
+
+func (c *cidr6M) why(v *view) string {
+	i, t := c.find(v)
+	if t != isMatch {
+		return ""
+	}
+	return fmt.Sprintf("prefix entry (%s)", posString(c.org.pos(int(c.r[i].org))))
+}
+
+// setVal is the content of a dynamic set slot.
+type setVal struct {
+	str    matcher
+	v4, v6 matcher
+}
+
+func (s *setVal) get(f family) matcher {
+	switch f {
+	case fam4:
+		return s.v4
+	case fam6:
+		return s.v6
+	}
+	return s.str
+}
+
+type slotM struct {
+	slot *atomic.Pointer[setVal]
+	fam  family
+}
+
+func (s *slotM) match(v *view) tri {
+	sv := s.slot.Load()
+	if sv == nil {
+		return noMatch
+	}
+	m := sv.get(s.fam)
+	if m == nil {
+		return noMatch
+	}
+	return m.match(v)
+}
+
+type notM struct{ x matcher }
+
+func (n *notM) match(v *view) tri {
+	switch n.x.match(v) {
+	case isMatch:
+		return noMatch
+	case noMatch:
+		return isMatch
+	}
+	return errMatch
+}
+
+type allM struct{ xs []matcher }
+
+func (a *allM) match(v *view) tri {
+	for _, x := range a.xs {
+		if t := x.match(v); t != isMatch {
+			return t
+		}
+	}
+	return isMatch
+}
+
+type anyOfM struct{ xs []matcher }
+
+func (a *anyOfM) match(v *view) tri {
+	for _, x := range a.xs {
+		if t := x.match(v); t != noMatch {
+			return t
+		}
+	}
+	return noMatch
+}
+
+// buildMatcher compiles an L-IR matcher. Static sets are compiled once and
+// shared through memo.
+func (b *builder) matcher(m MatchIR) (matcher, error) {
+	switch m := m.(type) {
+	case MAny:
+		return anyM{}, nil
+	case *MStr:
+		return b.strMatcher(m)
+	case *MPort:
+		return &portM{r: m.Ranges}, nil
+	case *MCIDR:
+		if m.V6 {
+			return newCIDR6(m), nil
+		}
+		return newCIDR4(m), nil
+	case *MSet:
+		if m.Set.Dynamic() {
+			return &slotM{slot: &b.t.slots[m.Set.Slot], fam: m.Fam}, nil
+		}
+		return b.setMatcher(m.Set, m.Fam)
+	case *MNot:
+		x, err := b.matcher(m.X)
+		if err != nil {
+			return nil, err
+		}
+		return &notM{x}, nil
+	case *MAll:
+		xs, err := b.matchers(m.Xs)
+		return &allM{xs}, err
+	case *MAnyOf:
+		xs, err := b.matchers(m.Xs)
+		return &anyOfM{xs}, err
+	}
+	return nil, fmt.Errorf("dsl: unknown matcher %T", m)
+}
+
+func (b *builder) matchers(ms []MatchIR) ([]matcher, error) {
+	xs := make([]matcher, 0, len(ms))
+	for _, m := range ms {
+		x, err := b.matcher(m)
+		if err != nil {
+			return nil, err
+		}
+		xs = append(xs, x)
+	}
+	return xs, nil
+}
+
+func (b *builder) strMatcher(m *MStr) (matcher, error) {
+	switch m.Kind {
+	case KPattern:
+		return &patternM{pats: m.Vals, org: m.Org}, nil
+	case KRegex:
+		r := &regexM{src: m.Vals, org: m.Org}
+		for _, s := range m.Vals {
+			re, err := compileRegex(s)
+			if err != nil {
+				return nil, fmt.Errorf("regex %q: %w", s, err)
+			}
+			r.res = append(r.res, re)
+		}
+		return r, nil
+	}
+	return newStrSet(m), nil
+}
+
+type setKey struct {
+	s *SetIR
+	f family
+}
+
+func (b *builder) setMatcher(s *SetIR, f family) (matcher, error) {
+	if m, ok := b.sets[setKey{s, f}]; ok {
+		return m, nil
+	}
+	var m matcher
+	var err error
+	switch s.Kind {
+	case "cidr":
+		if f == fam6 {
+			m = newCIDR6(s.V6)
+		} else {
+			m = newCIDR4(s.V4)
+		}
+	case "list":
+		var xs []matcher
+		for _, ms := range s.List {
+			x, e := b.strMatcher(ms)
+			if e != nil {
+				return nil, e
+			}
+			xs = append(xs, x)
+		}
+		m = &anyOfM{xs}
+	default:
+		m, err = b.strMatcher(s.Str)
+	}
+	if err != nil {
+		return nil, err
+	}
+	b.sets[setKey{s, f}] = m
+	return m, nil
+}
