@@ -21,8 +21,8 @@ import (
 )
 
 // Options configure a Dialer. The zero value dials with the system
-// resolver, no socket options beyond Go's defaults (TCP_NODELAY on,
-// keep-alive off), and blocks only unspecified addresses.
+// resolver, TCP_NODELAY and SO_KEEPALIVE off, and blocks only unspecified
+// addresses; OptionsFrom fills it from the configuration.
 type Options struct {
 	// ResolvePF is config.PFUnspec, PFInet (-4) or PFInet6 (-6).
 	ResolvePF int
@@ -44,6 +44,27 @@ type Options struct {
 	Stats *stats.Counters
 	// Logger receives socket option warnings. May be nil.
 	Logger *slog.Logger
+}
+
+// OptionsFrom returns the dialer options of c (resolve_pf, nameserver,
+// netdev, block_*, tcp_* fields). Stats and Logger are left for the caller.
+func OptionsFrom(c *config.Config) Options {
+	return Options{
+		ResolvePF:  c.ResolvePF,
+		Nameserver: c.Nameserver,
+		Netdev:     c.Netdev,
+		Block: Policy{
+			Loopback:  c.BlockLoopback,
+			Multicast: c.BlockMulticast,
+			Local:     c.BlockLocal,
+			Global:    c.BlockGlobal,
+		},
+		TCPNoDelay:      c.TCPNoDelay,
+		TCPKeepAlive:    c.TCPKeepAlive,
+		FastOpenConnect: c.TCPFastOpenConnect,
+		SndBuf:          c.TCPSndBuf,
+		RcvBuf:          c.TCPRcvBuf,
+	}
 }
 
 // Dialer dials targets directly or through proxy chains. It is safe for

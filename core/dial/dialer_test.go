@@ -660,3 +660,41 @@ func fmtList(l []netip.AddrPort) string {
 	b.WriteByte(']')
 	return b.String()
 }
+
+func TestOptionsFrom(t *testing.T) {
+	c := config.Default()
+	c.ResolvePF = config.PFInet6
+	c.Nameserver = "127.0.0.1:5353"
+	c.Netdev = "eth9"
+	c.BlockLoopback, c.BlockLocal = true, true
+	c.TCPFastOpenConnect = true
+	c.TCPSndBuf, c.TCPRcvBuf = 32768, 65536
+	o := OptionsFrom(&c)
+	want := Options{ResolvePF: config.PFInet6, Nameserver: "127.0.0.1:5353", Netdev: "eth9",
+		Block:      Policy{Loopback: true, Multicast: true, Local: true},
+		TCPNoDelay: true, TCPKeepAlive: true, FastOpenConnect: true, SndBuf: 32768, RcvBuf: 65536}
+	if o != want {
+		t.Errorf("got %+v\nwant %+v", o, want)
+	}
+}
+
+func TestDialUnencodableNames(t *testing.T) {
+	ap := serve(t, "tcp4", drain)
+	d := New(Options{})
+	long := make([]byte, 256)
+	for i := range long {
+		long[i] = 'a'
+	}
+	for _, tc := range []struct {
+		name, proxy string
+		target      addr.Addr
+	}{
+		{"socks5 name too long", "socks5://", addr.FromDomain(string(long), 80)},
+		{"socks4a name with NUL", "socks4a://", addr.FromDomain("a\x00b", 80)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := d.Dial(testCtx(t), tc.target, []addr.Proxy{mustProxy(t, tc.proxy+ap.String())})
+			wantKind(t, err, InvalidAddr)
+		})
+	}
+}

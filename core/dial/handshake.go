@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -206,6 +207,9 @@ func (s *stream) httpConnect(p *addr.Proxy, next addr.Addr) error {
 }
 
 func (s *stream) socks4Connect(p *addr.Proxy, next addr.Addr) error {
+	if next.Kind() == addr.Domain && strings.IndexByte(next.Name(), 0) >= 0 {
+		return &Error{Kind: InvalidAddr, Err: errors.New("socks4a: NUL byte in host name")}
+	}
 	s.out = appendSOCKS4Connect(s.out[:0], next, p.User)
 	if err := s.write(s.out); err != nil {
 		return err
@@ -214,6 +218,9 @@ func (s *stream) socks4Connect(p *addr.Proxy, next addr.Addr) error {
 }
 
 func (s *stream) socks5Connect(p *addr.Proxy, next addr.Addr) error {
+	if next.Kind() == addr.Domain && len(next.Name()) > addr.MaxDomainLen {
+		return &Error{Kind: InvalidAddr, Err: errors.New("socks5: host name longer than 255 bytes")}
+	}
 	withAuth := p.HasUser
 	s.out = appendSOCKS5Greeting(s.out[:0], withAuth)
 	if err := s.write(s.out); err != nil {
