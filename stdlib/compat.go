@@ -804,3 +804,557 @@ func flushLuaStdout(L *lua.LState) {
 		_ = L.CallByParam(lua.P{Fn: flush, NRet: 0, Protect: true}, out)
 	}
 }
+
+// ---- string.format ----
+
+func compatFormat(L *lua.LState) int {
+	fs := L.CheckString(1)
+	var b strings.Builder
+	arg := 1
+	for i := 0; i < len(fs); i++ {
+		c := fs[i]
+		if c != '%' {
+			b.WriteByte(c)
+			continue
+		}
+		i++
+		if i < len(fs) && fs[i] == '%' {
+			b.WriteByte('%')
+			continue
+		}
+		start := i
+		for i < len(fs) && strings.IndexByte("-+ #0", fs[i]) >= 0 {
+			i++
+		}
+		for k := 0; k < 2 && i < len(fs) && isDigitByte(fs[i]); k++ {
+			i++
+		}
+		if i < len(fs) && fs[i] == '.' {
+			i++
+			for k := 0; k < 2 && i < len(fs) && isDigitByte(fs[i]); k++ {
+				i++
+			}
+		}
+		if i >= len(fs) {
+			L.RaiseError("invalid conversion '%%%s' to 'format'", fs[start:])
+		}
+		spec := fs[start:i]
+		conv := fs[i]
+		arg++
+		if arg > L.GetTop() && conv != '%' {
+			L.ArgError(arg, "no value")
+		}
+		switch conv {
+		case 'c':
+			b.WriteString(fmt.Sprintf("%"+spec+"c", rune(byte(checkInteger(L, arg)))))
+		case 'd', 'i':
+			b.WriteString(fmt.Sprintf("%"+spec+"d", formatInteger(L, arg)))
+		case 'o', 'x', 'X':
+			b.WriteString(fmt.Sprintf("%"+spec+string(conv), uint64(formatInteger(L, arg))))
+		case 'a', 'A':
+			v := float64(L.CheckNumber(arg))
+			if s, ok := nonFinite(v, spec, conv == 'A'); ok {
+				b.WriteString(s)
+				break
+			}
+			verb := "x"
+			if conv == 'A' {
+				verb = "X"
+			}
+			b.WriteString(cHexExponent(fmt.Sprintf("%"+spec+verb, v)))
+		case 'e', 'E', 'f', 'F', 'g', 'G':
+			v := float64(L.CheckNumber(arg))
+			if s, ok := nonFinite(v, spec, conv < 'a'); ok {
+				b.WriteString(s)
+				break
+			}
+			if !strings.Contains(spec, ".") {
+				spec += ".6"
+			}
+			verb := string(conv)
+			if conv == 'F' {
+				verb = "f"
+			}
+			s := fmt.Sprintf("%"+spec+verb, v)
+			if (conv == 'g' || conv == 'G') && strings.Contains(spec, "#") {
+				// Go keeps trailing zeros with '#' like C; nothing to do.
+			}
+			b.WriteString(s)
+		case 'q':
+			if spec != "" {
+				L.RaiseError("specifier '%%q' cannot have modifiers")
+			}
+			b.WriteString(quoteLiteral(L, arg))
+		case 's':
+			s := tostringValue(L, L.Get(arg))
+			b.WriteString(fmt.Sprintf("%"+spec+"s", s))
+		default:
+			L.RaiseError("invalid conversion '%%%s' to 'format'", fs[start:i+1])
+		}
+	}
+	L.Push(lua.LString(b.String()))
+	return 1
+}
+
+func isDigitByte(c byte) bool { return c >= '0' && c <= '9' }
+
+// formatInteger reads argument n as an integer (numbers and numeric
+// strings with an exact integer value).
+func formatInteger(L *lua.LState, n int) int64 {
+	var f float64
+	switch v := L.Get(n).(type) {
+	case lua.LNumber:
+		f = float64(v)
+	case lua.LString:
+		x, ok := lua54.StringToNumber(string(v))
+		if !ok {
+			L.TypeError(n, lua.LTNumber)
+		}
+		f = x
+	default:
+		L.TypeError(n, lua.LTNumber)
+	}
+	i, ok := isInteger(f)
+	if !ok {
+		L.ArgError(n, "number has no integer representation")
+	}
+	return i
+}
+
+// nonFinite formats inf and nan as C does ("inf", "-nan"), honouring width
+// and the '-' flag.
+func nonFinite(v float64, spec string, upper bool) (string, bool) {
+	var s string
+	switch {
+	case math.IsInf(v, 1):
+		s = "inf"
+		if strings.Contains(spec, "+") {
+			s = "+inf"
+		}
+	case math.IsInf(v, -1):
+		s = "-inf"
+	case math.IsNaN(v):
+		s = "nan"
+		if math.Signbit(v) {
+			s = "-nan"
+		}
+	default:
+		return "", false
+	}
+	if upper {
+		s = strings.ToUpper(s)
+	}
+	width := 0
+	w := strings.TrimLeft(spec, "-+ #0")
+	w, _, _ = strings.Cut(w, ".")
+	if w != "" {
+		width, _ = strconv.Atoi(w)
+	}
+	for len(s) < width {
+		if strings.HasPrefix(spec, "-") || strings.Contains(spec[:len(spec)-len(strings.TrimLeft(spec, "-+ #0"))], "-") {
+			s += " "
+		} else {
+			s = " " + s
+		}
+	}
+	return s, true
+}
+
+// cHexExponent turns Go's "p+01" exponent into C's "p+1".
+func cHexExponent(s string) string {
+	for _, p := range []string{"p", "P"} {
+		if i := strings.LastIndex(s, p); i >= 0 && i+2 < len(s) {
+			exp := strings.TrimLeft(s[i+2:], "0")
+			end := len(exp)
+			for end > 0 && exp[end-1] == ' ' {
+				end--
+			}
+			if end == 0 {
+				exp = "0" + exp
+			}
+			return s[:i+2] + exp
+		}
+	}
+	return s
+}
+
+// quoteLiteral is %q: a Lua literal that reads back as the value.
+func quoteLiteral(L *lua.LState, n int) string {
+	switch v := L.Get(n).(type) {
+	case lua.LString:
+		return QuoteString(string(v))
+	case lua.LNumber:
+		f := float64(v)
+		switch {
+		case math.IsInf(f, 1):
+			return "1e9999"
+		case math.IsInf(f, -1):
+			return "-1e9999"
+		case math.IsNaN(f):
+			return "(0/0)"
+		}
+		if i, ok := isInteger(f); ok {
+			if i == math.MinInt64 {
+				return "0x8000000000000000"
+			}
+			return strconv.FormatInt(i, 10)
+		}
+		return cHexExponent(strconv.FormatFloat(f, 'x', -1, 64))
+	case *lua.LNilType, lua.LBool:
+		return v.String()
+	}
+	L.ArgError(n, "value has no literal form")
+	return ""
+}
+
+// QuoteString renders s as string.format("%q", s) does in Lua 5.4.
+func QuoteString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\' || c == '\n':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c == 0 || c < 0x20 || c == 0x7f:
+			if i+1 < len(s) && isDigitByte(s[i+1]) {
+				fmt.Fprintf(&b, "\\%03d", c)
+			} else {
+				fmt.Fprintf(&b, "\\%d", c)
+			}
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// ---- utf8 ----
+
+const utf8MaxUnicode = 0x10FFFF
+
+// utf8Encode is Lua's luaO_utf8esc (up to 6 bytes, 31 bits).
+func utf8Encode(x uint32) string {
+	if x < 0x80 {
+		return string([]byte{byte(x)})
+	}
+	var buf [8]byte
+	n := 0
+	mfb := uint32(0x3f)
+	for {
+		buf[7-n] = byte(0x80 | (x & 0x3f))
+		n++
+		x >>= 6
+		mfb >>= 1
+		if x <= mfb {
+			break
+		}
+	}
+	buf[7-n] = byte((^mfb << 1) | x)
+	n++
+	return string(buf[8-n:])
+}
+
+// utf8Decode is Lua's utf8_decode: it returns the code point and its
+// length, or ok=false for an invalid sequence.
+func utf8Decode(s string, strict bool) (code uint32, size int, ok bool) {
+	limits := [...]uint32{^uint32(0), 0x80, 0x800, 0x10000, 0x200000, 0x4000000}
+	if len(s) == 0 {
+		return 0, 0, false
+	}
+	c := uint32(s[0])
+	if c < 0x80 {
+		return c, 1, true
+	}
+	var res uint32
+	count := 0
+	for ; c&0x40 != 0; c <<= 1 {
+		count++
+		if count >= len(s) {
+			return 0, 0, false
+		}
+		cc := uint32(s[count])
+		if cc&0xC0 != 0x80 {
+			return 0, 0, false
+		}
+		res = res<<6 | cc&0x3F
+	}
+	res |= (c & 0x7F) << (count * 5)
+	if count > 5 || res > 0x7FFFFFFF || res < limits[count] {
+		return 0, 0, false
+	}
+	if strict && (res > utf8MaxUnicode || (res >= 0xD800 && res <= 0xDFFF)) {
+		return 0, 0, false
+	}
+	return res, count + 1, true
+}
+
+// posrelat converts a relative string position (negative = from the end).
+func posrelat(pos int64, n int) int64 {
+	if pos >= 0 {
+		return pos
+	} else if -pos > int64(n) {
+		return 0
+	}
+	return int64(n) + pos + 1
+}
+
+func utf8Char(L *lua.LState) int {
+	var b strings.Builder
+	for i := 1; i <= L.GetTop(); i++ {
+		c := checkInteger(L, i)
+		if uint64(c) > 0x7FFFFFFF {
+			L.ArgError(i, "value out of range")
+		}
+		b.WriteString(utf8Encode(uint32(c)))
+	}
+	L.Push(lua.LString(b.String()))
+	return 1
+}
+
+func utf8Codepoint(L *lua.LState) int {
+	s := L.CheckString(1)
+	i := posrelat(optInteger(L, 2, 1), len(s))
+	j := posrelat(optInteger(L, 3, i), len(s))
+	lax := lua.LVAsBool(L.Get(4))
+	if i < 1 {
+		L.ArgError(2, "out of bounds")
+	}
+	if j > int64(len(s)) {
+		L.ArgError(3, "out of bounds")
+	}
+	n := 0
+	for p := int(i - 1); p < int(j); {
+		code, size, ok := utf8Decode(s[p:], !lax)
+		if !ok {
+			L.RaiseError("invalid UTF-8 code")
+		}
+		L.Push(lua.LNumber(code))
+		n++
+		p += size
+	}
+	return n
+}
+
+func optInteger(L *lua.LState, n int, def int64) int64 {
+	if L.Get(n) == lua.LNil {
+		return def
+	}
+	return checkInteger(L, n)
+}
+
+func utf8Len(L *lua.LState) int {
+	s := L.CheckString(1)
+	i := posrelat(optInteger(L, 2, 1), len(s))
+	j := posrelat(optInteger(L, 3, -1), len(s))
+	lax := lua.LVAsBool(L.Get(4))
+	if i < 1 || i > int64(len(s))+1 {
+		L.ArgError(2, "initial position out of bounds")
+	}
+	if j > int64(len(s)) {
+		L.ArgError(3, "final position out of bounds")
+	}
+	n := 0
+	for p := i - 1; p < j; {
+		_, size, ok := utf8Decode(s[p:], !lax)
+		if !ok {
+			L.Push(lua.LNil)
+			L.Push(lua.LNumber(p + 1))
+			return 2
+		}
+		p += int64(size)
+		n++
+	}
+	L.Push(lua.LNumber(n))
+	return 1
+}
+
+func isCont(s string, p int64) bool { return p >= 0 && p < int64(len(s)) && s[p]&0xC0 == 0x80 }
+
+func utf8Offset(L *lua.LState) int {
+	s := L.CheckString(1)
+	n := checkInteger(L, 2)
+	def := int64(1)
+	if n < 0 {
+		def = int64(len(s)) + 1
+	}
+	i := posrelat(optInteger(L, 3, def), len(s))
+	if i < 1 || i > int64(len(s))+1 {
+		L.ArgError(3, "position out of bounds")
+	}
+	posi := i - 1
+	if n == 0 {
+		for posi > 0 && isCont(s, posi) {
+			posi--
+		}
+		L.Push(lua.LNumber(posi + 1))
+		return 1
+	}
+	if isCont(s, posi) {
+		L.RaiseError("initial position is a continuation byte")
+	}
+	if n < 0 {
+		for n < 0 && posi > 0 {
+			posi--
+			for posi > 0 && isCont(s, posi) {
+				posi--
+			}
+			n++
+		}
+	} else {
+		n--
+		for n > 0 && posi < int64(len(s)) {
+			posi++
+			for isCont(s, posi) {
+				posi++
+			}
+			n--
+		}
+	}
+	if n == 0 {
+		L.Push(lua.LNumber(posi + 1))
+	} else {
+		L.Push(lua.LNil)
+	}
+	return 1
+}
+
+func utf8Codes(L *lua.LState) int {
+	s := L.CheckString(1)
+	lax := lua.LVAsBool(L.Get(2))
+	if isCont(s, 0) {
+		L.RaiseError("invalid UTF-8 code")
+	}
+	iter := L.NewFunction(func(L *lua.LState) int {
+		str := L.CheckString(1)
+		i := int64(L.CheckNumber(2))
+		for isCont(str, i) {
+			i++
+		}
+		if i >= int64(len(str)) {
+			return 0
+		}
+		code, size, ok := utf8Decode(str[i:], !lax)
+		if !ok || isCont(str, i+int64(size)) {
+			L.RaiseError("invalid UTF-8 code")
+		}
+		L.Push(lua.LNumber(i + 1))
+		L.Push(lua.LNumber(code))
+		return 2
+	})
+	L.Push(iter)
+	L.Push(lua.LString(s))
+	L.Push(lua.LNumber(0))
+	return 3
+}
+
+// ---- bit32 ----
+
+func bitArg(L *lua.LState, n int) uint32 {
+	v := float64(L.CheckNumber(n))
+	if i, ok := isInteger(v); ok {
+		return uint32(i)
+	}
+	return uint32(int64(math.Mod(math.Trunc(v), 4294967296)))
+}
+
+func bitShift(x uint32, disp int64) uint32 {
+	switch {
+	case disp <= -32 || disp >= 32:
+		return 0
+	case disp >= 0:
+		return x << uint(disp)
+	default:
+		return x >> uint(-disp)
+	}
+}
+
+func openBit32(L *lua.LState, t *lua.LTable) {
+	fold := func(init uint32, op func(a, b uint32) uint32) lua.LGFunction {
+		return func(L *lua.LState) int {
+			r := init
+			for i := 1; i <= L.GetTop(); i++ {
+				r = op(r, bitArg(L, i))
+			}
+			L.Push(lua.LNumber(r))
+			return 1
+		}
+	}
+	and := func(a, b uint32) uint32 { return a & b }
+	reg := func(name string, fn lua.LGFunction) { t.RawSetString(name, L.NewFunction(fn)) }
+	reg("band", fold(^uint32(0), and))
+	reg("bor", fold(0, func(a, b uint32) uint32 { return a | b }))
+	reg("bxor", fold(0, func(a, b uint32) uint32 { return a ^ b }))
+	btest := fold(^uint32(0), and)
+	reg("btest", func(L *lua.LState) int {
+		btest(L)
+		r := L.Get(-1).(lua.LNumber)
+		L.Pop(1)
+		L.Push(lua.LBool(r != 0))
+		return 1
+	})
+	reg("bnot", func(L *lua.LState) int { L.Push(lua.LNumber(^bitArg(L, 1))); return 1 })
+	reg("lshift", func(L *lua.LState) int {
+		L.Push(lua.LNumber(bitShift(bitArg(L, 1), checkInteger(L, 2))))
+		return 1
+	})
+	reg("rshift", func(L *lua.LState) int {
+		L.Push(lua.LNumber(bitShift(bitArg(L, 1), -checkInteger(L, 2))))
+		return 1
+	})
+	reg("arshift", func(L *lua.LState) int {
+		x := bitArg(L, 1)
+		disp := checkInteger(L, 2)
+		if disp < 0 || x&0x80000000 == 0 {
+			L.Push(lua.LNumber(bitShift(x, -disp)))
+			return 1
+		}
+		if disp >= 32 {
+			L.Push(lua.LNumber(^uint32(0)))
+			return 1
+		}
+		L.Push(lua.LNumber(uint32(int32(x) >> uint(disp))))
+		return 1
+	})
+	rot := func(sign int64) lua.LGFunction {
+		return func(L *lua.LState) int {
+			x := bitArg(L, 1)
+			d := uint(((checkInteger(L, 2)*sign)%32 + 32) % 32)
+			L.Push(lua.LNumber(x<<d | x>>(32-d)))
+			return 1
+		}
+	}
+	reg("lrotate", rot(1))
+	reg("rrotate", rot(-1))
+	fieldArgs := func(L *lua.LState, fi, wi int) (uint, uint) {
+		f := checkInteger(L, fi)
+		w := optInteger(L, wi, 1)
+		if f < 0 {
+			L.ArgError(fi, "field cannot be negative")
+		}
+		if w <= 0 {
+			L.ArgError(wi, "width must be positive")
+		}
+		if f+w > 32 {
+			L.RaiseError("trying to access non-existent bits")
+		}
+		return uint(f), uint(w)
+	}
+	mask := func(w uint) uint32 { return uint32((uint64(1) << w) - 1) }
+	reg("extract", func(L *lua.LState) int {
+		x := bitArg(L, 1)
+		f, w := fieldArgs(L, 2, 3)
+		L.Push(lua.LNumber((x >> f) & mask(w)))
+		return 1
+	})
+	reg("replace", func(L *lua.LState) int {
+		x := bitArg(L, 1)
+		v := bitArg(L, 2)
+		f, w := fieldArgs(L, 3, 4)
+		m := mask(w)
+		L.Push(lua.LNumber(x&^(m<<f) | (v&m)<<f))
+		return 1
+	})
+}
