@@ -378,7 +378,8 @@ func TestDialChainFakes(t *testing.T) {
 
 	base := []addr.Proxy{mustProxy(t, "socks5://"+hop1.String())}
 	d := New(Options{})
-	c, err := d.DialString(testCtx(t), base, "target.test:"+strconv.Itoa(int(target.Port())),
+	// A context that is never done: the handshakes must not depend on one.
+	c, err := d.DialString(context.Background(), base, "target.test:"+strconv.Itoa(int(target.Port())),
 		[]string{"socks4a://u4@" + hop2.String(), "http://" + hop2name + ":" + strconv.Itoa(int(hop3.Port()))})
 	if err != nil {
 		t.Fatal(err)
@@ -695,6 +696,53 @@ func TestDialUnencodableNames(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := d.Dial(testCtx(t), tc.target, []addr.Proxy{mustProxy(t, tc.proxy+ap.String())})
 			wantKind(t, err, InvalidAddr)
+		})
+	}
+}
+
+// TestDialTrickle has the proxies send their replies one byte per write,
+// so the reply readers must assemble them across many reads.
+func TestDialTrickle(t *testing.T) {
+	trickle := func(steps []exchange) func(net.Conn) {
+		return func(c net.Conn) {
+			for _, s := range steps {
+				got := make([]byte, len(s.expect))
+				if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, s.expect) {
+					t.Errorf("got % x %v, want % x", got, err, s.expect)
+					return
+				}
+				for i := range s.reply {
+					if _, err := c.Write(s.reply[i : i+1]); err != nil {
+						return
+					}
+				}
+			}
+			echo(c)
+		}
+	}
+	for _, tc := range []struct {
+		name, proxy string
+		steps       []exchange
+	}{
+		{"http", "http://u:p@", []exchange{{[]byte("CONNECT a.test:1 HTTP/1.1\r\nProxy-Authorization: Basic dTpw\r\n\r\n"),
+			[]byte("HTTP/1.1 200 Connection established\r\nProxy-agent: x\r\nVia: y\r\n\r\n")}}},
+		{"socks5", "socks5://u:p@", []exchange{
+			{[]byte{5, 2, 0, 2}, []byte{5, 2}},
+			{[]byte{1, 1, 'u', 1, 'p'}, []byte{1, 0}},
+			{append([]byte{5, 1, 0, 3, 6}, "a.test\x00\x01"...), append([]byte{5, 0, 0, 3, 5}, "bound\x00\x02"...)}}},
+		{"socks4a", "socks4a://", []exchange{{append([]byte{4, 1, 0, 1, 0, 0, 0, 0xff, 0}, "a.test\x00"...), []byte{0, 0x5a, 0, 1, 2, 3, 4, 5}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ap := serve(t, "tcp4", trickle(tc.steps))
+			c, err := New(Options{}).DialString(testCtx(t), nil, "a.test:1", []string{tc.proxy + ap.String()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if _, ok := c.(*net.TCPConn); !ok {
+				t.Errorf("conn %T", c)
+			}
+			roundTrip(t, c, "trickled "+tc.name)
 		})
 	}
 }
