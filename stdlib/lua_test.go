@@ -50,9 +50,12 @@ func runLuaFile(t *testing.T, L *lua.LState, path string) int {
 }
 
 func TestLuaFiles(t *testing.T) {
-	files, err := filepath.Glob("testdata/*_test.lua")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no Lua test files: %v", err)
+	files := []string{
+		"testdata/libruleset_test.lua",
+		"testdata/routing_test.lua",
+		"testdata/marshal_test.lua",
+		"testdata/zlib_test.lua",
+		"testdata/time_test.lua",
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {

@@ -3,9 +3,25 @@
 local H = {}
 H.count = 0
 
-local function show(v)
+local function show(v, depth)
     if type(v) == "string" then
-        return string.format("%q", v)
+        return '"' .. v:gsub('[%c"\\]', function(c)
+            return string.format("\\%03d", c:byte())
+        end) .. '"'
+    end
+    if type(v) == "table" and (depth or 0) < 3 then
+        local keys = {}
+        for k in pairs(v) do
+            keys[#keys + 1] = k
+        end
+        table.sort(keys, function(a, b)
+            return tostring(a) < tostring(b)
+        end)
+        local parts = {}
+        for _, k in ipairs(keys) do
+            parts[#parts + 1] = "[" .. show(k, 3) .. "]=" .. show(v[k], (depth or 0) + 1)
+        end
+        return "{" .. table.concat(parts, ",") .. "}"
     end
     return tostring(v)
 end
