@@ -19,6 +19,7 @@ type File struct {
 // Decl is one top-level declaration.
 type Decl struct {
 	Pos    lexer.Position
+	Tokens []lexer.Token
 	EndPos lexer.Position
 
 	Include  *Str         `parser:"'include' @@"`
@@ -98,9 +99,10 @@ type HostsDecl struct {
 
 // HostEntry maps a name to a replacement host.
 type HostEntry struct {
-	Pos lexer.Position
-	Key *Value `parser:"@@ '='"`
-	Val *Value `parser:"@@"`
+	Pos    lexer.Position
+	Tokens []lexer.Token
+	Key    *Value `parser:"@@ '='"`
+	Val    *Value `parser:"@@"`
 }
 
 // UsersDecl lists the users accepted when authentication is required.
@@ -110,10 +112,11 @@ type UsersDecl struct {
 
 // UserEntry is one user with a password or `any`.
 type UserEntry struct {
-	Pos  lexer.Position
-	Name *Value `parser:"@@ '='"`
-	Any  bool   `parser:"( @'any'"`
-	Pass *Str   `parser:"| @@ )"`
+	Pos    lexer.Position
+	Tokens []lexer.Token
+	Name   *Value `parser:"@@ '='"`
+	Any    bool   `parser:"( @'any'"`
+	Pass   *Str   `parser:"| @@ )"`
 }
 
 // DefaultDecl is the action for requests no table decided.
@@ -131,9 +134,10 @@ type TestDecl struct {
 
 // TestItem is a fake DNS entry or a test case.
 type TestItem struct {
-	Pos  lexer.Position
-	DNS  *DNSEntry `parser:"'dns' @@"`
-	Case *Case     `parser:"| @@"`
+	Pos    lexer.Position
+	Tokens []lexer.Token
+	DNS    *DNSEntry `parser:"'dns' @@"`
+	Case   *Case     `parser:"| @@"`
 }
 
 // DNSEntry is one answer (or failure) of the fake resolver.
@@ -159,6 +163,7 @@ type Case struct {
 // Rule is `call NAME` or `EXPR => ACTION [tag T]`.
 type Rule struct {
 	Pos    lexer.Position
+	Tokens []lexer.Token
 	EndPos lexer.Position
 	Call   *Ident  `parser:"'call' @@"`
 	Expr   *Expr   `parser:"| @@ '=>'"`

@@ -1,0 +1,196 @@
+package dsl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/neosocksd-go/neosocksd/core/api"
+	"github.com/neosocksd-go/neosocksd/core/route"
+)
+
+// Options configure an Engine.
+type Options struct {
+	AuthRequired bool
+	// Resolve serves the `resolve` action; nil makes it reject.
+	Resolve func(ctx context.Context, host string) (netip.Addr, error)
+	// Logger receives tag events (info) and reload results; nil: discard.
+	Logger *slog.Logger
+	// Events, when set, receives every tag event (conformance tests).
+	Events func(tag, addr string)
+	// Check overrides file and environment access (tests).
+	Check CheckOptions
+}
+
+// Engine serves a route table to the proxy: it implements route.Router and
+// api.Ruleset, reloads from its file, and swaps tables atomically. A failed
+// compile keeps the previous table.
+type Engine struct {
+	path string
+	o    Options
+	cur  atomic.Pointer[Table]
+	mu   sync.Mutex // serialises reloads and set updates
+	sets map[string][]string
+}
+
+// ErrNoCode is returned for API calls that would run code.
+var ErrNoCode = errors.New("route tables run no code")
+
+// LoadFile compiles the route table at path. The error, if any, is a
+// *Diagnostics listing every problem.
+func LoadFile(path string, o Options) (*Engine, error) {
+	e := &Engine{path: path, o: o, sets: map[string][]string{}}
+	if o.Logger == nil {
+		e.o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := e.Reload(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// CompileSource checks and compiles one source text (named filename).
+func CompileSource(filename string, src []byte, o CheckOptions) (*Table, *Diagnostics, error) {
+	p, d := Check(filename, src, o)
+	if p == nil {
+		return nil, d, d.Errors()
+	}
+	t, err := Compile(p)
+	if err != nil {
+		return nil, d, err
+	}
+	return t, d, nil
+}
+
+// Reload recompiles the table from its file (SIGHUP).
+func (e *Engine) Reload() error {
+	read := e.o.Check.ReadFile
+	if read == nil {
+		read = os.ReadFile
+	}
+	src, err := read(e.path)
+	if err != nil {
+		return fmt.Errorf("load %s: %w", e.path, err)
+	}
+	return e.install(e.path, src)
+}
+
+func (e *Engine) install(name string, src []byte) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t, d, err := CompileSource(name, src, e.o.Check)
+	if err != nil {
+		e.o.Logger.Error("route table not loaded", "file", name, "err", err)
+		return err
+	}
+	for _, w := range d.List {
+		e.o.Logger.Warn(w.Msg, "pos", posString(w.Pos))
+	}
+	// External sets keep their contents across reloads.
+	for name, entries := range e.sets {
+		if err := t.SetSet(name, entries); err != nil {
+			delete(e.sets, name)
+		}
+	}
+	e.cur.Store(t)
+	return nil
+}
+
+// Table returns the current table.
+func (e *Engine) Table() *Table { return e.cur.Load() }
+
+// SetSet replaces an external set at run time without recompiling.
+func (e *Engine) SetSet(name string, entries []string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.cur.Load().SetSet(name, entries); err != nil {
+		return err
+	}
+	e.sets[name] = entries
+	return nil
+}
+
+// Route decides a request. The engine never dials: it answers Forward,
+// Reject or Error.
+func (e *Engine) Route(ctx context.Context, req *route.Request) (route.Decision, error) {
+	t := e.cur.Load()
+	env := Env{AuthRequired: e.o.AuthRequired, Resolve: e.o.Resolve}
+	var buf [4]Event
+	d, ev := t.decide(ctx, req.Callback, req.Addr, req.Cred, &env, buf[:0])
+	for _, x := range ev {
+		if e.o.Events != nil {
+			e.o.Events(x.Tag, x.Addr)
+		}
+		if x.Rule != "" {
+			e.o.Logger.Info("rule", "rule", x.Rule, "tag", x.Tag, "target", x.Addr)
+		} else {
+			e.o.Logger.Info("authenticate failed", "user", x.Addr)
+		}
+	}
+	return d, nil
+}
+
+// Healthy reports a loaded table as healthy.
+func (e *Engine) Healthy(context.Context) string { return "" }
+
+// Stats lists the per-rule hit counters.
+func (e *Engine) Stats(_ context.Context, _ time.Duration, _ *string) string {
+	var b strings.Builder
+	b.WriteString("> Rule Hits")
+	for _, h := range e.cur.Load().Hits() {
+		fmt.Fprintf(&b, "\n%s %d", h.Rule, h.Hits)
+	}
+	return b.String()
+}
+
+// Metrics exposes the hit counters as neosocksd_rule_hits.
+func (e *Engine) Metrics(context.Context) string {
+	var b strings.Builder
+	b.WriteString("# HELP neosocksd_rule_hits Requests decided by each route-table rule.\n")
+	b.WriteString("# TYPE neosocksd_rule_hits counter\n")
+	for _, h := range e.cur.Load().Hits() {
+		fmt.Fprintf(&b, "neosocksd_rule_hits{rule=%q} %d\n", h.Rule, h.Hits)
+	}
+	return b.String()
+}
+
+// Runtime reports nothing: there is no VM.
+func (e *Engine) Runtime() api.Runtime { return api.Runtime{} }
+
+// Invoke is refused.
+func (e *Engine) Invoke(context.Context, []byte) error { return ErrNoCode }
+
+// RPCall is refused.
+func (e *Engine) RPCall(context.Context, []byte) ([]byte, error) { return nil, ErrNoCode }
+
+// GC has nothing to collect.
+func (e *Engine) GC(context.Context) (api.Runtime, api.Runtime, error) {
+	return api.Runtime{}, api.Runtime{}, nil
+}
+
+// Update compiles code as a route table (module "" or "ruleset"); includes
+// resolve relative to the original file's directory. On error the old
+// table stays and the diagnostics are returned.
+func (e *Engine) Update(_ context.Context, module, chunkname string, code []byte) error {
+	if module != "" && module != "ruleset" {
+		return fmt.Errorf("%w: route tables have no module %q", ErrNoCode, module)
+	}
+	name := filepath.Base(e.path)
+	if chunkname != "" {
+		name = filepath.Base(strings.TrimLeft(chunkname, "@="))
+	}
+	return e.install(filepath.Join(filepath.Dir(e.path), name), code)
+}
+
+var (
+	_ route.Router = (*Engine)(nil)
+	_ api.Ruleset  = (*Engine)(nil)
+)
