@@ -40,14 +40,14 @@ func arith(op int, a, b float64) (float64, error) {
 		}
 		return float64(IntFloorDiv(x, y)), nil
 	}
-	x, ok := toInteger(a)
+	x, ok := bitInteger(a)
 	if !ok {
 		return 0, errNoInteger
 	}
 	if op == opBnot {
 		return float64(^x), nil
 	}
-	y, ok := toInteger(b)
+	y, ok := bitInteger(b)
 	if !ok {
 		return 0, errNoInteger
 	}
@@ -65,6 +65,16 @@ func arith(op int, a, b float64) (float64, error) {
 		r = ShiftLeft(x, negShift(y))
 	}
 	return float64(r), nil
+}
+
+// bitInteger converts a bitwise operand. 2^63 is read as math.maxinteger:
+// on the float carrier that is what math.maxinteger (and any integer
+// result rounding up to 2^63) looks like.
+func bitInteger(v float64) (int64, bool) {
+	if v == 9223372036854775808.0 {
+		return math.MaxInt64, true
+	}
+	return toInteger(v)
 }
 
 func negShift(y int64) int64 {

@@ -1,0 +1,246 @@
+package lua54
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+	gparse "github.com/yuin/gopher-lua/parse"
+)
+
+func TestChunkID(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"literal", "=ruleset", "ruleset"},
+		{"file", "@x.lua", "x.lua"},
+		{"source", "x = 1", `[string "x = 1"]`},
+		{"multiline", "a\nb", `[string "a..."]`},
+		{"long literal", "=" + strings.Repeat("n", 70), strings.Repeat("n", 59)},
+		{"long file", "@" + strings.Repeat("d", 70), "..." + strings.Repeat("d", 56)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := ChunkID(tc.in); got != tc.want {
+				t.Fatalf("ChunkID(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestNumerals(t *testing.T) {
+	tests := []struct {
+		in   string
+		want float64
+		ok   bool
+	}{
+		{"0xffffffffffffffff", -1, true},
+		{"0x8000000000000000", -9223372036854775808, true},
+		{"9223372036854775808", 9223372036854775808, true},
+		{"0x1.8p1", 3, true},
+		{"0xA.8", 10.5, true},
+		{"0x.8", 0.5, true},
+		{"1e2", 100, true},
+		{".5", 0.5, true},
+		{"5.", 5, true},
+		{"0x", 0, false},
+		{"1e", 0, false},
+		{"1..2", 0, false},
+		{"0x1p", 0, false},
+		{"1_0", 0, false},
+		{"inf", 0, false},
+	}
+	for _, tc := range tests {
+		got, ok := parseNumeral(tc.in)
+		if ok != tc.ok || ok && got != tc.want {
+			t.Errorf("parseNumeral(%q) = %v, %v; want %v, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+	if v, ok := StringToNumber(" -0x10 "); !ok || v != -16 {
+		t.Errorf("StringToNumber(-0x10) = %v %v", v, ok)
+	}
+	if v, ok := StringToNumber("-0x8000000000000000"); !ok || v != -9223372036854775808 {
+		t.Errorf("StringToNumber(-minint) = %v %v", v, ok)
+	}
+}
+
+// TestFormatNumber pins %.14g against Go-side expectations taken from C.
+func TestFormatNumber(t *testing.T) {
+	tests := map[float64]string{
+		0.1: "0.1", 1.0 / 3: "0.33333333333333", 1e100: "1e+100", 3: "3",
+		-2.5: "-2.5", 1e-5: "1e-05", 123456.789: "123456.789", 2e15 + 0.5: "2e+15",
+	}
+	for in, want := range tests {
+		if got := FormatNumber(in); got != want {
+			t.Errorf("FormatNumber(%v) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestEmbeddedScripts loads the shipped Lua files through both gopher-lua's
+// own parser and this front end: both must compile, and running the chunk
+// definitions must behave the same (the embedded files are 5.1-clean).
+func TestEmbeddedScripts(t *testing.T) {
+	files, _ := filepath.Glob("../lua/*.lua")
+	if len(files) == 0 {
+		t.Skip("no embedded scripts")
+	}
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := gparse.Parse(bytes.NewReader(src), f); err != nil {
+			t.Errorf("%s: gopher-lua parser: %v", f, err)
+		}
+		L := lua.NewState()
+		if _, err := Load(L, src, "@"+filepath.Base(f)); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+		L.Close()
+	}
+}
+
+// TestRuntimeErrorPosition: errors raised by lowered operators carry the
+// chunk name and the operator's line.
+func TestRuntimeErrorPosition(t *testing.T) {
+	L := lua.NewState()
+	defer L.Close()
+	fn, err := Load(L, []byte("local t = {}\nlocal x = 1 +\n  (t & 1)\nreturn x"), "=ops")
+	if err != nil {
+		t.Fatal(err)
+	}
+	L.Push(fn)
+	err = L.PCall(0, 0, nil)
+	if err == nil || !strings.Contains(err.Error(), "ops:3: attempt to perform bitwise operation on a table value") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestSetfenvIndependence: lowered operators keep working whatever the
+// function environment becomes.
+func TestSetfenvIndependence(t *testing.T) {
+	L := lua.NewState()
+	defer L.Close()
+	fn, err := Load(L, []byte("local a, b = ... return a & b, a | b, a ~ b, ~a, a << 1, a >> 1, a // b"), "=env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn.Env = L.NewTable()
+	if err := L.CallByParam(lua.P{Fn: fn, NRet: 7, Protect: true}, lua.LNumber(12), lua.LNumber(5)); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i := -7; i < 0; i++ {
+		got = append(got, L.Get(i).String())
+	}
+	if want := "4 13 9 -13 24 6 2"; strings.Join(got, " ") != want {
+		t.Fatalf("got %v, want %s", got, want)
+	}
+}
+
+// FuzzParse: arbitrary source never panics the lexer, parser or compiler.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		"return 1 | 2 ~ 3 & 4", "goto a ::a::", "local x <const> = 1", "x = '\\u{7FFFFFFF}'",
+		"for i = 1, 2 do end", "a, b = b, a", "return 0x1p-1074", "--[==[ ]==]", "local function f(x) x = (f(x)) end",
+		"return [[\n]]", "x = 1 // 0", "::l:: goto l", "return ...", "f{...}", "a.b:c'x'",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		if _, err := Parse(src, "=fuzz"); err != nil {
+			if !strings.HasPrefix(err.Error(), "fuzz:") {
+				t.Fatalf("error without chunk prefix: %v", err)
+			}
+			return
+		}
+		L := lua.NewState()
+		defer L.Close()
+		if _, err := Load(L, src, "=fuzz"); err != nil && !strings.HasPrefix(err.Error(), "fuzz:") {
+			t.Fatalf("error without chunk prefix: %v", err)
+		}
+	})
+}
+
+// genExpr builds an integer expression from fuzz bytes.
+func genExpr(data []byte, depth int) (string, []byte) {
+	if len(data) == 0 || depth > 4 {
+		return "1", data
+	}
+	c := data[0]
+	data = data[1:]
+	switch c % 8 {
+	case 0, 1:
+		return fmt.Sprint(int(c) - 100), data
+	case 2:
+		e, rest := genExpr(data, depth+1)
+		return "(~" + e + ")", rest
+	case 3:
+		e, rest := genExpr(data, depth+1)
+		return "(- " + e + ")", rest
+	default:
+		ops := []string{"&", "|", "~", "<<", ">>", "//", "%", "+", "-", "*"}
+		l, rest := genExpr(data, depth+1)
+		r, rest := genExpr(rest, depth+1)
+		op := ops[int(c/8)%len(ops)]
+		if op == "<<" || op == ">>" {
+			r = "(" + r + " % 64)"
+		}
+		return "(" + l + " " + op + " " + r + ")", rest
+	}
+}
+
+// FuzzExprDiff compares generated integer expressions with lua5.4 where
+// both succeed and the result is exact on the float carrier.
+func FuzzExprDiff(f *testing.F) {
+	bin, err := exec.LookPath("lua5.4")
+	if err != nil {
+		f.Skip("lua5.4 not installed")
+	}
+	f.Add([]byte{4, 9, 40, 12})
+	f.Add([]byte{12, 2, 50, 7, 200, 3, 9})
+	f.Add([]byte{44, 4, 13, 0, 1})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		expr, _ := genExpr(data, 0)
+		src := "local ok, v = pcall(function() return " + expr + " end)\n" +
+			"if ok and math.type(v) == 'integer' and v > -2^53 and v < 2^53 then print(v) else print('skip') end"
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, bin, "-e", src).CombinedOutput()
+		if err != nil {
+			t.Fatalf("lua5.4 %s: %v %s", expr, err, out)
+		}
+		want := strings.TrimSpace(string(out))
+		if want == "skip" {
+			return
+		}
+		var buf bytes.Buffer
+		L := newTestState(&buf)
+		defer L.Close()
+		fn, err := Load(L, []byte("return "+expr), "=expr")
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		L.Push(fn)
+		// Shifts and products can leave 2^53 in an intermediate result:
+		// the documented wrap-around limit.
+		intermediate := strings.Contains(expr, "*") || strings.Contains(expr, "<<") || strings.Contains(expr, ">>")
+		if err := L.PCall(0, 1, nil); err != nil {
+			if intermediate {
+				return
+			}
+			t.Fatalf("%s: lua5.4 gives %s, ours errors: %v", expr, want, err)
+		}
+		if got := FormatNumber(float64(L.Get(-1).(lua.LNumber))); got != want {
+			if !intermediate {
+				t.Fatalf("%s: lua5.4 %s, ours %s", expr, want, got)
+			}
+		}
+	})
+}
