@@ -1,10 +1,13 @@
 package stdlib
 
 import (
+	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
@@ -87,5 +90,29 @@ func TestEmbeddedParse(t *testing.T) {
 	}
 	if string(LibrulesetSource()) == "" {
 		t.Error("LibrulesetSource is empty")
+	}
+}
+
+// TestLua54 runs the pure-Lua test files on Debian's lua5.4 against the
+// same libruleset.lua, with the pure-Lua stand-ins of lua54_host.lua for
+// the Go natives: the framework must decide alike on real Lua 5.4.
+func TestLua54(t *testing.T) {
+	lua54, err := exec.LookPath("lua5.4")
+	if err != nil {
+		t.Skip("lua5.4 not installed")
+	}
+	for _, f := range []string{"libruleset_test.lua", "routing_test.lua", "marshal_test.lua"} {
+		t.Run(f, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			out, err := exec.CommandContext(ctx, lua54, "testdata/lua54_host.lua", "testdata/"+f).CombinedOutput()
+			if err != nil {
+				t.Fatalf("lua5.4 %s: %v\n%s", f, err, out)
+			}
+			if !strings.Contains(string(out), f+": ") || !strings.Contains(string(out), " assertions") {
+				t.Fatalf("lua5.4 %s: unexpected output\n%s", f, out)
+			}
+			t.Logf("%s", strings.TrimSpace(string(out)))
+		})
 	}
 }

@@ -16,7 +16,7 @@ local nan = 0 / 0
 local function neg(x)
     return -x
 end
-local negzero = neg(tonumber("0"))
+local negzero = neg(tonumber("0.0"))
 local cases = {
     { nil, "nil" },
     { true, "true" },
