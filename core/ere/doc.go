@@ -1,0 +1,67 @@
+// Package ere compiles and runs POSIX regular expressions the way glibc's
+// regcomp/regexec do in the C locale: extended (ERE) or basic (BRE) syntax,
+// leftmost-longest matching, bracket expressions with classes, equivalence
+// classes and collating symbols, REG_ICASE and REG_NEWLINE, glibc's GNU
+// escapes (\w \W \s \S \b \B \< \> \` \') and its regerror messages. It is
+// the one translator shared by the Lua regex library (stdlib) and the route
+// table DSL, so the two engines cannot diverge.
+//
+// It is for matching untrusted patterns against host names and addresses
+// without letting a pattern hang the server; it must not grow global state
+// (there is no cache) and must not depend on the process locale.
+//
+// # How it works
+//
+// A recursive-descent parser mirrors glibc's regcomp (same tokens, the same
+// context rules for ^ $ * { in ERE and BRE, the same first error), builds a
+// tree over bytes, and the tree is translated to Go's regexp syntax, which
+// then runs in leftmost-longest mode (regexp.Regexp.Longest). Bytes are
+// bytes: a subject with non-ASCII bytes is re-encoded so that each byte is
+// one rune (Latin-1 to UTF-8) and offsets are mapped back, so '.' matches
+// exactly one byte as in the C locale. ICASE is applied the glibc way (the
+// pattern and subject compared upper-cased, ASCII only) by expanding sets,
+// not with (?i), which would fold non-ASCII letters.
+//
+// What RE2 cannot express goes to github.com/dlclark/regexp2, a backtracking
+// engine, with MatchTimeout per search (ErrTimeout wrapped in the error):
+// back-references (\1-\9), \< and \>, and repetition counts RE2 refuses
+// (above 1000, or nested repetitions that expand too far; glibc accepts up
+// to RE_DUP_MAX = 32767). Regexp.Backtracking reports which engine a
+// pattern uses.
+//
+// # Known differences from glibc
+//
+// The differential test (glibc_test.go) compares this package with glibc
+// 2.36 on hand-written edge cases and seeded random patterns; every
+// remaining difference is listed in testdata/glibc_quirks.txt under one of
+// these categories:
+//
+//   - submatch: the overall match is the same but a group inside a
+//     repetition or an optional part gets other offsets. Go picks, among
+//     the paths that give the longest match, the first in priority order
+//     and never re-enters a loop on an empty iteration; glibc keeps stale
+//     captures of earlier iterations, leaves an optional group that could
+//     only match empty unset, and restores registers after an empty
+//     iteration of an optional copy of x{n,m}. Patterns without repeated
+//     or optional groups are not affected.
+//   - anchor: without NEWLINE, glibc accepts ^ right after, and $ right
+//     before, a '\n' that the match itself consumes (e.g. "a$." matches
+//     "a\nb"), and misjudges anchors inside repetitions. This package
+//     treats ^ and $ strictly as string start and end without NEWLINE.
+//   - miss: glibc misses or shortens a match that exists in some patterns
+//     with nested repetitions, e.g. "((aa{2}|a{1,2}a+)*a{1,2}$){1,2}"
+//     finds nothing in "aa"; this package finds the match.
+//
+// Further differences, by design:
+//
+//   - Back-references and the other backtracking constructs match
+//     leftmost-first (the first alternative that succeeds), not
+//     leftmost-longest; the match start is still the leftmost one. ICASE
+//     back-references fold case with Unicode rules on the byte values.
+//   - The Go API accepts NUL bytes in subjects (regexec cannot see them;
+//     the Lua binding rejects them); '.' never matches NUL (RE_DOT_NOT_NULL)
+//     but bracket expressions can. Patterns with NUL are rejected.
+//   - NoSub is accepted and ignored: submatches are always computed.
+//   - glibc finds the empty pattern only in an empty subject; so does this
+//     package.
+package ere
