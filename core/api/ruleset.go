@@ -1,7 +1,22 @@
 // Package api serves the RESTful control API (--api): /healthy, /stats,
 // /metrics and the /ruleset/* endpoints. It speaks HTTP/1.x itself, because
 // the original's clients send HTTP/1.1 requests without a Host header,
-// which net/http refuses.
+// which net/http refuses. It must not know how a ruleset works (engines
+// implement Ruleset) nor run the proxy listeners.
+//
+// Choices where the original is vague or quirky:
+//   - Pipelined requests are served in order instead of being discarded;
+//     clients that send one request at a time see no difference.
+//   - Header errors (400 for Content-Length and Transfer-Encoding, 413 for
+//     a body over MaxBody, 415, 417) are answered before routing; the first
+//     offending header decides. A chunked body is 501 after routing.
+//   - A Content-Encoding body that does not decode is 400; one that
+//     decodes to more than MaxDecodedBody is 413.
+//   - /metrics adds the standard process_* families and
+//     neosocksd_build_info after the neosocksd_* families, before the
+//     ruleset's own metrics.
+//   - The POST /stats rate state belongs to the Server value: one per
+//     process, shared by all its clients.
 package api
 
 import (

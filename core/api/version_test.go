@@ -1,0 +1,5 @@
+package api
+
+import "runtime"
+
+func runtimeVersion() string { return runtime.Version() }
