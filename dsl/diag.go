@@ -184,7 +184,11 @@ func parseDiag(err error) *Diagnostic {
 	msg := perr.Message()
 	if ute, ok := err.(*participle.UnexpectedTokenError); ok {
 		msg = "unexpected " + tokenText(ute.Unexpected)
-		if want := expected(ute); want != "" {
+		want := expected(ute)
+		if ute.Unexpected.Value == "=>" && (want == `"}"` || want == "") {
+			want = wantMatcher
+		}
+		if want != "" {
 			msg += ": expected " + want
 		}
 	} else if strings.HasPrefix(msg, "invalid input text") {
