@@ -29,6 +29,7 @@ package stdlib
 //	| bit32.*                                | yes (5.2 library, 32-bit)                                      |
 //	| coroutine.isyieldable, coroutine.running | yes; running returns (co, ismain)                            |
 //	| select('#'), rawequal, rawlen          | yes                                                            |
+//	| debug.getinfo                          | adds short_src; source is the name given to load ("@f.lua")     |
 //	| print, tostring                        | numbers formatted as Lua's "%.14g"; integral floats print as integers |
 //	| string.pack, string.unpack, string.packsize | not provided                                              |
 //	| warn, collectgarbage("generational")   | not provided by this file                                      |
@@ -108,6 +109,11 @@ func OpenCompat(L *lua.LState) {
 		if loaders, ok := p.RawGetString("loaders").(*lua.LTable); ok {
 			loaders.RawSetInt(2, L.NewFunction(compatLuaSearcher))
 			p.RawSetString("searchers", loaders)
+		}
+	}
+	if d, ok := g.RawGetString("debug").(*lua.LTable); ok {
+		if orig, ok := d.RawGetString("getinfo").(*lua.LFunction); ok && orig.IsG {
+			set(d, "getinfo", compatGetinfo(orig.GFunction))
 		}
 	}
 	utf := L.NewTable()
@@ -479,6 +485,34 @@ func compatPrint(L *lua.LState) int {
 	b.WriteByte('\n')
 	io.WriteString(compatStdout, b.String())
 	return 0
+}
+
+// compatGetinfo wraps gopher-lua's debug.getinfo: "source" becomes the
+// chunk name given to load ("@file.lua", "=ruleset") and "short_src" is
+// added (the printed form, as in error messages).
+func compatGetinfo(orig lua.LGFunction) lua.LGFunction {
+	return func(L *lua.LState) int {
+		n := orig(L)
+		if n != 1 {
+			return n
+		}
+		t, ok := L.Get(-1).(*lua.LTable)
+		if !ok {
+			return n
+		}
+		if src, ok := t.RawGetString("source").(lua.LString); ok {
+			printed := string(src)
+			if printed == "[G]" || printed == "" {
+				t.RawSetString("source", lua.LString("=[C]"))
+				t.RawSetString("short_src", lua.LString("[C]"))
+				t.RawSetString("what", lua.LString("C"))
+			} else {
+				t.RawSetString("source", lua.LString(lua54.SourceName(L, printed)))
+				t.RawSetString("short_src", src)
+			}
+		}
+		return n
+	}
 }
 
 // ---- table ----

@@ -110,7 +110,35 @@ func Load(L *lua.LState, src []byte, chunkname string) (*lua.LFunction, error) {
 		}
 		patchProto(proto, helpers)
 	}
+	if strings.HasPrefix(chunkname, "@") || strings.HasPrefix(chunkname, "=") {
+		chunkNames(L).RawSetString(chunk, lua.LString(chunkname))
+	}
 	return L.NewFunctionFromProto(proto), nil
+}
+
+// chunkNamesKey is the registry field mapping printed chunk names back to
+// the chunk names given to Load.
+const chunkNamesKey = "lua54.chunknames"
+
+func chunkNames(L *lua.LState) *lua.LTable {
+	reg := L.Get(lua.RegistryIndex).(*lua.LTable)
+	if t, ok := reg.RawGetString(chunkNamesKey).(*lua.LTable); ok {
+		return t
+	}
+	t := L.NewTable()
+	reg.RawSetString(chunkNamesKey, t)
+	return t
+}
+
+// SourceName maps the source name gopher-lua stores for a chunk loaded by
+// Load (its printed form, so that runtime errors read "chunk:line:") back
+// to the chunk name given to Load, as Lua's debug.getinfo "source" field
+// reports it. Unknown names are returned unchanged.
+func SourceName(L *lua.LState, printed string) string {
+	if s, ok := chunkNames(L).RawGetString(printed).(lua.LString); ok {
+		return string(s)
+	}
+	return printed
 }
 
 // patchProto replaces the marker string constants by the helper functions.
