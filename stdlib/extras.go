@@ -3,7 +3,9 @@ package stdlib
 import lua "github.com/yuin/gopher-lua"
 
 // openExtras opens the libraries of this package that live in their own
-// files (the compat shims and regex) before the rest of Open.
+// files: the Lua 5.4 shims (load, require, string.format, ... through the
+// lua54 front end) and the regex library.
 func openExtras(L *lua.LState) {
-	_ = L
+	OpenCompat(L)
+	register(L, "regex", OpenRegex(L))
 }

@@ -306,7 +306,10 @@ local function regex_compat(s)
 end
 
 if type(regex) == "table" then
-    regex.compat = regex_compat
+    if regex.compat == nil then
+        regex.compat = regex_compat
+    end
+    regex_compat = regex.compat
 end
 
 -- Matchers -----------------------------------------------------------------
