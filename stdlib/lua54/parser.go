@@ -476,28 +476,75 @@ func (p *parser) exprStat(line int) ast.Stmt {
 	return st
 }
 
-// multiAssign lowers "a, b = e1, e2" to
-// "do local (1), (2) = e1, e2; a, b = (1), (2) end": gopher-lua v1.1.2
-// stores into a local target before evaluating the remaining expressions
-// (so "a, b = b, a" does not swap). The temporaries' names are not valid
-// Lua identifiers, so user code cannot see them.
+// multiAssign lowers "a, t[k] = e1, e2" to single assignments through
+// temporaries:
+//
+//	do
+//	  local (o1), (k1) = t, k          -- targets' table and key first
+//	  local (v0), (v1) = e1, e2        -- then all values
+//	  t[k] = ...; a = ...              -- stores, right to left as Lua does
+//	end
+//
+// gopher-lua v1.1.2 miscompiles multiple assignment (a, b = b, a does not
+// swap; a[1], b, a[2] = x, y, z can store the wrong register into b), so
+// the VM only ever sees single assignments. The temporaries' names are not
+// valid Lua identifiers, so user code cannot see them.
 func multiAssign(lhs, rhs []ast.Expr, line, last int) ast.Stmt {
-	names := make([]string, len(lhs))
-	temps := make([]ast.Expr, len(lhs))
-	for i := range lhs {
-		names[i] = "(assign" + strconv.Itoa(i) + ")"
-		id := &ast.IdentExpr{Value: names[i]}
+	ident := func(name string) *ast.IdentExpr {
+		id := &ast.IdentExpr{Value: name}
 		id.SetLine(line)
-		temps[i] = id
+		return id
 	}
-	loc := &ast.LocalAssignStmt{Names: names, Exprs: rhs}
-	loc.SetLine(line)
-	loc.SetLastLine(last)
+	var preNames []string
+	var preExprs []ast.Expr
+	targets := make([]ast.Expr, len(lhs))
+	for i, e := range lhs {
+		g, ok := e.(*ast.AttrGetExpr)
+		if !ok {
+			targets[i] = e
+			continue
+		}
+		on := "(obj" + strconv.Itoa(i) + ")"
+		preNames = append(preNames, on)
+		preExprs = append(preExprs, g.Object)
+		var key ast.Expr
+		if k, isConst := g.Key.(*ast.StringExpr); isConst {
+			key = k
+		} else if k, isConst := g.Key.(*ast.NumberExpr); isConst {
+			key = k
+		} else {
+			kn := "(key" + strconv.Itoa(i) + ")"
+			preNames = append(preNames, kn)
+			preExprs = append(preExprs, g.Key)
+			key = ident(kn)
+		}
+		t := &ast.AttrGetExpr{Object: ident(on), Key: key}
+		t.SetLine(g.Line())
+		targets[i] = t
+	}
+	var stmts []ast.Stmt
+	if len(preNames) > 0 {
+		pre := &ast.LocalAssignStmt{Names: preNames, Exprs: preExprs}
+		pre.SetLine(line)
+		pre.SetLastLine(last)
+		stmts = append(stmts, pre)
+	}
+	names := make([]string, len(lhs))
+	for i := range lhs {
+		names[i] = "(val" + strconv.Itoa(i) + ")"
+	}
 	// Extra right-hand expressions are still evaluated, for their effects.
-	set := &ast.AssignStmt{Lhs: lhs, Rhs: temps}
-	set.SetLine(line)
-	set.SetLastLine(last)
-	blk := &ast.DoBlockStmt{Stmts: []ast.Stmt{loc, set}}
+	vals := &ast.LocalAssignStmt{Names: names, Exprs: rhs}
+	vals.SetLine(line)
+	vals.SetLastLine(last)
+	stmts = append(stmts, vals)
+	for i := len(targets) - 1; i >= 0; i-- {
+		set := &ast.AssignStmt{Lhs: []ast.Expr{targets[i]}, Rhs: []ast.Expr{ident(names[i])}}
+		set.SetLine(line)
+		set.SetLastLine(last)
+		stmts = append(stmts, set)
+	}
+	blk := &ast.DoBlockStmt{Stmts: stmts}
 	blk.SetLine(line)
 	blk.SetLastLine(last)
 	return blk
