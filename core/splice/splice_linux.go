@@ -1,0 +1,239 @@
+//go:build linux
+
+package splice
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// spliceFlags: MOVE is a hint (pages are moved rather than copied where
+// the kernel can); NONBLOCK makes the pipe side never block, the socket
+// side is already non-blocking (the Go runtime sets O_NONBLOCK).
+const spliceFlags = unix.SPLICE_F_MOVE | unix.SPLICE_F_NONBLOCK
+
+var available = sync.OnceValue(func() bool {
+	p, err := pool.get()
+	if err != nil {
+		return false
+	}
+	pool.put(p)
+	return true
+})
+
+// Available reports whether splice can be used on this system: it is
+// true on Linux when a pipe can be created (the first one is kept in the
+// pool). Copy works either way; without splice it is io.Copy.
+func Available() bool { return available() }
+
+// Copy moves bytes from src to dst with splice(2) through a pipe owned by
+// this call (taken from a bounded pool and returned when empty), until
+// EOF on src or an error, and returns the number of bytes moved. It does
+// not close or half-close anything: the caller propagates EOF with
+// CloseWrite.
+//
+// Both sockets stay under the Go netpoller: every splice runs inside a
+// syscall.RawConn Read (src) or Write (dst) callback, and EAGAIN parks the
+// goroutine until the socket is ready, so no OS thread blocks. Deadlines
+// set on either conn are honoured (the error satisfies
+// errors.Is(err, os.ErrDeadlineExceeded)), and Close from another
+// goroutine makes Copy return an error wrapping net.ErrClosed. Copy waits
+// on one socket at a time (src when the pipe is empty, dst when it holds
+// data), so to unblock it promptly close both conns, or the one it waits
+// on.
+//
+// When no pipe can be had (descriptor limit) or the kernel refuses
+// splice for these sockets before any byte moved, Copy falls back to
+// io.Copy.
+func Copy(dst, src *net.TCPConn) (int64, error) {
+	return CopyProgress(dst, src, nil)
+}
+
+// CopyProgress is Copy that also calls progress (when not nil) with the
+// bytes written to dst each time a pipeful has been passed on, at most
+// one pipe size apart, so byte counters stay current during long
+// transfers. progress runs on the calling goroutine.
+func CopyProgress(dst, src *net.TCPConn, progress func(n int64)) (int64, error) {
+	if dst == nil || src == nil {
+		return 0, errors.New("splice: nil connection")
+	}
+	srcRC, err := src.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	dstRC, err := dst.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	p, err := pool.get()
+	if err != nil {
+		return fallback(dst, src, 0, progress)
+	}
+	c := &copier{src: src, dst: dst, srcRC: srcRC, dstRC: dstRC, p: p, progress: progress}
+	n, err := c.run()
+	pool.put(p)
+	if c.unsupported {
+		return fallback(dst, src, n, progress)
+	}
+	return n, err
+}
+
+// fallback finishes with io.Copy, which splices through the runtime's
+// own pipes when it can and copies through a buffer otherwise.
+func fallback(dst, src *net.TCPConn, done int64, progress func(int64)) (int64, error) {
+	var w io.Writer = dst
+	if progress != nil {
+		w = progressWriter{dst, progress}
+	}
+	n, err := io.Copy(w, src)
+	return done + n, err
+}
+
+// progressWriter reports each write; it hides dst's ReadFrom, so the
+// fallback then copies through a buffer.
+type progressWriter struct {
+	w        io.Writer
+	progress func(int64)
+}
+
+func (pw progressWriter) Write(b []byte) (int, error) {
+	n, err := pw.w.Write(b)
+	if n > 0 {
+		pw.progress(int64(n))
+	}
+	return n, err
+}
+
+// copier is the state of one Copy call. Its three callbacks are made
+// once per call so that the RawConn calls in the loop do not allocate.
+type copier struct {
+	src, dst     *net.TCPConn
+	srcRC, dstRC syscall.RawConn
+	p            *pipe
+	progress     func(int64)
+
+	eof         bool  // splice from src returned 0
+	sysErr      error // a splice error other than EAGAIN/EINTR
+	unsupported bool  // EINVAL before any byte: use io.Copy instead
+	moved       int64 // bytes drained by the current dst Write call
+	total       int64
+	spliced     bool // some splice from src succeeded
+}
+
+// run alternates between filling the pipe from src and draining it to
+// dst. It waits for src only when the pipe is empty (then EAGAIN can
+// only mean "src has nothing", never "pipe is full", which matters with
+// the edge-triggered netpoller) and for dst only when the pipe holds
+// data that dst cannot take. When the pipe holds data it still tries one
+// non-waiting fill first, so a slow dst does not stop reading while the
+// pipe has room.
+func (c *copier) run() (int64, error) {
+	fillWait := func(fd uintptr) bool { return c.fill(int(fd), true) }
+	fillTry := func(fd uintptr) bool { return c.fill(int(fd), false) }
+	drain := func(fd uintptr) bool { return c.drain(int(fd)) }
+	for {
+		if !c.eof && c.p.buffered < c.p.size {
+			fn := fillTry
+			if c.p.buffered == 0 {
+				fn = fillWait
+			}
+			if err := c.srcRC.Read(fn); err != nil {
+				return c.total, err
+			}
+			if c.sysErr != nil {
+				return c.total, c.opError("read", c.src, c.sysErr)
+			}
+		}
+		if c.p.buffered == 0 {
+			if c.eof {
+				return c.total, nil
+			}
+			continue
+		}
+		c.moved = 0
+		err := c.dstRC.Write(drain)
+		c.total += c.moved
+		if c.moved > 0 && c.progress != nil {
+			c.progress(c.moved)
+		}
+		if err != nil {
+			return c.total, err
+		}
+		if c.sysErr != nil {
+			return c.total, c.opError("write", c.dst, c.sysErr)
+		}
+	}
+}
+
+// fill splices from the socket fd into the pipe. With wait it asks the
+// netpoller to wait for readability on EAGAIN (only used when the pipe is
+// empty); without it EAGAIN just ends the attempt.
+func (c *copier) fill(fd int, wait bool) bool {
+	for {
+		n, err := unix.Splice(fd, nil, c.p.w, nil, c.p.size-c.p.buffered, spliceFlags)
+		switch err {
+		case nil:
+			if n == 0 {
+				c.eof = true
+			} else {
+				c.p.buffered += int(n)
+				c.spliced = true
+			}
+			return true
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return !wait
+		case unix.EINVAL:
+			if !c.spliced {
+				// The socket type does not support splice; nothing
+				// was consumed, so a plain copy can take over.
+				c.unsupported = true
+				c.eof = true
+				return true
+			}
+		}
+		c.sysErr = err
+		return true
+	}
+}
+
+// drain splices everything buffered in the pipe into the socket fd,
+// asking the netpoller to wait for writability whenever the socket's
+// send buffer is full.
+func (c *copier) drain(fd int) bool {
+	for c.p.buffered > 0 {
+		n, err := unix.Splice(c.p.r, nil, fd, nil, c.p.buffered, spliceFlags)
+		if n > 0 {
+			c.p.buffered -= int(n)
+			c.moved += int64(n)
+			continue
+		}
+		switch err {
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false
+		case nil:
+			// The pipe claimed data but gave none: should not happen.
+			c.sysErr = io.ErrNoProgress
+			return true
+		}
+		c.sysErr = err
+		return true
+	}
+	return true
+}
+
+func (c *copier) opError(op string, conn *net.TCPConn, err error) error {
+	if errno, ok := err.(unix.Errno); ok {
+		err = os.NewSyscallError("splice", errno)
+	}
+	return &net.OpError{Op: op, Net: "tcp", Source: conn.LocalAddr(), Addr: conn.RemoteAddr(), Err: err}
+}
