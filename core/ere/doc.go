@@ -52,12 +52,14 @@
 //     with nested repetitions, e.g. "((aa{2}|a{1,2}a+)*a{1,2}$){1,2}"
 //     finds nothing in "aa"; this package finds the match.
 //
+//   - backtrack: back-references and the other backtracking constructs
+//     match leftmost-first (the first alternative that succeeds), not
+//     leftmost-longest; the match start is still the leftmost one. E.g.
+//     "(a|ab)\1*" finds "a" in "abab" where glibc finds "abab".
+//
 // Further differences, by design:
 //
-//   - Back-references and the other backtracking constructs match
-//     leftmost-first (the first alternative that succeeds), not
-//     leftmost-longest; the match start is still the leftmost one. ICASE
-//     back-references fold case with Unicode rules on the byte values.
+//   - ICASE back-references fold case with Unicode rules on the byte values.
 //   - The Go API accepts NUL bytes in subjects (regexec cannot see them;
 //     the Lua binding rejects them); '.' never matches NUL (RE_DOT_NOT_NULL)
 //     but bracket expressions can. Patterns with NUL are rejected.
