@@ -26,6 +26,10 @@ const regexTypeName = "regex"
 
 const regexNulError = "string contains an embedded NUL byte"
 
+// regexTimeoutError is raised when a back-reference pattern exceeds
+// ere.MatchTimeout; glibc would keep searching, this port refuses to hang.
+const regexTimeoutError = "regex match timeout"
+
 // OpenRegex creates the regex library table, installs it as the global
 // "regex" and as package.loaded.regex (when the package library is open),
 // and returns it.
@@ -149,7 +153,7 @@ func regexFind(L *lua.LState) int {
 	_, start, suffix := regexSubject(L)
 	idx, err := re.FindIndex(suffix)
 	if err != nil {
-		regexRaise(L, err.Error())
+		regexRaise(L, regexTimeoutError)
 	}
 	if idx == nil {
 		return 0
@@ -178,7 +182,7 @@ func regexMatch(L *lua.LState) int {
 	_, _, suffix := regexSubject(L)
 	idx, err := re.FindSubmatchIndex(suffix)
 	if err != nil {
-		regexRaise(L, err.Error())
+		regexRaise(L, regexTimeoutError)
 	}
 	if idx == nil {
 		return 0
@@ -200,7 +204,7 @@ func regexGmatch(L *lua.LState) int {
 		}
 		idx, err := re.FindSubmatchIndex(suffix)
 		if err != nil {
-			regexRaise(L, err.Error())
+			regexRaise(L, regexTimeoutError)
 		}
 		if idx == nil {
 			pos = len(s) + 1

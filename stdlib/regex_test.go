@@ -189,6 +189,9 @@ func TestRegexLua(t *testing.T) {
 			eq(pack(regex.compile("a.b"):find("a\195\169b")))
 			eq(pack(regex.compile("a..b"):find("xa\195\169b")), 2, 5)
 			eq(pack(regex.compile("[\128-\255]+"):match("x\195\169y")), "\195\169")`},
+		{"runaway back-reference times out", `
+			local ok, err = pcall(regex.find, regex.compile("(a*)*\\1b"), string.rep("a", 40))
+			assert(not ok and err == "regex match timeout", tostring(err))`},
 		{"back-reference", `eq(pack(regex.compile("(a+)b\\1"):match("xaabaa")), "aabaa", "aa")`},
 		{"host pattern", `
 			local re = regex.compile("\\.example\\.(com|org)$")

@@ -23,7 +23,7 @@
 // not with (?i), which would fold non-ASCII letters.
 //
 // What RE2 cannot express goes to github.com/dlclark/regexp2, a backtracking
-// engine, with MatchTimeout per search (ErrTimeout wrapped in the error):
+// engine, with MatchTimeout per search (ErrTimeout when it runs out):
 // back-references (\1-\9), \< and \>, and repetition counts RE2 refuses
 // (above 1000, or nested repetitions that expand too far; glibc accepts up
 // to RE_DUP_MAX = 32767). Regexp.Backtracking reports which engine a
@@ -44,10 +44,12 @@
 //     only match empty unset, and restores registers after an empty
 //     iteration of an optional copy of x{n,m}. Patterns without repeated
 //     or optional groups are not affected.
+//
 //   - anchor: without NEWLINE, glibc accepts ^ right after, and $ right
 //     before, a '\n' that the match itself consumes (e.g. "a$." matches
 //     "a\nb"), and misjudges anchors inside repetitions. This package
 //     treats ^ and $ strictly as string start and end without NEWLINE.
+//
 //   - miss: glibc misses or shortens a match that exists in some patterns
 //     with nested repetitions, e.g. "((aa{2}|a{1,2}a+)*a{1,2}$){1,2}"
 //     finds nothing in "aa"; this package finds the match.

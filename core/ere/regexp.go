@@ -25,7 +25,7 @@ const (
 // engine (back-references, \< and \>, very large repeat counts).
 const MatchTimeout = 100 * time.Millisecond
 
-// ErrTimeout is returned (wrapped) when a backtracking search ran out of time.
+// ErrTimeout is returned when a backtracking search ran out of time.
 var ErrTimeout = errors.New("ere: match timeout")
 
 // Regexp is a compiled POSIX regular expression. It is safe for concurrent
@@ -178,7 +178,8 @@ func (re *Regexp) btFind(s string, groups int) ([]int, error) {
 	}
 	m, err := re.bt.FindRunesMatch(rs)
 	if err != nil {
-		return nil, errors.Join(ErrTimeout, err)
+		// regexp2's own error quotes the whole subject; keep it short.
+		return nil, ErrTimeout
 	}
 	if m == nil {
 		return nil, nil
