@@ -29,7 +29,13 @@
 //	| decimal integers above int64                    | become floats, as Lua                                         |
 //	| goto / ::label::                                | works (gopher-lua's compiler resolves labels)                 |
 //	| local x <const>                                 | works; assignment is a load error                             |
-//	| local x <close>                                 | NOT supported: clear load error                               |
+//	| local x <close>                                 | works: __close(x, err) on fall-through, return, break, goto   |
+//	|                                                 | within the scope, and errors (the rest of the block runs as a |
+//	|                                                 | closure under a native helper)                                 |
+//	| <close>: yield inside its scope                 | NOT supported (gopher-lua cannot yield across a Go call; its  |
+//	|                                                 | own pcall has the same limit)                                  |
+//	| <close>: goto leaving its scope; <close>        | NOT supported: clear load error                               |
+//	| directly in a repeat-until body                 |                                                               |
 //	| syntax error messages                           | "chunk:line: msg near 'tok'" as Lua 5.4.4; chunk names as luaO_chunkid |
 //	| goto error lines                                | clamped to the last line of the chunk                         |
 //	| int/float identity (3 vs 3.0, math.type(1.0))   | DIFFERENCE: integral floats behave and print as integers      |

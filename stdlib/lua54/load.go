@@ -108,6 +108,11 @@ func Load(L *lua.LState, src []byte, chunkname string) (*lua.LFunction, error) {
 				helpers[p.prefix+name] = newHelper(L, op)
 			}
 		}
+		if p.used["closecheck"] {
+			for name, v := range closeHelpers(L) {
+				helpers[p.prefix+name] = v
+			}
+		}
 		patchProto(proto, helpers)
 	}
 	if strings.HasPrefix(chunkname, "@") || strings.HasPrefix(chunkname, "=") {

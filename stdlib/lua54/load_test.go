@@ -150,6 +150,8 @@ func FuzzParse(f *testing.F) {
 		"return 1 | 2 ~ 3 & 4", "goto a ::a::", "local x <const> = 1", "x = '\\u{7FFFFFFF}'",
 		"for i = 1, 2 do end", "a, b = b, a", "return 0x1p-1074", "--[==[ ]==]", "local function f(x) x = (f(x)) end",
 		"return [[\n]]", "x = 1 // 0", "::l:: goto l", "return ...", "f{...}", "a.b:c'x'",
+		"local x <close> = nil return 1", "for i = 1, 2 do local x <close> = nil if i then break end end",
+		"local function f(...) local c <close> = nil goto l ::l:: return ... end",
 	} {
 		f.Add([]byte(s))
 	}

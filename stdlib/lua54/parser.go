@@ -37,6 +37,19 @@ type funcState struct {
 	// lastParam is the index in parser.locals of the function's last
 	// parameter (including an implicit self), or -1.
 	lastParam int
+	// close is set when this "function" is the closure that holds the
+	// rest of a block after a <close> variable (see closeRest).
+	close *closeCtx
+}
+
+// closeCtx tracks how the statements after a <close> variable leave their
+// closure: returns and breaks are turned into marked returns.
+type closeCtx struct {
+	breakOK   bool // a break may target a loop outside the closure
+	hasReturn bool
+	hasBreak  bool
+	labels    map[string]bool
+	gotos     []token // name and line of gotos inside the closure
 }
 
 type parser struct {
@@ -49,6 +62,9 @@ type parser struct {
 	prefix   string     // marker prefix for lowered helpers
 	used     map[string]bool
 	strs     map[string]bool // user string literals starting with the prefix root
+	// repeatTop is set while parsing the top level of a repeat body, where
+	// <close> is not supported (the until condition sees the body's scope).
+	repeatTop bool
 }
 
 // markerRoot starts every marker constant; see Load.
@@ -146,7 +162,10 @@ func blockFollow(k tokKind, withUntil bool) bool {
 // block parses a block in a new scope.
 func (p *parser) block() []ast.Stmt {
 	n := len(p.locals)
+	saved := p.repeatTop
+	p.repeatTop = false
 	stmts := p.statList()
+	p.repeatTop = saved
 	p.locals = p.locals[:n]
 	return stmts
 }
@@ -158,7 +177,11 @@ func (p *parser) statList() []ast.Stmt {
 			stmts = append(stmts, p.retStat())
 			break
 		}
-		if s := p.statement(); s != nil {
+		s := p.statement()
+		if cl, ok := s.(*closeStmt); ok {
+			return append(stmts, p.closeRest(cl)...)
+		}
+		if s != nil {
 			stmts = append(stmts, s)
 		}
 	}
@@ -178,7 +201,125 @@ func (p *parser) retStat() ast.Stmt {
 		p.errNear("%s expected", kindText(tEOF))
 	}
 	st.SetLastLine(p.tok.line)
+	p.markReturn(st)
 	return st
+}
+
+// markReturn turns "return e..." inside a <close> closure into
+// "return <retmark>, e..." so the closure's caller can tell an explicit
+// return from falling off the end of the block.
+func (p *parser) markReturn(st *ast.ReturnStmt) {
+	if p.fs.close == nil {
+		return
+	}
+	p.fs.close.hasReturn = true
+	mark := &ast.StringExpr{Value: p.helper("retmark")}
+	mark.SetLine(st.Line())
+	st.Exprs = append([]ast.Expr{mark}, st.Exprs...)
+}
+
+// breakStmt builds a break, or inside a <close> closure whose loop is
+// outside, "return <brkmark>".
+func (p *parser) breakStmt(line int) ast.Stmt {
+	if p.fs.loops == 0 && p.fs.close != nil && p.fs.close.breakOK {
+		p.fs.close.hasBreak = true
+		mark := &ast.StringExpr{Value: p.helper("brkmark")}
+		mark.SetLine(line)
+		r := &ast.ReturnStmt{Exprs: []ast.Expr{mark}}
+		r.SetLine(line)
+		r.SetLastLine(line)
+		return r
+	}
+	if p.fs.loops == 0 {
+		p.lx.errorf(line, "", "break outside loop at line %d", line)
+	}
+	st := &ast.BreakStmt{}
+	st.SetLine(line)
+	st.SetLastLine(line)
+	return st
+}
+
+// closeStmt is the parser's placeholder for "local x <close> = e"; the
+// enclosing statement list replaces it (closeRest).
+type closeStmt struct {
+	ast.StmtBase
+	local *ast.LocalAssignStmt
+	name  string
+}
+
+// closeRest lowers a <close> variable. The rest of the block becomes a
+// closure run by a native helper that calls __close(x, err) however the
+// closure ends (fall-through, return, break, error), then:
+//
+//	local x = e
+//	(closecheck)(x, "x")
+//	local (close) = (closerun)(x, function(...) <rest> end, ...)
+//	if (close) == (brkmark) then break end   -- only if the rest breaks
+//	if (close) then return (closeret)((close)) end  -- only if it returns
+func (p *parser) closeRest(cl *closeStmt) []ast.Stmt {
+	line := cl.Line()
+	ident := func(name string) *ast.IdentExpr {
+		id := &ast.IdentExpr{Value: name}
+		id.SetLine(line)
+		return id
+	}
+	str := func(v string) *ast.StringExpr {
+		e := &ast.StringExpr{Value: v}
+		e.SetLine(line)
+		return e
+	}
+	out := []ast.Stmt{cl.local}
+	check := &ast.FuncCallStmt{Expr: p.helperCall("closecheck", line, ident(cl.name), str(cl.name))}
+	check.SetLine(line)
+	out = append(out, check)
+
+	outer := p.fs
+	ctx := &closeCtx{
+		breakOK: outer.loops > 0 || outer.close != nil && outer.close.breakOK,
+		labels:  map[string]bool{},
+	}
+	fs := &funcState{parent: outer, vararg: outer.vararg, lastParam: -1, close: ctx}
+	p.fs = fs
+	body := p.statList()
+	p.fs = outer
+	for _, g := range ctx.gotos {
+		if !ctx.labels[g.str] {
+			p.lx.errorf(g.line, "", "<goto %s> at line %d leaves the scope of a <close> variable (not supported)", g.str, g.line)
+		}
+	}
+	endLine := p.tok.line
+	fn := &ast.FunctionExpr{ParList: &ast.ParList{HasVargs: outer.vararg, Names: []string{}}, Stmts: body}
+	fn.SetLine(line)
+	fn.SetLastLine(endLine)
+	args := []ast.Expr{ident(cl.name), fn}
+	if outer.vararg {
+		dots := &ast.Comma3Expr{}
+		dots.SetLine(line)
+		args = append(args, dots)
+	}
+	res := &ast.LocalAssignStmt{Names: []string{"(close)"}, Exprs: []ast.Expr{p.helperCall("closerun", line, args...)}}
+	res.SetLine(line)
+	res.SetLastLine(endLine)
+	out = append(out, res)
+	if ctx.hasBreak {
+		cond := &ast.RelationalOpExpr{Operator: "==", Lhs: ident("(close)"), Rhs: str(p.helper("brkmark"))}
+		cond.SetLine(line)
+		ifs := &ast.IfStmt{Condition: cond, Then: []ast.Stmt{p.breakStmt(line)}, Else: []ast.Stmt{}}
+		ifs.SetLine(line)
+		ifs.SetLastLine(line)
+		out = append(out, ifs)
+	}
+	if ctx.hasReturn {
+		ret := &ast.ReturnStmt{Exprs: []ast.Expr{p.helperCall("closeret", line, ident("(close)"))}}
+		ret.SetLine(line)
+		ret.SetLastLine(line)
+		p.markReturn(ret)
+		ifs := &ast.IfStmt{Condition: ident("(close)"), Then: []ast.Stmt{ret}, Else: []ast.Stmt{}}
+		ifs.SetLine(line)
+		ifs.SetLastLine(line)
+		out = append(out, ifs)
+	}
+	return out
 }
 
 func (p *parser) statement() ast.Stmt {
@@ -217,7 +358,10 @@ func (p *parser) statement() ast.Stmt {
 		p.advance()
 		n := len(p.locals)
 		p.fs.loops++
+		saved := p.repeatTop
+		p.repeatTop = true
 		body := p.statList()
+		p.repeatTop = saved
 		p.fs.loops--
 		p.checkMatch(tUntil, tRepeat, line)
 		cond := p.expr() // sees the body's locals
@@ -244,6 +388,9 @@ func (p *parser) statement() ast.Stmt {
 		p.advance()
 		name := p.checkName()
 		p.checkNext(tDbColon)
+		if p.fs.close != nil {
+			p.fs.close.labels[name] = true
+		}
 		st := &ast.LabelStmt{Name: name}
 		st.SetLine(line)
 		st.SetLastLine(line)
@@ -252,16 +399,14 @@ func (p *parser) statement() ast.Stmt {
 		return p.retStat()
 	case tBreak:
 		p.advance()
-		if p.fs.loops == 0 {
-			p.lx.errorf(line, "", "break outside loop at line %d", line)
-		}
-		st := &ast.BreakStmt{}
-		st.SetLine(line)
-		st.SetLastLine(line)
-		return st
+		return p.breakStmt(line)
 	case tGoto:
 		p.advance()
+		gl := p.tok.line
 		name := p.checkName()
+		if p.fs.close != nil {
+			p.fs.close.gotos = append(p.fs.close.gotos, token{str: name, line: gl})
+		}
 		st := &ast.GotoStmt{Label: name}
 		st.SetLine(line)
 		st.SetLastLine(line)
@@ -387,6 +532,7 @@ func (p *parser) funcStat(line int) ast.Stmt {
 func (p *parser) localStat(line int) ast.Stmt {
 	var names []string
 	var attrs []localVar
+	closeName := ""
 	for {
 		name := p.checkName()
 		v := localVar{name: name}
@@ -397,7 +543,11 @@ func (p *parser) localStat(line int) ast.Stmt {
 			case "const":
 				v.konst = true
 			case "close":
-				p.lx.errorf(line, "", "<close> variable '%s' is not supported by this Lua engine (the float-carrier gopher-lua VM has no to-be-closed variables)", name)
+				if closeName != "" {
+					p.lx.errorf(p.tok.line, "", "multiple to-be-closed variables in local list")
+				}
+				v.konst = true
+				closeName = name
 			default:
 				p.lx.errorf(p.tok.line, "", "unknown attribute '%s'", attr)
 			}
@@ -419,6 +569,14 @@ func (p *parser) localStat(line int) ast.Stmt {
 	}
 	st.SetLine(line)
 	st.SetLastLine(p.tok.line)
+	if closeName != "" {
+		if p.repeatTop {
+			p.lx.errorf(line, "", "<close> variable '%s' directly in a repeat-until body is not supported (wrap the body in do ... end)", closeName)
+		}
+		cl := &closeStmt{local: st, name: closeName}
+		cl.SetLine(line)
+		return cl
+	}
 	return st
 }
 
