@@ -123,8 +123,11 @@ func (e *Engine) SetSet(name string, entries []string) error {
 func (e *Engine) Route(ctx context.Context, req *route.Request) (route.Decision, error) {
 	t := e.cur.Load()
 	env := Env{AuthRequired: e.o.AuthRequired, Resolve: e.o.Resolve}
-	var buf [4]Event
-	d, ev := t.decide(ctx, req.Callback, req.Addr, req.Cred, &env, buf[:0])
+	d := t.decide(ctx, req.Callback, req.Addr, req.Cred, &env, e.emit)
+	return d, nil
+}
+
+func (e *Engine) emit(ev []Event) {
 	for _, x := range ev {
 		if e.o.Events != nil {
 			e.o.Events(x.Tag, x.Addr)
@@ -135,7 +138,6 @@ func (e *Engine) Route(ctx context.Context, req *route.Request) (route.Decision,
 			e.o.Logger.Info("authenticate failed", "user", x.Addr)
 		}
 	}
-	return d, nil
 }
 
 // Healthy reports a loaded table as healthy.

@@ -455,12 +455,14 @@ func (r *iwrrA) run(s *state, a string) route.Decision {
 // --- the flow -----------------------------------------------------------------
 
 type state struct {
-	t    *Table
-	ctx  context.Context
-	env  *Env
-	hops int
-	ev   []Event
-	tr   *Trace
+	t     *Table
+	ctx   context.Context
+	env   *Env
+	hops  int
+	ev    []Event
+	evbuf [4]Event
+	tr    *Trace
+	v     view // reused by each table in turn
 }
 
 func (s *state) hop() bool {
@@ -472,23 +474,35 @@ func (s *state) hop() bool {
 // so, then the name, IPv4 or IPv6 flow chosen by the callback. It returns
 // the decision and the tagged events in order.
 func (t *Table) Decide(ctx context.Context, cb route.Callback, a string, cred route.Credentials, env *Env) (route.Decision, []Event) {
-	var buf [4]Event
-	d, ev := t.decide(ctx, cb, a, cred, env, buf[:0])
-	if len(ev) == 0 {
-		return d, nil
-	}
-	return d, append([]Event(nil), ev...)
+	var out []Event
+	d := t.decide(ctx, cb, a, cred, env, func(ev []Event) {
+		if len(ev) > 0 {
+			out = append([]Event(nil), ev...)
+		}
+	})
+	return d, out
 }
 
-func (t *Table) decide(ctx context.Context, cb route.Callback, a string, cred route.Credentials, env *Env, ev []Event) (route.Decision, []Event) {
+var statePool = sync.Pool{New: func() any { return new(state) }}
+
+// decide runs the flow on a pooled state; events go to emit (which must
+// not keep the slice) before the state is reused.
+func (t *Table) decide(ctx context.Context, cb route.Callback, a string, cred route.Credentials, env *Env, emit func([]Event)) route.Decision {
 	if env == nil {
 		env = &Env{}
 	}
-	s := state{t: t, ctx: ctx, env: env, ev: ev, tr: env.Trace}
+	s := statePool.Get().(*state)
+	*s = state{t: t, ctx: ctx, env: env, tr: env.Trace}
+	s.ev = s.evbuf[:0]
+	defer func() {
+		s.ctx, s.env, s.tr, s.t = nil, nil, nil, nil
+		statePool.Put(s)
+	}()
 	if env.AuthRequired && !t.auth(cred) {
 		s.event(Event{Tag: "auth-fail", Addr: cred.Username})
 		s.trace("auth", "user %q rejected", cred.Username)
-		return rejected, s.ev
+		emit(s.ev)
+		return rejected
 	}
 	var d route.Decision
 	switch cb {
@@ -499,7 +513,8 @@ func (t *Table) decide(ctx context.Context, cb route.Callback, a string, cred ro
 	default:
 		d = s.name(a)
 	}
-	return d, s.ev
+	emit(s.ev)
+	return d
 }
 
 func (t *Table) auth(c route.Credentials) bool {
@@ -554,11 +569,12 @@ func (s *state) strTable(k TableKind, a string) (route.Decision, bool) {
 		return route.Decision{}, false
 	}
 	s.tracePhase(k.String(), a)
-	v := view{addr: a}
-	r, t := s.runChain(c, &v, 1)
+	s.v = view{addr: a}
+	v := &s.v
+	r, t := s.runChain(c, v, 1)
 	switch t {
 	case errMatch:
-		return failed(matchErr(&v)), true
+		return failed(matchErr(v)), true
 	case isMatch:
 		return s.fire(r, a), true
 	}
@@ -604,10 +620,11 @@ func (s *state) ipv4(a string) route.Decision {
 		if err != nil {
 			return failed(err.Error())
 		}
-		v := view{addr: a, fam: fam4}
+		s.v = view{addr: a, fam: fam4}
+		v := &s.v
 		v.ip4, v.ipOK = addr.ParseIPv4(h)
 		s.tracePhase("route", a)
-		r, t := s.runChain(c, &v, 1)
+		r, t := s.runChain(c, v, 1)
 		switch t {
 		case errMatch:
 			return failed("route: not an IPv4 address: " + h)
@@ -627,12 +644,13 @@ func (s *state) ipv6(a string) route.Decision {
 		if err != nil {
 			return failed(err.Error())
 		}
-		v := view{addr: a, fam: fam6}
+		s.v = view{addr: a, fam: fam6}
+		v := &s.v
 		if ip, ok := addr.ParseIPv6(h); ok {
 			v.ip6, v.ipOK = ip6Words(ip), true
 		}
 		s.tracePhase("route6", a)
-		r, t := s.runChain(c, &v, 1)
+		r, t := s.runChain(c, v, 1)
 		switch t {
 		case errMatch:
 			return failed("route6: not an IPv6 address: " + h)
