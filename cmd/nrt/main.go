@@ -303,4 +303,3 @@ func format(args []string, stdout, stderr io.Writer) int {
 	}
 	return status
 }
-
