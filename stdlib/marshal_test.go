@@ -460,5 +460,15 @@ func FuzzMarshalRoundTrip(f *testing.F) {
 			}
 		}
 		L.SetTop(top)
+		// the loader path of unmarshal reads the text alike
+		slow, err := loadValues(t, L, s)
+		if err != nil {
+			t.Fatalf("load(%q): %v", s, err)
+		}
+		for i := range values {
+			if i >= len(slow) || !compareValue(slow[i], values[i], true) {
+				t.Fatalf("load(%q): value %d differs", s, i)
+			}
+		}
 	})
 }

@@ -79,6 +79,7 @@ func SetEventSink(L *lua.LState, sink func(Event)) {
 //	log(...), logf(fmt, ...), evlog(...), evlogf(fmt, ...)
 //	ruleevent(tag, addr), authfail(user)
 //	format_timestamp(t) -> s, now() -> integer seconds
+//	unmarshal(s) -> true, values... | false   (see Unmarshal)
 func OpenNative(L *lua.LState) *lua.LTable {
 	s := stateOf(L)
 	t := L.NewTable()
@@ -98,6 +99,7 @@ func OpenNative(L *lua.LState) *lua.LTable {
 		"subnet":           newSubnetMatcher,
 		"subnet6":          newSubnet6Matcher,
 		"format_timestamp": nativeFormatTimestamp,
+		"unmarshal":        nativeUnmarshal,
 		"now": func(L *lua.LState) int {
 			L.Push(lua.LNumber(time.Now().Unix()))
 			return 1

@@ -28,6 +28,10 @@
 --   P4  re-entries through rule.default(), rule.resolve() and
 --       rule.loopback() count per request; the 17th re-entry raises
 --       "routing loop" instead of recursing until the stack overflows.
+--       The count travels as a hidden second argument: actions are called
+--       as action(addr, depth), and the actions of this file (lb.*,
+--       rule.maybe included) pass it on; an action written by a user that
+--       drops it restarts the count.
 --   P5  host names are lower-cased ASCII-only (A-Z), as C Lua does; the
 --       runtime installs the same ASCII string.lower/upper.
 --
@@ -124,9 +128,20 @@ else
     end
 end
 
-function _G.unmarshal(s)
+-- unmarshal(s) = assert(load("return " .. s, "=(unmarshal)", "t", {}))();
+-- the text marshal produces is read natively (same values, no compiler)
+local fast_unmarshal = native.unmarshal
+
+local function unmarshal_done(s, ok, ...)
+    if ok then
+        return ...
+    end
     local f = assert(loadtext("return " .. s, "=(unmarshal)", {}))
     return f()
+end
+
+function _G.unmarshal(s)
+    return unmarshal_done(s, fast_unmarshal(s))
 end
 
 function package.replace(modname, chunk)
@@ -506,44 +521,22 @@ _G.composite = composite
 
 -- Routing flow -------------------------------------------------------------
 
--- per-request re-entry counters (P4), keyed by coroutine
+-- P4: every flow and action receives the number of re-entries made so far
+-- in this request as a hidden second argument (actions of users ignore it;
+-- the actions of this file pass it on); re-entering actions add one
 local MAX_HOPS = 16
-local MAIN = {}
-local hops, nhops = {}, 0
 
-local function hop()
-    local co = running() or MAIN
-    local n = (hops[co] or 0) + 1
-    if n > MAX_HOPS then
+local function hop(depth)
+    depth = (depth or 0) + 1
+    if depth > MAX_HOPS then
         error("routing loop: more than " .. MAX_HOPS .. " re-entries", 0)
     end
-    hops[co] = n
-end
-
-local function begin_request()
-    local co = running() or MAIN
-    if hops[co] == nil then
-        nhops = nhops + 1
-        if nhops > 4096 then
-            -- entries left behind by requests that raised
-            hops, nhops = {}, 1
-        end
-    end
-    hops[co] = 0
-    return co
-end
-
-local function end_request(co, ...)
-    if hops[co] ~= nil then
-        hops[co] = nil
-        nhops = nhops - 1
-    end
-    return ...
+    return depth
 end
 
 local name_flow, ipv4_flow, ipv6_flow
 
-local function default_flow(addr)
+local function default_flow(addr, depth)
     local d = _G.route_default
     if d == nil then
         return addr
@@ -552,10 +545,10 @@ local function default_flow(addr)
     if tag ~= nil then
         ruleevent(tag, addr)
     end
-    return d[1](addr)
+    return d[1](addr, depth)
 end
 
-ipv4_flow = function(addr)
+ipv4_flow = function(addr, depth)
     local t = _G.redirect
     if t ~= nil then
         local action, tag = find_rule(t, addr)
@@ -563,7 +556,7 @@ ipv4_flow = function(addr)
             if tag ~= nil then
                 ruleevent(tag, addr)
             end
-            return action(addr)
+            return action(addr, depth)
         end
     end
     t = _G.route
@@ -574,13 +567,13 @@ ipv4_flow = function(addr)
             if tag ~= nil then
                 ruleevent(tag, addr)
             end
-            return action(addr)
+            return action(addr, depth)
         end
     end
-    return default_flow(addr)
+    return default_flow(addr, depth)
 end
 
-ipv6_flow = function(addr)
+ipv6_flow = function(addr, depth)
     local t = _G.redirect6
     if t ~= nil then
         local action, tag = find_rule(t, addr)
@@ -588,7 +581,7 @@ ipv6_flow = function(addr)
             if tag ~= nil then
                 ruleevent(tag, addr)
             end
-            return action(addr)
+            return action(addr, depth)
         end
     end
     t = _G.route6
@@ -599,13 +592,13 @@ ipv6_flow = function(addr)
             if tag ~= nil then
                 ruleevent(tag, addr)
             end
-            return action(addr)
+            return action(addr, depth)
         end
     end
-    return default_flow(addr)
+    return default_flow(addr, depth)
 end
 
-name_flow = function(addr)
+name_flow = function(addr, depth)
     local t = _G.redirect_name
     if t ~= nil then
         local action, tag = find_rule(t, addr)
@@ -613,7 +606,7 @@ name_flow = function(addr)
             if tag ~= nil then
                 ruleevent(tag, addr)
             end
-            return action(addr)
+            return action(addr, depth)
         end
     end
     local host, port = split(addr)
@@ -627,37 +620,37 @@ name_flow = function(addr)
         end
     end
     if parse_ipv4(host) then
-        return ipv4_flow(addr)
+        return ipv4_flow(addr, depth)
     end
     if parse_ipv6(host) then
-        return ipv6_flow(addr)
+        return ipv6_flow(addr, depth)
     end
-    return default_flow(addr)
+    return default_flow(addr, depth)
 end
 
 -- route an address whose host is already known: IPv4, IPv6 or a name
-local function reroute(addr, host)
+local function reroute(addr, host, depth)
     if parse_ipv4(host) then
-        return ipv4_flow(addr)
+        return ipv4_flow(addr, depth)
     end
     if parse_ipv6(host) then
-        return ipv6_flow(addr)
+        return ipv6_flow(addr, depth)
     end
-    return name_flow(addr)
+    return name_flow(addr, depth)
 end
 
 local decide = {}
 
 function decide.resolve(addr)
-    return end_request(begin_request(), name_flow(addr))
+    return name_flow(addr, 0)
 end
 
 function decide.route(addr)
-    return end_request(begin_request(), ipv4_flow(addr))
+    return ipv4_flow(addr, 0)
 end
 
 function decide.route6(addr)
-    return end_request(begin_request(), ipv6_flow(addr))
+    return ipv6_flow(addr, 0)
 end
 
 -- Actions ------------------------------------------------------------------
@@ -687,9 +680,8 @@ function rule.reject()
 end
 
 function rule.default()
-    return function(addr)
-        hop()
-        return default_flow(addr)
+    return function(addr, depth)
+        return default_flow(addr, hop(depth))
     end
 end
 
@@ -721,12 +713,12 @@ function rule.proxy(...)
 end
 
 function rule.maybe(t, k)
-    return function(addr)
+    return function(addr, depth)
         local f = t[k]
         if f == nil then
             return nil
         end
-        return f(addr)
+        return f(addr, depth)
     end
 end
 
@@ -739,16 +731,16 @@ function rule.rewrite(pattern, repl, ...)
 end
 
 function rule.loopback(pattern, repl)
-    return function(addr)
-        hop()
+    return function(addr, depth)
+        depth = hop(depth)
         local a = addr:gsub(pattern, repl)
-        return reroute(a, (split(a)))
+        return reroute(a, (split(a)), depth)
     end
 end
 
 function rule.resolve()
-    return function(addr)
-        hop()
+    return function(addr, depth)
+        depth = hop(depth)
         local host, port = split(addr)
         local ip = await.resolve(host)
         if ip == nil then
@@ -756,10 +748,10 @@ function rule.resolve()
         end
         local a = join(ip, port)
         if parse_ipv4(ip) then
-            return ipv4_flow(a)
+            return ipv4_flow(a, depth)
         end
         if parse_ipv6(ip) then
-            return ipv6_flow(a)
+            return ipv6_flow(a, depth)
         end
         return nil
     end
@@ -771,9 +763,9 @@ local lb = {}
 
 function lb.roundrobin(t)
     local i = 0
-    return function(addr)
+    return function(addr, depth)
         i = i % #t + 1
-        return t[i](addr)
+        return t[i](addr, depth)
     end
 end
 
@@ -795,7 +787,7 @@ function lb.iwrr(t, cyclesize)
         end
     end
     local i, k = 0, 1
-    return function(addr)
+    return function(addr, depth)
         local n = #t
         -- a full cycle visits every entry at every round
         for _ = 1, n * (cyclesize + 1) + 1 do
@@ -810,7 +802,7 @@ function lb.iwrr(t, cyclesize)
             local e = t[i]
             local w = e[1]
             if w > 0 and w >= k * step then
-                return e[2](addr)
+                return e[2](addr, depth)
             end
         end
         return
@@ -850,7 +842,7 @@ local function request(flow, addr, username, password)
         return nil
     end
     _G.num_authorized = _G.num_authorized + 1
-    return await.forward(end_request(begin_request(), flow(addr)))
+    return await.forward(flow(addr, 0))
 end
 
 function ruleset.resolve(addr, username, password)
