@@ -17,6 +17,11 @@
 // first), as the original does on Lua builds with 32-bit integers; marshal
 // treats an integral float within the int64 range as an integer.
 //
+// unmarshal. libruleset defines unmarshal(s) as load("return "..s) in an
+// empty environment; the text Marshal produces is read natively by
+// Unmarshal (gopher-lua's compiler is quadratic in the number of constants
+// of a chunk), anything else goes through the loader.
+//
 // Event capture. Every message recorded by evlog/evlogf (and every tagged
 // rule hit of libruleset, whose message is `[tag] "addr"`) is passed to the
 // sink installed with SetEventSink, in order, whatever the log level; at
@@ -41,7 +46,8 @@ func LibrulesetSource() []byte { return librulesetSource }
 // and regex library, the "libruleset.native" module and a package.preload
 // entry for "libruleset" built from the embedded source, so that
 // require "libruleset" works whatever package.path says. L must have the
-// base, package, table, string, math and os libraries opened.
+// standard libraries opened (lua.NewState does); neosocksd.* and await.*
+// are the host's to install.
 func Open(L *lua.LState) {
 	openExtras(L)
 	register(L, "zlib", OpenZlib(L))
