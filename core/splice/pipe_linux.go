@@ -9,11 +9,13 @@ import (
 )
 
 // DefaultPipeSize is the capacity requested with F_SETPIPE_SZ for every
-// pipe this package creates, unless SetPipeSize chose another one. The
-// kernel rounds it up to a power-of-two number of pages and refuses sizes
-// above /proc/sys/fs/pipe-max-size for unprivileged users; a refusal
-// keeps the default 64 KiB pipe (the copy still works, with more calls).
-const DefaultPipeSize = 256 << 10
+// pipe this package creates, unless SetPipeSize chose another one: 1 MiB,
+// the default /proc/sys/fs/pipe-max-size, which measured the least CPU
+// per byte (see the package documentation). The kernel rounds a size up
+// to a power-of-two number of pages; when it refuses one (above
+// pipe-max-size, or the user's pipe-user-pages-soft budget is nearly
+// spent) a quarter of it is tried, down to the default 64 KiB.
+const DefaultPipeSize = 1 << 20
 
 // DefaultPoolSize is how many idle pipes (two descriptors each) are kept
 // for reuse between sessions unless SetPoolSize chose another bound.
@@ -44,10 +46,13 @@ func newPipe(size int) (*pipe, error) {
 		return nil, err
 	}
 	p := &pipe{r: fds[0], w: fds[1], req: size}
-	if size > 0 {
-		// A refusal (EPERM above pipe-max-size, or over the per-user
-		// limit) is not fatal: the pipe keeps its default size.
-		_, _ = unix.FcntlInt(uintptr(p.r), unix.F_SETPIPE_SZ, size)
+	// A refusal (EPERM above pipe-max-size or when the user's pipe
+	// budget is nearly spent) is not fatal: try a quarter of the size,
+	// down to the kernel default, which the pipe keeps.
+	for s := size; s > 0; s /= 4 {
+		if _, err := unix.FcntlInt(uintptr(p.r), unix.F_SETPIPE_SZ, s); err == nil || s <= minPipe {
+			break
+		}
 	}
 	got, err := unix.FcntlInt(uintptr(p.r), unix.F_GETPIPE_SZ, 0)
 	if err != nil || got <= 0 {
@@ -55,6 +60,23 @@ func newPipe(size int) (*pipe, error) {
 	}
 	p.size = got
 	return p, nil
+}
+
+// minPipe is the capacity below which a pipe is not worth splicing
+// through unless that small size was asked for.
+const minPipe = 64 << 10
+
+// usable reports whether p is big enough: at least what was requested
+// or 64 KiB, whichever is smaller. A refused F_SETPIPE_SZ above
+// pipe-max-size leaves the default 64 KiB, which is fine; a pipe made
+// after the user's pipe-user-pages-soft budget is spent has one or two
+// pages, which is not.
+func (p *pipe) usable() bool {
+	want := p.req
+	if want <= 0 || want > minPipe {
+		want = minPipe
+	}
+	return p.size >= want
 }
 
 func (p *pipe) close() {

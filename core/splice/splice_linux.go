@@ -29,7 +29,8 @@ var available = sync.OnceValue(func() bool {
 
 // Available reports whether splice can be used on this system: it is
 // true on Linux when a pipe can be created (the first one is kept in the
-// pool). Copy works either way; without splice it is io.Copy.
+// pool). Copy works either way; without splice it copies through a
+// buffer.
 func Available() bool { return available() }
 
 // Copy moves bytes from src to dst with splice(2) through a pipe owned by
@@ -48,9 +49,10 @@ func Available() bool { return available() }
 // data), so to unblock it promptly close both conns, or the one it waits
 // on.
 //
-// When no pipe can be had (descriptor limit) or the kernel refuses
-// splice for these sockets before any byte moved, Copy falls back to
-// io.Copy.
+// When no pipe can be had (descriptor limit), the kernel gives only a
+// tiny one (the user's pipe-user-pages-soft budget is spent), or it
+// refuses splice for these sockets before any byte moved, Copy falls
+// back to a plain read/write copy through a 32 KiB buffer.
 func Copy(dst, src *net.TCPConn) (int64, error) {
 	return CopyProgress(dst, src, nil)
 }
@@ -75,6 +77,13 @@ func CopyProgress(dst, src *net.TCPConn, progress func(n int64)) (int64, error) 
 	if err != nil {
 		return fallback(dst, src, 0, progress)
 	}
+	if !p.usable() {
+		// Over the per-user pipe budget the kernel hands out pipes of
+		// a page or two; splicing through those costs more than it
+		// saves.
+		p.close()
+		return fallback(dst, src, 0, progress)
+	}
 	c := &copier{src: src, dst: dst, srcRC: srcRC, dstRC: dstRC, p: p, progress: progress}
 	n, err := c.run()
 	pool.put(p)
@@ -84,19 +93,29 @@ func CopyProgress(dst, src *net.TCPConn, progress func(n int64)) (int64, error) 
 	return n, err
 }
 
-// fallback finishes with io.Copy, which splices through the runtime's
-// own pipes when it can and copies through a buffer otherwise.
+// fallbackBuf is the buffer size of the plain copy used when splice
+// cannot be.
+const fallbackBuf = 32 << 10
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, fallbackBuf); return &b }}
+
+// fallback finishes with a plain read/write copy through a pooled
+// buffer. It deliberately hides ReadFrom/WriteTo: io.Copy between two
+// TCPConns would splice through the runtime's own pipes, which fail or
+// shrink for the same reasons ours did.
 func fallback(dst, src *net.TCPConn, done int64, progress func(int64)) (int64, error) {
-	var w io.Writer = dst
-	if progress != nil {
-		w = progressWriter{dst, progress}
-	}
-	n, err := io.Copy(w, src)
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	w := progressWriter{dst, progress}
+	n, err := io.CopyBuffer(w, readerOnly{src}, *bp)
 	return done + n, err
 }
 
-// progressWriter reports each write; it hides dst's ReadFrom, so the
-// fallback then copies through a buffer.
+type readerOnly struct{ r io.Reader }
+
+func (r readerOnly) Read(b []byte) (int, error) { return r.r.Read(b) }
+
+// progressWriter reports each write to progress (when not nil).
 type progressWriter struct {
 	w        io.Writer
 	progress func(int64)
@@ -104,7 +123,7 @@ type progressWriter struct {
 
 func (pw progressWriter) Write(b []byte) (int, error) {
 	n, err := pw.w.Write(b)
-	if n > 0 {
+	if n > 0 && pw.progress != nil {
 		pw.progress(int64(n))
 	}
 	return n, err

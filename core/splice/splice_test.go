@@ -11,6 +11,8 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -185,6 +187,7 @@ func TestPipeSize(t *testing.T) {
 		{"default", 0, 64 << 10},
 		{"256KiB", 256 << 10, 256 << 10},
 		{"rounded up", 100 << 10, 128 << 10},
+		{"smaller than default", 8192, 8192},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -199,6 +202,28 @@ func TestPipeSize(t *testing.T) {
 			}
 		})
 	}
+	// Above pipe-max-size an unprivileged user is refused; the request
+	// then steps down by quarters and ends at pipe-max-size (1 MiB by
+	// default), or higher with CAP_SYS_RESOURCE.
+	t.Run("above pipe-max-size", func(t *testing.T) {
+		b, err := os.ReadFile("/proc/sys/fs/pipe-max-size")
+		if err != nil {
+			t.Skip(err)
+		}
+		maxSize, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		SetPipeSize(64 * maxSize)
+		p, err := pool.get()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pool.put(p)
+		if p.size < maxSize {
+			t.Errorf("pipe size %d, want at least pipe-max-size %d", p.size, maxSize)
+		}
+	})
 }
 
 // resetConn makes c send a RST instead of a FIN when closed.
@@ -452,5 +477,28 @@ func TestFallback(t *testing.T) {
 func TestNilConn(t *testing.T) {
 	if _, err := Copy(nil, nil); err == nil {
 		t.Fatal("Copy(nil, nil) succeeded")
+	}
+}
+
+func TestPipeUsable(t *testing.T) {
+	tests := []struct {
+		name      string
+		req, size int
+		want      bool
+	}{
+		{"as requested", 256 << 10, 256 << 10, true},
+		{"refused above pipe-max-size", 4 << 20, 64 << 10, true},
+		{"kernel default", 0, 64 << 10, true},
+		{"small on purpose", 4096, 4096, true},
+		{"over the user's budget", 256 << 10, 8192, false},
+		{"default over budget", 0, 4096, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &pipe{req: tc.req, size: tc.size}
+			if got := p.usable(); got != tc.want {
+				t.Errorf("usable() = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
