@@ -175,12 +175,13 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 	}
 }
 
-// goroutineCheck records the goroutine count and returns a function that
-// waits (bounded) for it to come back down.
-func goroutineCheck(t *testing.T) func() {
+// goroutineCheck records the goroutine count and, when the test and all
+// its cleanups registered later are done, waits (bounded) for the count to
+// come back down.
+func goroutineCheck(t *testing.T) {
 	t.Helper()
 	before := runtime.NumGoroutine()
-	return func() {
+	t.Cleanup(func() {
 		t.Helper()
 		deadline := time.Now().Add(5 * time.Second)
 		for {
@@ -195,7 +196,7 @@ func goroutineCheck(t *testing.T) func() {
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
-	}
+	})
 }
 
 // fakeDialer answers every dial with err, or dials directly when err is

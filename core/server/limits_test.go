@@ -81,8 +81,7 @@ func TestMaxStartups(t *testing.T) {
 // clients; each must get an error reply or a close within the half-open
 // timer, and no goroutine may outlive the server.
 func TestBadInput(t *testing.T) {
-	check := goroutineCheck(t)
-	defer check()
+	goroutineCheck(t)
 	conf := testConfig()
 	conf.Timeout = 0.3
 	ts := startServer(t, conf, nil, nil)
