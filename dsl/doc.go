@@ -14,9 +14,11 @@
 // decision and lets the server dial, where libruleset forwards actively
 // (await.forward); only the error counters differ. Lua patterns are
 // re-parsed on each match (gopher-lua's pm package has no compiled form).
-// Runs of simple rules are not yet merged into one index: each rule's set
-// is one hash or range lookup, so big lists are fast, but many small
-// adjacent rules are scanned one by one.
+// A run of at least 8 adjacent rules whose matchers are each one exact,
+// host, domain or cidr set of the same kind is merged into one index (key
+// -> first rule; CIDR: first-writer-wins interval map), so one lookup
+// replaces the run; CompileOptions.NoIndex turns this off, and trace mode
+// always evaluates rule by rule.
 //
 // The package must not run Lua, dial, or do I/O beyond reading the route
 // table, its includes and list files when asked to compile.

@@ -34,6 +34,8 @@ type view struct {
 	lhDone bool
 	dhost  string
 	dhDone bool
+	laddr  string // lower-cased addr (segment index)
+	laDone bool
 	err    error
 }
 
@@ -125,7 +127,7 @@ func newStrSet(ms *MStr) *strSet {
 func (s *strSet) lookup(v *view) (uint32, string, tri) {
 	switch s.kind {
 	case KExact:
-		k := addr.Lower(v.addr)
+		k := lowerKey(v)
 		i, ok := s.m[k]
 		return i, k, b2t(ok)
 	case KHost:

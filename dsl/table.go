@@ -41,6 +41,7 @@ type secret struct {
 type chainRT struct {
 	name  string
 	rules []*ruleRT
+	segs  []*segment // nil, or parallel to rules: a segment starts here
 }
 
 type ruleRT struct {
@@ -78,7 +79,10 @@ type builder struct {
 }
 
 // Compile builds the Go engine's form of a checked program.
-func Compile(p *Program) (*Table, error) {
+func Compile(p *Program) (*Table, error) { return CompileWith(p, CompileOptions{}) }
+
+// CompileWith is Compile with options.
+func CompileWith(p *Program, o CompileOptions) (*Table, error) {
 	t := &Table{prog: p, hosts: map[string]string{}, secrets: map[string]secret{}, dyn: map[string]*SetIR{}}
 	b := &builder{t: t, sets: map[setKey]matcher{}, actions: map[*ActIR]action{}, chains: map[*ChainIR]*chainRT{}}
 	n := 0
@@ -113,6 +117,11 @@ func Compile(p *Program) (*Table, error) {
 	}
 	for _, u := range p.Users {
 		t.secrets[u.Name] = secret{pass: u.Pass, any: u.Any}
+	}
+	if !o.NoIndex {
+		for _, c := range b.chains {
+			buildSegments(c)
+		}
 	}
 	return t, nil
 }
@@ -534,6 +543,9 @@ func (s *state) event(e Event) {
 
 // runChain finds the first matching rule of c (descending into calls).
 func (s *state) runChain(c *chainRT, v *view, depth int) (*ruleRT, tri) {
+	if c.segs != nil && s.tr == nil {
+		return s.runIndexed(c, v, depth)
+	}
 	for _, r := range c.rules {
 		if r.call != nil {
 			s.traceRule(r, v, noMatch, depth, "call")
@@ -546,6 +558,37 @@ func (s *state) runChain(c *chainRT, v *view, depth int) (*ruleRT, tri) {
 		t := r.m.match(v)
 		s.traceRule(r, v, t, depth, "")
 		if t != noMatch {
+			return r, t
+		}
+	}
+	return nil, noMatch
+}
+
+// runIndexed is runChain with the segment index: one lookup per run of
+// simple rules (trace mode always evaluates linearly).
+func (s *state) runIndexed(c *chainRT, v *view, depth int) (*ruleRT, tri) {
+	for i := 0; i < len(c.rules); {
+		if sg := c.segs[i]; sg != nil {
+			off, t := sg.lookup(v)
+			switch t {
+			case isMatch:
+				return c.rules[i+off], t
+			case errMatch:
+				return c.rules[i], t
+			}
+			i = sg.end
+			continue
+		}
+		r := c.rules[i]
+		i++
+		if r.call != nil {
+			x, t := s.runChain(r.call, v, depth+1)
+			if t != noMatch {
+				return x, t
+			}
+			continue
+		}
+		if t := r.m.match(v); t != noMatch {
 			return r, t
 		}
 	}
