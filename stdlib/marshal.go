@@ -4,7 +4,6 @@ import (
 	"errors"
 	"math"
 	"strconv"
-	"strings"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -39,9 +38,46 @@ func Marshal(L *lua.LState, values ...lua.LValue) (string, error) {
 }
 
 type marshaler struct {
-	L       *lua.LState
-	b       []byte
-	visited map[*lua.LTable]bool
+	L    *lua.LState
+	b    []byte
+	path []*lua.LTable        // tables being written, outermost first
+	deep map[*lua.LTable]bool // the same, once path is long
+}
+
+// enter records t as being written; false means t is its own ancestor.
+func (m *marshaler) enter(t *lua.LTable) bool {
+	if m.deep != nil {
+		if m.deep[t] {
+			return false
+		}
+		m.deep[t] = true
+	} else {
+		for _, a := range m.path {
+			if a == t {
+				return false
+			}
+		}
+		if len(m.path) == 32 {
+			m.deep = make(map[*lua.LTable]bool)
+			for _, a := range m.path {
+				m.deep[a] = true
+			}
+			m.deep[t] = true
+		}
+	}
+	m.path = append(m.path, t)
+	return true
+}
+
+func (m *marshaler) leave() {
+	t := m.path[len(m.path)-1]
+	m.path = m.path[:len(m.path)-1]
+	if m.deep != nil {
+		delete(m.deep, t)
+		if len(m.path) < 32 {
+			m.deep = nil
+		}
+	}
 }
 
 func (m *marshaler) value(v lua.LValue) error {
@@ -63,13 +99,9 @@ func (m *marshaler) value(v lua.LValue) error {
 }
 
 func (m *marshaler) table(t *lua.LTable) error {
-	if m.visited == nil {
-		m.visited = make(map[*lua.LTable]bool)
-	}
-	if m.visited[t] {
+	if !m.enter(t) {
 		return ErrCircular
 	}
-	m.visited[t] = true
 	m.b = append(m.b, '{')
 	next := 1.0
 	k, v := t.Next(lua.LNil)
@@ -90,7 +122,7 @@ func (m *marshaler) table(t *lua.LTable) error {
 		k, v = t.Next(k)
 	}
 	m.b = append(m.b, '}')
-	delete(m.visited, t)
+	m.leave()
 	return nil
 }
 
@@ -129,14 +161,18 @@ func appendNumber(b []byte, f float64) []byte {
 // appendHexFloat appends f like C's printf("%a"): no trailing zeros in the
 // fraction, decimal exponent without leading zeros.
 func appendHexFloat(b []byte, f float64) []byte {
-	s := strconv.FormatFloat(f, 'x', -1, 64) // e.g. -0x1.8p+01
-	p := strings.IndexByte(s, 'p')
-	b = append(b, s[:p+2]...) // mantissa, 'p' and the exponent sign
-	exp := strings.TrimLeft(s[p+2:], "0")
-	if exp == "" {
-		exp = "0"
+	var buf [32]byte
+	s := strconv.AppendFloat(buf[:0], f, 'x', -1, 64) // e.g. -0x1.8p+01
+	p := 0
+	for s[p] != 'p' {
+		p++
 	}
-	return append(b, exp...)
+	b = append(b, s[:p+2]...) // mantissa, 'p' and the exponent sign
+	e := s[p+2:]
+	for len(e) > 1 && e[0] == '0' {
+		e = e[1:]
+	}
+	return append(b, e...)
 }
 
 // appendQuoted appends s as a marshal string literal: `"` and `\` escaped,
