@@ -127,6 +127,31 @@ func TestMarshalErrors(t *testing.T) {
 	if _, err := Marshal(L, cyc); !errors.Is(err, ErrCircular) {
 		t.Errorf("cycle error %v is not ErrCircular", err)
 	}
+	// deep nesting: the ancestor set switches to a map past 32 levels
+	for _, depth := range []int{31, 32, 33, 100} {
+		root := L.NewTable()
+		cur := root
+		for i := 0; i < depth; i++ {
+			next := L.NewTable()
+			cur.Append(next)
+			cur.Append(shared) // shared at every level: not a cycle
+			cur = next
+		}
+		want := strings.Repeat("{", depth) + "{}" + strings.Repeat(",{},}", depth)
+		if got, err := Marshal(L, root); err != nil || got != want {
+			t.Errorf("depth %d: %v, %.60q", depth, err, got)
+		}
+		cur.Append(root)
+		if _, err := Marshal(L, root); !errors.Is(err, ErrCircular) {
+			t.Errorf("depth %d cycle: %v", depth, err)
+		}
+		cur.RawSetInt(1, shared)
+		inner := root.RawGetInt(1).(*lua.LTable)
+		cur.Append(inner) // a cycle below the root
+		if _, err := Marshal(L, root); !errors.Is(err, ErrCircular) {
+			t.Errorf("depth %d inner cycle: %v", depth, err)
+		}
+	}
 	// the Lua function raises the bare message, without a position
 	L.SetGlobal("marshal", L.NewFunction(luaMarshal))
 	err := L.DoString(`local ok, err = pcall(marshal, print)
