@@ -1,0 +1,286 @@
+package script
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"compress/zlib"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// RPC wire constants (api.md §9).
+const (
+	rpcMIME            = "application/x-neosocksd-rpc; version=1"
+	rpcCompressMin     = 256
+	maxResponseHead    = 8192
+	maxResponseContent = 4 << 20
+)
+
+// callResult is the outcome of one API client request. err is the text
+// await.invoke returns as its error ("" on success).
+type callResult struct {
+	err        string
+	status     int
+	statusLine string
+	body       []byte // decoded content
+}
+
+// appendRPCRequest renders the request neosocksd's API client sends:
+// POST with Accept-Encoding, Connection, Content-Length, Content-Type and
+// (for payloads of 256 bytes or more) Content-Encoding: deflate, no Host.
+func appendRPCRequest(dst []byte, path string, payload []byte) []byte {
+	body := payload
+	deflated := false
+	if len(payload) >= rpcCompressMin {
+		var b bytes.Buffer
+		zw := zlib.NewWriter(&b)
+		_, _ = zw.Write(payload)
+		_ = zw.Close()
+		body = b.Bytes()
+		deflated = true
+	}
+	dst = append(dst, "POST "...)
+	dst = append(dst, path...)
+	dst = append(dst, " HTTP/1.1\r\nAccept-Encoding: deflate\r\nConnection: close\r\nContent-Length: "...)
+	dst = strconv.AppendInt(dst, int64(len(body)), 10)
+	dst = append(dst, "\r\nContent-Type: "+rpcMIME+"\r\n"...)
+	if deflated {
+		dst = append(dst, "Content-Encoding: deflate\r\n"...)
+	}
+	dst = append(dst, "\r\n"...)
+	return append(dst, body...)
+}
+
+// isRPCMIME reports whether a Content-Type value is the RPC type with
+// version=1 (type and subtype case-insensitive, spaces trimmed).
+func isRPCMIME(v string) bool {
+	parts := strings.Split(v, ";")
+	if !strings.EqualFold(strings.TrimSpace(parts[0]), "application/x-neosocksd-rpc") {
+		return false
+	}
+	for _, p := range parts[1:] {
+		k, val, ok := strings.Cut(p, "=")
+		if ok && strings.EqualFold(strings.TrimSpace(k), "version") {
+			return strings.TrimSpace(val) == "1"
+		}
+	}
+	return false
+}
+
+// call performs one API request to target (through hops) and maps every
+// failure to the error texts of api.md §9.4. A connection reset while
+// sending is retried once on a fresh connection.
+func (e *Engine) call(ctx context.Context, path string, code []byte, target string, hops []string) callResult {
+	req := appendRPCRequest(nil, path, code)
+	for attempt := 0; ; attempt++ {
+		conn, err := e.dialAPI(ctx, target, hops)
+		if err != nil {
+			if ctx.Err() != nil {
+				return callResult{err: "timeout"}
+			}
+			return callResult{err: "connection failed"}
+		}
+		e.o.Stats.APIClientRequest.Add(1)
+		res, retry := e.exchange(ctx, conn, req, path == "/ruleset/invoke")
+		_ = conn.Close()
+		if retry && attempt == 0 {
+			continue
+		}
+		return res
+	}
+}
+
+func (e *Engine) dialAPI(ctx context.Context, target string, hops []string) (net.Conn, error) {
+	if e.o.Dial != nil {
+		return e.o.Dial(ctx, target, hops)
+	}
+	if len(hops) > 0 {
+		return nil, errors.New("no dialer for proxies")
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, "tcp", target)
+}
+
+// exchange writes req and reads the response. retry reports a reset
+// while sending.
+func (e *Engine) exchange(ctx context.Context, conn net.Conn, req []byte, invoke bool) (callResult, bool) {
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	timedOut := func() bool { return ctx.Err() != nil }
+	if _, err := conn.Write(req); err != nil {
+		if timedOut() {
+			return callResult{err: "timeout"}, false
+		}
+		if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+			return callResult{err: "connection failed"}, true
+		}
+		return callResult{err: "connection failed"}, false
+	}
+	e.o.Stats.APIClientTx.Add(uint64(len(req)))
+	cr := &countReader{r: conn}
+	defer func() { e.o.Stats.APIClientRx.Add(cr.n) }()
+	res := readResponse(bufio.NewReaderSize(cr, 4096), invoke)
+	if res.err == "error receiving response" && timedOut() {
+		res.err = "timeout"
+	}
+	return res, false
+}
+
+type countReader struct {
+	r io.Reader
+	n uint64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += uint64(n)
+	return n, err
+}
+
+// readResponse parses an HTTP/1.x response to an API client request.
+func readResponse(br *bufio.Reader, invoke bool) callResult {
+	var head int
+	readLine := func() (string, string) {
+		line, err := br.ReadSlice('\n')
+		head += len(line)
+		if err != nil {
+			if errors.Is(err, bufio.ErrBufferFull) {
+				return "", "error parsing response"
+			}
+			return "", "error receiving response"
+		}
+		if head > maxResponseHead {
+			return "", "error parsing response"
+		}
+		s := string(line)
+		if !strings.HasSuffix(s, "\r\n") {
+			return "", "error parsing response"
+		}
+		return s[:len(s)-2], ""
+	}
+	status, fail := readLine()
+	if fail != "" {
+		return callResult{err: fail}
+	}
+	version, rest, ok := strings.Cut(status, " ")
+	if !ok || !strings.HasPrefix(version, "HTTP/1.") {
+		return callResult{err: "error parsing response"}
+	}
+	codeStr, reason, _ := strings.Cut(rest, " ")
+	code, err := strconv.Atoi(codeStr)
+	if err != nil || len(codeStr) != 3 {
+		return callResult{err: "error parsing response"}
+	}
+	var ctype, cenc string
+	clen := -1
+	for {
+		line, fail := readLine()
+		if fail != "" {
+			return callResult{err: fail}
+		}
+		if line == "" {
+			break
+		}
+		k, val, ok := strings.Cut(line, ":")
+		if !ok {
+			return callResult{err: "error parsing response"}
+		}
+		val = strings.TrimSpace(val)
+		switch {
+		case strings.EqualFold(k, "Content-Length"):
+			n, err := strconv.Atoi(val)
+			if err != nil || n < 0 || clen >= 0 {
+				return callResult{err: "error parsing response"}
+			}
+			clen = n
+		case strings.EqualFold(k, "Content-Type"):
+			ctype = val
+		case strings.EqualFold(k, "Content-Encoding"):
+			cenc = strings.ToLower(val)
+		case strings.EqualFold(k, "Transfer-Encoding"):
+			if strings.EqualFold(val, "chunked") {
+				return callResult{err: "chunked response not supported"}
+			}
+			return callResult{err: "error parsing response"}
+		}
+	}
+	if clen > maxResponseContent {
+		return callResult{err: "error parsing response"}
+	}
+	var raw []byte
+	if clen >= 0 {
+		raw = make([]byte, clen)
+		if _, err := io.ReadFull(br, raw); err != nil {
+			return callResult{err: "error receiving response"}
+		}
+	} else {
+		raw, err = io.ReadAll(io.LimitReader(br, maxResponseContent+1))
+		if err != nil {
+			return callResult{err: "error receiving response"}
+		}
+		if len(raw) > maxResponseContent {
+			return callResult{err: "error parsing response"}
+		}
+	}
+	res := callResult{status: code, statusLine: version + " " + codeStr + " " + reason}
+	if code >= 200 && code <= 299 {
+		if invoke && len(raw) == 0 {
+			return res
+		}
+		if !isRPCMIME(ctype) {
+			return callResult{err: "unsupported content-type", status: code, statusLine: res.statusLine}
+		}
+	} else if len(raw) > 0 && isRPCMIME(ctype) {
+		body, err := decodeContent(raw, cenc)
+		if err != nil {
+			return callResult{err: "error parsing response"}
+		}
+		return callResult{err: string(body), status: code, statusLine: res.statusLine}
+	} else {
+		return callResult{err: res.statusLine, status: code, statusLine: res.statusLine}
+	}
+	body, err := decodeContent(raw, cenc)
+	if err != nil {
+		return callResult{err: "error parsing response"}
+	}
+	res.body = body
+	return res
+}
+
+// decodeContent undoes a Content-Encoding (none, deflate = zlib, gzip).
+func decodeContent(raw []byte, enc string) ([]byte, error) {
+	var r io.ReadCloser
+	var err error
+	switch enc {
+	case "", "identity":
+		return raw, nil
+	case "deflate":
+		r, err = zlib.NewReader(bytes.NewReader(raw))
+	case "gzip":
+		r, err = gzip.NewReader(bytes.NewReader(raw))
+	default:
+		return nil, errors.New("unsupported content encoding")
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	out, err := io.ReadAll(io.LimitReader(r, maxResponseContent+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(out) > maxResponseContent {
+		return nil, errors.New("content too large")
+	}
+	return out, nil
+}

@@ -1,0 +1,378 @@
+package script
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/neosocksd-go/neosocksd/core/api"
+	"github.com/neosocksd-go/neosocksd/core/config"
+	"github.com/neosocksd-go/neosocksd/core/stats"
+	lua "github.com/yuin/gopher-lua"
+)
+
+// Options configure an Engine. Only Config is required.
+type Options struct {
+	// Config is the effective configuration: neosocksd.config() mirrors
+	// it, and the engine reads Timeout, Traceback, MemLimit from it.
+	// LoadConfig writes the fields a -c script sets into its own *Config.
+	Config *config.Config
+	// Stats are the server counters neosocksd.stats() reports. May be nil.
+	Stats *stats.Counters
+	// Dial connects to target through hops (first hop first) after the -x
+	// chain; await.invoke and neosocksd.invoke use it. Nil dials directly
+	// with net.Dialer and refuses hops.
+	Dial func(ctx context.Context, target string, hops []string) (net.Conn, error)
+	// Resolve resolves a host name with the dialer's resolver and -4/-6
+	// preference, for await.resolve and neosocksd.resolve. Nil uses
+	// net.DefaultResolver.
+	Resolve func(ctx context.Context, host string) (netip.Addr, error)
+	// Logger receives the engine's log lines. Nil discards them.
+	Logger *slog.Logger
+	// Stdout is where print writes. Nil means os.Stdout.
+	Stdout io.Writer
+	// Budget is the execution budget of one VM entry (see the package
+	// documentation). Zero means one second; negative disables the
+	// watchdog.
+	Budget time.Duration
+	// Version is the version string reported in logs.
+	Version string
+	// Started is the server start time for neosocksd.stats().uptime; the
+	// zero time reports 0.
+	Started time.Time
+}
+
+// Errors of the engine.
+var (
+	ErrClosed    = errors.New("script: engine closed")
+	ErrNoRuleset = errors.New("ruleset is not enabled on the server")
+	// ErrBudget is the error a runaway entry fails with.
+	ErrBudget = errors.New("execution budget exceeded")
+)
+
+// task is work for the owner goroutine.
+type task interface{ run(e *Engine) }
+
+// funcTask adapts a closure to task.
+type funcTask func(e *Engine)
+
+func (f funcTask) run(e *Engine) { f(e) }
+
+// Engine is the Lua ruleset engine. Its methods may be called from any
+// goroutine; they hand work to the owner goroutine and wait.
+type Engine struct {
+	o      Options
+	budget time.Duration
+	log    *slog.Logger
+	stdout io.Writer
+
+	inbox chan task
+	quit  chan struct{}
+	done  chan struct{}
+	once  sync.Once
+	wg    sync.WaitGroup // watchdog and helper goroutines
+
+	// watchdog state, shared with the owner
+	entryStart  atomic.Int64 // monotonic ns of the running entry, 0 when idle
+	epochMu     sync.Mutex
+	epochCancel context.CancelFunc
+	overMem     atomic.Bool
+	runaways    atomic.Uint64
+	rebuilds    atomic.Uint64
+	hasRuleset  atomic.Bool
+	memLimit    atomic.Uint64 // bytes, 0 = none
+	allocated   atomic.Uint64 // last sampled heap bytes
+	objects     atomic.Uint64
+	active      atomic.Int64
+	peak        atomic.Int64
+	events      stats.Window
+	monoBase    time.Time
+	cfgMu       sync.Mutex // guards *o.Config reads by neosocksd.config (owner) vs writers
+	lastErrText atomic.Pointer[string]
+
+	v *vm // owner only
+}
+
+// New creates an engine and starts its owner goroutine. The VM is empty
+// until LoadRuleset or LoadConfig runs a script.
+func New(o Options) (*Engine, error) {
+	if o.Config == nil {
+		c := config.Default()
+		o.Config = &c
+	}
+	if o.Stats == nil {
+		o.Stats = &stats.Counters{}
+	}
+	e := &Engine{
+		o:        o,
+		budget:   o.Budget,
+		log:      o.Logger,
+		stdout:   o.Stdout,
+		inbox:    make(chan task, 256),
+		quit:     make(chan struct{}),
+		done:     make(chan struct{}),
+		monoBase: time.Now(),
+	}
+	e.events = *stats.NewWindow(1024)
+	if e.budget == 0 {
+		e.budget = time.Second
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	if e.stdout == nil {
+		e.stdout = os.Stdout
+	}
+	if o.Config.MemLimit > 0 {
+		e.memLimit.Store(uint64(o.Config.MemLimit) << 20)
+	}
+	v, err := newVM(e)
+	if err != nil {
+		return nil, err
+	}
+	e.v = v
+	go e.loop()
+	e.wg.Add(1)
+	go e.watchdog()
+	return e, nil
+}
+
+// Close stops the owner goroutine. Routines in flight are abandoned and
+// their results ignored; pending Route calls return ErrClosed.
+func (e *Engine) Close() {
+	e.once.Do(func() { close(e.quit) })
+	<-e.done
+	e.wg.Wait()
+}
+
+// do runs f on the owner and waits for it. It fails with ErrClosed when
+// the engine is closed, or ctx's error when ctx ends first (f may still
+// run).
+func (e *Engine) do(ctx context.Context, f func(v *vm)) error {
+	ch := make(chan struct{})
+	t := funcTask(func(e *Engine) {
+		defer close(ch)
+		f(e.v)
+	})
+	select {
+	case e.inbox <- t:
+	case <-e.quit:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-e.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// post queues t for the owner without waiting; it is dropped when the
+// engine is closed.
+func (e *Engine) post(t task) {
+	select {
+	case e.inbox <- t:
+	case <-e.quit:
+	}
+}
+
+// loop is the owner goroutine.
+func (e *Engine) loop() {
+	defer close(e.done)
+	v := e.v
+	for {
+		var tickC <-chan time.Time
+		if v.ticker != nil {
+			tickC = v.ticker.C
+		}
+		if v.idleTick {
+			select {
+			case t := <-e.inbox:
+				e.exec(t)
+			case <-e.quit:
+				v.shutdown()
+				return
+			default:
+				e.exec(funcTask(func(e *Engine) { e.v.tick() }))
+				// let other goroutines in without spinning a core flat out
+				select {
+				case t := <-e.inbox:
+					e.exec(t)
+				case <-e.quit:
+					v.shutdown()
+					return
+				case <-time.After(time.Millisecond):
+				}
+			}
+			continue
+		}
+		select {
+		case t := <-e.inbox:
+			e.exec(t)
+		case <-tickC:
+			e.exec(funcTask(func(e *Engine) { e.v.tick() }))
+		case <-e.quit:
+			v.shutdown()
+			return
+		}
+	}
+}
+
+// exec runs one task as one VM entry: under the watchdog, timed, and with
+// Go panics turned into a VM rebuild.
+func (e *Engine) exec(t task) {
+	v := e.v
+	if e.overMem.Load() {
+		runtime.GC()
+		e.overMem.Store(false)
+	}
+	start := time.Now()
+	v.now = start
+	e.entryStart.Store(int64(start.Sub(e.monoBase)) | 1)
+	defer func() {
+		e.entryStart.Store(0)
+		d := time.Since(start)
+		e.events.Add(d)
+		if r := recover(); r != nil {
+			e.v.crashed(r)
+		}
+		if nv := e.v; nv.epoch != nil && nv.epoch.Err() != nil {
+			nv.newEpoch()
+		}
+	}()
+	t.run(e)
+}
+
+// watchdog cancels the epoch of an entry that overran its budget, and
+// samples the heap for --memlimit and the runtime statistics.
+func (e *Engine) watchdog() {
+	defer e.wg.Done()
+	period := 100 * time.Millisecond
+	if e.budget > 0 && e.budget/10 < period {
+		period = max(e.budget/10, time.Millisecond)
+	}
+	tk := time.NewTicker(period)
+	defer tk.Stop()
+	samples := []metrics.Sample{
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/gc/heap/objects:objects"},
+	}
+	var lastSample time.Time
+	for {
+		select {
+		case <-e.quit:
+			return
+		case now := <-tk.C:
+			if now.Sub(lastSample) >= 100*time.Millisecond {
+				lastSample = now
+				metrics.Read(samples)
+				if samples[0].Value.Kind() == metrics.KindUint64 {
+					e.allocated.Store(samples[0].Value.Uint64())
+				}
+				if samples[1].Value.Kind() == metrics.KindUint64 {
+					e.objects.Store(samples[1].Value.Uint64())
+				}
+			}
+			st := e.entryStart.Load()
+			lim := e.memLimit.Load()
+			over := lim > 0 && e.allocated.Load() >= lim
+			if over {
+				e.overMem.Store(true)
+			}
+			if st == 0 || e.budget < 0 {
+				continue
+			}
+			ran := time.Duration(int64(now.Sub(e.monoBase)) - st)
+			if ran >= e.budget || (over && ran >= period) {
+				e.epochMu.Lock()
+				if e.epochCancel != nil {
+					e.epochCancel()
+				}
+				e.epochMu.Unlock()
+			}
+		}
+	}
+}
+
+// Runtime reports the VM statistics for /stats?runtime, /metrics and
+// /ruleset/gc. Allocated and Objects are the process heap as last sampled
+// (Go cannot separate the Lua heap).
+func (e *Engine) Runtime() api.Runtime {
+	return api.Runtime{
+		Allocated:     e.allocated.Load(),
+		Objects:       e.objects.Load(),
+		MemLimit:      e.memLimit.Load(),
+		ThreadsActive: e.active.Load(),
+		ThreadsPeak:   e.peak.Load(),
+		Events:        e.events.Percentiles(),
+	}
+}
+
+// Safety reports the engine's own counters beyond api.Runtime.
+func (e *Engine) Safety() RuntimeStats {
+	return RuntimeStats{
+		Allocated:     e.allocated.Load(),
+		Objects:       e.objects.Load(),
+		MemLimit:      e.memLimit.Load(),
+		ThreadsActive: e.active.Load(),
+		ThreadsPeak:   e.peak.Load(),
+		Events:        e.events.Percentiles(),
+		Runaways:      e.runaways.Load(),
+		Rebuilds:      e.rebuilds.Load(),
+	}
+}
+
+// RuntimeStats are the engine's own counters.
+type RuntimeStats struct {
+	Allocated, Objects, MemLimit uint64
+	ThreadsActive, ThreadsPeak   int64
+	Events                       stats.Percentiles
+	Runaways                     uint64 // entries aborted by the watchdog
+	Rebuilds                     uint64 // VM rebuilds after a Go panic
+}
+
+// HasRuleset reports whether _G.ruleset was a table after the last load.
+func (e *Engine) HasRuleset() bool { return e.hasRuleset.Load() }
+
+// routineStarted and routineEnded count routines in flight.
+func (e *Engine) routineStarted() {
+	n := e.active.Add(1)
+	for {
+		p := e.peak.Load()
+		if n <= p || e.peak.CompareAndSwap(p, n) {
+			return
+		}
+	}
+}
+
+func (e *Engine) routineEnded() { e.active.Add(-1) }
+
+// errorText renders a Lua error value for Go callers.
+func errorText(v lua.LValue) string {
+	if v == nil {
+		return "(nil)"
+	}
+	switch v := v.(type) {
+	case lua.LString:
+		return string(v)
+	case *lua.LNilType:
+		return "(nil)"
+	case lua.LNumber:
+		return v.String()
+	}
+	return fmt.Sprintf("(%s: %p)", v.Type().String(), v)
+}

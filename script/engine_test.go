@@ -1,0 +1,131 @@
+package script
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/neosocksd-go/neosocksd/core/config"
+	"github.com/neosocksd-go/neosocksd/core/route"
+)
+
+// syncBuffer is a goroutine-safe buffer for print output and logs.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type testEngine struct {
+	*Engine
+	out, log *syncBuffer
+	cfg      *config.Config
+}
+
+func newTestEngine(t *testing.T, o Options) *testEngine {
+	t.Helper()
+	te := &testEngine{out: &syncBuffer{}, log: &syncBuffer{}}
+	if o.Config == nil {
+		c := config.Default()
+		c.Timeout = 5
+		o.Config = &c
+	}
+	te.cfg = o.Config
+	o.Stdout = te.out
+	o.Logger = slog.New(slog.NewTextHandler(te.log, &slog.HandlerOptions{Level: slog.Level(-12)}))
+	e, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	te.Engine = e
+	return te
+}
+
+func loadTestRuleset(t *testing.T, o Options, path string) *testEngine {
+	t.Helper()
+	te := newTestEngine(t, o)
+	if err := te.LoadRuleset(path); err != nil {
+		t.Fatalf("LoadRuleset(%s): %v", path, err)
+	}
+	return te
+}
+
+func (te *testEngine) invoke(t *testing.T, code string) {
+	t.Helper()
+	if err := te.Invoke(context.Background(), []byte(code)); err != nil {
+		t.Fatalf("invoke %q: %v", code, err)
+	}
+}
+
+func routeOf(t *testing.T, e *Engine, cb route.Callback, a string) route.Decision {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d, err := e.Route(ctx, &route.Request{Callback: cb, Addr: a})
+	if err != nil {
+		t.Fatalf("Route(%s %s): %v", cb, a, err)
+	}
+	return d
+}
+
+func TestDecisions(t *testing.T) {
+	te := loadTestRuleset(t, Options{}, "testdata/basic.lua")
+	tests := []struct {
+		name   string
+		cb     route.Callback
+		addr   string
+		want   route.Verdict
+		target string
+		chain  []string
+		reason string
+	}{
+		{name: "direct", cb: route.Resolve, addr: "example.com:443", want: route.Forward, target: "example.com:443"},
+		{name: "reject nil", cb: route.Resolve, addr: "reject.test:80", want: route.Reject},
+		{name: "raise", cb: route.Resolve, addr: "error.test:80", want: route.Error, reason: "boom"},
+		{name: "garbage", cb: route.Resolve, addr: "garbage.test:80", want: route.Reject},
+		{name: "bad address", cb: route.Resolve, addr: "badaddr.test:80", want: route.Error, reason: "invalid address"},
+		{name: "chain reversed", cb: route.Resolve, addr: "chain.test:81", want: route.Forward, target: "127.0.0.1:81",
+			chain: []string{"http://127.0.0.1:8080", "socks4a://127.0.0.2:1080", "socks5://127.0.0.3:1080"}},
+		{name: "await.sleep", cb: route.Resolve, addr: "sleep.test:82", want: route.Forward, target: "127.0.0.1:82"},
+		{name: "await.resolve", cb: route.Resolve, addr: "resolve.test:83", want: route.Forward, target: "127.0.0.1:83"},
+		{name: "await in pcall", cb: route.Resolve, addr: "pcall.test:84", want: route.Forward, target: "127.0.0.1:84"},
+		{name: "await in xpcall", cb: route.Resolve, addr: "xpcall.test:85", want: route.Forward, target: "127.0.0.1:85"},
+		{name: "route v4", cb: route.Route, addr: "192.0.2.1:80", want: route.Forward, target: "192.0.2.1:80"},
+		{name: "route v4 reject", cb: route.Route, addr: "10.0.0.1:80", want: route.Reject},
+		{name: "route6", cb: route.Route6, addr: "[2001:db8::1]:80", want: route.Forward, target: "[2001:db8::1]:80"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := routeOf(t, te.Engine, tc.cb, tc.addr)
+			if d.Verdict != tc.want {
+				t.Fatalf("verdict %v (%q), want %v", d.Verdict, d.Reason, tc.want)
+			}
+			if d.Target != tc.target {
+				t.Errorf("target %q, want %q", d.Target, tc.target)
+			}
+			if got := d.Chain.Hops(); strings.Join(got, ",") != strings.Join(tc.chain, ",") {
+				t.Errorf("chain %v, want %v", got, tc.chain)
+			}
+			if !strings.Contains(d.Reason, tc.reason) {
+				t.Errorf("reason %q, want it to contain %q", d.Reason, tc.reason)
+			}
+		})
+	}
+}
+
