@@ -39,14 +39,16 @@
 // differ; on realistic ruleset patterns over host:port subjects
 // (TestGlibcDifferentialHostPatterns) nothing differs.
 //
-//   - submatch: the overall match is the same but a group inside a
-//     repetition or an optional part gets other offsets. Go picks, among
-//     the paths that give the longest match, the first in priority order
-//     and never re-enters a loop on an empty iteration; glibc keeps stale
-//     captures of earlier iterations, leaves an optional group that could
-//     only match empty unset, and restores registers after an empty
-//     iteration of an optional copy of x{n,m}. Patterns without repeated
-//     or optional groups are not affected.
+//   - submatch: the overall match is the same but a group gets other
+//     offsets. Group offsets are not Go's: when a group sits inside a
+//     repetition or an alternation, the path is chosen again by replaying
+//     glibc's rules on glibc's own tree (posix.go): expansion of x{n,m}
+//     into copies, branch preference by node number, its loop breaking,
+//     stale captures of earlier iterations, the register restore after an
+//     empty iteration of an optional group. What remains are cases where
+//     anchors inside repetitions change glibc's internal node order.
+//     Subjects too long for the replay budget (positions times states
+//     above 2^18) get Go's submatches.
 //
 //   - anchor: without NEWLINE, glibc accepts ^ right after, and $ right
 //     before, a '\n' that the match itself consumes (e.g. "a$." matches

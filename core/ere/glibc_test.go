@@ -40,8 +40,8 @@ const quirksFile = "testdata/glibc_quirks.txt"
 // Quirk categories (see the package documentation):
 //
 //	submatch: same overall match, different offsets for a group inside a
-//	          repetition or optional part (glibc's register rules for
-//	          repeated and empty iterations).
+//	          repetition or optional part (node order details of glibc's
+//	          anchor handling that posix.go does not replay).
 //	anchor:   without NEWLINE, glibc accepts ^ after and $ before a '\n' that
 //	          the match itself consumes, and mishandles anchors inside
 //	          repetitions; ere treats them strictly.

@@ -36,6 +36,7 @@ type Regexp struct {
 	nsub  int
 	re    *regexp.Regexp  // the linear-time engine, leftmost-longest
 	bt    *regexp2.Regexp // the backtracking engine, when re cannot be used
+	posix *gnfa           // glibc's submatch rules for re, when they matter
 }
 
 // Compile compiles a POSIX regular expression (ERE with Extended, else BRE)
@@ -57,6 +58,7 @@ func Compile(pattern string, flags Flags) (*Regexp, error) {
 		if re, err := regexp.Compile(translate(tree, flags, false)); err == nil {
 			re.Longest()
 			r.re = re
+			r.posix = newResolver(tree, flags, p.nsub)
 			return r, nil
 		}
 		// RE2 refuses repeat counts above 1000 and programs that
@@ -135,12 +137,19 @@ func (re *Regexp) FindSubmatchIndex(s string) ([]int, error) {
 	if re.bt != nil {
 		return re.btFind(s, re.nsub)
 	}
+	var idx []int
 	if !needsWiden(s) {
-		return re.re.FindStringSubmatchIndex(s), nil
+		idx = re.re.FindStringSubmatchIndex(s)
+	} else {
+		w := widen(s)
+		idx = re.re.FindStringSubmatchIndex(w)
+		narrow(w, idx)
 	}
-	w := widen(s)
-	idx := re.re.FindStringSubmatchIndex(w)
-	narrow(w, idx)
+	if idx != nil && re.posix != nil {
+		if regs := re.posix.resolve(s, idx[0], idx[1]); regs != nil {
+			return regs, nil
+		}
+	}
 	return idx, nil
 }
 

@@ -235,3 +235,12 @@ func BenchmarkCompileHost(b *testing.B) {
 		MustCompile(`\.example\.(com|org)$`, Extended|Newline)
 	}
 }
+
+func BenchmarkFindSubmatchIndexRepeatedGroup(b *testing.B) {
+	re := MustCompile(`^([a-z0-9-]+\.)*s3\.example:443$`, Extended|Newline)
+	for b.Loop() {
+		if idx, _ := re.FindSubmatchIndex("a.b.cdn.s3.example:443"); idx == nil || idx[2] != 4 || idx[3] != 8 {
+			b.Fatal("wrong match", idx)
+		}
+	}
+}
