@@ -20,7 +20,10 @@
 // one rune (Latin-1 to UTF-8) and offsets are mapped back, so '.' matches
 // exactly one byte as in the C locale. ICASE is applied the glibc way (the
 // pattern and subject compared upper-cased, ASCII only) by expanding sets,
-// not with (?i), which would fold non-ASCII letters.
+// not with (?i), which would fold non-ASCII letters. Go decides where the
+// match is; when groups sit inside repetitions or alternations, the
+// offsets they report come from a replay of glibc's register rules
+// (posix.go, see "submatch" below).
 //
 // What RE2 cannot express goes to github.com/dlclark/regexp2, a backtracking
 // engine, with MatchTimeout per search (ErrTimeout when it runs out):
@@ -35,8 +38,8 @@
 // 2.36 on hand-written edge cases and seeded random patterns; every
 // remaining difference is listed in testdata/glibc_quirks.txt under one of
 // the categories below. The random generator puts anchors, empty groups
-// and nested repetitions everywhere on purpose, and about 2% of its cases
-// differ; on realistic ruleset patterns over host:port subjects
+// and nested repetitions everywhere on purpose, and about 0.5% of its
+// cases differ; on realistic ruleset patterns over host:port subjects
 // (TestGlibcDifferentialHostPatterns) nothing differs.
 //
 //   - submatch: the overall match is the same but a group gets other
