@@ -128,4 +128,3 @@ func TestDecisions(t *testing.T) {
 		})
 	}
 }
-

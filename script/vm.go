@@ -15,11 +15,11 @@ import (
 
 // Limits of every Lua state.
 const (
-	callStackSize   = 1000    // nested Lua calls
+	callStackSize   = 256     // nested Lua calls (gopher-lua's default)
 	registrySize    = 1024    // initial value-stack slots per thread
 	registryMax     = 1 << 20 // value-stack slots per thread
-	registryGrow    = 1024
-	maxPooled       = 1024    // idle threads kept for reuse
+	registryGrow    = 64 << 10
+	maxPooled       = 1024     // idle threads kept for reuse
 	maxStringResult = 64 << 20 // string.rep result cap
 )
 
