@@ -129,8 +129,8 @@ func (pw progressWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// copier is the state of one Copy call. Its three callbacks are made
-// once per call so that the RawConn calls in the loop do not allocate.
+// copier is the state of one Copy call. Its two callbacks are made once
+// per call so that the RawConn calls in the loop do not allocate.
 type copier struct {
 	src, dst     *net.TCPConn
 	srcRC, dstRC syscall.RawConn
@@ -146,28 +146,23 @@ type copier struct {
 }
 
 // run alternates between filling the pipe from src and draining it to
-// dst. It waits for src only when the pipe is empty (then EAGAIN can
-// only mean "src has nothing", never "pipe is full", which matters with
-// the edge-triggered netpoller) and for dst only when the pipe holds
-// data that dst cannot take. When the pipe holds data it still tries one
-// non-waiting fill first, so a slow dst does not stop reading while the
-// pipe has room.
+// dst, in lock step: it reads only into an empty pipe and writes until
+// the pipe is empty again. That keeps EAGAIN unambiguous, which the
+// edge-triggered netpoller needs: a fill that gets EAGAIN into an empty
+// pipe means src has nothing (never "pipe full", which would leave Copy
+// waiting for a readiness edge that already passed), and a drain that
+// gets EAGAIN with bytes in the pipe means dst is full. While Copy waits
+// on dst, the kernel keeps receiving into src's socket buffer, so the
+// sender is not held up by the lock step.
 func (c *copier) run() (int64, error) {
-	fillWait := func(fd uintptr) bool { return c.fill(int(fd), true) }
-	fillTry := func(fd uintptr) bool { return c.fill(int(fd), false) }
+	fill := func(fd uintptr) bool { return c.fill(int(fd)) }
 	drain := func(fd uintptr) bool { return c.drain(int(fd)) }
 	for {
-		if !c.eof && c.p.buffered < c.p.size {
-			fn := fillTry
-			if c.p.buffered == 0 {
-				fn = fillWait
-			}
-			if err := c.srcRC.Read(fn); err != nil {
-				return c.total, err
-			}
-			if c.sysErr != nil {
-				return c.total, c.opError("read", c.src, c.sysErr)
-			}
+		if err := c.srcRC.Read(fill); err != nil {
+			return c.total, err
+		}
+		if c.sysErr != nil {
+			return c.total, c.opError("read", c.src, c.sysErr)
 		}
 		if c.p.buffered == 0 {
 			if c.eof {
@@ -190,25 +185,24 @@ func (c *copier) run() (int64, error) {
 	}
 }
 
-// fill splices from the socket fd into the pipe. With wait it asks the
-// netpoller to wait for readability on EAGAIN (only used when the pipe is
-// empty); without it EAGAIN just ends the attempt.
-func (c *copier) fill(fd int, wait bool) bool {
+// fill splices from the socket fd into the empty pipe, as much as the
+// pipe holds; EAGAIN asks the netpoller to wait until fd is readable.
+func (c *copier) fill(fd int) bool {
 	for {
-		n, err := unix.Splice(fd, nil, c.p.w, nil, c.p.size-c.p.buffered, spliceFlags)
+		n, err := unix.Splice(fd, nil, c.p.w, nil, c.p.size, spliceFlags)
 		switch err {
 		case nil:
 			if n == 0 {
 				c.eof = true
 			} else {
-				c.p.buffered += int(n)
+				c.p.buffered = int(n)
 				c.spliced = true
 			}
 			return true
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
-			return !wait
+			return false
 		case unix.EINVAL:
 			if !c.spliced {
 				// The socket type does not support splice; nothing
