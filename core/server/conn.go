@@ -26,6 +26,7 @@ type conn struct {
 	active   bool      // a session started (guarded by s.mu)
 	up       net.Conn  // the upstream while active (guarded by s.mu)
 	parsed   bool      // a request was completely parsed (Request counted)
+	detached bool      // relay took over: the dispatcher must not finish c
 	dst      addr.Addr // the requested target, for logs
 	target   string    // the requested target as text when dst cannot say it
 }

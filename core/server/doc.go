@@ -23,7 +23,7 @@
 //		return
 //	}
 //	... send the success reply (c.write) ...
-//	s.relay(c, up, readAhead)                                   // blocks until the session ends
+//	s.relay(c, up, readAhead)                                   // hands c and up over; return next
 //
 // connect asks the current router (or, with no router, dials target
 // through the -x chain directly), turns the Decision into an upstream
@@ -34,9 +34,12 @@
 // handler returns without starting a session after the deadline.
 //
 // relay ends the half-open phase (HalfOpen−1, Success+1, Sessions+1),
-// writes readAhead to the upstream, then copies both directions (splice(2)
-// between TCP sockets), propagates half-closes with CloseWrite, adds to
-// BytesUp and BytesDown, and closes both connections at the end. Handlers
+// writes readAhead to the upstream and hands both connections to two relay
+// goroutines that copy the directions (splice(2) between TCP sockets),
+// propagate half-closes with CloseWrite, add to BytesUp and BytesDown, and
+// close both connections at the end. relay returns at once; the handler
+// must then return without touching c or up (so that its goroutine, with
+// the stack the handshake grew, ends and an idle tunnel stays small). Handlers
 // that do not relay plainly (HTTP proxy_pass) call c.startSession and
 // c.endSession themselves and register the upstream with c.setUpstream
 // so Shutdown can force it closed; c.endHalfOpen clears the socket

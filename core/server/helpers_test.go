@@ -113,6 +113,9 @@ func closedPort(t testing.TB) string {
 	return a
 }
 
+// noDeadline clears a deadline.
+var noDeadline time.Time
+
 // dialProxy connects to the proxy with a deadline on the connection.
 func dialProxy(t testing.TB, a string) net.Conn {
 	t.Helper()

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -21,15 +22,20 @@ const bufSize = 16 << 10
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
 
-// relay ends c's half-open phase and copies bytes between c and up until
-// both directions are done; it closes up (c is closed by the dispatcher).
+// relay ends c's half-open phase and hands c and up to two relay
+// goroutines, one per direction, then returns at once: from then on the
+// relay owns both connections, and the caller must return without
+// touching c or up again (the dispatcher leaves c alone). Handing over
+// lets the handler goroutine, whose stack grew during the handshake, exit:
+// an idle tunnel holds only two small goroutine stacks.
 //
 // readAhead (bytes the client sent after its request) is written to up
 // first. Each direction propagates EOF as CloseWrite on the other side;
 // an error in either direction ends both. Between two *net.TCPConn the
 // copy goes through the kernel (splice(2) via TCPConn.ReadFrom); other
 // pairs use a pooled 16 KiB buffer. BytesUp and BytesDown are updated as
-// data moves; the session counters by startSession/endSession.
+// data moves; the session counters by startSession/endSession. The last
+// direction to finish logs the session and closes both connections.
 func (s *Server) relay(c *conn, up net.Conn, readAhead []byte) {
 	c.setUpstream(up)
 	if !c.endHalfOpen() {
@@ -42,29 +48,41 @@ func (s *Server) relay(c *conn, up net.Conn, readAhead []byte) {
 		}
 	}
 	c.startSession()
-	defer c.endSession()
+	c.detached = true
+	s.conndone.Add(1)
+	r := &session{c: c, up: up}
+	go r.pump(up, c.Conn, &s.stats.BytesUp, &r.upN, &r.upErr)
+	go r.pump(c.Conn, up, &s.stats.BytesDown, &r.downN, &r.downErr)
+}
 
-	var wg sync.WaitGroup
-	var upN int64
-	var upErr error
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		upN, upErr = pump(up, c.Conn, &s.stats.BytesUp)
-		settle(up, c.Conn, upErr)
-	}()
-	downN, downErr := pump(c.Conn, up, &s.stats.BytesDown)
-	settle(c.Conn, up, downErr)
-	wg.Wait()
+// session is a relay in progress.
+type session struct {
+	c              *conn
+	up             net.Conn
+	left           atomic.Int32 // directions finished
+	upN, downN     int64
+	upErr, downErr error
+}
 
-	if s.log.Enabled(c.ctx, slog.LevelDebug) {
-		err := upErr
+// pump runs one direction; the second one to finish ends the session.
+func (r *session) pump(dst, src net.Conn, ctr *atomic.Uint64, n *int64, errp *error) {
+	*n, *errp = pump(dst, src, ctr)
+	settle(dst, src, *errp)
+	if r.left.Add(1) < 2 {
+		return
+	}
+	c, s := r.c, r.c.s
+	c.endSession()
+	if s.log.Enabled(context.Background(), slog.LevelDebug) {
+		err := r.upErr
 		if err == nil {
-			err = downErr
+			err = r.downErr
 		}
 		s.log.Debug("session closed", "client", c.RemoteAddr().String(), "target", c.targetString(),
-			"up", upN, "down", downN, "dur", time.Since(c.start).Round(time.Millisecond), "err", err)
+			"up", r.upN, "down", r.downN, "dur", time.Since(c.start).Round(time.Millisecond), "err", err)
 	}
+	c.finish()
+	s.conndone.Done()
 }
 
 // settle finishes one direction: EOF becomes a half-close of dst, an

@@ -327,5 +327,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) serveConn(c *conn, h func(*conn)) {
 	defer s.conndone.Done()
 	h(c)
-	c.finish()
+	if !c.detached {
+		c.finish()
+	}
 }
