@@ -63,4 +63,21 @@
 // Handshake bytes read from and written to c through c.read and c.write
 // count in ServerRx/ServerTx. Counters Accept and Serve are counted by
 // Admit, Request by the handler when a request is completely parsed.
+//
+// # Choices where the specification is silent
+//
+//   - SOCKS4/4A requests on a server with --auth-required are refused
+//     (5B, counted in RejectRuleset): SOCKS4 cannot carry a password.
+//   - The relay counts bytes at least every MiB and when a direction ends,
+//     not per read, to keep the splice path; /stats may lag by up to 1 MiB
+//     per direction of a running session.
+//   - --pipe is accepted and changes nothing: Go's TCPConn.ReadFrom already
+//     relays TCP to TCP with splice(2) through a pipe, which is what the
+//     original's --pipe does.
+//   - UDP ASSOCIATE reports the source of target datagrams with
+//     IPv4-mapped addresses unmapped (ATYP 01), so a client that sent to
+//     an IPv4 target gets the same address back.
+//   - An empty -l host binds the IPv4 wildcard (what a passive getaddrinfo
+//     returns first on Linux).
+//   - Bytes counted for UDP ASSOCIATE are datagram payloads.
 package server
