@@ -290,3 +290,66 @@ func TestShutdown(t *testing.T) {
 		t.Fatal("listener still open")
 	}
 }
+
+func TestSetRouter(t *testing.T) {
+	echo := echoServer(t)
+	ts := startServer(t, testConfig(), nil, nil)
+	try := func() socks5.Reply {
+		c := dialProxy(t, ts.addr)
+		defer c.Close()
+		mustWrite(t, c, append([]byte{5, 1, 0}, connectReq(t, echo)...))
+		readN(t, c, 2)
+		r, _ := readReply5(t, c)
+		return r
+	}
+	if r := try(); r != socks5.Succeeded {
+		t.Fatalf("no router: %v", r)
+	}
+	ts.SetRouter(route.RouterFunc(func(context.Context, *route.Request) (route.Decision, error) {
+		return route.Decision{Verdict: route.Reject}, nil
+	}))
+	if r := try(); r != socks5.GeneralFailure {
+		t.Fatalf("rejecting router: %v", r)
+	}
+	ts.SetRouter(nil)
+	if r := try(); r != socks5.Succeeded {
+		t.Fatalf("router removed: %v", r)
+	}
+}
+
+func TestListenErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		listen string
+		http   string
+		noHTTP bool
+	}{
+		{name: "unbracketed ipv6", listen: "::1:80"},
+		{name: "no port", listen: "127.0.0.1"},
+		{name: "http listener without the http proxy", listen: "127.0.0.1:0", http: "127.0.0.1:0", noHTTP: true},
+		{name: "second listener fails", listen: "127.0.0.1:0", http: "256.0.0.1:0"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.noHTTP {
+				saved := httpServe
+				httpServe = nil
+				defer func() { httpServe = saved }()
+			} else if tc.http != "" && httpServe == nil {
+				t.Skip("no HTTP proxy in this build")
+			}
+			conf := testConfig()
+			conf.Listen, conf.HTTPListen = tc.listen, tc.http
+			s, err := New(Options{Config: conf, Dialer: &fakeDialer{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Listen(); err == nil {
+				t.Fatal("Listen succeeded")
+			}
+			if p, h := s.Addrs(); p != nil || h != nil {
+				t.Fatalf("listeners left bound: %v %v", p, h)
+			}
+		})
+	}
+}

@@ -436,7 +436,7 @@ func TestHalfOpenTimeout(t *testing.T) {
 	}
 }
 
-func TestSOCKS4ReplyWithIPv6Listener(t *testing.T) {
+func TestIPv6Listener(t *testing.T) {
 	ln, err := net.Listen("tcp6", "[::1]:0")
 	if err != nil {
 		t.Skip("no IPv6 loopback")
