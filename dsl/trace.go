@@ -163,7 +163,7 @@ func (t *Table) Explain(cb route.Callback, a string, cred route.Credentials, env
 			fmt.Fprintf(&b, "%s\n", st.Phase)
 		case "rule":
 			ind := strings.Repeat("  ", st.Depth)
-			line := fmt.Sprintf("%s%-14s%-34s %s", ind, st.Rule, st.Text, st.Result)
+			line := fmt.Sprintf("%s%-13s %-34s %s", ind, st.Rule, st.Text, st.Result)
 			if st.Why != "" {
 				line += " " + st.Why
 			}
