@@ -85,7 +85,7 @@ type Engine struct {
 	// watchdog state, shared with the owner
 	entryStart  atomic.Int64 // monotonic ns of the running entry, 0 when idle
 	epochMu     sync.Mutex
-	epochCancel context.CancelFunc
+	epochCancel func()
 	overMem     atomic.Bool
 	runaways    atomic.Uint64
 	rebuilds    atomic.Uint64

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/neosocksd-go/neosocksd/core/config"
@@ -63,7 +64,7 @@ type op struct {
 type vm struct {
 	e     *Engine
 	L     *lua.LState
-	epoch context.Context
+	epoch *epochCtx
 
 	pool     []*lua.LState
 	routines map[*lua.LState]*routine
@@ -270,13 +271,35 @@ func (v *vm) register(name string, val lua.LValue) {
 	}
 }
 
+// epochCtx is the shared execution-budget context. Its Done channel is a
+// plain field: gopher-lua polls it before every instruction, and a
+// context.WithCancel context would add an atomic load and a type assertion
+// to each poll.
+type epochCtx struct {
+	done chan struct{}
+	once sync.Once
+}
+
+func (c *epochCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (c *epochCtx) Done() <-chan struct{}       { return c.done }
+func (c *epochCtx) Value(any) any               { return nil }
+func (c *epochCtx) Err() error {
+	select {
+	case <-c.done:
+		return context.Canceled
+	default:
+		return nil
+	}
+}
+func (c *epochCtx) cancel() { c.once.Do(func() { close(c.done) }) }
+
 // newEpoch replaces the shared execution-budget context.
 func (v *vm) newEpoch() {
 	e := v.e
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx := &epochCtx{done: make(chan struct{})}
 	e.epochMu.Lock()
 	old := e.epochCancel
-	e.epochCancel = cancel
+	e.epochCancel = ctx.cancel
 	e.epochMu.Unlock()
 	if old != nil {
 		old()
@@ -291,7 +314,7 @@ func (v *vm) budgetBlown() bool { return v.epoch != nil && v.epoch.Err() != nil 
 
 // refresh gives th the current epoch.
 func (v *vm) refresh(th *lua.LState) {
-	if v.epoch != nil && th.Context() != v.epoch {
+	if v.epoch != nil && th.Context() != context.Context(v.epoch) {
 		th.SetContext(v.epoch)
 	}
 }
@@ -300,7 +323,11 @@ func (v *vm) refresh(th *lua.LState) {
 // child context (a child would be cancelled when the thread first ends,
 // making it unusable for the pool).
 func (v *vm) newThread(from *lua.LState) *lua.LState {
+	saved := from.RemoveContext()
 	th, cancel := from.NewThread()
+	if saved != nil {
+		from.SetContext(saved)
+	}
 	if cancel != nil {
 		cancel()
 	}
