@@ -47,6 +47,13 @@ func (p *promWriter) float(name, help, typ string, v float64) {
 	p.sample(name, promFloat(v))
 }
 
+// exact writes a float with all its digits, as Prometheus clients do for
+// the process_* families (a start time needs more than 6 digits).
+func (p *promWriter) exact(name, help, typ string, v float64) {
+	p.family(name, help, typ)
+	p.sample(name, strconv.FormatFloat(v, 'g', -1, 64))
+}
+
 // escapeLabel escapes a Prometheus label value.
 func escapeLabel(v string) string {
 	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(v)
@@ -113,13 +120,13 @@ func (s *Server) appendMetrics(ctx context.Context, b []byte) []byte {
 	p.int(n+"lua_threads_peak", "Peak concurrent dispatched Lua coroutines since start.", "gauge", rt.ThreadsPeak)
 
 	if cpuOK {
-		p.float("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", "counter", cpu.Seconds())
+		p.exact("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", "counter", cpu.Seconds())
 	}
 	if ps, ok := readProcStats(); ok {
 		p.uint("process_resident_memory_bytes", "Resident memory size in bytes.", "gauge", ps.rss)
 		p.uint("process_virtual_memory_bytes", "Virtual memory size in bytes.", "gauge", ps.vsize)
 		if ps.startTime > 0 {
-			p.float("process_start_time_seconds", "Start time of the process since unix epoch in seconds.", "gauge", ps.startTime)
+			p.exact("process_start_time_seconds", "Start time of the process since unix epoch in seconds.", "gauge", ps.startTime)
 		}
 	}
 	if fds, ok := openFDs(); ok {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Limits of the request head.
@@ -71,9 +72,10 @@ func get(hs []Header, name string) (string, bool) {
 // fit MaxHeadSize bytes, and a wrapped ErrMalformed on a syntax error.
 func ParseRequest(b []byte) (RequestHead, int, error) {
 	var h RequestHead
-	line, rest, ok := nextLine(b)
+	s := headString(b, MaxHeadSize)
+	line, rest, ok := nextLine(s)
 	if !ok {
-		return h, 0, short(b, MaxHeadSize)
+		return h, 0, short(s, MaxHeadSize)
 	}
 	if len(line)+2 > MaxHeadSize {
 		return h, 0, fmt.Errorf("%w: request line", ErrTooLarge)
@@ -89,40 +91,51 @@ func ParseRequest(b []byte) (RequestHead, int, error) {
 	return h, len(line) + 2 + n, nil
 }
 
+// headString converts the head at the start of b to one string, so that
+// every field is a substring of a single allocation. Without a complete
+// head within limit bytes it converts what there is (at most limit+1
+// bytes), for the error checks.
+func headString(b []byte, limit int) string {
+	if i := bytes.Index(b, []byte("\r\n\r\n")); i >= 0 && i+4 <= limit {
+		return string(b[:i+4])
+	}
+	return string(b[:min(len(b), limit+1)])
+}
+
 // short decides what an incomplete buffer means: ErrShort while the
 // pending line can still become valid and the limit is not reached.
-func short(b []byte, limit int) error {
-	if len(b) >= limit {
+func short(s string, limit int) error {
+	if len(s) >= limit {
 		return fmt.Errorf("%w: no end of head within %d bytes", ErrTooLarge, limit)
 	}
-	for i, c := range b {
-		if isCtl(c) && c != '\t' && !(c == '\r' && i == len(b)-1) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; isCtl(c) && c != '\t' && !(c == '\r' && i == len(s)-1) {
 			return malformed("control byte in line")
 		}
 	}
 	return ErrShort
 }
 
-// nextLine splits b at the first CRLF.
-func nextLine(b []byte) (line, rest []byte, ok bool) {
-	i := bytes.Index(b, []byte("\r\n"))
+// nextLine splits s at the first CRLF.
+func nextLine(s string) (line, rest string, ok bool) {
+	i := strings.Index(s, "\r\n")
 	if i < 0 {
-		return nil, nil, false
+		return "", "", false
 	}
-	return b[:i], b[i+2:], true
+	return s[:i], s[i+2:], true
 }
 
-func parseRequestLine(h *RequestHead, line []byte) error {
-	for _, c := range line {
-		if isCtl(c) && c != '\t' {
+func parseRequestLine(h *RequestHead, line string) error {
+	for i := 0; i < len(line); i++ {
+		if c := line[i]; isCtl(c) && c != '\t' {
 			return malformed("control byte in request line")
 		}
 	}
-	sp1 := bytes.IndexByte(line, ' ')
+	sp1 := strings.IndexByte(line, ' ')
 	if sp1 < 0 {
 		return malformed("request line")
 	}
-	sp2 := bytes.IndexByte(line[sp1+1:], ' ')
+	sp2 := strings.IndexByte(line[sp1+1:], ' ')
 	if sp2 < 0 {
 		return malformed("request line")
 	}
@@ -131,24 +144,27 @@ func parseRequestLine(h *RequestHead, line []byte) error {
 	if len(method) == 0 || len(target) == 0 {
 		return malformed("request line")
 	}
-	if !bytes.HasPrefix(version, []byte("HTTP/1.")) {
+	if !strings.HasPrefix(version, "HTTP/1.") {
 		return malformed("version")
 	}
-	h.Method, h.Target, h.Version = string(method), string(target), string(version)
+	h.Method, h.Target, h.Version = method, target, version
 	return nil
 }
 
 // parseHeaders parses header lines up to and including the empty line.
 // limit is the byte budget left; maxCount bounds the number of fields
 // (negative = unbounded). It returns the fields and bytes consumed.
-func parseHeaders(b []byte, limit, maxCount int) ([]Header, int, error) {
+func parseHeaders(s string, limit, maxCount int) ([]Header, int, error) {
 	var hs []Header
+	if n := strings.Count(s[:min(len(s), limit)], "\r\n") - 1; n > 0 {
+		hs = make([]Header, 0, n)
+	}
 	off := 0
 	for {
-		line, _, ok := nextLine(b[off:])
+		line, _, ok := nextLine(s[off:])
 		if !ok {
-			rest := b[off:]
-			if len(b) >= limit {
+			rest := s[off:]
+			if len(s) >= limit {
 				return nil, 0, fmt.Errorf("%w: headers exceed %d bytes", ErrTooLarge, limit)
 			}
 			if len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t') {
@@ -174,36 +190,26 @@ func parseHeaders(b []byte, limit, maxCount int) ([]Header, int, error) {
 	}
 }
 
-func parseField(line []byte) (Header, error) {
+func parseField(line string) (Header, error) {
 	if line[0] == ' ' || line[0] == '\t' {
 		return Header{}, malformed("obs-fold")
 	}
-	i := bytes.IndexByte(line, ':')
+	i := strings.IndexByte(line, ':')
 	if i <= 0 {
 		return Header{}, malformed("header without name")
 	}
-	for _, c := range line[:i] {
-		if !isTchar(c) {
+	for k := 0; k < i; k++ {
+		if !isTchar(line[k]) {
 			return Header{}, malformed("header name")
 		}
 	}
 	v := line[i+1:]
-	for _, c := range v {
-		if isCtl(c) && c != '\t' {
+	for k := 0; k < len(v); k++ {
+		if c := v[k]; isCtl(c) && c != '\t' {
 			return Header{}, malformed("control byte in header value")
 		}
 	}
-	return Header{Name: string(line[:i]), Value: string(trimOWS(v))}, nil
-}
-
-func trimOWS(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
+	return Header{Name: line[:i], Value: TrimOWS(v)}, nil
 }
 
 // TrimOWS removes leading and trailing spaces and tabs.

@@ -1,8 +1,8 @@
 package http
 
 import (
-	"bytes"
 	"strconv"
+	"strings"
 )
 
 // ResponseHead is an upstream response head classified for forwarding back
@@ -31,21 +31,23 @@ type ResponseHead struct {
 // 502 for the proxy.
 func ParseResponse(b []byte) (ResponseHead, int, error) {
 	var r ResponseHead
-	line, rest, ok := nextLine(b)
+	s := headString(b, MaxResponseHeadSize)
+	line, rest, ok := nextLine(s)
 	if !ok {
-		return r, 0, short(b, MaxResponseHeadSize)
+		return r, 0, short(s, MaxResponseHeadSize)
 	}
-	for _, c := range line {
-		if isCtl(c) && c != '\t' {
+	for i := 0; i < len(line); i++ {
+		if c := line[i]; isCtl(c) && c != '\t' {
 			return r, 0, malformed("control byte in status line")
 		}
 	}
 	// HTTP/1.x SP ddd [SP reason]
-	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
+	if len(line) < 12 || !strings.HasPrefix(line, "HTTP/1.") || line[8] != ' ' {
 		return r, 0, malformed("status line")
 	}
 	code := 0
-	for _, c := range line[9:12] {
+	for i := 9; i < 12; i++ {
+		c := line[i]
 		if c < '0' || c > '9' {
 			return r, 0, malformed("status code")
 		}
@@ -55,9 +57,9 @@ func ParseResponse(b []byte) (ResponseHead, int, error) {
 		if line[12] != ' ' {
 			return r, 0, malformed("status code")
 		}
-		r.Reason = string(line[13:])
+		r.Reason = line[13:]
 	}
-	r.Version, r.Code = string(line[:8]), code
+	r.Version, r.Code = line[:8], code
 	hs, n, err := parseHeaders(rest, MaxResponseHeadSize-len(line)-2, MaxHeaders)
 	if err != nil {
 		return r, 0, err
