@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/neosocksd-go/neosocksd/core/config"
@@ -113,6 +114,7 @@ func (e *Engine) LoadConfig(path string, cfg *config.Config) error {
 	var lerr error
 	if err := e.do(context.Background(), func(v *vm) {
 		rec := loadRecord{kind: loadConfig, path: path, chunkname: "=config", code: src}
+		v.searchBeside(path)
 		lerr = v.runConfig(rec, cfg)
 		if lerr == nil {
 			v.boot = rec
@@ -142,6 +144,9 @@ func (e *Engine) Reload(cfg *config.Config) error {
 
 // apply runs one load record on the owner.
 func (v *vm) apply(rec loadRecord) error {
+	if rec.kind == loadRuleset || rec.kind == loadConfig {
+		v.searchBeside(rec.path)
+	}
 	switch rec.kind {
 	case loadRuleset:
 		return v.runRuleset(rec.code, rec.chunkname)
@@ -155,6 +160,20 @@ func (v *vm) apply(rec loadRecord) error {
 		return v.runModule(rec.module, rec.code, rec.chunkname)
 	}
 	return nil
+}
+
+// searchBeside lets require find modules in the directory of the script
+// at path, after the current directory (package.path "?.lua").
+func (v *vm) searchBeside(path string) {
+	pkg, ok := v.L.G.Global.RawGetString("package").(*lua.LTable)
+	if !ok || path == "-" {
+		return
+	}
+	p := "?.lua"
+	if dir := filepath.Dir(path); dir != "." {
+		p += ";" + filepath.Join(dir, "?.lua")
+	}
+	pkg.RawSetString("path", lua.LString(p))
 }
 
 // runRuleset compiles and runs a ruleset chunk, installing its table.

@@ -458,6 +458,13 @@ func (v *vm) luaForward(L *lua.LState) int {
 		return 1
 	}
 	target, hops := checkTarget(L, 1)
+	if r.call.req.Dial == nil {
+		// the server dials itself: commit to a plain decision
+		r.committed = true
+		r.call.answer(route.Decision{Verdict: route.Forward, Target: target, Chain: route.MakeChain(hops...)})
+		L.Push(lua.LTrue)
+		return 1
+	}
 	_, o := v.await(L)
 	ctx, cancel := context.WithTimeout(context.Background(), v.config().TimeoutDuration())
 	o.cancel = cancel

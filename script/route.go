@@ -41,7 +41,7 @@ func (c *routeCall) answer(d route.Decision) {
 
 // forwardable reports whether await.forward may still dial for c.
 func (c *routeCall) forwardable() bool {
-	return c.state.Load() == 0 && c.ctx.Err() == nil && c.req.Dial != nil
+	return c.state.Load() == 0 && c.ctx.Err() == nil
 }
 
 // Route implements route.Router: it runs ruleset.resolve, route or route6

@@ -1,0 +1,2 @@
+_G.ruleset = { resolve = function(addr) return addr end }
+return { max_sessions = 100 }
