@@ -128,3 +128,9 @@ func TestDecisions(t *testing.T) {
 		})
 	}
 }
+
+func configForTest() *config.Config {
+	c := config.Default()
+	c.Timeout = 5
+	return &c
+}

@@ -51,7 +51,8 @@ type routine struct {
 // pinfo links a pcall thread to the routine it serves.
 type pinfo struct {
 	outer *lua.LState
-	depth int // pcall nesting: 1 for a pcall called by the routine itself
+	depth int  // pcall nesting: 1 for a pcall called by the routine itself
+	gbase bool // the protected function is a Go function
 }
 
 // op is a pending await operation of a routine.
@@ -681,7 +682,7 @@ func (v *vm) luaPCallStart(L *lua.LState) int {
 		args = append(args, L.Get(i))
 	}
 	co := v.acquire()
-	v.logical[co] = pinfo{outer: v.logicalOf(L), depth: v.depthOf(L) + 1}
+	v.logical[co] = pinfo{outer: v.logicalOf(L), depth: v.depthOf(L) + 1, gbase: ok && fn.IsG && fn != v.xpTramp}
 	v.e.routineStarted()
 	st, err, rets := L.Resume(co, fn, args...)
 	return v.pcallResult(L, co, st, err, rets)
@@ -741,11 +742,17 @@ func (v *vm) pcallResult(L, co *lua.LState, st lua.ResumeState, err error, rets 
 		}
 		return L.GetTop()
 	default:
+		val := apiErrValue(err)
+		if s, ok := val.(lua.LString); ok && v.logical[co].gbase && strings.HasPrefix(string(s), " ") {
+			// gopher-lua prefixes a blank position when a Go function
+			// raises with no Lua caller; C Lua adds nothing
+			val = s[1:]
+		}
 		delete(v.logical, co)
 		v.e.routineEnded()
 		L.Push(lua.LFalse)
 		L.Push(lua.LFalse)
-		L.Push(apiErrValue(err))
+		L.Push(val)
 		return 3
 	}
 }
