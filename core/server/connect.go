@@ -96,9 +96,9 @@ var (
 // dialed through the -x chain. With a router, req is routed and the
 // decision carried out: the caller sets req.Callback and req.Cred, and
 // req.Addr (if left empty, target.String() is used); connect sets
-// req.Dial. Errors are *connectError values; see
+// req.Dial on its copy. Errors are *connectError values; see
 // failureOf.
-func (s *Server) connect(c *conn, req *route.Request, target addr.Addr) (net.Conn, error) {
+func (s *Server) connect(c *conn, req route.Request, target addr.Addr) (net.Conn, error) {
 	r := s.currentRouter()
 	if r == nil {
 		if !target.IsValid() {
@@ -114,7 +114,7 @@ func (s *Server) connect(c *conn, req *route.Request, target addr.Addr) (net.Con
 		req.Addr = target.String()
 	}
 	req.Dial = s.hook
-	d, err := r.Route(c.ctx, req)
+	d, err := s.route(c, r, req)
 	if e := c.phaseError(); e != nil {
 		if err == nil && d.Verdict == route.Committed && d.Conn != nil {
 			d.Conn.Close()
@@ -155,6 +155,14 @@ func (s *Server) connect(c *conn, req *route.Request, target addr.Addr) (net.Con
 	}
 	s.stats.RejectRuleset.Add(1)
 	return nil, &connectError{failPolicy, errRejected}
+}
+
+// route asks r; req is copied to the heap only here, so that the
+// no-router path does not allocate it (hence no inlining).
+//
+//go:noinline
+func (s *Server) route(c *conn, r route.Router, req route.Request) (route.Decision, error) {
+	return r.Route(c.ctx, &req)
 }
 
 // phaseError reports the half-open phase ending under the caller: the

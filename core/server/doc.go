@@ -17,7 +17,7 @@
 // A handler runs the half-open phase like this:
 //
 //	req := route.Request{Addr: target.String(), Cred: cred}   // or the verbatim string
-//	up, err := s.connect(c, &req, target)                       // target may be the zero Addr
+//	up, err := s.connect(c, req, target)                        // target may be the zero Addr
 //	if err != nil {
 //		switch failureOf(err) { ... }                           // map to the protocol's reply
 //		return

@@ -34,7 +34,7 @@ func (s *Server) serveTProxy(c *conn) {
 // with no credentials) and relays.
 func (s *Server) tunnel(c *conn, target addr.Addr) {
 	req := route.Request{Callback: route.CallbackFor(target.Kind())}
-	up, err := s.connect(c, &req, target)
+	up, err := s.connect(c, req, target)
 	if err != nil {
 		if !errors.Is(err, errShutdown) {
 			s.log.Debug("forward failed", "client", c.RemoteAddr().String(), "target", c.targetString(), "err", err)

@@ -17,7 +17,14 @@ import (
 // in one packet.
 const hsBufSize = 1032
 
-var hsPool = sync.Pool{New: func() any { return new([hsBufSize]byte) }}
+// hsBuf is the pooled per-handshake memory: the input buffer and room
+// for the replies (the longest is a SOCKS5 reply with an IPv6 address).
+type hsBuf struct {
+	in  [hsBufSize]byte
+	out [24]byte
+}
+
+var hsPool = sync.Pool{New: func() any { return new(hsBuf) }}
 
 // errGarbage reports a handshake that does not fit the buffer.
 var errGarbage = errors.New("garbage after socks header")
@@ -26,16 +33,16 @@ var errGarbage = errors.New("garbage after socks header")
 // buf[off:n] are received and not yet consumed.
 type handshake struct {
 	c      *conn
-	buf    *[hsBufSize]byte
+	buf    *hsBuf
 	off, n int
 }
 
 // fill reads more bytes; it fails when the buffer is full.
 func (h *handshake) fill() error {
-	if h.n == len(h.buf) {
+	if h.n == len(h.buf.in) {
 		return errGarbage
 	}
-	k, err := h.c.read(h.buf[h.n:])
+	k, err := h.c.read(h.buf.in[h.n:])
 	h.n += k
 	if k > 0 {
 		return nil
@@ -44,7 +51,10 @@ func (h *handshake) fill() error {
 }
 
 // pending returns the unconsumed bytes.
-func (h *handshake) pending() []byte { return h.buf[h.off:h.n] }
+func (h *handshake) pending() []byte { return h.buf.in[h.off:h.n] }
+
+// out returns the reply scratch space, empty.
+func (h *handshake) out() []byte { return h.buf.out[:0] }
 
 // readAhead copies the unconsumed bytes out, so that the buffer can go
 // back to the pool before relaying.
@@ -65,13 +75,13 @@ func (h *handshake) release() {
 // serveSOCKS serves the -l listener in SOCKS mode: the first byte picks
 // SOCKS4/4A or SOCKS5; anything else is closed without a reply.
 func (s *Server) serveSOCKS(c *conn) {
-	h := handshake{c: c, buf: hsPool.Get().(*[hsBufSize]byte)}
+	h := handshake{c: c, buf: hsPool.Get().(*hsBuf)}
 	defer h.release()
 	if err := h.fill(); err != nil {
 		return
 	}
 	var err error
-	switch h.buf[0] {
+	switch h.buf.in[0] {
 	case socks4.Version:
 		err = s.socks4(&h)
 	case socks5.Version:
@@ -98,7 +108,7 @@ func (s *Server) socks4(h *handshake) error {
 		}
 		if err != socks4.ErrShort {
 			// Unsupported command, user id or domain too long.
-			_ = c.write(socks4.AppendReply(nil, socks4.Rejected))
+			_ = c.write(socks4.AppendReply(h.out(), socks4.Rejected))
 			return err
 		}
 		if err := h.fill(); err != nil {
@@ -111,23 +121,23 @@ func (s *Server) socks4(h *handshake) error {
 		// SOCKS4 carries no password, so it cannot satisfy
 		// --auth-required: refuse by policy.
 		s.stats.RejectRuleset.Add(1)
-		_ = c.write(socks4.AppendReply(nil, socks4.Rejected))
+		_ = c.write(socks4.AppendReply(h.out(), socks4.Rejected))
 		return errors.New("socks4 without credentials while authentication is required")
 	}
 	rr := route.Request{
 		Callback: route.CallbackFor(req.Addr.Kind()),
 		Cred:     route.Credentials{Username: req.UserID, HasUsername: true},
 	}
-	up, err := s.connect(c, &rr, req.Addr)
+	up, err := s.connect(c, rr, req.Addr)
 	if err != nil {
 		switch failureOf(err) {
 		case failTimeout, failShutdown:
 		default:
-			_ = c.write(socks4.AppendReply(nil, socks4.Rejected))
+			_ = c.write(socks4.AppendReply(h.out(), socks4.Rejected))
 		}
 		return err
 	}
-	if err := c.write(socks4.AppendReply(nil, socks4.Granted)); err != nil {
+	if err := c.write(socks4.AppendReply(h.out(), socks4.Granted)); err != nil {
 		up.Close()
 		return err
 	}
@@ -182,13 +192,12 @@ func parseMethods(b []byte) ([]byte, int, error) { return socks5.ParseMethods(b)
 // socks5 serves a SOCKS5 negotiation and request (protocols §4).
 func (s *Server) socks5(h *handshake) error {
 	c := h.c
-	var reply [2 + 262]byte
 	methods, err := parse5(h, parseMethods)
 	if err != nil {
 		return err
 	}
 	m := selectMethod(methods, s.conf.AuthRequired)
-	if err := c.write(socks5.AppendMethodReply(reply[:0], m)); err != nil {
+	if err := c.write(socks5.AppendMethodReply(h.out(), m)); err != nil {
 		return err
 	}
 	if m == socks5.NoAcceptable {
@@ -201,10 +210,10 @@ func (s *Server) socks5(h *handshake) error {
 			return err
 		}
 		if up.user == "" || up.pass == "" {
-			_ = c.write(socks5.AppendAuthReply(reply[:0], 1))
+			_ = c.write(socks5.AppendAuthReply(h.out(), 1))
 			return errors.New("empty user name or password")
 		}
-		if err := c.write(socks5.AppendAuthReply(reply[:0], 0)); err != nil {
+		if err := c.write(socks5.AppendAuthReply(h.out(), 0)); err != nil {
 			return err
 		}
 		cred = route.Credentials{Username: up.user, Password: up.pass, HasUsername: true, HasPassword: true}
@@ -216,13 +225,13 @@ func (s *Server) socks5(h *handshake) error {
 		}
 	}
 	if p := h.pending(); p[0] == socks5.Version && !s.commandEnabled(socks5.Command(p[1])) {
-		_ = c.write(socks5.AppendReply(reply[:0], socks5.CommandNotSupported, addr.Addr{}))
+		_ = c.write(socks5.AppendReply(h.out(), socks5.CommandNotSupported, addr.Addr{}))
 		return errors.New("command not supported: " + socks5.Command(p[1]).String())
 	}
 	req, err := parse5(h, socks5.ParseRequest)
 	if err != nil {
 		if err == socks5.ErrAddrType {
-			_ = c.write(socks5.AppendReply(reply[:0], socks5.AddressTypeNotSupported, addr.Addr{}))
+			_ = c.write(socks5.AppendReply(h.out(), socks5.AddressTypeNotSupported, addr.Addr{}))
 		}
 		return err
 	}
@@ -235,18 +244,18 @@ func (s *Server) socks5(h *handshake) error {
 		return s.socks5UDP(h, req)
 	}
 	rr := route.Request{Callback: route.CallbackFor(req.Addr.Kind()), Cred: cred}
-	up, err := s.connect(c, &rr, req.Addr)
+	up, err := s.connect(c, rr, req.Addr)
 	if err != nil {
 		switch failureOf(err) {
 		case failShutdown:
 		case failTimeout:
-			c.writeLate(socks5.AppendReply(reply[:0], socks5.TTLExpired, addr.Addr{}))
+			c.writeLate(socks5.AppendReply(h.out(), socks5.TTLExpired, addr.Addr{}))
 		default:
-			_ = c.write(socks5.AppendReply(reply[:0], socks5Reply(err), addr.Addr{}))
+			_ = c.write(socks5.AppendReply(h.out(), socks5Reply(err), addr.Addr{}))
 		}
 		return err
 	}
-	if err := c.write(socks5.AppendReply(reply[:0], socks5.Succeeded, boundAddr(up.LocalAddr()))); err != nil {
+	if err := c.write(socks5.AppendReply(h.out(), socks5.Succeeded, boundAddr(up.LocalAddr()))); err != nil {
 		up.Close()
 		return err
 	}
