@@ -16,6 +16,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/neosocksd-go/neosocksd/conformance"
 	"github.com/neosocksd-go/neosocksd/core/addr"
 	"github.com/neosocksd-go/neosocksd/core/route"
 	"github.com/neosocksd-go/neosocksd/dsl"
@@ -25,11 +26,17 @@ const usage = `usage: nrt <command> [flags] [args]
 
 commands:
   check FILE...            compile and lint route tables
-  test FILE...             run the test blocks of route tables
+  test [--lua] [-v] FILE...
+                           run the test blocks of route tables (--lua: also on
+                           the translated Lua with libruleset)
   explain -f FILE [--user U --password P] [--auth-required] [--dns name=ip,...] [--json] ADDR...
                            trace the decision for each address
   translate [-o OUT] FILE  print the equivalent Lua ruleset for libruleset
   fmt [-w] [-l] FILE...    format route tables (to stdout, or in place with -w)
+  conform --dsl FILE.nrt --lua FILE.lua [--requests FILE] [-n N] [--seed S]
+          [--auth-required] [--dns name=ip,...]
+                           decide generated requests with the route table and
+                           a Lua ruleset; exit 1 on the first divergence
 `
 
 func main() {
@@ -53,6 +60,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return translate(rest, stdout, stderr)
 	case "fmt":
 		return format(rest, stdout, stderr)
+	case "conform":
+		return conform(rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -105,8 +114,9 @@ func check(args []string, stdout, stderr io.Writer) int {
 func test(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("test", stderr)
 	verbose := fs.Bool("v", false, "print every case")
+	withLua := fs.Bool("lua", false, "also run the cases on the translated Lua (gopher-lua + libruleset)")
 	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
-		fmt.Fprint(stderr, "usage: nrt test [-v] FILE...\n")
+		fmt.Fprint(stderr, "usage: nrt test [--lua] [-v] FILE...\n")
 		return 2
 	}
 	passed, failed := 0, 0
@@ -116,22 +126,34 @@ func test(args []string, stdout, stderr io.Writer) int {
 			failed++
 			continue
 		}
-		res, err := dsl.RunTests(p)
-		if err != nil {
-			fmt.Fprintf(stderr, "%s: %v\n", f, err)
-			failed++
-			continue
+		engines := []struct {
+			label string
+			run   func(*dsl.Program) ([]dsl.CaseResult, error)
+		}{{"", dsl.RunTests}}
+		if *withLua {
+			engines = append(engines, struct {
+				label string
+				run   func(*dsl.Program) ([]dsl.CaseResult, error)
+			}{"lua ", conformance.RunLuaTests})
 		}
-		for _, r := range res {
-			name := r.Test.Name
-			if r.Failure != "" {
+		for _, e := range engines {
+			res, err := e.run(p)
+			if err != nil {
+				fmt.Fprintf(stderr, "%s: %s%v\n", f, e.label, err)
 				failed++
-				fmt.Fprintf(stdout, "FAIL %s:%d:%d [%s] %q: %s\n", r.Case.Pos.Filename, r.Case.Pos.Line, r.Case.Pos.Column, name, r.Case.Addr, r.Failure)
 				continue
 			}
-			passed++
-			if *verbose {
-				fmt.Fprintf(stdout, "ok   %s:%d:%d [%s] %q: %s\n", r.Case.Pos.Filename, r.Case.Pos.Line, r.Case.Pos.Column, name, r.Case.Addr, dsl.FormatDecision(r.Got))
+			for _, r := range res {
+				name := r.Test.Name
+				if r.Failure != "" {
+					failed++
+					fmt.Fprintf(stdout, "FAIL %s%s:%d:%d [%s] %q: %s\n", e.label, r.Case.Pos.Filename, r.Case.Pos.Line, r.Case.Pos.Column, name, r.Case.Addr, r.Failure)
+					continue
+				}
+				passed++
+				if *verbose {
+					fmt.Fprintf(stdout, "ok   %s%s:%d:%d [%s] %q: %s\n", e.label, r.Case.Pos.Filename, r.Case.Pos.Line, r.Case.Pos.Column, name, r.Case.Addr, dsl.FormatDecision(r.Got))
+				}
 			}
 		}
 	}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strings"
+
+	"github.com/neosocksd-go/neosocksd/conformance"
+	"github.com/neosocksd-go/neosocksd/core/addr"
+	"github.com/neosocksd-go/neosocksd/dsl"
+)
+
+// conform compares a route table with a Lua ruleset on requests generated
+// from the literals of both files (plus --requests), in order, with fresh
+// load-balancer state, with authentication off and, when the table has
+// users or --auth-required is given, on.
+func conform(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("conform", stderr)
+	dslFile := fs.String("dsl", "", "route table `file` (.nrt)")
+	luaFile := fs.String("lua", "", "Lua ruleset `file` (returns a libruleset ruleset)")
+	reqFile := fs.String("requests", "", "extra requests, one a line: [resolve|route|route6] \"addr\" [user \"u\"] [password \"p\"]")
+	n := fs.Int("n", 2000, "number of generated requests per run")
+	seed := fs.Uint64("seed", 1, "generator seed")
+	authReq := fs.Bool("auth-required", false, "also compare with authentication required")
+	dns := fs.String("dns", "", "fake resolver answers `name=ip,...` added to the generated ones")
+	if err := fs.Parse(args); err != nil || *dslFile == "" || *luaFile == "" || fs.NArg() != 0 {
+		fmt.Fprint(stderr, "usage: nrt conform --dsl FILE.nrt --lua FILE.lua [--requests FILE] [-n N] [--seed S] [--auth-required] [--dns name=ip,...]\n")
+		return 2
+	}
+	p, ok := load(*dslFile, stderr)
+	if !ok {
+		return 1
+	}
+	luaSrc, err := os.ReadFile(*luaFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "nrt: %v\n", err)
+		return 1
+	}
+	var extra []conformance.Request
+	if *reqFile != "" {
+		f, err := os.Open(*reqFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "nrt: %v\n", err)
+			return 1
+		}
+		extra, err = conformance.ReadStream(f)
+		f.Close()
+		if err != nil {
+			fmt.Fprintf(stderr, "nrt: %s: %v\n", *reqFile, err)
+			return 1
+		}
+	}
+	lits := conformance.LiteralsOf(p)
+	lits.Merge(conformance.LuaLiterals(luaSrc))
+	for _, r := range extra {
+		lits.Addrs = append(lits.Addrs, r.Addr)
+	}
+	answers := conformance.MakeDNS(lits, *seed)
+	if *dns != "" {
+		for _, kv := range strings.Split(*dns, ",") {
+			k, v, ok := strings.Cut(kv, "=")
+			if _, err := netip.ParseAddr(v); !ok || err != nil {
+				fmt.Fprintf(stderr, "nrt conform: bad --dns entry %q (want name=ip)\n", kv)
+				return 2
+			}
+			answers[addr.Lower(k)] = v
+		}
+	}
+	stream := append(extra, conformance.Generate(lits, *seed, *n)...)
+	worlds := []conformance.World{{DNS: answers}}
+	if p.HasUsers || *authReq {
+		worlds = append(worlds, conformance.World{AuthRequired: true, DNS: answers})
+	}
+	total := 0
+	for _, w := range worlds {
+		g, err := conformance.NewGoEngine(p, conformance.Indexed, w)
+		if err != nil {
+			fmt.Fprintf(stderr, "nrt: %v\n", err)
+			return 1
+		}
+		l, err := conformance.NewLuaEngine(*luaFile, luaSrc, "@"+*luaFile, conformance.LuaOptions{AuthRequired: w.AuthRequired, Resolve: dsl.FakeResolver(w.DNS)})
+		if err != nil {
+			fmt.Fprintf(stderr, "nrt: %v\n", err)
+			return 1
+		}
+		m := conformance.Run([]conformance.Engine{g, l}, stream)
+		l.Close()
+		if m != nil {
+			fmt.Fprintf(stdout, "DIVERGENCE (auth_required=%v) %v\n", w.AuthRequired, m)
+			return 1
+		}
+		total += len(stream)
+	}
+	fmt.Fprintf(stdout, "%s and %s agree on %d requests\n", *dslFile, *luaFile, total)
+	return 0
+}
