@@ -109,7 +109,7 @@ func selfUsage() (time.Duration, int64) {
 // Modes: splice (Copy, default pipe size), splice-N (Copy with N-byte
 // pipes), iocopy (io.Copy).
 func BenchmarkRelayProcess(b *testing.B) {
-	modes := []string{"splice", "iocopy", "splice-65536", "splice-1048576"}
+	modes := []string{"splice", "iocopy", "splice-65536", "splice-262144"}
 	for _, mode := range modes {
 		for _, streams := range []int{1, 8} {
 			b.Run(fmt.Sprintf("%s/streams=%d", mode, streams), func(b *testing.B) {

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -501,4 +502,85 @@ func TestPipeUsable(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestManySessions runs batches of concurrent full-duplex sessions that
+// share the pipe pool, with writers using uneven write sizes, and checks
+// every byte; a lost wake-up would show as a session hitting the guard.
+func TestManySessions(t *testing.T) {
+	const batches, perBatch = 5, 8
+	for batch := range batches {
+		var results []<-chan error
+		for s := range perBatch {
+			c := newChain(t)
+			seed := uint64(batch*perBatch + s)
+			up := randomBytes(seed, 1<<20+int(seed)*4099)
+			down := randomBytes(seed+1000, 256<<10+int(seed)*17)
+			ch := make(chan error, 1)
+			results = append(results, ch)
+			go func() {
+				ch <- duplexSession(c, up, down)
+			}()
+		}
+		for _, ch := range results {
+			select {
+			case err := <-ch:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-time.After(guard):
+				t.Fatal("session did not finish")
+			}
+		}
+	}
+}
+
+// duplexSession relays up from client to sink and down from sink to
+// client at the same time, like the proxy, and checks both payloads.
+func duplexSession(c *chain, up, down []byte) error {
+	upCh := startCopy(c.relayOut, c.relayIn, nil)
+	downCh := startCopy(c.relayIn, c.relayOut, nil)
+	writeUneven := func(conn *net.TCPConn, b []byte, seed uint64) <-chan error {
+		ch := make(chan error, 1)
+		go func() {
+			r := rand.New(rand.NewPCG(seed, 1))
+			for len(b) > 0 {
+				n := min(len(b), 1+r.IntN(200<<10))
+				if _, err := conn.Write(b[:n]); err != nil {
+					ch <- err
+					return
+				}
+				b = b[n:]
+			}
+			ch <- conn.CloseWrite()
+		}()
+		return ch
+	}
+	sentUp := writeUneven(c.client, up, uint64(len(up)))
+	sentDown := writeUneven(c.sink, down, uint64(len(down)))
+	gotUp := readAllFrom(c.sink)
+	gotDown := readAllFrom(c.client)
+	for _, x := range []struct {
+		name string
+		ch   <-chan copyResult
+		want int
+		dst  *net.TCPConn
+	}{{"up", upCh, len(up), c.relayOut}, {"down", downCh, len(down), c.relayIn}} {
+		r := <-x.ch
+		if r.err != nil || r.n != int64(x.want) {
+			return fmt.Errorf("%s: Copy = %d, %v; want %d", x.name, r.n, r.err, x.want)
+		}
+		if err := x.dst.CloseWrite(); err != nil {
+			return err
+		}
+	}
+	for _, ch := range []<-chan error{sentUp, sentDown} {
+		if err := <-ch; err != nil {
+			return err
+		}
+	}
+	if !bytes.Equal(<-gotUp, up) || !bytes.Equal(<-gotDown, down) {
+		return errors.New("payload corrupted")
+	}
+	return nil
 }
