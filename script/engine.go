@@ -236,8 +236,11 @@ func (e *Engine) loop() {
 // Go panics turned into a VM rebuild.
 func (e *Engine) exec(t task) {
 	v := e.v
-	if e.overMem.Load() {
+	if e.overMem.Load() && time.Since(v.lastGC) >= time.Second {
+		// --memlimit: a full collection before the entry, at most once a
+		// second (the heap estimate covers the whole process)
 		runtime.GC()
+		v.lastGC = time.Now()
 		e.overMem.Store(false)
 	}
 	start := time.Now()
@@ -272,6 +275,8 @@ func (e *Engine) watchdog() {
 		{Name: "/gc/heap/objects:objects"},
 	}
 	var lastSample time.Time
+	var seenEntry int64   // the entry the watchdog last saw running
+	var heapAtSeen uint64 // the heap when it first saw it
 	for {
 		select {
 		case <-e.quit:
@@ -296,8 +301,14 @@ func (e *Engine) watchdog() {
 			if st == 0 || e.budget < 0 {
 				continue
 			}
+			if st != seenEntry {
+				seenEntry, heapAtSeen = st, e.allocated.Load()
+			}
+			// over the memory limit, an entry that keeps allocating is
+			// aborted like a runaway one
+			growing := over && e.allocated.Load() > heapAtSeen+max(lim/4, 16<<20)
 			ran := time.Duration(int64(now.Sub(e.monoBase)) - st)
-			if ran >= e.budget || (over && ran >= period) {
+			if ran >= e.budget || growing {
 				e.epochMu.Lock()
 				if e.epochCancel != nil {
 					e.epochCancel()

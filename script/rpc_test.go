@@ -44,6 +44,20 @@ func TestRPCBetweenInstances(t *testing.T) {
 	routeOf(t, a.Engine, route.Resolve, "rpcdead.test:1")
 	a.invoke(t, `assert(_G.rpc_error == "HTTP/1.1 500 Internal Server Error", tostring(_G.rpc_error))
 assert(_G.dead_error == "connection failed", tostring(_G.dead_error))`)
+
+	// neosocksd.invoke is fire-and-forget to /ruleset/invoke, compressed
+	// when large
+	a.invoke(t, `neosocksd.invoke("_G.got = " .. string.format("%q", string.rep("y", 300)), _G.PEER)`)
+	deadline := time.Now().Add(5 * time.Second)
+	for b.Invoke(context.Background(), []byte(`assert(_G.got == string.rep("y", 300))`)) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("neosocksd.invoke never arrived")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := a.Invoke(context.Background(), []byte(`neosocksd.invoke("x = 1")`)); err == nil || !strings.Contains(err.Error(), "invalid address") {
+		t.Errorf("invoke without address: %v", err)
+	}
 }
 
 func TestRPCallServer(t *testing.T) {

@@ -89,3 +89,23 @@ assert(_G.transient == nil, "state not rebuilt")`)
 		t.Errorf("rebuilds %d", te.Safety().Rebuilds)
 	}
 }
+
+func TestMemLimitAbortsAllocatingEntry(t *testing.T) {
+	c := configForTest()
+	c.MemLimit = 1 // MiB: the process heap is always above it
+	te := loadTestRuleset(t, Options{Config: c, Budget: time.Minute}, "testdata/safety.lua")
+	start := time.Now()
+	d := routeOf(t, te.Engine, route.Resolve, "alloc.test:1")
+	if d.Verdict != route.Error || !strings.Contains(d.Reason, ErrBudget.Error()) {
+		t.Fatalf("allocating callback: %v %q", d.Verdict, d.Reason)
+	}
+	if time.Since(start) > 30*time.Second {
+		t.Errorf("the memory limit did not cut the entry short")
+	}
+	if d := routeOf(t, te.Engine, route.Resolve, "ok.test:8"); d.Verdict != route.Forward {
+		t.Fatalf("next request: %v", d)
+	}
+	if te.Runtime().MemLimit != 1<<20 {
+		t.Errorf("MemLimit %d", te.Runtime().MemLimit)
+	}
+}
