@@ -1,0 +1,56 @@
+package conformance
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/neosocksd-go/neosocksd/core/route"
+	"github.com/neosocksd-go/neosocksd/dsl"
+)
+
+// FuzzConformance fuzzes a route table's source and one request together:
+// whenever the source checks, G, G0, GT and L must decide the request (and
+// a short stream from the table's literals) alike.
+func FuzzConformance(f *testing.F) {
+	files, _ := filepath.Glob("testdata/constructs/*.nrt")
+	addrs := []string{"a.example:80", "10.0.0.1:80", "[2001:db8::1]:443", "server.lan:22", "x.new.example:443", "bad", "[::1]:"}
+	for i, file := range files {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(src), addrs[i%len(addrs)], uint8(i%3), i%2 == 0)
+	}
+	for seed := uint64(1); seed <= 5; seed++ {
+		f.Add(RandomRuleset(seed), addrs[seed%uint64(len(addrs))], uint8(seed%3), false)
+	}
+	f.Fuzz(func(t *testing.T, src, a string, cb uint8, auth bool) {
+		start := time.Now()
+		defer func() {
+			if d := time.Since(start); d > 2*time.Second {
+				t.Fatalf("slow input (%v): %q %q", d, src, a)
+			}
+		}()
+		p, _ := dsl.Check("fuzz.nrt", []byte(src), dsl.CheckOptions{
+			ReadFile: func(string) ([]byte, error) { return nil, os.ErrNotExist },
+			Getenv:   func(string) (string, bool) { return "x", true },
+		})
+		if p == nil {
+			return
+		}
+		lits := LiteralsOf(p)
+		w := World{AuthRequired: auth, DNS: MakeDNS(lits, 1)}
+		r := Request{Callback: route.Callback(cb % 3), Addr: a}
+		stream := append([]Request{r, r}, Generate(lits, 1, 20)...)
+		es, l, err := Engines(p, w)
+		if err != nil {
+			t.Fatalf("engines: %v\n%s", err, dsl.Translate(p))
+		}
+		defer l.Close()
+		if m := Run(es, withoutKnownBugs(stream)); m != nil && knownBug(p, m) == "" {
+			t.Fatalf("%v\nsource:\n%s", m, src)
+		}
+	})
+}
