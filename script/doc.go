@@ -16,6 +16,39 @@
 // awaited. Many requests are in flight at once while the VM runs one thing
 // at a time.
 //
+// # Decisions
+//
+// Route maps a callback's results to a route.Decision: addr, proxyN, ...,
+// proxy1 becomes Forward with the chain first hop first; nothing, nil,
+// false or a non-string first value is Reject; a raised error, a value
+// that is not a string or number, a string over 1024 bytes, more than 255
+// values, or an address or proxy URI that does not parse is Error. After
+// await.forward succeeds the decision is Committed (with the connection)
+// as soon as the dial completes; the routine runs on and its return value
+// is ignored. await.forward dials through Request.Dial with its own -t
+// timeout; when the request has no Dial, await.forward commits to a plain
+// Forward decision and returns true at once (the server dials). Route
+// returns an error only when the callback could not be started
+// (_G.ruleset is not a table: HTTP 500), when the engine is closed, or
+// when ctx ends first (ctx.Err(); the routine keeps running and a
+// connection it commits later is closed).
+//
+// # Entry points
+//
+// -r and SIGHUP run the ruleset file as chunk "=ruleset"; -c runs the boot
+// config as "=config" and applies its table to a *config.Config (all or
+// nothing; integer fields accept integral numbers only). Script files may
+// be gzip-compressed; a UTF-8 BOM and a "#!" line are skipped. require
+// searches "?.lua" (the working directory) and then the directory of the
+// -r/-c script; the embedded libruleset is always available.
+// /ruleset/invoke runs in a sandbox on the main thread (free names land
+// in a throw-away table, _G.x persists); /ruleset/rpcall runs in a
+// sandbox in a new routine and answers "return " .. marshal(true, ...);
+// await.invoke and neosocksd.invoke speak the same
+// application/x-neosocksd-rpc wire format as the original's client.
+// Negative setinterval values tick whenever the loop is idle, at most
+// once a millisecond.
+//
 // # Yielding
 //
 // pcall and xpcall are yieldable: the protected function runs in its own
@@ -23,7 +56,8 @@
 // inside them. coroutine.running() reports the outer routine, so futures
 // and await.callback wake the right one. A yield across a Go call boundary
 // that gopher-lua cannot suspend (a metamethod, a table.sort comparator, a
-// string.gsub replacement function, a generic-for iterator function) raises
+// string.gsub replacement function, a generic-for iterator function, the
+// handler of an xpcall on the main thread) raises
 // "attempt to yield across a C-call boundary" instead of corrupting the
 // coroutine; those stay unsupported.
 //
@@ -57,10 +91,11 @@
 //
 // --memlimit is honoured as well as Go allows: Go cannot account the Lua
 // heap separately, so the watchdog samples the process heap
-// (runtime/metrics, live heap objects) and, while it is at or above the
-// limit, the owner runs a full collection before the next entry and an
-// entry that keeps allocating is aborted like a runaway one. The process
-// is never killed.
+// (runtime/metrics, live heap objects) every 100 ms. While the heap is at
+// or above the limit, the owner runs a full collection before the next
+// entry (at most once a second), and an entry during which the heap grows
+// by a quarter of the limit (at least 16 MiB) is aborted like a runaway
+// one. The process is never killed.
 //
 // A failed /ruleset/update, -r/-c load or reload keeps the old ruleset and
 // returns the error text.

@@ -45,7 +45,7 @@ type Options struct {
 	// documentation). Zero means one second; negative disables the
 	// watchdog.
 	Budget time.Duration
-	// Version is the version string reported in logs.
+	// Version is the version string logged when the engine starts.
 	Version string
 	// Started is the server start time for neosocksd.stats().uptime; the
 	// zero time reports 0.
@@ -141,6 +141,7 @@ func New(o Options) (*Engine, error) {
 		return nil, err
 	}
 	e.v = v
+	e.log.Debug("ruleset engine started", "version", o.Version, "budget", e.budget)
 	go e.loop()
 	e.wg.Add(1)
 	go e.watchdog()

@@ -132,3 +132,39 @@ func TestUpdateModule(t *testing.T) {
 		t.Fatalf("old ruleset lost: %v", d)
 	}
 }
+
+func TestGCAndClose(t *testing.T) {
+	te := loadTestRuleset(t, Options{}, "testdata/basic.lua")
+	te.invoke(t, `_G.junk = {} for i = 1, 1e5 do _G.junk[i] = { i } end _G.junk = nil`)
+	before, after, err := te.GC(context.Background())
+	if err != nil || before.Allocated == 0 || after.Allocated == 0 {
+		t.Fatalf("GC: %v %+v %+v", err, before, after)
+	}
+	if rt := te.Runtime(); rt.Events.N == 0 {
+		t.Errorf("no entries timed: %+v", rt)
+	}
+	// a request parked in a long sleep is answered when the engine closes
+	te.invoke(t, `_G.ruleset.resolve = function() await.sleep(60) return "a.test:1" end`)
+	done := make(chan error, 1)
+	go func() {
+		_, err := te.Route(context.Background(), &route.Request{Callback: route.Resolve, Addr: "x.test:1"})
+		done <- err
+	}()
+	for deadline := time.Now().Add(5 * time.Second); te.Runtime().ThreadsActive == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the request never started")
+		}
+	}
+	te.Close()
+	select {
+	case err := <-done:
+		if err != nil && err != ErrClosed {
+			t.Errorf("pending Route after Close: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("pending Route not released by Close")
+	}
+	if _, err := te.Route(context.Background(), &route.Request{Callback: route.Resolve, Addr: "x.test:1"}); err != ErrClosed {
+		t.Errorf("Route after Close: %v", err)
+	}
+}

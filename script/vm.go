@@ -970,8 +970,10 @@ func (v *vm) crashed(r any) {
 		}
 	}
 	nv.replay = v.replay
-	old := v.L
-	go func() { defer func() { _ = recover() }(); old.Close() }()
+	func() {
+		defer func() { _ = recover() }()
+		v.L.Close()
+	}()
 }
 
 // shutdown stops timers and children when the engine closes.
