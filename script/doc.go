@@ -56,8 +56,7 @@
 // inside them. coroutine.running() reports the outer routine, so futures
 // and await.callback wake the right one. A yield across a Go call boundary
 // that gopher-lua cannot suspend (a metamethod, a table.sort comparator, a
-// string.gsub replacement function, a generic-for iterator function, the
-// handler of an xpcall on the main thread) raises
+// string.gsub replacement function, a generic-for iterator function) raises
 // "attempt to yield across a C-call boundary" instead of corrupting the
 // coroutine; those stay unsupported.
 //

@@ -109,3 +109,34 @@ func TestMemLimitAbortsAllocatingEntry(t *testing.T) {
 		t.Errorf("MemLimit %d", te.Runtime().MemLimit)
 	}
 }
+
+// TestCrashCasesWithTraceback repeats the stack-overflow cases with
+// --traceback, where gopher-lua builds tracebacks of overflowed stacks.
+func TestCrashCasesWithTraceback(t *testing.T) {
+	c := configForTest()
+	c.Traceback = true
+	te := loadTestRuleset(t, Options{Config: c}, "testdata/safety.lua")
+	for _, a := range []string{"vararg.test:1", "pcallvararg.test:1", "xpcallvararg.test:1", "rep.test:1"} {
+		d := routeOf(t, te.Engine, route.Resolve, a)
+		if d.Verdict == route.Forward {
+			t.Errorf("%s: forwarded", a)
+		}
+	}
+	for _, code := range []string{
+		"local function f(...) f(1, ...) end f()",
+		"local function f(...) f(1, ...) end print(xpcall(f, debug.traceback))",
+		"local function f(...) f(1, ...) end print(xpcall(f, neosocksd.traceback))",
+		"local function f(...) return f(1, ...), 1 end f()",
+		"local function f(...) local t = {...} f(unpack(t), 1, 2, 3) end f()",
+		"string.rep('x', 2^33)",
+		"string.rep('x', 2^20, string.rep('y', 2^20))",
+	} {
+		if err := te.Invoke(context.Background(), []byte(code)); err == nil {
+			t.Errorf("%q: no error", code)
+		}
+	}
+	if d := routeOf(t, te.Engine, route.Resolve, "ok.test:8"); d.Verdict != route.Forward {
+		t.Fatalf("after the crash cases: %v %q", d.Verdict, d.Reason)
+	}
+	t.Logf("rebuilds: %d", te.Safety().Rebuilds)
+}
