@@ -3,6 +3,7 @@ package script
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -133,4 +134,30 @@ func configForTest() *config.Config {
 	c := config.Default()
 	c.Timeout = 5
 	return &c
+}
+
+func TestManyRequestsInFlight(t *testing.T) {
+	te := loadTestRuleset(t, Options{}, "testdata/gate.lua")
+	const n = 200
+	results := make(chan route.Decision, n)
+	for i := range n {
+		go func() {
+			d, _ := te.Route(context.Background(), &route.Request{Callback: route.Resolve, Addr: fmt.Sprintf("h%d.test:1", i)})
+			results <- d
+		}()
+	}
+	for deadline := time.Now().Add(10 * time.Second); te.Runtime().ThreadsActive < n; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d routines in flight", te.Runtime().ThreadsActive)
+		}
+	}
+	te.invoke(t, "_G.open = true")
+	for range n {
+		if d := <-results; d.Verdict != route.Forward {
+			t.Fatalf("decision %v %q", d.Verdict, d.Reason)
+		}
+	}
+	if te.Runtime().ThreadsPeak < n {
+		t.Errorf("peak %d", te.Runtime().ThreadsPeak)
+	}
 }
