@@ -206,7 +206,7 @@ func lingerClose(c net.Conn) {
 func (s *Server) httpRoute(c *conn, addrText string, cred route.Credentials) (net.Conn, error) {
 	c.target = addrText
 	req := route.Request{Callback: route.Resolve, Addr: addrText, Cred: cred}
-	return s.connect(c, &req, addr.Addr{})
+	return s.connect(c, req, addr.Addr{})
 }
 
 // httpConnect serves CONNECT (protocols §5.3).
