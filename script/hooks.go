@@ -49,6 +49,9 @@ func (e *Engine) Healthy(ctx context.Context) string {
 func (e *Engine) Stats(ctx context.Context, dt time.Duration, q *string) string {
 	var out string
 	_ = e.do(ctx, func(v *vm) {
+		if !v.e.hasRuleset.Load() {
+			return
+		}
 		fn, herr := v.hook("stats")
 		if herr != nil {
 			out = errorText(herr)
@@ -82,6 +85,9 @@ func (e *Engine) Stats(ctx context.Context, dt time.Duration, q *string) string 
 func (e *Engine) Metrics(ctx context.Context) string {
 	var out string
 	_ = e.do(ctx, func(v *vm) {
+		if !v.e.hasRuleset.Load() {
+			return
+		}
 		fn, herr := v.hook("metrics")
 		if herr != nil || fn.Type() != lua.LTFunction {
 			return

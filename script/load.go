@@ -259,6 +259,11 @@ func (v *vm) runConfig(rec loadRecord, cfg *config.Config) error {
 	if rs != nil {
 		v.L.G.Global.RawSetString("ruleset", rs)
 	}
+	// the table reconfigures the running engine
+	v.e.o.Config = cfg
+	if cfg.Traceback != v.traceback {
+		v.setTraceback(cfg.Traceback)
+	}
 	_, isTable := v.L.G.Global.RawGetString("ruleset").(*lua.LTable)
 	v.e.hasRuleset.Store(isTable)
 	if cfg.MemLimit > 0 {
@@ -331,7 +336,7 @@ func (v *vm) callMain(fn lua.LValue, nret int, args ...lua.LValue) ([]lua.LValue
 		L.Push(a)
 	}
 	var h *lua.LFunction
-	if v.e.o.Config.Traceback {
+	if v.traceback {
 		h = L.NewFunction(func(L *lua.LState) int {
 			L.Push(tracebackOf(L, L.Get(1), 2))
 			return 1

@@ -3,6 +3,8 @@ package script
 import (
 	"context"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -100,5 +102,58 @@ func TestLoadRulesetForms(t *testing.T) {
 	}
 	if err := te.Update(context.Background(), "", "", []byte("return {")); err == nil || !strings.Contains(err.Error(), "ruleset:") {
 		t.Fatalf("syntax error text: %v", err)
+	}
+}
+
+func TestReloadKeepsOldRulesetOnError(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r.lua")
+	write := func(src string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(`_G.loads = (_G.loads or 0) + 1
+return { resolve = function(addr) return "127.0.0.1:" .. _G.loads end }`)
+	te := loadTestRuleset(t, Options{}, path)
+	write(`return { resolve = function(addr) return "127.0.0.1:" .. (_G.loads + 10) end }`)
+	if err := te.Reload(te.cfg); err != nil {
+		t.Fatal(err)
+	}
+	if d := routeOf(t, te.Engine, route.Resolve, "a.test:1"); d.Target != "127.0.0.1:11" {
+		t.Fatalf("after reload: %v", d)
+	}
+	write(`return {`)
+	if err := te.Reload(te.cfg); err == nil {
+		t.Fatal("broken reload accepted")
+	}
+	write(`error("at load time")`)
+	if err := te.Reload(te.cfg); err == nil || !strings.Contains(err.Error(), "at load time") {
+		t.Fatalf("raising reload: %v", err)
+	}
+	if d := routeOf(t, te.Engine, route.Resolve, "a.test:1"); d.Target != "127.0.0.1:11" {
+		t.Fatalf("old ruleset not kept: %v", d)
+	}
+
+	// a -c reload whose table has no ruleset and leaves none drops it
+	cpath := filepath.Join(dir, "c.lua")
+	if err := os.WriteFile(cpath, []byte(`_G.ruleset = { resolve = function(a) return a end }
+return { traceback = true }`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ce := newTestEngine(t, Options{})
+	cfg := config.Default()
+	if err := ce.LoadConfig(cpath, &cfg); err != nil || !ce.HasRuleset() || !cfg.Traceback {
+		t.Fatalf("config: %v %v %v", err, ce.HasRuleset(), cfg.Traceback)
+	}
+	if err := ce.Invoke(context.Background(), []byte(`error("tb")`)); err == nil || !strings.Contains(err.Error(), "stack traceback") {
+		t.Errorf("traceback from the config table not applied: %v", err)
+	}
+	if err := os.WriteFile(cpath, []byte(`_G.ruleset = nil return {}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := ce.Reload(&cfg); err != nil || ce.HasRuleset() {
+		t.Fatalf("reload dropping the ruleset: %v %v", err, ce.HasRuleset())
 	}
 }

@@ -82,6 +82,8 @@ type vm struct {
 	xpTramp  *lua.LFunction
 	pcallFn  *lua.LFunction
 	getHook  *lua.LFunction
+
+	traceback bool // error values carry a traceback
 	xpcallFn *lua.LFunction
 
 	origCreate lua.LGFunction
@@ -176,27 +178,7 @@ func (v *vm) install() error {
 		t.RawSetString(name, L.NewFunction(fn))
 	}
 
-	deliver := L.NewFunction(v.luaDeliver)
-	settb := L.NewFunction(v.luaSetTraceback)
-	mk := compileHelper(L, `local deliver, settb = ...
-return function(name, a, u, p)
-	if settb then settb() end
-	return deliver(ruleset[name](a, u, p))
-end, function(f, ...)
-	if settb then settb() end
-	return deliver(f(...))
-end`, "(routine)")
-	L.Push(mk)
-	L.Push(deliver)
-	if v.e.o.Config.Traceback {
-		L.Push(settb)
-	} else {
-		L.Push(lua.LNil)
-	}
-	L.Call(2, 2)
-	v.reqTramp = L.Get(-2).(*lua.LFunction)
-	v.runTramp = L.Get(-1).(*lua.LFunction)
-	L.Pop(2)
+	v.setTraceback(v.e.o.Config.Traceback)
 
 	v.xpTramp = compileHelper(L, `local sethandler = ...
 return function(h, f, ...)
@@ -549,6 +531,32 @@ func (v *vm) setLastError(val lua.LValue) {
 	v.lastError = val
 	s := errorText(val)
 	v.e.lastErrText.Store(&s)
+}
+
+// setTraceback builds the routine trampolines with or without the
+// traceback message handler (--traceback, or traceback in a -c table).
+func (v *vm) setTraceback(on bool) {
+	L := v.L
+	mk := compileHelper(L, `local deliver, settb = ...
+return function(name, a, u, p)
+	if settb then settb() end
+	return deliver(ruleset[name](a, u, p))
+end, function(f, ...)
+	if settb then settb() end
+	return deliver(f(...))
+end`, "(routine)")
+	L.Push(mk)
+	L.Push(L.NewFunction(v.luaDeliver))
+	if on {
+		L.Push(L.NewFunction(v.luaSetTraceback))
+	} else {
+		L.Push(lua.LNil)
+	}
+	L.Call(2, 2)
+	v.reqTramp = L.Get(-2).(*lua.LFunction)
+	v.runTramp = L.Get(-1).(*lua.LFunction)
+	L.Pop(2)
+	v.traceback = on
 }
 
 // luaSetTraceback makes errors of the calling thread carry a traceback.
