@@ -84,7 +84,7 @@ type vm struct {
 	getHook  *lua.LFunction
 
 	traceback bool // error values carry a traceback
-	xpcallFn *lua.LFunction
+	xpcallFn  *lua.LFunction
 
 	origCreate lua.LGFunction
 	origResume lua.LGFunction
