@@ -128,21 +128,21 @@ func shrinkCase(t *testing.T, name string, src []byte, w World, stream []Request
 		if p == nil {
 			return false
 		}
-		es, l, err := Engines(p, w)
+		es, done, err := makeEngines(p, w)
 		if err != nil {
 			return false
 		}
-		defer l.Close()
+		defer done()
 		m := Run(es, s)
 		return m != nil && m.EngineErr == nil
 	}
 	p, _ := dsl.Check(name, src, dsl.CheckOptions{})
-	es, l, err := Engines(p, w)
+	es, done, err := makeEngines(p, w)
 	if err != nil {
 		return stream, src
 	}
 	stream = Shrink(es, stream)
-	l.Close()
+	done()
 	lines := strings.Split(strings.TrimRight(string(src), "\n"), "\n")
 	for changed, rounds := true, 0; changed && rounds < 4; rounds++ {
 		changed = false
@@ -160,7 +160,18 @@ func shrinkCase(t *testing.T, name string, src []byte, w World, stream []Request
 	return stream, []byte(strings.Join(lines, "\n") + "\n")
 }
 
-const regressDir = "testdata/regress"
+// makeEngines builds the engines a mismatch is shrunk with (a variable
+// so that the shrinker's own test can plant a divergence).
+var makeEngines = func(p *dsl.Program, w World) ([]Engine, func(), error) {
+	es, l, err := Engines(p, w)
+	if err != nil {
+		return nil, nil, err
+	}
+	return es, l.Close, nil
+}
+
+// regressDir is where mismatches are saved and replayed from.
+var regressDir = "testdata/regress"
 
 // saveRegression writes NNN.nrt and NNN.req (the world as "#!" lines).
 func saveRegression(src []byte, w World, stream []Request) (string, error) {
