@@ -266,6 +266,7 @@ func TestShutdown(t *testing.T) {
 	// half-open connection stuck in the router.
 	plain := startServer(t, testConfig(), nil, nil)
 	active := openSession(t, plain.addr, echo)
+	waitFor(t, "the session to start", func() bool { return plain.stats.Sessions.Load() == 1 })
 	half := dialProxy(t, st.addr)
 	mustWrite(t, half, append([]byte{5, 1, 0}, connectReq(t, echo)...))
 	readN(t, half, 2)

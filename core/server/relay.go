@@ -8,13 +8,11 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
-)
 
-// relayChunk bounds one splice round: the byte counters are updated at
-// least this often (and when a direction ends), so /stats stays current
-// during long transfers without giving up the zero-copy path.
-const relayChunk = 1 << 20
+	"golang.org/x/sys/unix"
+)
 
 // bufSize is the buffer of the fallback copy used when one side is not a
 // plain TCP socket.
@@ -102,26 +100,14 @@ func settle(dst, src net.Conn, err error) {
 // pump copies src to dst until EOF (nil error) or an error, adding the
 // bytes to ctr as it goes.
 func pump(dst, src net.Conn, ctr *atomic.Uint64) (int64, error) {
-	var total int64
 	if rf, ok := dst.(io.ReaderFrom); ok {
-		if _, ok := src.(*net.TCPConn); ok {
-			// TCPConn.ReadFrom splices when the source is a TCPConn,
-			// also behind an io.LimitedReader.
-			lr := &io.LimitedReader{R: src}
-			for {
-				lr.N = relayChunk
-				n, err := rf.ReadFrom(lr)
-				total += n
-				ctr.Add(uint64(n))
-				if err != nil {
-					return total, err
-				}
-				if lr.N > 0 {
-					return total, nil
-				}
+		if tc, ok := src.(*net.TCPConn); ok {
+			if rc, err := tc.SyscallConn(); err == nil {
+				return spliceLoop(rf, tc, rc, ctr)
 			}
 		}
 	}
+	var total int64
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
@@ -142,4 +128,68 @@ func pump(dst, src net.Conn, ctr *atomic.Uint64) (int64, error) {
 			return total, err
 		}
 	}
+}
+
+// spliceLoop is the zero-copy direction. TCPConn.ReadFrom splices from a
+// TCPConn (also behind an io.LimitedReader) through a pipe taken from the
+// runtime's pool, and keeps that pipe while it waits for data. So that an
+// idle tunnel holds no pipes (two descriptors and a 1 MiB pipe's kernel
+// bookkeeping each), the loop first waits for src to be readable without
+// a pipe, then splices exactly the bytes that are queued.
+func spliceLoop(dst io.ReaderFrom, src *net.TCPConn, rc syscall.RawConn, ctr *atomic.Uint64) (int64, error) {
+	var total int64
+	lr := &io.LimitedReader{R: src}
+	for {
+		avail, err := readable(rc)
+		if err != nil {
+			return total, err
+		}
+		if avail == 0 {
+			return total, nil // EOF
+		}
+		lr.N = int64(avail)
+		n, err := dst.ReadFrom(lr)
+		total += n
+		ctr.Add(uint64(n))
+		if err != nil {
+			return total, err
+		}
+		if n == 0 {
+			return total, nil
+		}
+	}
+}
+
+// readable waits until the socket has bytes queued or is at EOF, and
+// returns the number of queued bytes (0 at EOF).
+func readable(rc syscall.RawConn) (int, error) {
+	var avail int
+	var serr error
+	err := rc.Read(func(fd uintptr) bool {
+		n, err := unix.IoctlGetInt(int(fd), unix.SIOCINQ)
+		if err != nil {
+			serr = err
+			return true
+		}
+		if n > 0 {
+			avail = n
+			return true
+		}
+		// Nothing queued: EOF, an error, or no data yet.
+		var b [1]byte
+		m, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		switch {
+		case err == unix.EAGAIN || err == unix.EINTR:
+			return false // wait for readiness
+		case err != nil:
+			serr = err
+		case m > 0:
+			avail = m // raced with an arriving segment
+		}
+		return true
+	})
+	if err != nil {
+		return 0, err
+	}
+	return avail, serr
 }

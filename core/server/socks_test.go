@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -458,4 +459,31 @@ func TestIPv6Listener(t *testing.T) {
 // sameRequest compares routing requests, ignoring the Dial hook.
 func sameRequest(a, b route.Request) bool {
 	return a.Callback == b.Callback && a.Addr == b.Addr && a.Cred == b.Cred
+}
+
+// TestIdleTunnelHoldsNoPipe checks that an idle relay holds only its two
+// sockets: the splice pipes are taken only while bytes move.
+func TestIdleTunnelHoldsNoPipe(t *testing.T) {
+	countFDs := func() int {
+		ents, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Skip("no /proc/self/fd")
+		}
+		return len(ents)
+	}
+	echo := echoServer(t)
+	ts := startServer(t, testConfig(), nil, nil)
+	// Warm up the runtime's pipe pool, then let it drain into idle.
+	openSession(t, ts.addr, echo)
+	before := countFDs()
+	const n = 20
+	for i := 0; i < n; i++ {
+		c := openSession(t, ts.addr, echo)
+		echoRoundTrip(t, c, "some bytes through the splice path")
+	}
+	waitFor(t, "sessions", func() bool { return ts.stats.Sessions.Load() == n+1 })
+	// Per tunnel: client socket, proxy's two sockets, echo's socket.
+	if per := float64(countFDs()-before) / n; per > 4.5 {
+		t.Fatalf("%.1f descriptors per idle tunnel, want 4", per)
+	}
 }
