@@ -106,7 +106,8 @@
 // one epoll_wait returning every ready tunnel, no hand-off. That is the
 // Go scheduler, which a copy function cannot change; GOMAXPROCS=1 for
 // the relay (SPLICE_RELAY_WRAP="env GOMAXPROCS=1") measured the same as
-// the default within noise. So Copy takes the fewest rounds per byte that
+// the default within noise, and so did yielding once (runtime.Gosched)
+// before parking on an empty socket. So Copy takes the fewest rounds per byte that
 // pipe-max-size allows, costs what the runtime's own splice path costs,
 // and a relay built on it matches rawrelay rather than reaching 1.4× it;
 // the big gain of --pipe in C (0.92 → 0.29 s/GB over its buffered copy)
