@@ -1,0 +1,291 @@
+// Command neosocksd is a SOCKS4/4A/5 and HTTP proxy with a Lua-scripted
+// routing engine and a RESTful API, command-line compatible with the C
+// neosocksd. It also loads compiled route tables (-r file.nrt).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/neosocksd-go/neosocksd/core/addr"
+	"github.com/neosocksd-go/neosocksd/core/api"
+	"github.com/neosocksd-go/neosocksd/core/config"
+	"github.com/neosocksd-go/neosocksd/core/dial"
+	"github.com/neosocksd-go/neosocksd/core/route"
+	"github.com/neosocksd-go/neosocksd/core/server"
+	"github.com/neosocksd-go/neosocksd/core/stats"
+)
+
+// drainTimeout bounds how long a shutdown waits for relays to finish.
+const drainTimeout = 5 * time.Second
+
+func main() { os.Exit(run(os.Args)) }
+
+// fatal logs at the Fatal level and returns the exit status 1.
+func fatal(log *slog.Logger, format string, args ...any) int {
+	log.Log(context.Background(), config.LevelFatal, fmt.Sprintf(format, args...))
+	return 1
+}
+
+func run(argv []string) int {
+	signal.Ignore(syscall.SIGPIPE)
+	level := new(slog.LevelVar)
+	level.Set(config.LevelVerbose) // parse errors are always shown
+	log, _ := newLogger("stderr", level)
+
+	o, err := parseArgs(argv[1:])
+	if err != nil {
+		return fatal(log, "%s", err)
+	}
+	if o.help {
+		printUsage(os.Stderr, argv[0])
+		return 1
+	}
+	if log, err = newLogger(o.logSink, level); err != nil {
+		log, _ = newLogger("stderr", level)
+		return fatal(log, "%s", err)
+	}
+	conf := &o.conf
+	if o.dumpConfig {
+		if !checkConfig(log, conf) {
+			return 1
+		}
+		fmt.Print(conf.DumpLua())
+		return 0
+	}
+	if conf.Config == "" && !checkConfig(log, conf) {
+		return 1
+	}
+	level.Set(config.SlogLevel(conf.LogLevel))
+
+	if conf.Daemonize && !isDaemonChild() {
+		pid, err := daemonize()
+		if err != nil {
+			return fatal(log, "daemonize: %s", err)
+		}
+		log.Info(fmt.Sprintf("daemon process has started with pid %d", pid))
+		return 0
+	}
+	if isDaemonChild() {
+		syscall.Umask(0)
+		if l, err := newLogger("syslog", level); err == nil {
+			log = l
+		}
+	}
+	log.Info("neosocksd " + version + " starting")
+
+	var ident *identity
+	if conf.UserName != "" {
+		id, err := parseIdentity(conf.UserName)
+		if err != nil {
+			return fatal(log, "-u %s: %s", conf.UserName, err)
+		}
+		ident = &id
+	}
+
+	// Signals are caught before scripts load and listeners bind, so that
+	// one arriving during start-up is handled like any other.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
+
+	counters := new(stats.Counters)
+	d := &daemon{conf: conf, log: log, level: level, stats: counters}
+	if err := d.buildDialer(); err != nil {
+		return fatal(log, "unable to parse outbound configuration: %s", err)
+	}
+	if err := d.loadEngine(); err != nil {
+		return fatal(log, "%s", err)
+	}
+	if conf.Config != "" {
+		if !checkConfig(log, conf) {
+			return 1
+		}
+		level.Set(config.SlogLevel(conf.LogLevel))
+		if err := d.buildDialer(); err != nil {
+			return fatal(log, "unable to parse outbound configuration: %s", err)
+		}
+	}
+	if conf.AuthRequired && d.engine == nil {
+		return fatal(log, "authentication requires a ruleset")
+	}
+	return d.serve(ident, sigs)
+}
+
+// checkConfig runs the config check and logs its findings.
+func checkConfig(log *slog.Logger, conf *config.Config) bool {
+	p := conf.Check()
+	for _, w := range p.Warnings {
+		log.Warn(w)
+	}
+	if err := p.Err(); err != nil {
+		log.Error(err.Error())
+		fatal(log, "configuration check failed, try \"neosocksd --help\" for more information")
+		return false
+	}
+	return true
+}
+
+// engine is a loaded ruleset: the Lua engine or a compiled route table.
+type engine interface {
+	route.Router
+	api.Ruleset
+	Reload(conf *config.Config) error
+	Close()
+}
+
+// daemon holds what the running process is made of.
+type daemon struct {
+	conf   *config.Config
+	log    *slog.Logger
+	level  *slog.LevelVar
+	stats  *stats.Counters
+	dialer *dial.Dialer
+	base   []addr.Proxy // the -x chain
+	engine engine
+}
+
+func (d *daemon) buildDialer() error {
+	c := d.conf
+	base, err := addr.ParseProxyList(c.Proxy)
+	if err != nil {
+		return err
+	}
+	if c.Forward != "" {
+		if _, err := addr.ParseTarget(c.Forward); err != nil {
+			return err
+		}
+	}
+	d.base = base
+	o := dial.OptionsFrom(c)
+	o.Stats, o.Logger = d.stats, d.log
+	d.dialer = dial.New(o)
+	return nil
+}
+
+// dialWithBase dials target through the -x chain and then hops; it serves
+// the engines' await.invoke and neosocksd.invoke.
+func (d *daemon) dialWithBase(ctx context.Context, target string, hops []string) (net.Conn, error) {
+	return d.dialer.DialString(ctx, d.base, target, hops)
+}
+
+func (d *daemon) serve(ident *identity, sigs chan os.Signal) int {
+	conf, log := d.conf, d.log
+	var router route.Router = route.Static
+	if d.engine != nil {
+		router = d.engine
+	}
+	srv, err := server.New(server.Options{Config: conf, Router: router, Dialer: d.dialer, Stats: d.stats, Logger: log})
+	if err != nil {
+		return fatal(log, "unable to parse outbound configuration: %s", err)
+	}
+	if err := srv.Listen(); err != nil {
+		return fatal(log, "failed to start server: %s", err)
+	}
+	var apiLn net.Listener
+	if conf.RestAPI != "" {
+		if apiLn, err = listenAPI(conf); err != nil {
+			return fatal(log, "failed to start server: %s", err)
+		}
+		log.Log(context.Background(), config.LevelNotice, "listen: "+apiLn.Addr().String())
+		if ap, err := netipAddrOf(apiLn.Addr()); err == nil && !ap.IsLoopback() {
+			log.Warn("the API is not bound to a loopback address: anyone who reaches it can run code in the ruleset")
+		}
+	}
+	if ident != nil {
+		if err := dropPrivileges(*ident); err != nil {
+			return fatal(log, "%s", err)
+		}
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 2)
+	go func() { done <- srv.Serve(ctx) }()
+	if apiLn != nil {
+		a := &api.Server{
+			Stats:   d.stats,
+			Ruleset: d.ruleset,
+			Admit:   srv.Admit,
+			Timeout: conf.TimeoutDuration(),
+			Version: version,
+			Started: time.Now(),
+			Logger:  log,
+		}
+		go func() { done <- a.Serve(ctx, apiLn) }()
+	}
+	notifyDaemonParent()
+	sdNotify("READY=1")
+
+	for {
+		select {
+		case err := <-done:
+			if err != nil && !errors.Is(err, context.Canceled) {
+				return fatal(log, "server: %s", err)
+			}
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				sdNotify("RELOADING=1")
+				d.reload(srv)
+				sdNotify("READY=1")
+				continue
+			}
+			sdNotify("STOPPING=1")
+			return d.shutdown(srv, cancel, sigs)
+		}
+	}
+}
+
+// shutdown stops accepting, drains relays until drainTimeout, and exits at
+// once on a second signal.
+func (d *daemon) shutdown(srv *server.Server, cancel context.CancelFunc, sigs <-chan os.Signal) int {
+	ctx, stop := context.WithTimeout(context.Background(), drainTimeout)
+	defer stop()
+	finished := make(chan struct{})
+	go func() {
+		srv.Shutdown(ctx)
+		cancel()
+		close(finished)
+	}()
+	select {
+	case <-finished:
+	case <-sigs:
+		d.log.Log(context.Background(), config.LevelNotice, "second signal: exiting now")
+		return 0
+	}
+	if d.engine != nil {
+		d.engine.Close()
+	}
+	d.log.Log(context.Background(), config.LevelNotice, "server shutdown gracefully")
+	return 0
+}
+
+// ruleset returns the active engine for the API, nil without one.
+func (d *daemon) ruleset() api.Ruleset {
+	if d.engine == nil {
+		return nil
+	}
+	return d.engine
+}
+
+func (d *daemon) reload(srv *server.Server) {
+	if d.engine == nil {
+		d.log.Debug("reload: no ruleset or config to reload")
+		return
+	}
+	if err := d.engine.Reload(d.conf); err != nil {
+		d.log.Warn("reload: " + err.Error())
+		return
+	}
+	d.level.Set(config.SlogLevel(d.conf.LogLevel))
+	d.log.Log(context.Background(), config.LevelNotice, "reload: ruleset successfully reloaded")
+}
+
+func isRouteTable(path string) bool { return strings.HasSuffix(path, ".nrt") }

@@ -1,0 +1,306 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/net/proxy"
+)
+
+// binPath is the daemon built once for the end-to-end tests.
+var binPath string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "neosocksd-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binPath = filepath.Join(dir, "neosocksd")
+	out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// runOnce runs the daemon to completion and returns its exit status and
+// output.
+func runOnce(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binPath, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, stdout.String(), stderr.String()
+	case errors.As(err, &ee):
+		return ee.ExitCode(), stdout.String(), stderr.String()
+	}
+	t.Fatalf("run %v: %v", args, err)
+	return 0, "", ""
+}
+
+func TestCommandLineExits(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		status int
+		stderr string
+		stdout string
+	}{
+		{"help", []string{"--help"}, 1, "usage", ""},
+		{"short help", []string{"-l", "127.0.0.1:0", "-h"}, 1, "usage", ""},
+		{"unknown argument", []string{"--bogus"}, 1, "unknown argument: `--bogus'", ""},
+		{"missing argument", []string{"-l"}, 1, "requires an argument", ""},
+		{"no listener", []string{"--api", "127.0.0.1:0"}, 1, "listen address is not specified", ""},
+		{"timeout out of range", []string{"-l", "127.0.0.1:0", "-t", "1"}, 1, "timeout is out of range", ""},
+		{"bad loglevel", []string{"-l", "127.0.0.1:0", "--loglevel", "x"}, 1, "argument error: --loglevel `x'", ""},
+		{"bad proxy", []string{"-l", "127.0.0.1:0", "-x", "socks6://h:1"}, 1, "unable to parse outbound configuration", ""},
+		{"bad forward", []string{"-l", "127.0.0.1:0", "-f", "::1:80"}, 1, "unable to parse outbound configuration", ""},
+		{"dump config", []string{"-l", "127.0.0.1:1080", "--dump-config"}, 0, "", "    listen = \"127.0.0.1:1080\",\n"},
+		{"dump config fails check", []string{"--dump-config"}, 1, "configuration check failed", ""},
+		{"auth without ruleset", []string{"-l", "127.0.0.1:0", "--auth-required"}, 1, "authentication requires a ruleset", ""},
+		{"bind failure", []string{"-l", "192.0.2.1:1"}, 1, "failed to start server", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			status, stdout, stderr := runOnce(t, tc.args...)
+			if status != tc.status {
+				t.Fatalf("status %d, want %d\nstderr: %s", status, tc.status, stderr)
+			}
+			if !strings.Contains(strings.ToLower(stderr), strings.ToLower(tc.stderr)) {
+				t.Fatalf("stderr lacks %q:\n%s", tc.stderr, stderr)
+			}
+			if !strings.Contains(stdout, tc.stdout) {
+				t.Fatalf("stdout lacks %q:\n%s", tc.stdout, stdout)
+			}
+		})
+	}
+}
+
+// daemonProc is a running daemon with the addresses it logged.
+type daemonProc struct {
+	cmd   *exec.Cmd
+	addrs []string // "listen: " lines in order: -l, --http, --api
+	done  chan error
+	log   *bytes.Buffer
+}
+
+var listenLine = regexp.MustCompile(`listen: (\S+)`)
+
+// startDaemon starts the daemon and waits until it has logged n listen
+// lines.
+func startDaemon(t *testing.T, n int, args ...string) *daemonProc {
+	t.Helper()
+	cmd := exec.Command(binPath, append([]string{"--loglevel", "5"}, args...)...)
+	pr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	d := &daemonProc{cmd: cmd, done: make(chan error, 1), log: new(bytes.Buffer)}
+	found := make(chan string, 8)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			line := sc.Text()
+			d.log.WriteString(line + "\n")
+			if m := listenLine.FindStringSubmatch(line); m != nil {
+				found <- m[1]
+			}
+		}
+		close(found)
+		d.done <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-d.done
+	})
+	deadline := time.After(15 * time.Second)
+	for len(d.addrs) < n {
+		select {
+		case a, ok := <-found:
+			if !ok {
+				t.Fatalf("daemon exited before listening:\n%s", d.log)
+			}
+			d.addrs = append(d.addrs, a)
+		case <-deadline:
+			t.Fatalf("daemon did not listen in time:\n%s", d.log)
+		}
+	}
+	return d
+}
+
+// stop sends sig and returns the exit status.
+func (d *daemonProc) stop(t *testing.T, sig syscall.Signal) int {
+	t.Helper()
+	d.cmd.Process.Signal(sig)
+	select {
+	case err := <-d.done:
+		d.done <- err
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode()
+		}
+		return 0
+	case <-time.After(15 * time.Second):
+		t.Fatal("daemon did not stop")
+	}
+	return -1
+}
+
+func echoServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(c, c); c.Close() }()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func TestDaemonServesAndStops(t *testing.T) {
+	target := echoServer(t)
+	d := startDaemon(t, 3, "-l", "127.0.0.1:0", "--http", "127.0.0.1:0", "--api", "127.0.0.1:0")
+
+	dialer, err := proxy.SOCKS5("tcp", d.addrs[0], nil, proxy.Direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := dialer.Dial("tcp", target)
+	if err != nil {
+		t.Fatalf("socks5 dial: %v\n%s", err, d.log)
+	}
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprint(c, "ping")
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ping" {
+		t.Fatalf("echo through proxy: %q %v", buf, err)
+	}
+	c.Close()
+
+	resp, err := http.Get("http://" + d.addrs[2] + "/healthy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("/healthy = %d", resp.StatusCode)
+	}
+	resp, err = http.Get("http://" + d.addrs[2] + "/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "Uptime") {
+		t.Fatalf("/stats body:\n%s", body)
+	}
+	if st := d.stop(t, syscall.SIGTERM); st != 0 {
+		t.Fatalf("exit status %d after SIGTERM\n%s", st, d.log)
+	}
+	if !strings.Contains(d.log.String(), "server shutdown gracefully") {
+		t.Fatalf("no shutdown notice:\n%s", d.log)
+	}
+}
+
+func TestDaemonRulesetReload(t *testing.T) {
+	target := echoServer(t)
+	dir := t.TempDir()
+	rs := filepath.Join(dir, "ruleset.lua")
+	write := func(body string) {
+		if err := os.WriteFile(rs, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(`local ruleset = {}
+function ruleset.resolve(addr) return nil end
+function ruleset.route(addr) return nil end
+function ruleset.route6(addr) return nil end
+return ruleset`)
+	d := startDaemon(t, 1, "-l", "127.0.0.1:0", "-r", rs)
+	dialer, _ := proxy.SOCKS5("tcp", d.addrs[0], nil, proxy.Direct)
+	if c, err := dialer.Dial("tcp", target); err == nil {
+		c.Close()
+		t.Fatal("ruleset that rejects everything let a request through")
+	}
+	write(fmt.Sprintf(`local ruleset = {}
+function ruleset.resolve(addr) return %q end
+function ruleset.route(addr) return %q end
+function ruleset.route6(addr) return %q end
+return ruleset`, target, target, target))
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	var c net.Conn
+	var err error
+	for i := 0; i < 100; i++ { // the reload is asynchronous: poll, bounded
+		if c, err = dialer.Dial("tcp", "192.0.2.1:9"); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("after reload: %v\n%s", err, d.log)
+	}
+	c.Close()
+	if st := d.stop(t, syscall.SIGINT); st != 0 {
+		t.Fatalf("exit status %d", st)
+	}
+}
+
+func TestDumpConfigRoundTrip(t *testing.T) {
+	status, out, stderr := runOnce(t, "-l", "127.0.0.1:0", "--api", "127.0.0.1:0", "-t", "30.5", "--dump-config")
+	if status != 0 {
+		t.Fatalf("dump: %d %s", status, stderr)
+	}
+	if !strings.Contains(out, "    timeout = 30.5,\n") {
+		t.Fatalf("dump lacks the timeout:\n%s", out)
+	}
+	path := filepath.Join(t.TempDir(), "config.lua")
+	if err := os.WriteFile(path, []byte(out), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The dump is valid Lua that -c reads back: the daemon listens where it says.
+	d := startDaemon(t, 2, "-c", path)
+	resp, err := http.Get("http://" + d.addrs[1] + "/healthy")
+	if err != nil {
+		t.Fatalf("api from -c config: %v\n%s", err, d.log)
+	}
+	resp.Body.Close()
+	if st := d.stop(t, syscall.SIGTERM); st != 0 {
+		t.Fatalf("exit status %d", st)
+	}
+}

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// identity is the parsed -u argument.
+type identity struct {
+	uid, gid       int
+	setUID, setGID bool
+}
+
+// parseIdentity resolves "[user][:[group]]" the way the original does:
+// numbers are taken literally, names are looked up, "user:" takes the
+// user's primary group.
+func parseIdentity(spec string) (identity, error) {
+	var id identity
+	if len(spec) >= 1024 {
+		return id, errors.New("user name too long")
+	}
+	name, group, hasColon := strings.Cut(spec, ":")
+	if name == "" && group == "" {
+		return id, errors.New("neither user nor group specified")
+	}
+	var primaryGID string
+	if name != "" {
+		if n, err := strconv.Atoi(name); err == nil && n >= 0 {
+			id.uid, id.setUID = n, true
+			if u, err := user.LookupId(name); err == nil {
+				primaryGID = u.Gid
+			}
+		} else {
+			u, err := user.Lookup(name)
+			if err != nil {
+				return id, fmt.Errorf("unknown user %q: %w", name, err)
+			}
+			id.uid, _ = strconv.Atoi(u.Uid)
+			id.setUID, primaryGID = true, u.Gid
+		}
+	}
+	switch {
+	case group != "":
+		if n, err := strconv.Atoi(group); err == nil && n >= 0 {
+			id.gid = n
+		} else {
+			g, err := user.LookupGroup(group)
+			if err != nil {
+				return id, fmt.Errorf("unknown group %q: %w", group, err)
+			}
+			id.gid, _ = strconv.Atoi(g.Gid)
+		}
+		id.setGID = true
+	case hasColon:
+		if primaryGID == "" {
+			return id, fmt.Errorf("cannot find the primary group of user %q", name)
+		}
+		id.gid, _ = strconv.Atoi(primaryGID)
+		id.setGID = true
+	}
+	return id, nil
+}
+
+// dropPrivileges switches to id: supplementary groups cleared, then the
+// group, then the user. Go applies these to every thread of the process.
+// Any failure is returned; the caller must exit rather than keep running
+// with the old credentials.
+func dropPrivileges(id identity) error {
+	if err := syscall.Setgroups(nil); err != nil {
+		return fmt.Errorf("setgroups: %w", err)
+	}
+	if id.setGID {
+		if err := syscall.Setgid(id.gid); err != nil {
+			return fmt.Errorf("setgid %d: %w", id.gid, err)
+		}
+	}
+	if id.setUID {
+		if err := syscall.Setuid(id.uid); err != nil {
+			return fmt.Errorf("setuid %d: %w", id.uid, err)
+		}
+	}
+	return nil
+}
+
+// daemonEnv marks the re-executed daemon process.
+const daemonEnv = "NEOSOCKSD_DAEMON_READY_FD"
+
+// isDaemonChild reports whether this process is the re-executed daemon.
+func isDaemonChild() bool { return os.Getenv(daemonEnv) != "" }
+
+// daemonize re-executes the program in a new session with its standard
+// streams on /dev/null (Go cannot fork), then waits until the child says it
+// is ready. It returns the child's pid; the parent then exits 0.
+//
+// The child reports readiness after its listeners are bound, later than the
+// original (which reports before loading scripts): a daemon that cannot
+// start makes the parent fail visibly instead of exiting 0.
+func daemonize() (int, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		w.Close()
+		return 0, err
+	}
+	defer null.Close()
+	exe, err := os.Executable()
+	if err != nil {
+		w.Close()
+		return 0, err
+	}
+	cmd := exec.Command(exe, os.Args[1:]...)
+	cmd.Env = append(os.Environ(), daemonEnv+"=3")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		w.Close()
+		return 0, err
+	}
+	w.Close()
+	var b [1]byte
+	if n, _ := r.Read(b[:]); n != 1 {
+		return 0, errors.New("daemon process exited before it was ready (see syslog)")
+	}
+	return cmd.Process.Pid, cmd.Process.Release()
+}
+
+// notifyDaemonParent tells the waiting parent that the daemon is ready.
+func notifyDaemonParent() {
+	if fd := os.Getenv(daemonEnv); fd != "" {
+		n, err := strconv.Atoi(fd)
+		if err != nil {
+			return
+		}
+		f := os.NewFile(uintptr(n), "ready")
+		f.Write([]byte{1})
+		f.Close()
+		os.Unsetenv(daemonEnv)
+	}
+}
+
+// sdNotify sends a state string to systemd when NOTIFY_SOCKET is set.
+func sdNotify(state string) {
+	path := os.Getenv("NOTIFY_SOCKET")
+	if path == "" {
+		return
+	}
+	if path[0] == '@' {
+		path = "\x00" + path[1:]
+	}
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	defer syscall.Close(fd)
+	syscall.Sendto(fd, []byte(state), 0, &syscall.SockaddrUnix{Name: path})
+}
