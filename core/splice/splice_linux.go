@@ -3,7 +3,6 @@
 package splice
 
 import (
-	"errors"
 	"io"
 	"net"
 	"os"
@@ -63,7 +62,7 @@ func Copy(dst, src *net.TCPConn) (int64, error) {
 // transfers. progress runs on the calling goroutine.
 func CopyProgress(dst, src *net.TCPConn, progress func(n int64)) (int64, error) {
 	if dst == nil || src == nil {
-		return 0, errors.New("splice: nil connection")
+		return 0, ErrNilConn
 	}
 	srcRC, err := src.SyscallConn()
 	if err != nil {

@@ -3,7 +3,6 @@
 package splice
 
 import (
-	"errors"
 	"io"
 	"net"
 )
@@ -18,7 +17,7 @@ func Copy(dst, src *net.TCPConn) (int64, error) { return CopyProgress(dst, src, 
 // CopyProgress is io.Copy outside Linux, reporting each write to progress.
 func CopyProgress(dst, src *net.TCPConn, progress func(n int64)) (int64, error) {
 	if dst == nil || src == nil {
-		return 0, errors.New("splice: nil connection")
+		return 0, ErrNilConn
 	}
 	if progress == nil {
 		return io.Copy(dst, src)

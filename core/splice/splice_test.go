@@ -478,7 +478,7 @@ func TestFallback(t *testing.T) {
 }
 
 func TestNilConn(t *testing.T) {
-	if _, err := Copy(nil, nil); err == nil {
+	if _, err := Copy(nil, nil); !errors.Is(err, ErrNilConn) {
 		t.Fatal("Copy(nil, nil) succeeded")
 	}
 }
