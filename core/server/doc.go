@@ -68,9 +68,8 @@
 //
 //   - SOCKS4/4A requests on a server with --auth-required are refused
 //     (5B, counted in RejectRuleset): SOCKS4 cannot carry a password.
-//   - The relay counts bytes at least every MiB and when a direction ends,
-//     not per read, to keep the splice path; /stats may lag by up to 1 MiB
-//     per direction of a running session.
+//   - The relay counts bytes per burst: each splice moves what the socket
+//     had queued, and the counters are updated after it.
 //   - --pipe is accepted and changes nothing: Go's TCPConn.ReadFrom already
 //     relays TCP to TCP with splice(2) through a pipe, which is what the
 //     original's --pipe does.

@@ -354,3 +354,23 @@ func TestListenErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestReusePort(t *testing.T) {
+	first := testConfig()
+	first.ReusePort = true
+	a := startServer(t, first, nil, nil)
+	second := testConfig()
+	second.Listen = a.addr
+	s, err := New(Options{Config: second, Dialer: &fakeDialer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Listen(); err == nil {
+		t.Fatal("second bind without --reuseport succeeded")
+	}
+	second.ReusePort = true
+	b := startServer(t, second, nil, nil)
+	if b.addr != a.addr {
+		t.Fatalf("bound %s and %s", a.addr, b.addr)
+	}
+}
