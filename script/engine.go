@@ -97,7 +97,6 @@ type Engine struct {
 	peak        atomic.Int64
 	events      stats.Window
 	monoBase    time.Time
-	cfgMu       sync.Mutex // guards *o.Config reads by neosocksd.config (owner) vs writers
 	lastErrText atomic.Pointer[string]
 
 	v *vm // owner only

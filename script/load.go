@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/neosocksd-go/neosocksd/core/config"
 	lua "github.com/yuin/gopher-lua"
@@ -435,6 +434,3 @@ func (e *Engine) Update(ctx context.Context, module, chunkname string, code []by
 	}
 	return lerr
 }
-
-// stripNL trims a trailing newline for log lines.
-func stripNL(s string) string { return strings.TrimRight(s, "\n") }
