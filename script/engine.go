@@ -97,7 +97,6 @@ type Engine struct {
 	peak        atomic.Int64
 	events      stats.Window
 	monoBase    time.Time
-	lastErrText atomic.Pointer[string]
 
 	v *vm // owner only
 }

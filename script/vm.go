@@ -529,8 +529,6 @@ func (v *vm) callFinish(L *lua.LState, finish lua.LValue, args []lua.LValue) {
 // setLastError records the last error value for neosocksd.stats().
 func (v *vm) setLastError(val lua.LValue) {
 	v.lastError = val
-	s := errorText(val)
-	v.e.lastErrText.Store(&s)
 }
 
 // setTraceback builds the routine trampolines with or without the
