@@ -442,9 +442,9 @@ func (x *exchange) receive(method string) error {
 		case r.Chunked:
 			berr = copyChunked(x.toClient, up)
 		case r.ContentLength >= 0:
-			berr = copyLength(x.toClient, up, r.ContentLength)
+			berr = x.copyBody(up, r.ContentLength)
 		default:
-			berr = copyAll(x.toClient, up)
+			berr = x.copyBody(up, -1)
 		}
 		if berr != nil {
 			return &errSent{berr}
@@ -457,6 +457,60 @@ func (x *exchange) isSent() bool {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	return x.sent
+}
+
+// spliceChunk bounds one kernel copy round, so that BytesDown stays
+// current during long downloads.
+const spliceChunk = 1 << 20
+
+// copyBody copies a response body of n bytes (-1: until EOF) to the
+// client: first what is buffered, then, between two TCP sockets, through
+// the kernel (splice(2) via TCPConn.ReadFrom).
+func (x *exchange) copyBody(up *inbuf, n int64) error {
+	if b := up.pending(); len(b) > 0 {
+		if n >= 0 && int64(len(b)) > n {
+			b = b[:n]
+		}
+		if err := x.toClient(b); err != nil {
+			return err
+		}
+		up.consume(len(b))
+		if n >= 0 {
+			n -= int64(len(b))
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	rf, ok := x.c.Conn.(io.ReaderFrom)
+	if _, tcp := x.up.(*net.TCPConn); !ok || !tcp {
+		if n < 0 {
+			return copyAll(x.toClient, up)
+		}
+		return copyLength(x.toClient, up, n)
+	}
+	for {
+		chunk := int64(spliceChunk)
+		if n >= 0 && n < chunk {
+			chunk = n
+		}
+		k, err := rf.ReadFrom(&io.LimitedReader{R: x.up, N: chunk})
+		x.s.stats.BytesDown.Add(uint64(k))
+		if n >= 0 {
+			n -= k
+		}
+		switch {
+		case err != nil:
+			return err
+		case n == 0:
+			return nil
+		case k < chunk:
+			if n > 0 {
+				return io.ErrUnexpectedEOF
+			}
+			return nil // EOF of a close-delimited body
+		}
+	}
 }
 
 // copyLength copies exactly n bytes from in to write.

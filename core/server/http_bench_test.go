@@ -1,0 +1,77 @@
+package server
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// BenchmarkHTTPProxyPass measures a proxy_pass GET whose 1 MiB response
+// has a Content-Length, end to end over loopback (one connection per
+// request, as the proxy serves one request per connection).
+func BenchmarkHTTPProxyPass(b *testing.B) {
+	const size = 1 << 20
+	resp := []byte("HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(size) + "\r\n\r\n" + strings.Repeat("x", size))
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					line, err := br.ReadString('\n')
+					if err != nil {
+						return
+					}
+					if line == "\r\n" {
+						break
+					}
+				}
+				_, _ = c.Write(resp)
+			}()
+		}
+	}()
+	conf := testConfig()
+	conf.Listen = ""
+	conf.HTTPListen = "127.0.0.1:0"
+	ts := startServer(b, conf, nil, nil)
+	_, hp := ts.Addrs()
+	req := "GET http://" + ln.Addr().String() + "/ HTTP/1.1\r\n\r\n"
+	buf := make([]byte, 64<<10)
+	b.SetBytes(size)
+	b.ReportAllocs()
+	for b.Loop() {
+		c, err := net.Dial("tcp", hp.String())
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.WriteString(c, req); err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for {
+			k, err := c.Read(buf)
+			n += k
+			if err != nil {
+				break
+			}
+		}
+		c.Close()
+		if n < size {
+			b.Fatalf("short response: %d", n)
+		}
+	}
+}
