@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 
@@ -47,7 +46,7 @@ func (s *Server) socks5Bind(h *handshake, req socks5.Request) error {
 	ln.Close()
 	pa := boundAddr(peer.RemoteAddr())
 	if !bindPeerMatches(req.Addr, pa) {
-		s.log.Warn("bind: unexpected peer", "client", c.RemoteAddr().String(), "target", req.Addr.String(), "peer", pa.String())
+		s.log.Warn("bind: unexpected peer "+pa.String(), "client", c.RemoteAddr().String(), "target", req.Addr.String())
 	}
 	if err := c.write(socks5.AppendReply(reply[:0], socks5.Succeeded, pa)); err != nil {
 		peer.Close()
@@ -72,5 +71,3 @@ func bindPeerMatches(want, got addr.Addr) bool {
 	ip := want.IP()
 	return ip.IsUnspecified() || ip.Unmap() == got.IP().Unmap()
 }
-
-var errNoUDP = errors.New("udp associate failed")

@@ -65,7 +65,7 @@ func (s *Server) listen(address string, transparent bool) (net.Listener, error) 
 	}
 	if ta, ok := l.Addr().(*net.TCPAddr); ok {
 		if ap := ta.AddrPort(); ap.Addr().IsUnspecified() {
-			s.log.Warn("binding to wildcard address", "addr", ap.String())
+			s.log.Warn("binding to wildcard address " + ap.String())
 		}
 	}
 	s.log.Log(context.Background(), config.LevelNotice, "listen: "+l.Addr().String())

@@ -165,6 +165,7 @@ func spliceLoop(dst io.ReaderFrom, src *net.TCPConn, rc syscall.RawConn, ctr *at
 func readable(rc syscall.RawConn) (int, error) {
 	var avail int
 	var serr error
+	woke := false
 	err := rc.Read(func(fd uintptr) bool {
 		n, err := unix.IoctlGetInt(int(fd), unix.SIOCINQ)
 		if err != nil {
@@ -175,16 +176,23 @@ func readable(rc syscall.RawConn) (int, error) {
 			avail = n
 			return true
 		}
-		// Nothing queued: EOF, an error, or no data yet.
+		if !woke {
+			// Nothing queued yet: wait for the socket to become
+			// readable.
+			woke = true
+			return false
+		}
+		// Readable but nothing queued: EOF, an error, or a stale
+		// wake-up. A peek tells them apart.
 		var b [1]byte
 		m, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
 		switch {
 		case err == unix.EAGAIN || err == unix.EINTR:
-			return false // wait for readiness
+			return false
 		case err != nil:
 			serr = err
 		case m > 0:
-			avail = m // raced with an arriving segment
+			avail = m // a segment arrived since the ioctl
 		}
 		return true
 	})

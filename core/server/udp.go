@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -9,6 +10,8 @@ import (
 	"github.com/neosocksd-go/neosocksd/core/addr"
 	"github.com/neosocksd-go/neosocksd/core/proto/socks5"
 )
+
+var errNoUDP = errors.New("udp associate failed")
 
 // udpBufSize is the receive buffer, and the bound of a reassembled
 // fragment sequence.
