@@ -63,7 +63,6 @@ func httpStatusOf(err error) int {
 
 // inbuf buffers reads from one side of the exchange.
 type inbuf struct {
-	conn   net.Conn
 	buf    []byte
 	off    int // buf[off:] is unconsumed
 	read   func([]byte) (int, error)
@@ -74,7 +73,7 @@ func newInbuf(c net.Conn, size int, read func([]byte) (int, error)) *inbuf {
 	if read == nil {
 		read = c.Read
 	}
-	return &inbuf{conn: c, buf: make([]byte, 0, size), read: read}
+	return &inbuf{buf: make([]byte, 0, size), read: read}
 }
 
 func (b *inbuf) pending() []byte { return b.buf[b.off:] }
@@ -154,7 +153,7 @@ func (s *Server) serveHTTP(c *conn) {
 	}
 	if s.conf.AuthRequired && !cred.HasPassword {
 		_ = c.write(http.AppendAuthRequired(nil, time.Now()))
-		lingerClose(c.Conn)
+		httpLinger(c.Conn)
 		s.log.Debug("http proxy authentication required", "client", c.RemoteAddr().String())
 		return
 	}
@@ -174,7 +173,7 @@ func (s *Server) httpFail(c *conn, err error) {
 	code := httpStatusOf(err)
 	if code != 0 {
 		_ = c.write(http.AppendErrorPage(nil, code, time.Now()))
-		lingerClose(c.Conn)
+		httpLinger(c.Conn)
 	}
 	if s.log.Enabled(c.ctx, slog.LevelDebug) {
 		s.log.Debug("http request failed", "client", c.RemoteAddr().String(), "target", c.targetString(),
@@ -189,10 +188,10 @@ type errSent struct{ err error }
 func (e *errSent) Error() string { return e.err.Error() }
 func (e *errSent) Unwrap() error { return e.err }
 
-// lingerClose half-closes c and discards what the client still sends for
+// httpLinger half-closes c and discards what the client still sends for
 // a short while, so that unread request bytes do not turn the close into
 // a reset that destroys the response in flight.
-func lingerClose(c net.Conn) {
+func httpLinger(c net.Conn) {
 	cw, ok := c.(interface{ CloseWrite() error })
 	if !ok || cw.CloseWrite() != nil {
 		return
