@@ -30,6 +30,9 @@ func suiteSizes() sizes {
 	if testing.Short() {
 		return sizes{rulesets: 40, requests: 150, fixed: 300}
 	}
+	if raceEnabled {
+		return sizes{rulesets: 80, requests: 200, fixed: 500}
+	}
 	return sizes{rulesets: 300, requests: 300, fixed: 1000}
 }
 
