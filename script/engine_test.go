@@ -128,6 +128,18 @@ func TestDecisions(t *testing.T) {
 			}
 		})
 	}
+	// errors, wrong return types and bad addresses are the last error
+	for _, a := range []string{"error.test:1", "garbage.test:1", "badaddr.test:1"} {
+		routeOf(t, te.Engine, route.Resolve, a)
+		body, err := te.RPCall(context.Background(), []byte(`return tostring(neosocksd.stats().lasterror)`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{"error.test:1": "boom", "garbage.test:1": "invalid return value #1: table", "badaddr.test:1": "invalid address"}[a]
+		if !strings.Contains(string(body), want) {
+			t.Errorf("%s: lasterror %s, want %q", a, body, want)
+		}
+	}
 }
 
 func configForTest() *config.Config {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/neosocksd-go/neosocksd/core/config"
+	"github.com/neosocksd-go/neosocksd/core/route"
 	"github.com/neosocksd-go/neosocksd/stdlib"
 	"github.com/neosocksd-go/neosocksd/stdlib/lua54"
 	lua "github.com/yuin/gopher-lua"
@@ -459,9 +460,18 @@ func (v *vm) luaDeliver(L *lua.LState) int {
 func (v *vm) succeed(L *lua.LState, r *routine, vals []lua.LValue) {
 	switch r.kind {
 	case kRequest:
-		if !r.committed {
-			r.call.answer(decide(vals))
+		if r.committed {
+			return
 		}
+		d := decide(vals)
+		switch {
+		case d.Verdict == route.Error:
+			v.setLastError(lua.LString(d.Reason))
+			v.e.log.Warn("ruleset." + r.call.req.Callback.String() + ": " + d.Reason)
+		case d.Verdict == route.Reject && len(vals) > 0 && lua.LVAsBool(vals[0]):
+			v.setLastError(lua.LString("invalid return value #1: " + vals[0].Type().String()))
+		}
+		r.call.answer(d)
 	case kAsync:
 		args := append([]lua.LValue{lua.LTrue}, vals...)
 		v.callFinish(L, r.finish, args)
@@ -481,6 +491,7 @@ func (v *vm) fail(r *routine, val lua.LValue) {
 	msg := v.errValueText(val)
 	switch r.kind {
 	case kRequest:
+		v.setLastError(lua.LString(msg))
 		if v.budgetBlown() {
 			v.e.runaways.Add(1)
 			v.e.log.Error("ruleset error: "+msg, "budget", v.e.budget)
