@@ -623,3 +623,24 @@ func TestHTTPClients(t *testing.T) {
 		t.Fatalf("big post: %v len=%d", err, len(out))
 	}
 }
+
+func TestHTTPHalfOpenTimeout(t *testing.T) {
+	conf := testConfig()
+	conf.Timeout = 0.3
+	slow := route.RouterFunc(func(ctx context.Context, req *route.Request) (route.Decision, error) {
+		<-ctx.Done()
+		return route.Decision{Verdict: route.Reject}, nil
+	})
+	ts, hp := startHTTP(t, conf, slow)
+	// A head that never completes, and a ruleset that never decides: both
+	// close without a status once -t passes.
+	for _, req := range []string{"GET http://a/ HTTP/1.1\r\nX: y\r\n", "CONNECT a:1 HTTP/1.1\r\n\r\n", "GET http://a/ HTTP/1.1\r\n\r\n"} {
+		c := dialProxy(t, hp)
+		mustWrite(t, c, []byte(req))
+		expectClosed(t, c)
+	}
+	waitFor(t, "timeouts counted", func() bool { return ts.stats.RejectTimeout.Load() == 3 })
+	if ts.stats.HalfOpen.Load() != 0 || ts.stats.RejectRuleset.Load() != 0 {
+		t.Fatalf("halfopen=%d ruleset=%d", ts.stats.HalfOpen.Load(), ts.stats.RejectRuleset.Load())
+	}
+}
