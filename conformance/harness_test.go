@@ -150,3 +150,13 @@ func TestOutcomeSame(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+func TestGenerateDeterministicWithManyUsers(t *testing.T) {
+	lits := Literals{Names: []string{"a.example"}, Users: map[string]string{"u1": "p", "u2": "q", "u3": "", "u4": "r", "u5": "s"}}
+	a := Generate(lits, 3, 400)
+	for i := 0; i < 5; i++ {
+		if b := Generate(lits, 3, 400); !slices.Equal(a, b) {
+			t.Fatal("same seed gave different streams")
+		}
+	}
+}

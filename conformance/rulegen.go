@@ -39,6 +39,7 @@ var (
 		"127.0.0.0/8", "0.0.0.0/0", "203.0.113.0/24", "172.16.0.0/12"}
 	genV6 = []string{"2001:db8::/32", "2001:db8::/48", "2001:db8::1", "::1", "fe80::/10", "::/0", "::ffff:0:0/96",
 		"64:ff9b::/96", "fc00::/7"}
+	genListItems = []string{`domain:corp.lan`, `full:svc.test`, `regexp:^www\.`, `keyword:example`, `full:Server.LAN`, `keyword:%`}
 	genURIs = []string{`"socks5://p1.lan:1080"`, `"socks4a://p2.lan:1080"`, `"http://p3.lan:3128"`, `"socks5://u:pw@p4.lan:1080"`}
 	genDst  = []string{"10.0.0.1:80", "127.0.0.1:22", "[2001:db8::1]:443", "server.lan:8080", "a.example.com:443",
 		"192.168.1.1:53"}
@@ -69,7 +70,7 @@ func (g *ruleGen) file() string {
 	// Sets.
 	for i := 0; i < g.rng.IntN(4); i++ {
 		name := fmt.Sprintf("s%d", i)
-		switch g.rng.IntN(5) {
+		switch g.rng.IntN(8) {
 		case 0:
 			g.p("set %s domain { %s }", name, g.some(genDomains, 4))
 		case 1:
@@ -80,6 +81,12 @@ func (g *ruleGen) file() string {
 			g.p("set %s pattern { %s }", name, g.someQuoted(genPatterns, 2))
 		case 4:
 			g.p("set %s regex { %s }", name, g.someQuoted(genRegexes, 2))
+		case 5:
+			g.p("set %s list { %s, %s }", name, g.some(genDomains, 2), g.someQuoted(genListItems, 3))
+		case 6:
+			g.p("set %s %s external", name, g.pick([]string{"domain", "host", "exact", "list"}))
+		case 7:
+			g.p(`set %s domain from "absent-%d.txt" optional`, name, i)
 		}
 		g.strSets = append(g.strSets, name)
 	}

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -142,7 +143,13 @@ func Generate(lits Literals, seed uint64, size int) []Request {
 	// Credentials: none, right, wrong, empty user, unknown user.
 	base := len(g.reqs)
 	var creds []route.Credentials
-	for u, p := range lits.Users {
+	users := make([]string, 0, len(lits.Users))
+	for u := range lits.Users {
+		users = append(users, u)
+	}
+	slices.Sort(users) // map order would make the stream differ run to run
+	for _, u := range users {
+		p := lits.Users[u]
 		creds = append(creds,
 			route.Credentials{Username: u, Password: p, HasUsername: true, HasPassword: true},
 			route.Credentials{Username: u, Password: p + "x", HasUsername: true, HasPassword: true},

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/neosocksd-go/neosocksd/core/route"
 	"github.com/neosocksd-go/neosocksd/dsl"
 )
 
@@ -256,6 +257,7 @@ func TestExamples(t *testing.T) {
 				t.Fatal(err)
 			}
 			p := mustCheck(t, f, src, checkOpts(filepath.Dir(f)))
+			runTestBlocks(t, f, p)
 			lits := LiteralsOf(p)
 			for _, w := range worldsFor(p, lits, 1, true) {
 				stream := Generate(lits, 1, sz.fixed)
@@ -286,24 +288,7 @@ func TestConstructs(t *testing.T) {
 			if len(p.Tests) == 0 {
 				t.Errorf("%s has no test block", f)
 			}
-			res, err := dsl.RunTests(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, r := range res {
-				if r.Failure != "" {
-					t.Errorf("%s:%d: %q: %s", f, r.Case.Pos.Line, r.Case.Addr, r.Failure)
-				}
-			}
-			lres, err := RunLuaTests(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, r := range lres {
-				if r.Failure != "" {
-					t.Errorf("lua: %s:%d: %q: %s", f, r.Case.Pos.Line, r.Case.Addr, r.Failure)
-				}
-			}
+			runTestBlocks(t, f, p)
 			lits := LiteralsOf(p)
 			for _, w := range worldsFor(p, lits, 2, false) {
 				stream := Generate(lits, 2, sz.fixed/2)
@@ -315,10 +300,31 @@ func TestConstructs(t *testing.T) {
 	}
 }
 
+// runTestBlocks runs the test blocks of p on the Go engine and on the
+// translated Lua; both must pass.
+func runTestBlocks(t *testing.T, f string, p *dsl.Program) {
+	t.Helper()
+	for _, run := range []struct {
+		label string
+		fn    func(*dsl.Program) ([]dsl.CaseResult, error)
+	}{{"go", dsl.RunTests}, {"lua", RunLuaTests}} {
+		res, err := run.fn(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res {
+			if r.Failure != "" {
+				t.Errorf("%s: %s:%d: %q: %s", run.label, f, r.Case.Pos.Line, r.Case.Addr, r.Failure)
+			}
+		}
+	}
+}
+
 // TestRandomRulesets compares the engines on seeded random route tables.
 func TestRandomRulesets(t *testing.T) {
 	sz := suiteSizes()
 	var checked, requests int
+	tally := map[string]int{}
 	for seed := uint64(1); seed <= uint64(sz.rulesets); seed++ {
 		src := []byte(RandomRuleset(seed))
 		name := fmt.Sprintf("random%d.nrt", seed)
@@ -335,9 +341,16 @@ func TestRandomRulesets(t *testing.T) {
 			if m := compareProgram(t, p, w, stream); m != nil {
 				report(t, p, src, w, stream, m)
 			}
+			countOutcomes(tally, p, w, stream)
 		}
 	}
-	t.Logf("%d random rulesets, %d requests, each on G, G0, GT and L", checked, requests)
+	t.Logf("%d random rulesets, %d requests, each on G, G0, GT and L; outcomes %v", checked, requests, tally)
+	// The generator must reach every kind of outcome often enough.
+	for _, k := range []string{"route", "route+chain", "reject", "error", "events", "auth-fail", "rewritten"} {
+		if tally[k]*200 < requests {
+			t.Errorf("only %d of %d requests gave %q", tally[k], requests, k)
+		}
+	}
 }
 
 // TestRegressions replays every saved mismatch.
@@ -374,5 +387,36 @@ func TestRegressions(t *testing.T) {
 				t.Errorf("%v", m)
 			}
 		})
+	}
+}
+
+// countOutcomes tallies the kinds of decisions engine G makes on stream.
+func countOutcomes(tally map[string]int, p *dsl.Program, w World, stream []Request) {
+	g, err := NewGoEngine(p, Indexed, w)
+	if err != nil {
+		return
+	}
+	for _, r := range stream {
+		o, _ := g.Decide(r)
+		switch o.Verdict {
+		case route.Forward:
+			tally["route"]++
+			if o.Chain.Len() > 0 {
+				tally["route+chain"]++
+			}
+			if o.Target != r.Addr {
+				tally["rewritten"]++
+			}
+		case route.Reject:
+			tally["reject"]++
+		default:
+			tally["error"]++
+		}
+		if len(o.Events) > 0 {
+			tally["events"]++
+			if o.Events[0].Tag == "auth-fail" {
+				tally["auth-fail"]++
+			}
+		}
 	}
 }
