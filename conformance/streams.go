@@ -1,12 +1,3 @@
-// Package conformance proves that the two routing engines decide alike:
-// the compiled route table (package dsl) and the same rules as Lua on
-// gopher-lua with our libruleset.lua (packages script and stdlib). It
-// generates request streams from a ruleset's literals and the edge cases
-// of the route-table design (§8), runs every engine on them and compares
-// the outcome, target, proxy chain and tag events byte for byte.
-//
-// The package is used by its own tests (in CI) and by `nrt conform`, which
-// compares any route table with any hand-written Lua ruleset.
 package conformance
 
 import (
