@@ -40,8 +40,8 @@ var (
 	genV6 = []string{"2001:db8::/32", "2001:db8::/48", "2001:db8::1", "::1", "fe80::/10", "::/0", "::ffff:0:0/96",
 		"64:ff9b::/96", "fc00::/7"}
 	genListItems = []string{`domain:corp.lan`, `full:svc.test`, `regexp:^www\.`, `keyword:example`, `full:Server.LAN`, `keyword:%`}
-	genURIs = []string{`"socks5://p1.lan:1080"`, `"socks4a://p2.lan:1080"`, `"http://p3.lan:3128"`, `"socks5://u:pw@p4.lan:1080"`}
-	genDst  = []string{"10.0.0.1:80", "127.0.0.1:22", "[2001:db8::1]:443", "server.lan:8080", "a.example.com:443",
+	genURIs      = []string{`"socks5://p1.lan:1080"`, `"socks4a://p2.lan:1080"`, `"http://p3.lan:3128"`, `"socks5://u:pw@p4.lan:1080"`}
+	genDst       = []string{"10.0.0.1:80", "127.0.0.1:22", "[2001:db8::1]:443", "server.lan:8080", "a.example.com:443",
 		"192.168.1.1:53"}
 	genRewrite = [][2]string{{`example%.com`, `example.net`}, {`^www%.`, ``}, {`:80$`, `:8080`}, {`%.lan`, `.corp.lan`},
 		{`^(.*):(%d+)$`, `%1:443`}}
