@@ -70,7 +70,6 @@ type ChainIR struct {
 	Pos   lexer.Position
 	Fam   family
 	Rules []*RuleIR
-	used  bool
 }
 
 // RuleIR is `M => A tag T` or `call C`.

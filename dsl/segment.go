@@ -196,7 +196,6 @@ func firstWriter(in []ival) []ival {
 		end   bool // the interval ended just before at
 		rule  int32
 		inf   bool // end beyond the address space
-		order int
 	}
 	evs := make([]ev, 0, 2*len(in))
 	for _, x := range in {
