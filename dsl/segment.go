@@ -192,10 +192,10 @@ func lowerKey(v *view) string {
 // interval ends with a min-heap of the active rules).
 func firstWriter(in []ival) []ival {
 	type ev struct {
-		at    u128
-		end   bool // the interval ended just before at
-		rule  int32
-		inf   bool // end beyond the address space
+		at   u128
+		end  bool // the interval ended just before at
+		rule int32
+		inf  bool // end beyond the address space
 	}
 	evs := make([]ev, 0, 2*len(in))
 	for _, x := range in {
