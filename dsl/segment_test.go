@@ -127,3 +127,49 @@ func TestFirstWriterWins(t *testing.T) {
 		t.Fatalf("top of the space: got %v\nwant %v", got, want)
 	}
 }
+
+// segTable has 200 adjacent domain rules and 200 adjacent cidr rules.
+func segTable(b *testing.B, o CompileOptions) *Table {
+	b.Helper()
+	var s strings.Builder
+	s.WriteString("redirect_name {\n")
+	for i := 0; i < 200; i++ {
+		fmt.Fprintf(&s, "    domain d%d.example, e%d.example => proxy \"socks5://p%d:1\" tag d%d\n", i, i, i%7, i)
+	}
+	s.WriteString("}\nroute {\n")
+	for i := 0; i < 200; i++ {
+		fmt.Fprintf(&s, "    cidr 10.%d.0.0/16 => proxy \"socks5://p%d:1\" tag c%d\n", i, i%7, i)
+	}
+	s.WriteString("}\n")
+	p, d := Check("seg.nrt", []byte(s.String()), CheckOptions{})
+	if p == nil {
+		b.Fatal(d.Format())
+	}
+	t, err := CompileWith(p, o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return t
+}
+
+func benchSeg(b *testing.B, o CompileOptions, cb route.Callback, a string) {
+	t := segTable(b, o)
+	env := &Env{}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if d := t.decide(context.Background(), cb, a, route.Credentials{}, env, discard); d.Verdict != route.Forward || d.Chain.Len() != 1 {
+			b.Fatal(FormatDecision(d))
+		}
+	}
+}
+
+func BenchmarkSegmentDomainHit(b *testing.B) {
+	b.Run("indexed", func(b *testing.B) { benchSeg(b, CompileOptions{}, route.Resolve, "www.e199.example:443") })
+	b.Run("linear", func(b *testing.B) { benchSeg(b, CompileOptions{NoIndex: true}, route.Resolve, "www.e199.example:443") })
+}
+
+func BenchmarkSegmentCIDRHit(b *testing.B) {
+	b.Run("indexed", func(b *testing.B) { benchSeg(b, CompileOptions{}, route.Route, "10.199.3.4:443") })
+	b.Run("linear", func(b *testing.B) { benchSeg(b, CompileOptions{NoIndex: true}, route.Route, "10.199.3.4:443") })
+}
