@@ -24,8 +24,7 @@
 // that is not a string or number, a string over 1024 bytes, more than 255
 // values, or an address or proxy URI that does not parse is Error. Errors,
 // bad values and non-string results are also recorded as the last error
-// (neosocksd.stats().lasterror), as the issue asks; the original only logs
-// them. After
+// (neosocksd.stats().lasterror); the original only logs them. After
 // await.forward succeeds the decision is Committed (with the connection)
 // as soon as the dial completes; the routine runs on and its return value
 // is ignored. await.forward dials through Request.Dial with its own -t

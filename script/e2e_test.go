@@ -118,7 +118,7 @@ type e2eEnv struct {
 
 func newE2E(t *testing.T) *e2eEnv {
 	t.Helper()
-	te := loadTestRuleset(t, Options{}, "testdata/e2e.lua")
+	te := loadTestRuleset(t, Options{Budget: 200 * time.Millisecond}, "testdata/e2e.lua")
 	env := &e2eEnv{te: te, echo: echoServer(t)}
 	env.proxy = startProxy(t, te.Engine)
 	second := startProxy(t, nil)
@@ -140,6 +140,8 @@ func TestProxyThroughRuleset(t *testing.T) {
 		{name: "await.forward failover", target: "failover.test:80", ok: true},
 		{name: "await.forward all fail", target: "allfail.test:80"},
 		{name: "forward then continue", target: "forwardlate.test:80", ok: true},
+		{name: "runaway callback", target: "loop.test:80"},
+		{name: "after the runaway", target: "echo.test:80", ok: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

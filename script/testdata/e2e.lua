@@ -32,6 +32,8 @@ function ruleset.resolve(addr, user, pass)
 		return ok
 	elseif host == "allfail.test" then
 		return failover(_G.DEAD, { {}, {} })
+	elseif host == "loop.test" then
+		while true do end
 	elseif host == "forwardlate.test" then
 		local ok = await.forward(_G.ECHO)
 		await.sleep(0.01)
