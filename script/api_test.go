@@ -45,6 +45,12 @@ return ok, same, coroutine.isyieldable()`, "true,true,true,true"},
 		{"xpcall traceback", `local ok, m = xpcall(function() error("x") end, neosocksd.traceback) return ok, m:find("stack traceback", 1, true) ~= nil`, "true,false,true"},
 		{"yield inside gsub", `return pcall(string.gsub, "a", "a", function() await.sleep(0) end)`, ""},
 		{"coroutine.wrap", `local g = coroutine.wrap(function(a) local b = coroutine.yield(a + 1) return b * 2 end) return g(1), g(10)`, "true,2,20"},
+		{"generator in a for loop", `local s = 0
+for v in coroutine.wrap(function() for i = 1, 3 do coroutine.yield(i) end end) do s = s + v end
+return s`, "true,6"},
+		{"await inside a generator's consumer", `local n = 0
+for v in coroutine.wrap(function() coroutine.yield(1) coroutine.yield(2) end) do await.sleep(0) n = n + v end
+return n`, "true,3"},
 		{"string.rep sep", `return string.rep("ab", 3, "-")`, `true,"ab-ab-ab"`},
 	}
 	for _, tc := range tests {

@@ -192,8 +192,8 @@ func (e *Engine) post(t task) {
 // loop is the owner goroutine.
 func (e *Engine) loop() {
 	defer close(e.done)
-	v := e.v
 	for {
+		v := e.v // replaced when the VM is rebuilt
 		var tickC <-chan time.Time
 		if v.ticker != nil {
 			tickC = v.ticker.C

@@ -168,3 +168,19 @@ func TestGCAndClose(t *testing.T) {
 		t.Errorf("Route after Close: %v", err)
 	}
 }
+
+func TestIdleTicking(t *testing.T) {
+	te := loadTestRuleset(t, Options{}, "testdata/hooks.lua")
+	te.invoke(t, `neosocksd.setinterval(-1)`)
+	for deadline := time.Now().Add(5 * time.Second); te.Invoke(context.Background(), []byte(`assert(_G.ticks >= 5)`)) != nil; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("idle ticking did not run")
+		}
+	}
+	te.invoke(t, `neosocksd.setinterval(0/0) _G.ticks = 0`)
+	// requests still flow while ticking ran, and it is stopped now
+	if d := routeOf(t, te.Engine, route.Resolve, "a.test:1"); d.Verdict != route.Forward {
+		t.Fatal(d)
+	}
+	te.invoke(t, `assert(_G.ticks == 0)`)
+}
