@@ -51,6 +51,10 @@ return s`, "true,6"},
 		{"await inside a generator's consumer", `local n = 0
 for v in coroutine.wrap(function() coroutine.yield(1) coroutine.yield(2) end) do await.sleep(0) n = n + v end
 return n`, "true,3"},
+		{"resume a running routine", `local co = coroutine.running()
+return pcall(function() return coroutine.resume(co) end)`, `true,true,false,"cannot resume non-suspended coroutine"`},
+		{"status inside pcall", `local co = coroutine.running()
+local ok, st = pcall(function() return coroutine.status(co) end) return st`, `true,"running"`},
 		{"string.rep sep", `return string.rep("ab", 3, "-")`, `true,"ab-ab-ab"`},
 	}
 	for _, tc := range tests {

@@ -831,6 +831,12 @@ func (v *vm) luaCoCreate(L *lua.LState) int {
 // that end inside it.
 func (v *vm) luaCoResume(L *lua.LState) int {
 	th := L.CheckThread(1)
+	if active(L, th) && !th.Dead {
+		L.SetTop(0)
+		L.Push(lua.LFalse)
+		L.Push(lua.LString("cannot resume non-suspended coroutine"))
+		return 2
+	}
 	v.refresh(th)
 	if op := v.pending[th]; op != nil {
 		delete(v.pending, th)
@@ -893,11 +899,26 @@ func (v *vm) luaCoIsYieldable(L *lua.LState) int {
 
 func (v *vm) luaCoStatus(L *lua.LState) int {
 	th := L.CheckThread(1)
-	if th == v.logicalOf(L) {
+	switch {
+	case th == v.logicalOf(L):
 		L.Push(lua.LString("running"))
+		return 1
+	case active(L, th):
+		L.Push(lua.LString("normal"))
 		return 1
 	}
 	return v.origStatus(L)
+}
+
+// active reports whether th is L or one of the threads that resumed it
+// (running or "normal"), which cannot be resumed.
+func active(L, th *lua.LState) bool {
+	for p := L; p != nil; p = p.Parent {
+		if p == th {
+			return true
+		}
+	}
+	return L.G.MainThread == th
 }
 
 // luaStringRep is string.rep(s, n [, sep]) with a cap on the result.
