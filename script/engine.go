@@ -276,6 +276,7 @@ func (e *Engine) watchdog() {
 	var lastSample time.Time
 	var seenEntry int64   // the entry the watchdog last saw running
 	var heapAtSeen uint64 // the heap when it first saw it
+	var reported int64    // the entry reported stuck in native code
 	for {
 		select {
 		case <-e.quit:
@@ -307,6 +308,10 @@ func (e *Engine) watchdog() {
 			// aborted like a runaway one
 			growing := over && e.allocated.Load() > heapAtSeen+max(lim/4, 16<<20)
 			ran := time.Duration(int64(now.Sub(e.monoBase)) - st)
+			if ran >= 2*e.budget && reported != st {
+				reported = st
+				e.log.Error("ruleset stuck in native code", "dur", ran)
+			}
 			if ran >= e.budget || growing {
 				e.epochMu.Lock()
 				if e.epochCancel != nil {

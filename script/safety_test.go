@@ -2,6 +2,7 @@ package script
 
 import (
 	"context"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -139,4 +140,23 @@ func TestCrashCasesWithTraceback(t *testing.T) {
 		t.Fatalf("after the crash cases: %v %q", d.Verdict, d.Reason)
 	}
 	t.Logf("rebuilds: %d", te.Safety().Rebuilds)
+}
+
+func TestStuckInNativeCodeIsReported(t *testing.T) {
+	slow := func(ctx context.Context, host string) (netip.Addr, error) {
+		select {
+		case <-time.After(300 * time.Millisecond):
+		case <-ctx.Done():
+		}
+		return netip.MustParseAddr("192.0.2.1"), nil
+	}
+	te := loadTestRuleset(t, Options{Budget: 50 * time.Millisecond, Resolve: slow}, "testdata/basic.lua")
+	err := te.Invoke(context.Background(), []byte(`neosocksd.resolve("slow.test") _G.after = true`))
+	if err == nil || !strings.Contains(err.Error(), ErrBudget.Error()) {
+		t.Fatalf("blocking native call: %v", err)
+	}
+	if !strings.Contains(te.log.String(), "ruleset stuck in native code") {
+		t.Errorf("not reported:\n%s", te.log.String())
+	}
+	te.invoke(t, `assert(_G.after == nil)`)
 }
