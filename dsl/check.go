@@ -816,8 +816,10 @@ func (c *checker) action(a *Action) *ActIR {
 				return nil
 			}
 			n, err := strconv.ParseFloat(s, 64)
-			if err != nil || !(n > 0) || n > 1e9 {
-				c.d.errorf(w.Cycle.Pos, "cycle %q: must be a number > 0", s)
+			// A cycle below 1 makes a step above 1: upstream's IWRR then
+			// never finds a weight above its position and loops forever.
+			if err != nil || !(n >= 1) || n > 1e9 {
+				c.d.errorf(w.Cycle.Pos, "cycle %q: must be a number >= 1", s)
 				return nil
 			}
 			ir.Cycle = n

@@ -173,3 +173,29 @@ func BenchmarkSegmentCIDRHit(b *testing.B) {
 	b.Run("indexed", func(b *testing.B) { benchSeg(b, CompileOptions{}, route.Route, "10.199.3.4:443") })
 	b.Run("linear", func(b *testing.B) { benchSeg(b, CompileOptions{NoIndex: true}, route.Route, "10.199.3.4:443") })
 }
+
+// TestIWRRCycleBelowOne: a cycle below 1 would loop forever (upstream
+// too); the checker refuses it.
+func TestIWRRCycleBelowOne(t *testing.T) {
+	for _, c := range []string{"0.5", "0.999"} {
+		src := "default => weighted cycle " + c + " { 1 direct; 2 reject }\n"
+		if p, d := Check("w.nrt", []byte(src), CheckOptions{}); p != nil || !strings.Contains(d.Format(), "must be a number >= 1") {
+			t.Errorf("cycle %s accepted: %s", c, d.Format())
+		}
+	}
+	p, d := Check("w.nrt", []byte("default => weighted cycle 1 { 1 direct; 2 reject }\n"), CheckOptions{})
+	if p == nil {
+		t.Fatal(d.Format())
+	}
+	tb, err := Compile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Step 1: r stays 0, so every entry is taken in turn.
+	for i := 0; i < 10; i++ {
+		want := []route.Verdict{route.Forward, route.Reject}[i%2]
+		if d, _ := tb.Decide(context.Background(), route.Resolve, "a:1", route.Credentials{}, nil); d.Verdict != want {
+			t.Fatalf("decision %d: %s, want verdict %v", i, FormatDecision(d), want)
+		}
+	}
+}
