@@ -423,11 +423,21 @@ func (e *Engine) Update(ctx context.Context, module, chunkname string, code []by
 		rec := loadRecord{kind: loadUpdate, module: module, chunkname: chunkname, code: bytes.Clone(code)}
 		lerr = v.apply(rec)
 		if lerr == nil {
-			if module == "" || module == "ruleset" {
-				v.replay = append(v.replay[:min(len(v.replay), 1):min(len(v.replay), 1)], rec)
-			} else {
-				v.replay = append(v.replay, rec)
+			// replay keeps the boot load and the latest update of each
+			// module (and of the ruleset), in order
+			norm := func(m string) string {
+				if m == "" {
+					return "ruleset"
+				}
+				return m
 			}
+			kept := v.replay[:0:0]
+			for _, old := range v.replay {
+				if old.kind != loadUpdate || norm(old.module) != norm(module) {
+					kept = append(kept, old)
+				}
+			}
+			v.replay = append(kept, rec)
 		}
 	}); err != nil {
 		return err

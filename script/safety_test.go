@@ -79,10 +79,13 @@ func TestGoPanicRebuildsVM(t *testing.T) {
 	if err := te.Update(context.Background(), "extra", "", []byte("return { answer = 42 }")); err != nil {
 		t.Fatal(err)
 	}
+	if err := te.Update(context.Background(), "", "", []byte(`return { resolve = function(a) return "127.0.0.1:7" end }`)); err != nil {
+		t.Fatal(err)
+	}
 	te.invoke(t, "_G.transient = true")
 	_ = te.do(context.Background(), func(v *vm) { panic("simulated gopher-lua panic") })
-	if d := routeOf(t, te.Engine, route.Resolve, "example.com:443"); d.Verdict != route.Forward {
-		t.Fatalf("after rebuild: %v %q", d.Verdict, d.Reason)
+	if d := routeOf(t, te.Engine, route.Resolve, "example.com:443"); d.Verdict != route.Forward || d.Target != "127.0.0.1:7" {
+		t.Fatalf("after rebuild: %v %q %q", d.Verdict, d.Target, d.Reason)
 	}
 	te.invoke(t, `assert(package.loaded.extra.answer == 42, "module update not replayed")
 assert(_G.transient == nil, "state not rebuilt")`)
