@@ -74,6 +74,4 @@
 //     the Lua binding rejects them); '.' never matches NUL (RE_DOT_NOT_NULL)
 //     but bracket expressions can. Patterns with NUL are rejected.
 //   - NoSub is accepted and ignored: submatches are always computed.
-//   - glibc finds the empty pattern only in an empty subject; so does this
-//     package.
 package ere

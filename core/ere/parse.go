@@ -729,11 +729,8 @@ func rangeEnd(e bracketElem) (byte, int) {
 	case bEquiv, bClass:
 		return 0, errRange
 	case bColl:
-		if len(e.name) > 1 {
+		if len(e.name) != 1 {
 			return 0, errCollate
-		}
-		if len(e.name) == 0 {
-			return 0, 0
 		}
 		return e.name[0], 0
 	}

@@ -144,6 +144,9 @@ func (b *gbuilder) repeat(n *node) *gtree {
 	if lo > 0 {
 		t := elem
 		for i := 2; i <= lo; i++ {
+			if b.bad {
+				return nil
+			}
 			elem = b.copy(elem)
 			t = b.node(gtree{kind: gConcat, left: t, right: elem})
 		}
@@ -151,6 +154,9 @@ func (b *gbuilder) repeat(n *node) *gtree {
 			return t
 		}
 		elem = b.copy(elem)
+		if b.bad {
+			return nil
+		}
 		old = t
 	}
 	if elem.kind == gSubexp {
@@ -162,6 +168,9 @@ func (b *gbuilder) repeat(n *node) *gtree {
 	} else {
 		t = b.node(gtree{kind: gAlt, left: elem})
 		for i := lo + 2; i <= hi; i++ {
+			if b.bad {
+				return nil
+			}
 			elem = b.copy(elem)
 			t = b.node(gtree{kind: gConcat, left: t, right: elem})
 			t = b.node(gtree{kind: gAlt, left: t})
@@ -174,6 +183,9 @@ func (b *gbuilder) repeat(n *node) *gtree {
 }
 
 func (b *gbuilder) copy(t *gtree) *gtree {
+	if b.bad {
+		return nil
+	}
 	c := t.dup()
 	var count func(*gtree)
 	count = func(x *gtree) {

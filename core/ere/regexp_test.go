@@ -66,7 +66,7 @@ func TestFind(t *testing.T) {
 		{"high byte set", "[\x80-\xff]+", Extended, "a\xe9\xffb", []int{1, 3}},
 		{"backref", `(a+)b\1`, Extended, "aabaa", []int{0, 5, 0, 2}},
 		{"word start", `\<b`, Extended, "ab b", []int{3, 4}},
-		{"empty pattern", "", Extended, "abc", nil},
+		{"empty pattern", "", Extended, "abc", []int{0, 0}},
 		{"empty pattern empty subject", "", Extended, "", []int{0, 0}},
 		{"large count", "a{1001}", Extended, strings.Repeat("a", 1002), []int{0, 1001}},
 	}
@@ -241,6 +241,20 @@ func BenchmarkFindSubmatchIndexRepeatedGroup(b *testing.B) {
 	for b.Loop() {
 		if idx, _ := re.FindSubmatchIndex("a.b.cdn.s3.example:443"); idx == nil || idx[2] != 4 || idx[3] != 8 {
 			b.Fatal("wrong match", idx)
+		}
+	}
+}
+
+// TestHugeRepeatCompiles: RE_DUP_MAX-sized repetitions of groups compile
+// quickly (the submatch replay gives up instead of expanding them).
+func TestHugeRepeatCompiles(t *testing.T) {
+	for _, p := range []string{`((a|b){100}){32767}`, `(a{32767}){32767}`, `((ab)*c){1000,32767}`} {
+		re, err := Compile(p, Extended)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if _, err := re.FindSubmatchIndex("abababc"); err != nil && err != ErrTimeout {
+			t.Fatal(err)
 		}
 	}
 }
