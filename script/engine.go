@@ -246,12 +246,13 @@ func (e *Engine) exec(t task) {
 	v.now = start
 	e.entryStart.Store(int64(start.Sub(e.monoBase)) | 1)
 	defer func() {
-		e.entryStart.Store(0)
-		d := time.Since(start)
-		e.events.Add(d)
 		if r := recover(); r != nil {
+			// the rebuild replays scripts: a new entry, with its own budget
+			e.entryStart.Store(int64(time.Since(e.monoBase)) | 1)
 			e.v.crashed(r)
 		}
+		e.entryStart.Store(0)
+		e.events.Add(time.Since(start))
 		if nv := e.v; nv.epoch != nil && nv.epoch.Err() != nil {
 			nv.newEpoch()
 		}
@@ -313,8 +314,10 @@ func (e *Engine) watchdog() {
 				e.log.Error("ruleset stuck in native code", "dur", ran)
 			}
 			if ran >= e.budget || growing {
+				// cancel only the epoch of the entry measured: the owner
+				// clears entryStart before it installs a fresh epoch
 				e.epochMu.Lock()
-				if e.epochCancel != nil {
+				if e.epochCancel != nil && e.entryStart.Load() == st {
 					e.epochCancel()
 				}
 				e.epochMu.Unlock()
