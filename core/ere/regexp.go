@@ -73,16 +73,6 @@ func Compile(pattern string, flags Flags) (*Regexp, error) {
 	return r, nil
 }
 
-// MustCompile is like Compile but panics on error; for tests and constant
-// patterns only.
-func MustCompile(pattern string, flags Flags) *Regexp {
-	r, err := Compile(pattern, flags)
-	if err != nil {
-		panic(`ere: Compile(` + pattern + `): ` + err.Error())
-	}
-	return r
-}
-
 // String returns the source pattern.
 func (re *Regexp) String() string { return re.expr }
 
