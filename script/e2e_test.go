@@ -209,3 +209,30 @@ func TestHotUpdateWithOpenConnections(t *testing.T) {
 		t.Fatalf("after failed update: %v", d)
 	}
 }
+
+func TestRouteCancelled(t *testing.T) {
+	te := loadTestRuleset(t, Options{}, "testdata/hooks.lua")
+	echo := echoServer(t)
+	te.invoke(t, fmt.Sprintf(`_G.ECHO = %q
+_G.ruleset.resolve = function(addr)
+	await.sleep(0.1)
+	_G.late = { pcall(await.forward, _G.ECHO) }
+	return addr
+end`, echo))
+	var d net.Dialer
+	dialer := func(ctx context.Context, target string, chain route.Chain) (net.Conn, error) {
+		return d.DialContext(ctx, "tcp", target)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	dec, err := te.Route(ctx, &route.Request{Callback: route.Resolve, Addr: "a.test:1", Dial: dialer})
+	if err != context.DeadlineExceeded || dec.Verdict != route.Error {
+		t.Fatalf("cancelled Route: %v %v", dec.Verdict, err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); te.Invoke(context.Background(), []byte(`assert(_G.late)`)) != nil; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the routine did not run on")
+		}
+	}
+	te.invoke(t, `assert(_G.late[1] == false and _G.late[2]:find("not forwardable"), tostring(_G.late[2]))`)
+}
