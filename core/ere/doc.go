@@ -27,10 +27,11 @@
 //
 // What RE2 cannot express goes to github.com/dlclark/regexp2, a backtracking
 // engine, with MatchTimeout per search (ErrTimeout when it runs out):
-// back-references (\1-\9), \< and \>, and repetition counts RE2 refuses
-// (above 1000, or nested repetitions that expand too far; glibc accepts up
-// to RE_DUP_MAX = 32767). Regexp.Backtracking reports which engine a
-// pattern uses.
+// back-references (\1-\9), \< and \> (except right before or after a
+// word character, where they are rewritten to \b), and repetition counts
+// RE2 refuses (above 1000, or nested repetitions that expand too far; glibc
+// accepts up to RE_DUP_MAX = 32767). Regexp.Backtracking reports which
+// engine a pattern uses.
 //
 // # Known differences from glibc
 //

@@ -152,7 +152,7 @@ type parser struct {
 	completed uint16 // groups 1..9 whose closing parenthesis has been seen
 	err       int
 	backrefs  bool // a back-reference was parsed
-	words     bool // \< or \> was parsed
+	words     bool // \< or \> remains after simplifyWordAnchors
 	tok       token
 }
 
@@ -318,6 +318,9 @@ func (p *parser) parse() *node {
 	if p.err != 0 {
 		return nil
 	}
+	if n != nil {
+		p.words = simplifyWordAnchors(n)
+	}
 	return n
 }
 
@@ -422,9 +425,6 @@ func (p *parser) parseExpression(nest int) *node {
 	case tCloseBrace:
 		tree = p.literal(p.tok.c)
 	case tAnchor:
-		if p.tok.anchor == aWordStart || p.tok.anchor == aWordEnd {
-			p.words = true
-		}
 		tree = &node{kind: nAnchor, anchor: p.tok.anchor}
 		// An anchor cannot be repeated: what follows is parsed afresh.
 		p.fetch(false)
@@ -841,4 +841,46 @@ func (p *parser) parseBracket() *node {
 		set.invert()
 	}
 	return &node{kind: nSet, set: set}
+}
+
+// wordSet reports whether every byte of n's set is a word character
+// (after ICASE folding, which maps word characters to word characters).
+func wordSet(n *node) bool {
+	if n.kind != nSet {
+		return false
+	}
+	for c := 0; c < 256; c++ {
+		if n.set.has(byte(c)) && !isWordByte(byte(c)) {
+			return false
+		}
+	}
+	return true
+}
+
+// simplifyWordAnchors turns \< right before a word character and \> right
+// after one into \b, which RE2 supports, and reports whether any \< or \>
+// is left (those need the backtracking engine).
+func simplifyWordAnchors(n *node) bool {
+	left := false
+	if n.kind == nConcat {
+		for i, s := range n.subs {
+			if s.kind != nAnchor {
+				continue
+			}
+			switch {
+			case s.anchor == aWordStart && i+1 < len(n.subs) && wordSet(n.subs[i+1]),
+				s.anchor == aWordEnd && i > 0 && wordSet(n.subs[i-1]):
+				n.subs[i] = &node{kind: nAnchor, anchor: aWordBound}
+			}
+		}
+	}
+	if n.kind == nAnchor && (n.anchor == aWordStart || n.anchor == aWordEnd) {
+		return true
+	}
+	for _, s := range n.subs {
+		if simplifyWordAnchors(s) {
+			left = true
+		}
+	}
+	return left
 }

@@ -105,8 +105,10 @@ func TestEngineChoice(t *testing.T) {
 	for pattern, bt := range map[string]bool{
 		`\.example\.(com|org)$`: false,
 		`(a)\1`:                 true,
-		`\<a`:                   true,
-		`a\>`:                   true,
+		`\<a`:                   false, // \b suffices before a word character
+		`a\>`:                   false,
+		`\<(a|b)`:               true,
+		`(a)\>`:                 true,
 		`\ba\B`:                 false,
 		`a{1000}`:               false,
 		`a{1001}`:               true,
