@@ -95,7 +95,25 @@ func (e *GoEngine) Trace(r Request) string {
 	}
 	env := dsl.Env{AuthRequired: e.world.AuthRequired, Resolve: e.world.resolver()}
 	text, _, _, _ := t.Explain(r.Callback, r.Addr, r.Cred, env)
+	if hasLB(e.prog) {
+		text += "note     traced on a fresh table: load balancers start over, the stream's pick may differ\n"
+	}
 	return text
+}
+
+// hasLB reports whether p has a roundrobin or weighted action.
+func hasLB(p *dsl.Program) bool {
+	var lb func(a *dsl.ActIR) bool
+	lb = func(a *dsl.ActIR) bool {
+		if a == nil {
+			return false
+		}
+		if a.Kind == dsl.ARoundRobin || a.Kind == dsl.AIWRR {
+			return true
+		}
+		return slices.ContainsFunc(a.Items, lb)
+	}
+	return slices.ContainsFunc(p.Rules, func(r *dsl.RuleIR) bool { return lb(r.A) }) || slices.ContainsFunc(p.Actions, lb)
 }
 
 // Engines returns the four engines of design §8 for p: G (first, the
