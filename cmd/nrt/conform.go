@@ -88,7 +88,7 @@ func conform(args []string, stdout, stderr io.Writer) int {
 		m := conformance.Run([]conformance.Engine{g, l}, stream)
 		l.Close()
 		if m != nil {
-			fmt.Fprintf(stdout, "DIVERGENCE (auth_required=%v) %v\n", w.AuthRequired, m)
+			fmt.Fprintf(stdout, "DIVERGENCE (auth_required=%v, seed %d) %v\n", w.AuthRequired, *seed, m)
 			return 1
 		}
 		total += len(stream)
