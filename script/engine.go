@@ -194,6 +194,24 @@ func (e *Engine) loop() {
 	defer close(e.done)
 	for {
 		v := e.v // replaced when the VM is rebuilt
+		if len(v.idle) > 0 {
+			// idle work queued by the owner itself (await.sleep(0),
+			// await.idle): first one task that is ready, then the batch
+			select {
+			case t := <-e.inbox:
+				e.exec(t)
+			case <-e.quit:
+				v.shutdown()
+				return
+			default:
+			}
+			batch := e.v.idle
+			e.v.idle = nil
+			for _, t := range batch {
+				e.exec(t)
+			}
+			continue
+		}
 		var tickC <-chan time.Time
 		if v.ticker != nil {
 			tickC = v.ticker.C

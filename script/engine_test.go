@@ -173,3 +173,26 @@ func TestManyRequestsInFlight(t *testing.T) {
 		t.Errorf("peak %d", te.Runtime().ThreadsPeak)
 	}
 }
+
+func TestSleepZeroDoesNotStarve(t *testing.T) {
+	te := loadTestRuleset(t, Options{}, "testdata/spin.lua")
+	const n = 300 // more than the owner's inbox holds
+	results := make(chan route.Decision, n)
+	for i := range n {
+		go func() {
+			d, _ := te.Route(context.Background(), &route.Request{Callback: route.Resolve, Addr: fmt.Sprintf("h%d.test:1", i)})
+			results <- d
+		}()
+	}
+	for deadline := time.Now().Add(10 * time.Second); te.Runtime().ThreadsActive < n; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d routines in flight", te.Runtime().ThreadsActive)
+		}
+	}
+	te.invoke(t, "_G.open = true")
+	for range n {
+		if d := <-results; d.Verdict != route.Forward {
+			t.Fatalf("decision %v %q", d.Verdict, d.Reason)
+		}
+	}
+}

@@ -63,7 +63,8 @@ func (v *vm) await(L *lua.LState) (*lua.LState, *op) {
 	return R, o
 }
 
-// finishOp posts a completion from any goroutine.
+// finishOp posts a completion from a goroutine other than the owner (the
+// owner appends to v.idle instead: its own inbox may be full).
 func (v *vm) finishOp(R *lua.LState, o *op, vals func(v *vm) []lua.LValue, drop func()) {
 	v.e.post(&completion{th: R, id: o.id, vals: vals, drop: drop})
 }
@@ -341,7 +342,7 @@ func (v *vm) luaSleep(L *lua.LState) int {
 	}
 	R, o := v.await(L)
 	if n == 0 {
-		v.finishOp(R, o, nil, nil)
+		v.idle = append(v.idle, &completion{th: R, id: o.id})
 		return L.Yield()
 	}
 	t := time.AfterFunc(time.Duration(n*float64(time.Second)), func() { v.finishOp(R, o, nil, nil) })
@@ -352,7 +353,7 @@ func (v *vm) luaSleep(L *lua.LState) int {
 // luaIdle is await.idle(): yield until the loop is idle.
 func (v *vm) luaIdle(L *lua.LState) int {
 	R, o := v.await(L)
-	v.finishOp(R, o, nil, nil)
+	v.idle = append(v.idle, &completion{th: R, id: o.id})
 	return L.Yield()
 }
 

@@ -96,6 +96,7 @@ type vm struct {
 	cfg      *config.Config // the configuration a running -c script sees
 	now      time.Time      // start of the current loop iteration
 	lastGC   time.Time      // last collection forced by --memlimit
+	idle     []task         // owner-posted work for the next idle moment
 	boot     loadRecord     // the -r or -c load, for Reload
 	replay   []loadRecord
 	children map[int]func() // running await.execute children by pid
