@@ -34,6 +34,7 @@ func (d *daemon) loadEngine() error {
 			Resolve: d.dialer.Resolve,
 			Logger:  d.log,
 			Version: version,
+			Started: d.started,
 		})
 		if err != nil {
 			return fmt.Errorf("ruleset engine: %w", err)

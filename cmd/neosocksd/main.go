@@ -97,7 +97,7 @@ func run(argv []string) int {
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
 
 	counters := new(stats.Counters)
-	d := &daemon{conf: conf, log: log, level: level, stats: counters}
+	d := &daemon{conf: conf, log: log, level: level, stats: counters, started: time.Now()}
 	if err := d.buildDialer(); err != nil {
 		return fatal(log, "unable to parse outbound configuration: %s", err)
 	}
@@ -150,6 +150,8 @@ type daemon struct {
 	dialer *dial.Dialer
 	base   []addr.Proxy // the -x chain
 	engine engine
+	// started is when the process started serving, for uptimes.
+	started time.Time
 }
 
 func (d *daemon) buildDialer() error {
@@ -216,7 +218,7 @@ func (d *daemon) serve(ident *identity, sigs chan os.Signal) int {
 			Admit:   srv.Admit,
 			Timeout: conf.TimeoutDuration(),
 			Version: version,
-			Started: time.Now(),
+			Started: d.started,
 			Logger:  log,
 		}
 		go func() { done <- a.Serve(ctx, apiLn) }()
