@@ -66,7 +66,9 @@
 //   - backtrack: back-references and the other backtracking constructs
 //     match leftmost-first (the first alternative that succeeds), not
 //     leftmost-longest; the match start is still the leftmost one. E.g.
-//     "(a|ab)\1*" finds "a" in "abab" where glibc finds "abab".
+//     "(a|ab)\1*" finds "a" in "abab" where glibc finds "abab". glibc's
+//     back-reference matcher has its own register quirks (it reports the
+//     group of "0**()\1" as unset); those are listed here too.
 //
 // Further differences, by design:
 //

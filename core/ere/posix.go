@@ -337,11 +337,12 @@ func newResolver(tree *node, flags Flags, nsub int) *gnfa {
 }
 
 // needsResolver reports whether Go's priority rules could pick other
-// submatches than glibc: a group inside a repetition or alternation.
+// submatches than glibc: a group inside a repetition or alternation, or an
+// alternation whose first branch is empty (glibc tries "(|a)" as "(a|)").
 func needsResolver(n *node) bool {
 	var walk func(*node, bool) bool
 	walk = func(n *node, inside bool) bool {
-		if n.kind == nGroup && inside {
+		if n.kind == nGroup && inside || n.kind == nAlt && n.subs[0].kind == nEmpty {
 			return true
 		}
 		inside = inside || n.kind == nRepeat || n.kind == nAlt
