@@ -165,7 +165,6 @@ func spliceLoop(dst io.ReaderFrom, src *net.TCPConn, rc syscall.RawConn, ctr *at
 func readable(rc syscall.RawConn) (int, error) {
 	var avail int
 	var serr error
-	woke := false
 	err := rc.Read(func(fd uintptr) bool {
 		n, err := unix.IoctlGetInt(int(fd), unix.SIOCINQ)
 		if err != nil {
@@ -176,14 +175,9 @@ func readable(rc syscall.RawConn) (int, error) {
 			avail = n
 			return true
 		}
-		if !woke {
-			// Nothing queued yet: wait for the socket to become
-			// readable.
-			woke = true
-			return false
-		}
-		// Readable but nothing queued: EOF, an error, or a stale
-		// wake-up. A peek tells them apart.
+		// Nothing queued: EOF, an error, or no data yet. A peek tells
+		// them apart. (Waiting first would hang when the FIN came with
+		// the last data: its readiness event is already consumed.)
 		var b [1]byte
 		m, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
 		switch {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -504,5 +505,37 @@ func TestIdleTunnelHoldsNoPipe(t *testing.T) {
 			t.Fatalf("%d pipe descriptors held by %d idle tunnels (%d before)", got, n, before)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestDataWithFIN repeats short sessions whose last bytes and FIN arrive
+// together, in both directions: the relay must see the EOF even though
+// its readiness event came with the data.
+func TestDataWithFIN(t *testing.T) {
+	echo := echoServer(t)
+	ts := startServer(t, testConfig(), nil, nil)
+	req := append([]byte{5, 1, 0}, connectReq(t, echo)...)
+	for i := 0; i < 200; i++ {
+		c, err := net.Dial("tcp4", ts.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.Write(req); err != nil {
+			t.Fatal(err)
+		}
+		var reply [12]byte
+		if _, err := io.ReadFull(c, reply[:]); err != nil {
+			t.Fatalf("cycle %d: %v", i, err)
+		}
+		if _, err := c.Write([]byte("last words")); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.(*net.TCPConn).CloseWrite()
+		got, err := io.ReadAll(c)
+		c.Close()
+		if err != nil || string(got) != "last words" {
+			t.Fatalf("cycle %d: %q, %v", i, got, err)
+		}
 	}
 }
