@@ -91,7 +91,9 @@ func echoServer(t testing.TB) string {
 				defer c.Close()
 				// A user-space copy: io.Copy(c, c) would splice and keep
 				// a pipe, which TestIdleTunnelHoldsNoPipe would count.
-				_, _ = io.Copy(hiddenWriter{c}, hiddenReader{c})
+				bp := bufPool.Get().(*[]byte)
+				_, _ = io.CopyBuffer(hiddenWriter{c}, hiddenReader{c}, *bp)
+				bufPool.Put(bp)
 				_ = c.(*net.TCPConn).CloseWrite()
 			}()
 		}

@@ -139,15 +139,20 @@ func pump(dst, src net.Conn, ctr *atomic.Uint64) (int64, error) {
 func spliceLoop(dst io.ReaderFrom, src *net.TCPConn, rc syscall.RawConn, ctr *atomic.Uint64) (int64, error) {
 	var total int64
 	lr := &io.LimitedReader{R: src}
+	w := new(waiter)
+	check := w.check // one closure for the whole session
 	for {
-		avail, err := readable(rc)
-		if err != nil {
+		w.avail, w.err = 0, nil
+		if err := rc.Read(check); err != nil {
 			return total, err
 		}
-		if avail == 0 {
+		if w.err != nil {
+			return total, w.err
+		}
+		if w.avail == 0 {
 			return total, nil // EOF
 		}
-		lr.N = int64(avail)
+		lr.N = int64(w.avail)
 		n, err := dst.ReadFrom(lr)
 		total += n
 		ctr.Add(uint64(n))
@@ -160,38 +165,37 @@ func spliceLoop(dst io.ReaderFrom, src *net.TCPConn, rc syscall.RawConn, ctr *at
 	}
 }
 
-// readable waits until the socket has bytes queued or is at EOF, and
-// returns the number of queued bytes (0 at EOF).
-func readable(rc syscall.RawConn) (int, error) {
-	var avail int
-	var serr error
-	err := rc.Read(func(fd uintptr) bool {
-		n, err := unix.IoctlGetInt(int(fd), unix.SIOCINQ)
-		if err != nil {
-			serr = err
-			return true
-		}
-		if n > 0 {
-			avail = n
-			return true
-		}
-		// Nothing queued: EOF, an error, or no data yet. A peek tells
-		// them apart. (Waiting first would hang when the FIN came with
-		// the last data: its readiness event is already consumed.)
-		var b [1]byte
-		m, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
-		switch {
-		case err == unix.EAGAIN || err == unix.EINTR:
-			return false
-		case err != nil:
-			serr = err
-		case m > 0:
-			avail = m // a segment arrived since the ioctl
-		}
-		return true
-	})
+// waiter is the state of a wait for readable data.
+type waiter struct {
+	avail int   // bytes queued; 0 at EOF
+	err   error // a socket error seen while checking
+}
+
+// check is the syscall.RawConn.Read callback: it reports whether the
+// socket has bytes queued or is at EOF (or failed), and asks for a wait
+// otherwise.
+func (w *waiter) check(fd uintptr) bool {
+	n, err := unix.IoctlGetInt(int(fd), unix.SIOCINQ)
 	if err != nil {
-		return 0, err
+		w.err = err
+		return true
 	}
-	return avail, serr
+	if n > 0 {
+		w.avail = n
+		return true
+	}
+	// Nothing queued: EOF, an error, or no data yet. A peek tells them
+	// apart. (Waiting first would hang when the FIN came with the last
+	// data: its readiness event is already consumed.)
+	var b [1]byte
+	m, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+	switch {
+	case err == unix.EAGAIN || err == unix.EINTR:
+		return false
+	case err != nil:
+		w.err = err
+	case m > 0:
+		w.avail = m // a segment arrived since the ioctl
+	}
+	return true
 }
