@@ -125,6 +125,10 @@ func pumpThrough(b *testing.B, c net.Conn) {
 	chunk := make([]byte, 256<<10)
 	b.SetBytes(int64(len(chunk)))
 	b.ResetTimer()
+	cpu0 := cpuTime()
+	defer func() {
+		b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+	}()
 	for i := 0; i < b.N; i++ {
 		if _, err := c.Write(chunk); err != nil {
 			b.Fatal(err)
