@@ -374,3 +374,19 @@ func TestReusePort(t *testing.T) {
 		t.Fatalf("bound %s and %s", a.addr, b.addr)
 	}
 }
+
+func TestStaticRouterIsNoRouter(t *testing.T) {
+	s, err := New(Options{Config: testConfig(), Router: route.Static, Dialer: &fakeDialer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.currentRouter() != nil {
+		t.Fatal("route.Static kept as a router")
+	}
+	s.SetRouter(route.RouterFunc(func(context.Context, *route.Request) (route.Decision, error) {
+		return route.Decision{}, nil
+	}))
+	if s.currentRouter() == nil {
+		t.Fatal("another RouterFunc taken for route.Static")
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -128,14 +129,27 @@ func New(o Options) (*Server, error) {
 	return s, nil
 }
 
-// SetRouter replaces the router for new requests; nil means no ruleset.
-// Requests already deciding keep the router they started with.
+// SetRouter replaces the router for new requests; nil (or route.Static,
+// which means the same) is no ruleset. Requests already deciding keep the
+// router they started with.
 func (s *Server) SetRouter(r route.Router) {
-	if r == nil {
+	if r == nil || isStatic(r) {
 		s.router.Store(nil)
 		return
 	}
 	s.router.Store(&routerBox{r})
+}
+
+// staticFunc identifies route.Static: the server's own no-router path
+// does the same without building a request, and keeps the
+// no-ruleset behaviours (HTTP 500 for an unparsable target).
+var staticFunc = reflect.ValueOf(route.Static).Pointer()
+
+// isStatic reports whether r is route.Static. Func values are not
+// comparable, so the code pointers are.
+func isStatic(r route.Router) bool {
+	rf, ok := r.(route.RouterFunc)
+	return ok && reflect.ValueOf(rf).Pointer() == staticFunc
 }
 
 // currentRouter returns the router, or nil when there is none.
