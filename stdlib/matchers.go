@@ -292,19 +292,25 @@ func (r Ranges4) Contains(ip uint32) bool {
 	return i < len(r) && r[i][0] <= ip
 }
 
-// word returns argument n as a 32-bit word, or false when it is not an
-// integral number in [0, 2^32).
-func word(L *lua.LState, n int) (uint32, bool) {
-	v, ok := L.Get(n).(lua.LNumber)
-	f := float64(v)
-	if !ok || f < 0 || f > math.MaxUint32 || f != math.Trunc(f) {
-		return 0, false
+// word returns argument n as a 32-bit word. Anything but an integral
+// number in [0, 2^32) raises "<who>: address expected, got <type>":
+// the original computes `ip & mask`, which raises on nil (the route table
+// of a host that is not an address of the family).
+func word(L *lua.LState, n int, who string) uint32 {
+	v := L.Get(n)
+	f, ok := v.(lua.LNumber)
+	if !ok || f < 0 || f > math.MaxUint32 || float64(f) != math.Trunc(float64(f)) {
+		what := v.Type().String()
+		if ok {
+			what = "non-integral or out of range number"
+		}
+		L.RaiseError("%s: address expected, got %s", who, what)
 	}
-	return uint32(f), true
+	return uint32(f)
 }
 
 // newSubnetMatcher: inet.subnet; matcher(ip) is true when the integer ip
-// lies in one of the prefixes. Anything but an IPv4 integer gives false.
+// lies in one of the prefixes. Anything but an IPv4 integer raises.
 func newSubnetMatcher(L *lua.LState) int {
 	list := listArg(L, 1)
 	nets := make([][2]uint32, 0, len(list))
@@ -317,8 +323,7 @@ func newSubnetMatcher(L *lua.LState) int {
 	}
 	r := NewRanges4(nets)
 	L.Push(L.NewFunction(func(L *lua.LState) int {
-		ip, ok := word(L, 1)
-		L.Push(lua.LBool(ok && r.Contains(ip)))
+		L.Push(lua.LBool(r.Contains(word(L, 1, "inet.subnet"))))
 		return 1
 	}))
 	return 1
@@ -383,7 +388,7 @@ func (r Ranges6) Contains(hi, lo uint64) bool {
 }
 
 // newSubnet6Matcher: inet6.subnet; matcher(w1, w2, w3, w4) takes the four
-// 32-bit words parse_ipv6 returns. Anything else gives false.
+// 32-bit words parse_ipv6 returns. Anything else raises.
 func newSubnet6Matcher(L *lua.LState) int {
 	list := listArg(L, 1)
 	nets := make([]Prefix6, 0, len(list))
@@ -398,12 +403,7 @@ func newSubnet6Matcher(L *lua.LState) int {
 	L.Push(L.NewFunction(func(L *lua.LState) int {
 		var w [4]uint32
 		for i := range w {
-			v, ok := word(L, i+1)
-			if !ok {
-				L.Push(lua.LFalse)
-				return 1
-			}
-			w[i] = v
+			w[i] = word(L, i+1, "inet6.subnet")
 		}
 		hi := uint64(w[0])<<32 | uint64(w[1])
 		lo := uint64(w[2])<<32 | uint64(w[3])

@@ -50,13 +50,19 @@
 --   * The IPv4/IPv6 tables are only consulted (and addr only split) when
 --     _G.route/_G.route6 is set. A hostname whose (lower-cased) host has no
 --     _G.hosts entry keeps its original case.
---   * lb.iwrr(t, cyclesize): weights are divided by the largest positive
---     weight, in place. With n = #t, step = 1 / (cyclesize or 100), state
---     i = 0, k = 1, each call repeats
---         i = i + 1
---         if i > n then i = 1; k = k + 1; if k * step > 1 then k = 1 end end
---         w = t[i][1]; if w > 0 and w >= k * step then return t[i][2](addr) end
---     (all in float64); with no positive weight the action returns nothing.
+--   * lb.iwrr(t, cyclesize): interleaved weighted round robin. Entries
+--     with a weight <= 0 are dropped; the others keep their order and their
+--     weight becomes w / max (max = the largest weight), also written back
+--     into t. step = 1 / cyclesize (0.01 without cyclesize; cyclesize must
+--     be a number >= 1, a smaller one would never pick). With state
+--     i = 0, r = 0 and the n kept entries, each call does
+--         repeat i = i % n + 1 until r < w[i]
+--         r = r + step; if r >= 1 then r = r - 1 end
+--     and runs entry i (all in float64). With no positive weight the action
+--     returns nothing (reject).
+--   * inet.subnet / inet6.subnet matchers raise when they get no address
+--     (route/route6 of a host that is not an address of the family), as
+--     the original's `ip & mask` on nil does; only match.any() matches it.
 --   * Authentication (only with auth_required): _G.ruleset.authenticate if
 --     present decides; otherwise s = _G.secrets[username] allows the request
 --     iff s == true or (s ~= nil and s == password). An unknown user is
@@ -770,42 +776,43 @@ function lb.roundrobin(t)
 end
 
 function lb.iwrr(t, cyclesize)
-    cyclesize = cyclesize or 100
-    if type(cyclesize) ~= "number" or not (cyclesize > 0) then
-        error("cyclesize must be a positive number", 2)
+    local step = 0.01
+    if cyclesize ~= nil then
+        if type(cyclesize) ~= "number" or not (cyclesize >= 1) then
+            error("cyclesize must be a number >= 1", 2)
+        end
+        step = 1 / cyclesize
     end
-    local step = 1 / cyclesize
     local max = 0
     for _, e in ipairs(t) do
         if e[1] > max then
             max = e[1]
         end
     end
+    local w, acts = {}, {}
     if max > 0 then
         for _, e in ipairs(t) do
-            e[1] = e[1] / max
+            local v = e[1]
+            e[1] = v / max
+            if v > 0 then
+                w[#w + 1], acts[#acts + 1] = e[1], e[2]
+            end
         end
     end
-    local i, k = 0, 1
+    local n = #w
+    local i, r = 0, 0
     return function(addr, depth)
-        local n = #t
-        -- a full cycle visits every entry at every round
-        for _ = 1, n * (cyclesize + 1) + 1 do
-            i = i + 1
-            if i > n then
-                i = 1
-                k = k + 1
-                if k * step > 1 then
-                    k = 1
-                end
-            end
-            local e = t[i]
-            local w = e[1]
-            if w > 0 and w >= k * step then
-                return e[2](addr, depth)
-            end
+        if n == 0 then
+            return
         end
-        return
+        repeat
+            i = i % n + 1
+        until r < w[i]
+        r = r + step
+        if r >= 1 then
+            r = r - 1
+        end
+        return acts[i](addr, depth)
     end
 end
 

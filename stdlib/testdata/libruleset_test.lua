@@ -246,7 +246,10 @@ end
 m = inet.subnet("192.168.0.0/16")
 eq(m(0xC0A80101), true, "subnet in")
 eq(m(0xC0A90000), false, "subnet out")
-eq(m(nil), false, "subnet nil")
+-- the original computes ip & mask: no address raises
+raises("inet.subnet: address expected, got nil", m, nil)
+raises("address expected", m, 1.5)
+raises("address expected", m, "192.168.1.1")
 m = inet.subnet({ "10.0.0.0/8", "127.0.0.0/8", "1.2.3.4", "0.0.0.0/32" })
 eq(m(0x0AFFFFFF), true, "subnet list last of /8")
 eq(m(0x0B000000), false, "subnet list after /8")
@@ -264,7 +267,9 @@ eq(m(0xfec00000, 0, 0, 0), false, "subnet6 after fe80")
 eq(m(0, 0, 0, 1), true, "subnet6 ::1")
 eq(m(0, 0, 0, 2), false, "subnet6 ::2")
 eq(m(0, 0, 0xffff, 0x01020304), true, "subnet6 v4-mapped")
-eq(m(nil), false, "subnet6 nil")
+raises("inet6.subnet: address expected, got nil", m, nil)
+raises("address expected", m, 0xfe800000, 0, 0)
+raises("address expected", m, neosocksd.parse_ipv6("fe80::1%eth0"))
 eq(m(neosocksd.parse_ipv6("fe80::1")), true, "subnet6 with parse_ipv6")
 
 -- composites
@@ -332,21 +337,35 @@ for i = 1, 3 do
     got[i] = w("x:1")
 end
 eq(table.concat(got), "aba", "iwrr 2:1 over 3 calls")
+-- r advances one step per pick: b is eligible while r < 0.5, i.e. for the
+-- first 51 picks of each cycle of 100 (alternating), then only a
+for i = 4, 100 do
+    got[i] = w("x:1")
+end
+eq(table.concat(got), string.rep("ab", 25) .. string.rep("a", 50), "iwrr 2:1 first cycle")
 local counts = { a = 0, b = 0 }
-for _ = 1, 150 - 3 do
+for _ = 1, 50 do
     local v = w("x:1")
     counts[v] = counts[v] + 1
 end
-eq(counts.a + 2, 100, "iwrr full cycle a")
-eq(counts.b + 1, 50, "iwrr full cycle b")
-w = lb.iwrr({ { 0, tagged("a") }, { -1, tagged("b") } })
+eq(counts.a, 25, "iwrr second cycle a")
+eq(counts.b, 25, "iwrr second cycle b")
+local zeros = { { 0, tagged("a") }, { -1, tagged("b") } }
+w = lb.iwrr(zeros)
 eq(pack(w("x:1")), pack(), "iwrr no positive weight")
-w = lb.iwrr({ { 1, tagged("a") }, { 0, tagged("z") }, { 3, tagged("b") } }, 3)
+eq(pack(w("x:1")), pack(), "iwrr no positive weight twice")
+eq(zeros[2][1], -1, "iwrr without positive weight leaves t")
+local mixed = { { 1, tagged("a") }, { 0, tagged("z") }, { 3, tagged("b") }, { -3, tagged("y") } }
+w = lb.iwrr(mixed, 3)
+eq(mixed[1][1], 1 / 3, "iwrr normalises w/max")
+eq(mixed[4][1], -1, "iwrr normalises dropped weights too")
 got = {}
 for i = 1, 8 do
     got[i] = w("x:1")
 end
-eq(table.concat(got), "abbbabbb", "iwrr cycle 3 skips zero weight")
+eq(table.concat(got), "abbabbab", "iwrr cycle 3 skips weights <= 0")
+raises("cyclesize", lb.iwrr, { { 1, tagged("a") } }, 0.5)
+raises("cyclesize", lb.iwrr, { { 1, tagged("a") } }, "3")
 
 -- marshal / unmarshal
 if marshal then

@@ -349,7 +349,7 @@ function native.subnet(v)
     end
     return function(ip)
         if math.type(ip) ~= "integer" then
-            return false
+            error("inet.subnet: address expected, got " .. type(ip), 2)
         end
         for _, n in ipairs(nets) do
             if ip & n[2] == n[1] then
@@ -370,7 +370,7 @@ function native.subnet6(v)
         local w = { ... }
         for k = 1, 4 do
             if math.type(w[k]) ~= "integer" then
-                return false
+                error("inet6.subnet: address expected, got " .. type(w[k]), 2)
             end
         end
         for _, n in ipairs(nets) do

@@ -123,6 +123,15 @@ end
 eq(run("resolve", "no-port"), false, "unsplittable name")
 eq(run("resolve", "::1:80"), false, "unbracketed IPv6")
 eq(run("resolve", string.rep("a", 260) .. ":80"), false, "too long")
+-- route/route6 of a host that is not an address of the family: the subnet
+-- matchers of _G.route/_G.route6 get nil and raise, as the original's
+-- ip & mask does
+local ok_nil, err_nil = run("route", "1.2.3.4.5:80")
+eq(ok_nil, false, "route of a non-IPv4 host raises")
+ok(tostring(err_nil):find("address expected", 1, true) ~= nil, "route error: " .. tostring(err_nil))
+ok_nil, err_nil = run("route6", "[fe80::1%eth0]:80")
+eq(ok_nil, false, "route6 of a zoned IPv6 host raises")
+ok(tostring(err_nil):find("address expected", 1, true) ~= nil, "route6 error: " .. tostring(err_nil))
 
 -- the big lists are consulted at match time
 _G.biglist_name = match.domain({ "blocked.example", "ads.example" })
