@@ -77,18 +77,6 @@ func worldsFor(p *dsl.Program, lits Literals, seed uint64, all bool) []World {
 	return ws
 }
 
-// knownHits counts the streams cut short by each known stdlib bug.
-var knownHits = map[string]int{}
-
-// TestMain reports the known stdlib bugs that cut comparisons short.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	for bug, n := range knownHits {
-		fmt.Printf("conformance: %d streams stopped early by a known divergence: %s\n", n, bug)
-	}
-	os.Exit(code)
-}
-
 // compareProgram runs the four engines over stream in world w and returns
 // the first mismatch.
 func compareProgram(t *testing.T, p *dsl.Program, w World, stream []Request) *Mismatch {
@@ -98,17 +86,13 @@ func compareProgram(t *testing.T, p *dsl.Program, w World, stream []Request) *Mi
 		t.Fatalf("%s: engines: %v\n%s", p.Main, err, dsl.Translate(p))
 	}
 	defer l.Close()
-	return Run(es, withoutKnownBugs(stream))
+	return Run(es, stream)
 }
 
 // report fails the test with both traces, shrinks the case and saves it
 // as a regression when src is a self-contained route table.
 func report(t *testing.T, p *dsl.Program, src []byte, w World, stream []Request, m *Mismatch) {
 	t.Helper()
-	if bug := knownBug(p, m); bug != "" {
-		knownHits[bug]++
-		return
-	}
 	msg := fmt.Sprintf("%s (%s): %v", p.Main, w, m)
 	if m.EngineErr != nil || src == nil {
 		t.Error(msg)
@@ -381,9 +365,6 @@ func TestRegressions(t *testing.T) {
 			}
 			defer l.Close()
 			if m := Run(es, stream); m != nil {
-				if bug := knownBug(p, m); bug != "" {
-					t.Skipf("stdlib bug still present: %s\n%v", bug, m)
-				}
 				t.Errorf("%v", m)
 			}
 		})
