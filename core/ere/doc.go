@@ -54,21 +54,25 @@
 //     Subjects too long for the replay budget (positions times states
 //     above 2^18) get Go's submatches.
 //
-//   - anchor: without NEWLINE, glibc accepts ^ right after, and $ right
-//     before, a '\n' that the match itself consumes (e.g. "a$." matches
-//     "a\nb"), and misjudges anchors inside repetitions. This package
-//     treats ^ and $ strictly as string start and end without NEWLINE.
+//   - anchor: glibc mishandles ^ and $ inside repetitions ("(^a*){1,2}"
+//     finds nothing in "aa", "(^a*){2}" neither) and, without NEWLINE,
+//     accepts ^ right after and $ right before a '\n' that the match itself
+//     consumes (e.g. "a$." matches "a\nb"). This package treats anchors
+//     strictly: without NEWLINE, ^ and $ are string start and end.
 //
-//   - miss: glibc misses or shortens a match that exists in some patterns
-//     with nested repetitions, e.g. "((aa{2}|a{1,2}a+)*a{1,2}$){1,2}"
-//     finds nothing in "aa"; this package finds the match.
+//   - miss: glibc misses or shortens a match it otherwise admits to: the
+//     same pattern wrapped in one more group, or the matched text searched
+//     alone, gives this package's answer. Seen with nested repetitions and
+//     with \B after a repetition ("a*\B" in "0a" finds (2,2), "(a*)\B"
+//     finds (1,1)).
 //
 //   - backtrack: back-references and the other backtracking constructs
 //     match leftmost-first (the first alternative that succeeds), not
 //     leftmost-longest; the match start is still the leftmost one. E.g.
 //     "(a|ab)\1*" finds "a" in "abab" where glibc finds "abab". glibc's
-//     back-reference matcher has its own register quirks (it reports the
-//     group of "0**()\1" as unset); those are listed here too.
+//     back-reference matcher has its own quirks (it reports the group of
+//     "0**()\1" as unset, and "(0**)\1" finds nothing in "0"); those are
+//     listed here too.
 //
 // Further differences, by design:
 //

@@ -101,7 +101,14 @@ func FuzzGlibc(f *testing.F) {
 		if got == want || strings.HasPrefix(got, "TIMEOUT") {
 			return
 		}
-		if cat := quirkCategory(c, want, got); cat == "" {
+		var check [2]string
+		if wc, ok := wrapGroup(c); ok {
+			check[0] = o.ask(wc)
+		}
+		if mc, ok := matchedText(c, got); ok {
+			check[1] = o.ask(mc)
+		}
+		if cat := quirkCategory(c, want, got, check); cat == "" {
 			t.Fatalf("case %s:\n glibc: %s\n   ere: %s", c.key(), want, got)
 		}
 	})
