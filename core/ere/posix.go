@@ -10,7 +10,12 @@ import "math/bits"
 //     nest to the left, x{n,m} is expanded into n copies followed by
 //     nested optional copies, groups directly wrapping a group are merged,
 //     and nodes are numbered in post-order.
-//   - The nodes that can still lead to the end of the match at each
+//   - glibc duplicates the nodes that follow an anchor within one epsilon
+//     closure, and only paths to one END node (the plain one if it can be
+//     reached, else the one behind the first anchor) count. States here are
+//     (node, anchor tag) pairs to reproduce that. Copies made by
+//     duplicate_tree lose the "optional group" mark, as in glibc.
+//   - The states that can still lead to the end of the match at each
 //     position are computed backwards ("sifted" states).
 //   - The path is walked forward from the match start: at a branch, the
 //     destination with the lowest node number that is still viable wins,
@@ -77,7 +82,12 @@ type gbuilder struct {
 	size  int
 }
 
-const maxResolverNodes = 4096
+// Limits of the replay: tree nodes, (node, tag) states, and positions
+// times states per resolution. Beyond them Go's submatches are used.
+const (
+	maxResolverNodes  = 4096
+	maxResolverStates = 1 << 15
+)
 
 func (b *gbuilder) node(t gtree) *gtree {
 	b.size++
@@ -332,6 +342,9 @@ func newResolver(tree *node, flags Flags, nsub int) *gnfa {
 			g.tagOf[i] = g.ntags
 		}
 	}
+	if n*(g.ntags+1) > maxResolverStates {
+		return nil
+	}
 	g.edges()
 	return g
 }
@@ -422,7 +435,6 @@ func (b bitset) has(i int) bool { return b[i>>6]&(1<<(i&63)) != 0 }
 func (b bitset) add(i int)      { b[i>>6] |= 1 << (i & 63) }
 func (b bitset) clear()         { clear(b) }
 
-// maxResolverWork bounds positions x states per resolution.
 const maxResolverWork = 1 << 18
 
 // States are (node, tag) pairs: glibc duplicates the nodes reached through

@@ -260,3 +260,18 @@ func mustCompile(t testing.TB, pattern string, flags Flags) *Regexp {
 	}
 	return re
 }
+
+// TestManyAnchorsCompile: the submatch replay refuses patterns whose state
+// space would be large instead of allocating it.
+func TestManyAnchorsCompile(t *testing.T) {
+	re, err := Compile(`((^|$)a?){1000}`, Extended|Newline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if re.Backtracking() || re.posix != nil {
+		t.Fatalf("backtracking %v, replay %v", re.Backtracking(), re.posix != nil)
+	}
+	if _, err := re.FindSubmatchIndex("aaa"); err != nil {
+		t.Fatal(err)
+	}
+}
