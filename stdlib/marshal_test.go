@@ -497,3 +497,64 @@ func FuzzMarshalRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+// TestMarshalLoadKeyAfterFlush reads back, through load (the Lua 5.4 front
+// end), constructors whose keyed field follows a multiple of 50 positional
+// items. gopher-lua v1.1.2's compiler flushes the pending positional items
+// (SETLIST) again after such a keyed field, after the key and value were
+// computed into the registers of the flushed batch whenever they are not
+// constants it can encode inline (a call, or the 257th constant of the
+// function): items 1.. of that batch are replaced by the key and the value,
+// or by Go nil values left in registers a call used.
+func TestMarshalLoadKeyAfterFlush(t *testing.T) {
+	L := newTestState(t)
+	err := L.DoString(`
+local function check(label, u, n, want_name)
+    for i = 1, n do
+        local e = u[i]
+        -- the miscompiled constructor can even store Go nil values, which
+        -- make type() and tostring() fail
+        local okt, ty = pcall(type, e)
+        if not okt then
+            error(string.format("%s: item %d is broken: %s", label, i, tostring(ty)), 0)
+        end
+        local v = ty == "table" and e[1] or e
+        if v ~= i then
+            error(string.format("%s: item %d is %s", label, i, tostring(e)), 0)
+        end
+    end
+    if u.name ~= want_name then
+        error(string.format("%s: name is %s", label, tostring(u.name)), 0)
+    end
+end
+
+-- the reported shape: 100 items and a key, through marshal
+local t = { name = "big" }
+for i = 1, 100 do
+    t[i] = { i, tostring(i), i / 7, { x = i % 2 == 0 } }
+end
+local s = marshal(t)
+local errs = {}
+local ok_, err = pcall(check, "marshal", assert(load("return " .. s))(), 100, "big")
+if not ok_ then
+    errs[#errs + 1] = err
+end
+
+-- minimal: 50 positional items, then a key computed by a call
+local items = {}
+for i = 1, 50 do
+    items[i] = tostring(i)
+end
+local src = "local function k() return 'name' end return { " .. table.concat(items, ", ") .. ", [k()] = 'big' }"
+ok_, err = pcall(check, "minimal", assert(load(src))(), 50, "big")
+if not ok_ then
+    errs[#errs + 1] = err
+end
+if #errs > 0 then
+    error(table.concat(errs, "; "), 0)
+end
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
