@@ -72,6 +72,21 @@ func TestLuaFiles(t *testing.T) {
 	}
 }
 
+// TestUpvaluesAfterCaughtError runs testdata/upvalues_test.lua (which
+// passes on Lua 5.4, see TestLua54) in this package's runtime. gopher-lua
+// v1.1.2 closes every open upvalue of the whole stack when pcall catches an
+// error (raiseError → closeAllUpvalues), so closures stop sharing the
+// locals of frames that are still running; xpcall (an error handler is set)
+// closes none, so a closure escaping an unwound frame reads a reused
+// register; and a pcall nested in xpcall turns xpcall back into the pcall
+// behaviour.
+func TestUpvaluesAfterCaughtError(t *testing.T) {
+	L := newTestState(t)
+	if n := runLuaFile(t, L, "testdata/upvalues_test.lua"); n < 10 {
+		t.Errorf("only %d assertions", n)
+	}
+}
+
 // TestEmbeddedParse keeps every embedded .lua file valid for gopher-lua's
 // Lua 5.1 parser.
 func TestEmbeddedParse(t *testing.T) {
@@ -101,7 +116,7 @@ func TestLua54(t *testing.T) {
 	if err != nil {
 		t.Skip("lua5.4 not installed")
 	}
-	for _, f := range []string{"libruleset_test.lua", "routing_test.lua", "marshal_test.lua"} {
+	for _, f := range []string{"libruleset_test.lua", "routing_test.lua", "marshal_test.lua", "upvalues_test.lua"} {
 		t.Run(f, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
