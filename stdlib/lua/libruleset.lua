@@ -50,10 +50,10 @@
 --   * The IPv4/IPv6 tables are only consulted (and addr only split) when
 --     _G.route/_G.route6 is set. A hostname whose (lower-cased) host has no
 --     _G.hosts entry keeps its original case.
---   * lb.iwrr(t, cyclesize): interleaved weighted round robin. Entries
---     with a weight <= 0 are dropped; the others keep their order and their
---     weight becomes w / max (max = the largest weight), also written back
---     into t. step = 1 / cyclesize (0.01 without cyclesize; cyclesize must
+--   * lb.iwrr(t, cyclesize): interleaved weighted round robin. With max =
+--     the largest weight > 0, every weight of t becomes w / max in place;
+--     entries whose weight was <= 0 are dropped, the others keep their
+--     order. step = 1 / cyclesize (0.01 without cyclesize; cyclesize must
 --     be a number >= 1, a smaller one would never pick). With state
 --     i = 0, r = 0 and the n kept entries, each call does
 --         repeat i = i % n + 1 until r < w[i]
