@@ -81,6 +81,8 @@ func run(argv []string) int {
 		}
 	}
 	log.Info("neosocksd " + version + " starting")
+	stopProfile := startCPUProfile(log)
+	defer stopProfile()
 
 	var ident *identity
 	if conf.UserName != "" {

@@ -70,9 +70,14 @@
 //     (5B, counted in RejectRuleset): SOCKS4 cannot carry a password.
 //   - The relay counts bytes per burst: each splice moves what the socket
 //     had queued, and the counters are updated after it.
-//   - --pipe is accepted and changes nothing: Go's TCPConn.ReadFrom already
-//     relays TCP to TCP with splice(2) through a pipe, which is what the
-//     original's --pipe does.
+//   - Without --pipe, TCP to TCP relays already splice(2): Go's
+//     TCPConn.ReadFrom moves each burst through a pipe from the runtime's
+//     pool, and between bursts the relay waits without a pipe (an idle
+//     tunnel holds two descriptors). With --pipe the relay uses
+//     core/splice instead, which keeps one pipe per direction for the
+//     whole session (six descriptors per tunnel, as the original's
+//     --pipe). Pairs that are not two plain TCP sockets (an upstream with
+//     handshake read-ahead) take the default path either way.
 //   - UDP ASSOCIATE reports the source of target datagrams with
 //     IPv4-mapped addresses unmapped (ATYP 01), so a client that sent to
 //     an IPv4 target gets the same address back.

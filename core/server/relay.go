@@ -10,8 +10,11 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/neosocksd-go/neosocksd/core/splice"
 )
 
 // bufSize is the buffer of the fallback copy used when one side is not a
@@ -30,8 +33,8 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b 
 // readAhead (bytes the client sent after its request) is written to up
 // first. Each direction propagates EOF as CloseWrite on the other side;
 // an error in either direction ends both. Between two *net.TCPConn the
-// copy goes through the kernel (splice(2) via TCPConn.ReadFrom); other
-// pairs use a pooled 16 KiB buffer. BytesUp and BytesDown are updated as
+// copy goes through the kernel (splice(2) via TCPConn.ReadFrom, or with
+// --pipe via splice.CopyProgress); other pairs use a pooled 16 KiB buffer. BytesUp and BytesDown are updated as
 // data moves; the session counters by startSession/endSession. The last
 // direction to finish logs the session and closes both connections.
 func (s *Server) relay(c *conn, up net.Conn, readAhead []byte) {
@@ -49,8 +52,9 @@ func (s *Server) relay(c *conn, up net.Conn, readAhead []byte) {
 	c.detached = true
 	s.conndone.Add(1)
 	r := &session{c: c, up: up}
-	go r.pump(up, c.Conn, &s.stats.BytesUp, &r.upN, &r.upErr)
-	go r.pump(c.Conn, up, &s.stats.BytesDown, &r.downN, &r.downErr)
+	pipe := s.conf.Pipe && splice.Available()
+	go r.pump(up, c.Conn, pipe, &s.stats.BytesUp, &r.upN, &r.upErr)
+	go r.pump(c.Conn, up, pipe, &s.stats.BytesDown, &r.downN, &r.downErr)
 }
 
 // session is a relay in progress.
@@ -63,8 +67,8 @@ type session struct {
 }
 
 // pump runs one direction; the second one to finish ends the session.
-func (r *session) pump(dst, src net.Conn, ctr *atomic.Uint64, n *int64, errp *error) {
-	*n, *errp = pump(dst, src, ctr)
+func (r *session) pump(dst, src net.Conn, pipe bool, ctr *atomic.Uint64, n *int64, errp *error) {
+	*n, *errp = pump(dst, src, pipe, ctr)
 	settle(dst, src, *errp)
 	if r.left.Add(1) < 2 {
 		return
@@ -98,8 +102,17 @@ func settle(dst, src net.Conn, err error) {
 }
 
 // pump copies src to dst until EOF (nil error) or an error, adding the
-// bytes to ctr as it goes.
-func pump(dst, src net.Conn, ctr *atomic.Uint64) (int64, error) {
+// bytes to ctr as it goes. With pipe (--pipe) and two plain TCP sockets
+// the copy is splice.CopyProgress, which keeps a pipe of its own per
+// direction for the whole session.
+func pump(dst, src net.Conn, pipe bool, ctr *atomic.Uint64) (int64, error) {
+	if pipe {
+		if d, ok := dst.(*net.TCPConn); ok {
+			if s, ok := src.(*net.TCPConn); ok {
+				return splice.CopyProgress(d, s, func(n int64) { ctr.Add(uint64(n)) })
+			}
+		}
+	}
 	if rf, ok := dst.(io.ReaderFrom); ok {
 		if tc, ok := src.(*net.TCPConn); ok {
 			if rc, err := tc.SyscallConn(); err == nil {
@@ -171,31 +184,35 @@ type waiter struct {
 	err   error // a socket error seen while checking
 }
 
+// peekMax bounds what one check counts: a burst larger than this is
+// spliced in several rounds.
+const peekMax = 1 << 20
+
+// peekByte is the buffer a counting peek names; MSG_TRUNC means the kernel
+// copies nothing into it, whatever length the call asks for.
+var peekByte [1]byte
+
 // check is the syscall.RawConn.Read callback: it reports whether the
 // socket has bytes queued or is at EOF (or failed), and asks for a wait
-// otherwise.
+// otherwise. One recv(MSG_PEEK|MSG_TRUNC|MSG_DONTWAIT) tells all three
+// apart and counts the queued bytes (up to peekMax) without copying or
+// consuming them. Checking before every wait matters: when the FIN came
+// with the last data, its readiness event is already consumed, and only
+// the check sees the EOF.
 func (w *waiter) check(fd uintptr) bool {
-	n, err := unix.IoctlGetInt(int(fd), unix.SIOCINQ)
-	if err != nil {
-		w.err = err
+	for {
+		n, _, e := unix.Syscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&peekByte[0])), peekMax,
+			unix.MSG_PEEK|unix.MSG_TRUNC|unix.MSG_DONTWAIT, 0, 0)
+		switch e {
+		case 0:
+			w.avail = int(n) // 0 at EOF
+			return true
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false
+		}
+		w.err = e
 		return true
 	}
-	if n > 0 {
-		w.avail = n
-		return true
-	}
-	// Nothing queued: EOF, an error, or no data yet. A peek tells them
-	// apart. (Waiting first would hang when the FIN came with the last
-	// data: its readiness event is already consumed.)
-	var b [1]byte
-	m, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
-	switch {
-	case err == unix.EAGAIN || err == unix.EINTR:
-		return false
-	case err != nil:
-		w.err = err
-	case m > 0:
-		w.avail = m // a segment arrived since the ioctl
-	}
-	return true
 }
