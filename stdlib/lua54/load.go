@@ -113,6 +113,9 @@ func Load(L *lua.LState, src []byte, chunkname string) (*lua.LFunction, error) {
 				helpers[p.prefix+name] = v
 			}
 		}
+		if p.used["tablector"] {
+			helpers[p.prefix+"tablector"] = newTableCtor(L)
+		}
 		patchProto(proto, helpers)
 	}
 	if strings.HasPrefix(chunkname, "@") || strings.HasPrefix(chunkname, "=") {

@@ -899,7 +899,7 @@ func (p *parser) tableCons() ast.Expr {
 	}
 	p.checkMatch(tChar+'}', tChar+'{', line)
 	t.SetLastLine(p.tok.line)
-	return t
+	return p.fixTable(t)
 }
 
 func (p *parser) funcBody(method bool, line int) *ast.FunctionExpr {
