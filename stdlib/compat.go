@@ -28,6 +28,7 @@ package stdlib
 //	| os.exit(code)                          | flushes stdout, exits with code (true → 0, false → 1)          |
 //	| bit32.*                                | yes (5.2 library, 32-bit)                                      |
 //	| coroutine.isyieldable, coroutine.running | yes; running returns (co, ismain)                            |
+//	| pcall, xpcall                          | run in a thread of their own (upvalues stay shared, see compat_pcall.go); xpcall passes extra arguments; no yield inside |
 //	| select('#'), rawequal, rawlen          | yes                                                            |
 //	| debug.getinfo                          | adds short_src; source is the name given to load ("@f.lua")     |
 //	| print, tostring                        | numbers formatted as Lua's "%.14g"; integral floats print as integers |
@@ -96,13 +97,23 @@ func OpenCompat(L *lua.LState) {
 		set(o, "date", compatDate)
 		set(o, "exit", compatExit)
 	}
+	pc := NewProtectedCalls(L)
+	set(g, "pcall", pc.PCall)
+	set(g, "xpcall", pc.XPCall)
 	if c, ok := g.RawGetString("coroutine").(*lua.LTable); ok {
-		set(c, "isyieldable", func(L *lua.LState) int { L.Push(lua.LBool(L.Parent != nil)); return 1 })
+		set(c, "isyieldable", func(L *lua.LState) int {
+			L.Push(lua.LBool(L.Parent != nil && !pc.InProtected(L)))
+			return 1
+		})
 		set(c, "running", func(L *lua.LState) int {
-			L.Push(L)
-			L.Push(lua.LBool(L.Parent == nil))
+			t := pc.Logical(L)
+			L.Push(t)
+			L.Push(lua.LBool(t.Parent == nil))
 			return 2
 		})
+		if y, ok := c.RawGetString("yield").(*lua.LFunction); ok && y.IsG {
+			set(c, "yield", pc.Yield(y.GFunction))
+		}
 	}
 	if p, ok := g.RawGetString("package").(*lua.LTable); ok {
 		set(p, "searchpath", compatSearchpath)

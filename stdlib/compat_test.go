@@ -194,3 +194,47 @@ return {name = name, path = path, v = 1 << 5}`))
 		assert(debug.getinfo(print).short_src == "[C]")
 	`, "=require")
 }
+
+// TestPCallSemantics runs testdata/pcall_test.lua (results, error values,
+// handlers and arguments of pcall and xpcall) here and, when installed, on
+// Lua 5.4, which must agree.
+func TestPCallSemantics(t *testing.T) {
+	L := newTestState(t)
+	if n := runLuaFile(t, L, "testdata/pcall_test.lua"); n < 20 {
+		t.Errorf("only %d assertions", n)
+	}
+	lua54, err := exec.LookPath("lua5.4")
+	if err != nil {
+		t.Skip("lua5.4 not installed")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, lua54, "testdata/lua54_host.lua", "testdata/pcall_test.lua").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), " assertions") {
+		t.Fatalf("lua5.4 pcall_test.lua: %v\n%s", err, out)
+	}
+}
+
+// BenchmarkPCall measures pcall and xpcall with and without a caught error.
+func BenchmarkPCall(b *testing.B) {
+	for _, c := range []struct{ name, src string }{
+		{"ok", "local f = function(a) return a end for i = 1, N do pcall(f, i) end"},
+		{"error", "local f = function() error('x') end for i = 1, N do pcall(f) end"},
+		{"xpcall_ok", "local f = function(a) return a end local h = function(m) return m end for i = 1, N do xpcall(f, h, i) end"},
+		{"xpcall_error", "local f = function() error('x') end local h = function(m) return m end for i = 1, N do xpcall(f, h) end"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			L := newTestState(b)
+			fn, err := L.LoadString(c.src)
+			if err != nil {
+				b.Fatal(err)
+			}
+			L.SetGlobal("N", lua.LNumber(b.N))
+			b.ResetTimer()
+			L.Push(fn)
+			if err := L.PCall(0, 0, nil); err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}
