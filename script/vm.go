@@ -52,8 +52,7 @@ type routine struct {
 // pinfo links a pcall thread to the routine it serves.
 type pinfo struct {
 	outer *lua.LState
-	depth int  // pcall nesting: 1 for a pcall called by the routine itself
-	gbase bool // the protected function is a Go function
+	depth int // pcall nesting: 1 for a pcall called by the routine itself
 }
 
 // op is a pending await operation of a routine.
@@ -81,6 +80,7 @@ type vm struct {
 	reqTramp *lua.LFunction
 	runTramp *lua.LFunction
 	xpTramp  *lua.LFunction
+	pTramp   *lua.LFunction
 	pcallFn  *lua.LFunction
 	getHook  *lua.LFunction
 
@@ -90,8 +90,6 @@ type vm struct {
 	origCreate lua.LGFunction
 	origResume lua.LGFunction
 	origStatus lua.LGFunction
-	origPCall  lua.LGFunction
-	origXPCall lua.LGFunction
 
 	cfg      *config.Config // the configuration a running -c script sees
 	now      time.Time      // start of the current loop iteration
@@ -182,16 +180,21 @@ func (v *vm) install() error {
 
 	v.setTraceback(v.e.o.Config.Traceback)
 
-	v.xpTramp = compileHelper(L, `local sethandler = ...
+	// The bodies of protected calls: "true" first tells zero results
+	// from a single nil (Resume reports both as one nil).
+	tramp := compileHelper(L, `local sethandler = ...
 return function(h, f, ...)
 	sethandler(h)
-	return f(...)
-end`, "(xpcall)")
-	L.Push(v.xpTramp)
+	return true, f(...)
+end, function(f, ...)
+	return true, f(...)
+end`, helperChunk)
+	L.Push(tramp)
 	L.Push(L.NewFunction(v.luaSetHandler))
-	L.Call(1, 1)
-	v.xpTramp = L.Get(-1).(*lua.LFunction)
-	L.Pop(1)
+	L.Call(1, 2)
+	v.xpTramp = L.Get(-2).(*lua.LFunction)
+	v.pTramp = L.Get(-1).(*lua.LFunction)
+	L.Pop(2)
 
 	co := g.RawGetString("coroutine").(*lua.LTable)
 	getG := func(t *lua.LTable, name string) lua.LGFunction {
@@ -203,8 +206,6 @@ end`, "(xpcall)")
 	v.origCreate = getG(co, "create")
 	v.origResume = getG(co, "resume")
 	v.origStatus = getG(co, "status")
-	v.origPCall = getG(g, "pcall")
-	v.origXPCall = getG(g, "xpcall")
 
 	// pcall/xpcall: a Lua loop over Go steps, so that yields pass through.
 	loop := compileHelper(L, `local start, step, yield = ...
@@ -653,33 +654,6 @@ func (v *vm) luaPCallStart(L *lua.LState) int {
 	h := L.Get(1)
 	f := L.Get(2)
 	nargs := L.GetTop() - 2
-	if L == v.L || L == L.G.MainThread {
-		// the main thread cannot yield: gopher-lua's own pcall is exact
-		if h == lua.LFalse {
-			L.Remove(1)
-			return v.origPCall(L) + pushFalseFirst(L)
-		}
-		// xpcall(f, h, ...): gopher-lua's xpcall passes no arguments
-		if nargs > 0 {
-			args := make([]lua.LValue, nargs)
-			for i := range args {
-				args[i] = L.Get(3 + i)
-			}
-			target := f
-			f = L.NewFunction(func(L *lua.LState) int {
-				L.Push(target)
-				for _, a := range args {
-					L.Push(a)
-				}
-				L.Call(len(args), lua.MultRet)
-				return L.GetTop()
-			})
-		}
-		L.SetTop(0)
-		L.Push(f)
-		L.Push(h)
-		return v.origXPCall(L) + pushFalseFirst(L)
-	}
 	if f.Type() != lua.LTFunction && L.GetMetaField(f, "__call").Type() != lua.LTFunction {
 		L.SetTop(0)
 		L.Push(lua.LFalse)
@@ -687,32 +661,24 @@ func (v *vm) luaPCallStart(L *lua.LState) int {
 		L.Push(lua.LString("attempt to call a " + f.Type().String() + " value"))
 		return 3
 	}
+	// Every protected call, the main thread's too, runs in a pooled
+	// thread: an error unwinds only that thread, so gopher-lua closing
+	// all of its upvalues closes exactly those of the unwound frames.
 	args := make([]lua.LValue, 0, nargs+2)
-	fn, ok := f.(*lua.LFunction)
-	if h != lua.LFalse || !ok {
-		// go through the trampoline: set the handler or call via __call
-		if h == lua.LFalse {
-			h = L.NewFunction(func(L *lua.LState) int { return 1 })
-		}
-		args = append(args, h, f)
+	fn := v.pTramp
+	if h != lua.LFalse {
+		args = append(args, h)
 		fn = v.xpTramp
 	}
+	args = append(args, f)
 	for i := 3; i <= L.GetTop(); i++ {
 		args = append(args, L.Get(i))
 	}
 	co := v.acquire()
-	v.logical[co] = pinfo{outer: v.logicalOf(L), depth: v.depthOf(L) + 1, gbase: ok && fn.IsG && fn != v.xpTramp}
+	v.logical[co] = pinfo{outer: v.logicalOf(L), depth: v.depthOf(L) + 1}
 	v.e.routineStarted()
 	st, err, rets := L.Resume(co, fn, args...)
 	return v.pcallResult(L, co, st, err, rets)
-}
-
-// pushFalseFirst shifts the results of a direct pcall so that they follow
-// the "ended" marker false. It returns 1 for the extra value.
-func pushFalseFirst(L *lua.LState) int {
-	// the results are the whole stack; put false below them
-	L.Insert(lua.LFalse, 1)
-	return 1
 }
 
 // luaPCallStep resumes a pcall thread with the values the outer routine
@@ -754,18 +720,15 @@ func (v *vm) pcallResult(L, co *lua.LState, st lua.ResumeState, err error, rets 
 		v.release(co)
 		L.Push(lua.LFalse)
 		L.Push(lua.LTrue)
-		if !(len(rets) == 1 && rets[0] == lua.LNil) {
-			for _, r := range rets {
-				L.Push(r)
-			}
+		// rets[0] is the trampoline's "true"
+		for _, r := range rets[1:] {
+			L.Push(r)
 		}
 		return L.GetTop()
 	default:
 		val := apiErrValue(err)
-		if s, ok := val.(lua.LString); ok && v.logical[co].gbase && strings.HasPrefix(string(s), " ") {
-			// gopher-lua prefixes a blank position when a Go function
-			// raises with no Lua caller; C Lua adds nothing
-			val = s[1:]
+		if s, ok := val.(lua.LString); ok {
+			val = trimHelperPosition(s)
 		}
 		delete(v.logical, co)
 		v.e.routineEnded()
@@ -779,6 +742,10 @@ func (v *vm) pcallResult(L, co *lua.LState, st lua.ResumeState, err error, rets 
 // luaYield is coroutine.yield, refusing to yield across a Go call.
 func (v *vm) luaYield(L *lua.LState) int {
 	if L == v.L || L.Parent == nil && L == L.G.MainThread {
+		L.RaiseError("attempt to yield from outside a coroutine")
+	}
+	if v.isMain(L) {
+		// a protected call made by the main thread
 		L.RaiseError("attempt to yield from outside a coroutine")
 	}
 	if !canYieldLevels(v.depthOf(L) + 1) {
@@ -1042,4 +1009,26 @@ func (v *vm) shutdown() {
 		v.e.epochCancel()
 	}
 	v.e.epochMu.Unlock()
+}
+
+// helperChunk names the chunk of the protected-call trampolines.
+const helperChunk = "(pcall)"
+
+// trimHelperPosition drops a position pointing into the trampolines: an
+// error raised with level 1 by a Go function called directly by pcall,
+// where C Lua names no position.
+func trimHelperPosition(s lua.LString) lua.LString {
+	// gopher-lua's loader keeps the "=" of the chunk name
+	rest, ok := strings.CutPrefix(string(s), "="+helperChunk+":")
+	if !ok {
+		return s
+	}
+	i := 0
+	for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+		i++
+	}
+	if i > 0 && strings.HasPrefix(rest[i:], ": ") {
+		return lua.LString(rest[i+2:])
+	}
+	return s
 }
