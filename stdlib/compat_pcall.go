@@ -45,15 +45,9 @@ type ProtectedCalls struct {
 	args   []lua.LValue   // scratch: Resume copies the arguments at once
 }
 
-// NewProtectedCalls prepares protected calls for L; gopher-lua's base
-// library (its pcall) must already be open.
+// NewProtectedCalls prepares protected calls for L.
 func NewProtectedCalls(L *lua.LState) *ProtectedCalls {
-	pc := &ProtectedCalls{outer: map[*lua.LState]*lua.LState{}}
-	if fn, ok := L.G.Global.RawGetString("pcall").(*lua.LFunction); ok && fn.IsG {
-		pc.opcall = fn.GFunction
-	} else {
-		pc.opcall = lua.LGFunction(basePCall)
-	}
+	pc := &ProtectedCalls{outer: map[*lua.LState]*lua.LState{}, opcall: basePCall}
 	fn, err := lua54.Load(L, []byte(`local pcall, sethandler = ...
 local function xp(h, f, ...)
 	sethandler(h)
@@ -77,7 +71,8 @@ end`), "="+helperChunk)
 	return pc
 }
 
-// basePCall is a minimal pcall for a state opened without the base library.
+// basePCall is gopher-lua's plain pcall, used inside the protected thread
+// (there, closing every upvalue of the thread on an error is exact).
 func basePCall(L *lua.LState) int {
 	top := L.GetTop()
 	if err := L.PCall(top-1, lua.MultRet, nil); err != nil {
