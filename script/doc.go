@@ -60,7 +60,12 @@
 // that gopher-lua cannot suspend (a metamethod, a table.sort comparator, a
 // string.gsub replacement function, a generic-for iterator function) raises
 // "attempt to yield across a C-call boundary" instead of corrupting the
-// coroutine; those stay unsupported.
+// coroutine; those stay unsupported. Protected calls made by the main
+// thread (loading, invoke) run in a pooled coroutine too, so a caught error
+// unwinds only the protected frames and closures keep sharing the locals of
+// the frames still running (gopher-lua's own pcall closes every upvalue of
+// the thread); a yield inside one raises "attempt to yield from outside a
+// coroutine", catchable as in Lua 5.4.
 //
 // # Numbers
 //

@@ -36,6 +36,8 @@
 //	|                                                 | own pcall has the same limit)                                  |
 //	| <close>: goto leaving its scope; <close>        | NOT supported: clear load error                               |
 //	| directly in a repeat-until body                 |                                                               |
+//	| table constructor: keyed field right after the  | works: rewritten to an ordinary prefix plus an in-order native |
+//	| 50th/100th/... positional item                   | helper (gopher-lua re-flushes that batch); see table.go        |
 //	| syntax error messages                           | "chunk:line: msg near 'tok'" as Lua 5.4.4; chunk names as luaO_chunkid |
 //	| goto error lines                                | clamped to the last line of the chunk                         |
 //	| int/float identity (3 vs 3.0, math.type(1.0))   | DIFFERENCE: integral floats behave and print as integers      |
