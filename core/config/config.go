@@ -191,8 +191,10 @@ func (k FieldKind) String() string {
 	return [...]string{"a string", "an integer", "a number", "a boolean"}[k]
 }
 
-func str(name string, f func(*Config) *string) Field  { return Field{Name: name, Kind: String, Str: f} }
-func integer(name string, f func(*Config) *int) Field { return Field{Name: name, Kind: Integer, Int: f} }
+func str(name string, f func(*Config) *string) Field { return Field{Name: name, Kind: String, Str: f} }
+func integer(name string, f func(*Config) *int) Field {
+	return Field{Name: name, Kind: Integer, Int: f}
+}
 func boolean(name string, f func(*Config) *bool) Field {
 	return Field{Name: name, Kind: Boolean, Bool: f}
 }

@@ -9,8 +9,8 @@ const (
 	LevelError       slog.Level = slog.LevelError // 8
 	LevelWarning     slog.Level = slog.LevelWarn  // 4
 	LevelNotice      slog.Level = 2
-	LevelInfo        slog.Level = slog.LevelInfo   // 0
-	LevelDebug       slog.Level = slog.LevelDebug  // -4
+	LevelInfo        slog.Level = slog.LevelInfo  // 0
+	LevelDebug       slog.Level = slog.LevelDebug // -4
 	LevelVerbose     slog.Level = -8
 	LevelVeryVerbose slog.Level = -12
 	// LevelSilence is above every level that is ever logged.
