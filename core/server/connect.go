@@ -108,7 +108,8 @@ func (s *Server) connect(c *conn, req route.Request, target addr.Addr) (net.Conn
 			}
 			target = t
 		}
-		return s.dialUpstream(c, target, s.base)
+		out := s.out.Load()
+		return s.dialUpstream(c, out, target, out.base)
 	}
 	if req.Addr == "" {
 		req.Addr = target.String()
@@ -138,14 +139,15 @@ func (s *Server) connect(c *conn, req route.Request, target addr.Addr) (net.Conn
 			s.stats.RejectRuleset.Add(1)
 			return nil, &connectError{failPolicy, err}
 		}
-		chain := s.base
+		out := s.out.Load()
+		chain := out.base
 		if d.Chain.Len() > 0 {
-			if chain, err = s.extend(d.Chain); err != nil {
+			if chain, err = out.extend(d.Chain); err != nil {
 				s.stats.RejectRuleset.Add(1)
 				return nil, &connectError{failPolicy, err}
 			}
 		}
-		return s.dialUpstream(c, t, chain)
+		return s.dialUpstream(c, out, t, chain)
 	case route.Error:
 		s.stats.RejectRuleset.Add(1)
 		if d.Reason != "" {
@@ -178,8 +180,8 @@ func (c *conn) phaseError() error {
 }
 
 // dialUpstream is the server-driven dial.
-func (s *Server) dialUpstream(c *conn, target addr.Addr, chain []addr.Proxy) (net.Conn, error) {
-	up, err := s.dialer.Dial(c.ctx, target, chain)
+func (s *Server) dialUpstream(c *conn, out *outbound, target addr.Addr, chain []addr.Proxy) (net.Conn, error) {
+	up, err := out.dialer.Dial(c.ctx, target, chain)
 	if err != nil {
 		if e := c.phaseError(); e != nil {
 			return nil, e
@@ -195,10 +197,10 @@ func (s *Server) dialUpstream(c *conn, target addr.Addr, chain []addr.Proxy) (ne
 }
 
 // extend returns the -x chain followed by hops.
-func (s *Server) extend(hops route.Chain) ([]addr.Proxy, error) {
+func (o *outbound) extend(hops route.Chain) ([]addr.Proxy, error) {
 	list := hops.Hops()
-	chain := make([]addr.Proxy, 0, len(s.base)+len(list))
-	chain = append(chain, s.base...)
+	chain := make([]addr.Proxy, 0, len(o.base)+len(list))
+	chain = append(chain, o.base...)
 	for _, h := range list {
 		p, err := addr.ParseProxy(h)
 		if err != nil {
@@ -218,13 +220,14 @@ func (s *Server) dialHook(ctx context.Context, target string, hops route.Chain) 
 	if err != nil {
 		return nil, &dial.Error{Kind: dial.InvalidAddr, Err: err}
 	}
-	chain := s.base
+	out := s.out.Load()
+	chain := out.base
 	if hops.Len() > 0 {
-		if chain, err = s.extend(hops); err != nil {
+		if chain, err = out.extend(hops); err != nil {
 			return nil, &dial.Error{Kind: dial.InvalidAddr, Err: err}
 		}
 	}
-	return s.dialer.Dial(ctx, t, chain)
+	return out.dialer.Dial(ctx, t, chain)
 }
 
 // socks5Reply maps a connect failure to a SOCKS5 reply code (protocols

@@ -13,8 +13,9 @@ import (
 // failure just closes the connection.
 func (s *Server) serveForward(c *conn) {
 	c.requestParsed()
-	c.dst = s.forward
-	s.tunnel(c, s.forward)
+	dst := s.out.Load().forward
+	c.dst = dst
+	s.tunnel(c, dst)
 }
 
 // serveTProxy serves the -l listener in transparent mode (protocols §7):

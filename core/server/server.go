@@ -55,13 +55,11 @@ var errOutbound = errors.New("unable to parse outbound configuration")
 type Server struct {
 	conf    config.Config
 	timeout time.Duration
-	dialer  Dialer
 	stats   *stats.Counters
 	log     *slog.Logger
 	router  atomic.Pointer[routerBox]
 
-	base    []addr.Proxy // the -x chain
-	forward addr.Addr    // the -f target, valid in forward mode
+	out     atomic.Pointer[outbound] // -x, -f and the dialer; replaced on reload
 	fwdMode bool
 	hook    route.DialFunc // Request.Dial for engines, built once
 
@@ -79,6 +77,55 @@ type Server struct {
 	stopOnce sync.Once
 }
 
+// outbound is what a reload may change about dialing: the -x chain, the
+// -f target and the dialer (which holds the resolver of --nameserver).
+// Listeners and the serving mode (forward or SOCKS) never change.
+type outbound struct {
+	base    []addr.Proxy // the -x chain
+	forward addr.Addr    // the -f target, valid in forward mode
+	dialer  Dialer
+}
+
+func newOutbound(c *config.Config, d Dialer) (*outbound, error) {
+	o := &outbound{dialer: d}
+	if c.Proxy != "" {
+		chain, err := addr.ParseProxyList(c.Proxy)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", errOutbound, err)
+		}
+		o.base = chain
+	}
+	if c.Forward != "" {
+		t, err := addr.ParseTarget(c.Forward)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", errOutbound, err)
+		}
+		o.forward = t
+	}
+	return o, nil
+}
+
+// SetOutbound applies a reloaded configuration's -x chain and -f target,
+// and a new dialer, to connections accepted from now on (cli.md §10: the
+// base dial request is rebuilt on SIGHUP). On a parse error nothing
+// changes. The serving mode stays: a server started without -f keeps
+// serving SOCKS, and one started with -f keeps its target if the new
+// configuration has none.
+func (s *Server) SetOutbound(c *config.Config, d Dialer) error {
+	if d == nil {
+		return errors.New("server: no dialer")
+	}
+	o, err := newOutbound(c, d)
+	if err != nil {
+		return err
+	}
+	if s.fwdMode && !o.forward.IsValid() {
+		o.forward = s.out.Load().forward
+	}
+	s.out.Store(o)
+	return nil
+}
+
 // routerBox lets an interface value live behind an atomic.Pointer.
 type routerBox struct{ r route.Router }
 
@@ -94,7 +141,6 @@ func New(o Options) (*Server, error) {
 	s := &Server{
 		conf:    *o.Config,
 		timeout: o.Config.TimeoutDuration(),
-		dialer:  o.Dialer,
 		stats:   o.Stats,
 		log:     o.Logger,
 		conns:   make(map[*conn]struct{}),
@@ -109,20 +155,12 @@ func New(o Options) (*Server, error) {
 	if s.timeout <= 0 {
 		s.timeout = 60 * time.Second
 	}
-	if s.conf.Proxy != "" {
-		chain, err := addr.ParseProxyList(s.conf.Proxy)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", errOutbound, err)
-		}
-		s.base = chain
+	out, err := newOutbound(o.Config, o.Dialer)
+	if err != nil {
+		return nil, err
 	}
-	if s.conf.Forward != "" {
-		t, err := addr.ParseTarget(s.conf.Forward)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", errOutbound, err)
-		}
-		s.forward, s.fwdMode = t, true
-	}
+	s.out.Store(out)
+	s.fwdMode = o.Config.Forward != ""
 	s.hook = s.dialHook
 	s.SetRouter(o.Router)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
