@@ -19,25 +19,18 @@ func (d *daemon) loadEngine() error {
 	case c.Ruleset != "" && isRouteTable(c.Ruleset):
 		t, err := dsl.LoadFile(c.Ruleset, dsl.Options{
 			AuthRequired: c.AuthRequired,
-			Resolve:      d.dialer.Resolve,
+			Resolve:      d.resolve,
 			Logger:       d.log,
 		})
 		if err != nil {
 			return fmt.Errorf("unable to load ruleset: %s\n%w", c.Ruleset, err)
 		}
-		d.engine = tableEngine{t}
+		d.table = t
+		d.setActive(tableEngine{t})
 	case c.Ruleset != "" || c.Config != "":
-		e, err := script.New(script.Options{
-			Config:  c,
-			Stats:   d.stats,
-			Dial:    d.dialWithBase,
-			Resolve: d.dialer.Resolve,
-			Logger:  d.log,
-			Version: version,
-			Started: d.started,
-		})
+		e, err := d.newScript()
 		if err != nil {
-			return fmt.Errorf("ruleset engine: %w", err)
+			return err
 		}
 		if c.Config != "" {
 			if err := e.LoadConfig(c.Config, c); err != nil {
@@ -50,14 +43,62 @@ func (d *daemon) loadEngine() error {
 			d.log.Error("ruleset load: " + err.Error())
 			return fmt.Errorf("unable to load ruleset: %s", c.Ruleset)
 		}
-		if !e.HasRuleset() {
-			// A config that installs no ruleset leaves the server without one.
-			e.Close()
-			return nil
-		}
-		d.engine = e
+		d.lua = e
+		d.activateLua()
 	}
 	return nil
+}
+
+func (d *daemon) newScript() (*script.Engine, error) {
+	e, err := script.New(script.Options{
+		Config:  d.conf,
+		Stats:   d.stats,
+		Dial:    d.dialWithBase,
+		Resolve: d.resolve,
+		Logger:  d.log,
+		Version: version,
+		Started: d.started,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ruleset engine: %w", err)
+	}
+	return e, nil
+}
+
+// activateLua makes the Lua engine the active ruleset if its _G.ruleset
+// is a table, and drops the active ruleset otherwise (the engine stays,
+// for the next reload of a -c config).
+func (d *daemon) activateLua() {
+	if d.lua.HasRuleset() {
+		d.setActive(d.lua)
+	} else {
+		d.setActive(nil)
+	}
+}
+
+// setActive installs e (nil for none) as the ruleset the API sees.
+func (d *daemon) setActive(e engine) {
+	if e == nil {
+		d.active.Store(nil)
+		return
+	}
+	d.active.Store(&engineBox{e})
+}
+
+// activeEngine returns the active ruleset, or nil.
+func (d *daemon) activeEngine() engine {
+	if b := d.active.Load(); b != nil {
+		return b.e
+	}
+	return nil
+}
+
+// engineBox lets an interface value live behind an atomic.Pointer.
+type engineBox struct{ e engine }
+
+// resolve serves the engines' name resolution with the current dialer.
+func (d *daemon) resolve(ctx context.Context, host string) (netip.Addr, error) {
+	return d.dialer().Resolve(ctx, host)
 }
 
 // tableEngine adapts a compiled route table to the daemon's engine

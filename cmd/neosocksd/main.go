@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -22,6 +23,8 @@ import (
 	"github.com/neosocksd-go/neosocksd/core/route"
 	"github.com/neosocksd-go/neosocksd/core/server"
 	"github.com/neosocksd-go/neosocksd/core/stats"
+	"github.com/neosocksd-go/neosocksd/dsl"
+	"github.com/neosocksd-go/neosocksd/script"
 )
 
 // drainTimeout bounds how long a shutdown waits for relays to finish.
@@ -115,7 +118,7 @@ func run(argv []string) int {
 			return fatal(log, "unable to parse outbound configuration: %s", err)
 		}
 	}
-	if conf.AuthRequired && d.engine == nil {
+	if conf.AuthRequired && d.activeEngine() == nil {
 		return fatal(log, "authentication requires a ruleset")
 	}
 	return d.serve(ident, sigs)
@@ -149,13 +152,25 @@ type daemon struct {
 	log    *slog.Logger
 	level  *slog.LevelVar
 	stats  *stats.Counters
-	dialer *dial.Dialer
-	base   []addr.Proxy // the -x chain
-	engine engine
+	out    atomic.Pointer[outbound] // replaced on reload
+	// active is the ruleset requests and the API see (nil: none). lua is
+	// the Lua engine, kept while a -c config installs no ruleset so that
+	// SIGHUP can re-run it; table is a loaded route table.
+	active atomic.Pointer[engineBox]
+	lua    *script.Engine
+	table  *dsl.Engine
 	// started is when the process started serving, for uptimes.
 	started time.Time
 }
 
+// outbound is the dialer and the -x chain built from the configuration.
+type outbound struct {
+	dialer *dial.Dialer
+	base   []addr.Proxy
+}
+
+// buildDialer parses -x and -f and builds a dialer (with the resolver of
+// --nameserver); on an error the previous one stays.
 func (d *daemon) buildDialer() error {
 	c := d.conf
 	base, err := addr.ParseProxyList(c.Proxy)
@@ -167,26 +182,28 @@ func (d *daemon) buildDialer() error {
 			return err
 		}
 	}
-	d.base = base
 	o := dial.OptionsFrom(c)
 	o.Stats, o.Logger = d.stats, d.log
-	d.dialer = dial.New(o)
+	d.out.Store(&outbound{dialer: dial.New(o), base: base})
 	return nil
 }
+
+func (d *daemon) dialer() *dial.Dialer { return d.out.Load().dialer }
 
 // dialWithBase dials target through the -x chain and then hops; it serves
 // the engines' await.invoke and neosocksd.invoke.
 func (d *daemon) dialWithBase(ctx context.Context, target string, hops []string) (net.Conn, error) {
-	return d.dialer.DialString(ctx, d.base, target, hops)
+	out := d.out.Load()
+	return out.dialer.DialString(ctx, out.base, target, hops)
 }
 
 func (d *daemon) serve(ident *identity, sigs chan os.Signal) int {
 	conf, log := d.conf, d.log
-	var router route.Router = route.Static
-	if d.engine != nil {
-		router = d.engine
+	var router route.Router
+	if e := d.activeEngine(); e != nil {
+		router = e
 	}
-	srv, err := server.New(server.Options{Config: conf, Router: router, Dialer: d.dialer, Stats: d.stats, Logger: log})
+	srv, err := server.New(server.Options{Config: conf, Router: router, Dialer: d.dialer(), Stats: d.stats, Logger: log})
 	if err != nil {
 		return fatal(log, "unable to parse outbound configuration: %s", err)
 	}
@@ -264,8 +281,8 @@ func (d *daemon) shutdown(srv *server.Server, cancel context.CancelFunc, sigs <-
 		d.log.Log(context.Background(), config.LevelNotice, "second signal: exiting now")
 		return 0
 	}
-	if d.engine != nil {
-		d.engine.Close()
+	if d.lua != nil {
+		d.lua.Close()
 	}
 	d.log.Log(context.Background(), config.LevelNotice, "server shutdown gracefully")
 	return 0
@@ -273,23 +290,57 @@ func (d *daemon) shutdown(srv *server.Server, cancel context.CancelFunc, sigs <-
 
 // ruleset returns the active engine for the API, nil without one.
 func (d *daemon) ruleset() api.Ruleset {
-	if d.engine == nil {
-		return nil
+	if e := d.activeEngine(); e != nil {
+		return e
 	}
-	return d.engine
+	return nil
 }
 
+// reload re-runs -c or -r (SIGHUP, cli.md §10): a failure keeps the old
+// ruleset. A -c config then also re-applies the log level, the base dial
+// request (-x, -f) and the resolver.
 func (d *daemon) reload(srv *server.Server) {
-	if d.engine == nil {
+	c := d.conf
+	switch {
+	case d.table != nil:
+		if err := d.table.Reload(); err != nil {
+			d.log.Warn("reload: ruleset error: " + err.Error())
+			return
+		}
+	case c.Config != "" || c.Ruleset != "":
+		if d.lua == nil {
+			e, err := d.newScript()
+			if err != nil {
+				d.log.Warn("reload: " + err.Error())
+				return
+			}
+			d.lua = e
+		}
+		if err := d.lua.Reload(c); err != nil {
+			kind := "ruleset"
+			if c.Config != "" {
+				kind = "config"
+			}
+			d.log.Warn("reload: " + kind + " error: " + err.Error())
+			return
+		}
+		d.activateLua()
+		if e := d.activeEngine(); e != nil {
+			srv.SetRouter(e)
+		} else {
+			srv.SetRouter(nil)
+		}
+	default:
 		d.log.Debug("reload: no ruleset or config to reload")
 		return
 	}
-	if err := d.engine.Reload(d.conf); err != nil {
+	d.level.Set(config.SlogLevel(c.LogLevel))
+	if err := d.buildDialer(); err != nil {
+		d.log.Warn("reload: unable to parse outbound configuration: " + err.Error())
+	} else if err := srv.SetOutbound(c, d.dialer()); err != nil {
 		d.log.Warn("reload: " + err.Error())
-		return
 	}
-	d.level.Set(config.SlogLevel(d.conf.LogLevel))
-	d.log.Log(context.Background(), config.LevelNotice, "reload: ruleset successfully reloaded")
+	d.log.Log(context.Background(), config.LevelNotice, "reload: config successfully reloaded")
 }
 
 func isRouteTable(path string) bool { return strings.HasSuffix(path, ".nrt") }

@@ -304,3 +304,64 @@ func TestDumpConfigRoundTrip(t *testing.T) {
 		t.Fatalf("exit status %d", st)
 	}
 }
+
+// bannerServer greets every connection with its banner and closes it.
+func bannerServer(t *testing.T, banner string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			io.WriteString(c, banner)
+			c.Close()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func TestConfigReloadChangesForwardTarget(t *testing.T) {
+	first, second := bannerServer(t, "first"), bannerServer(t, "second")
+	path := filepath.Join(t.TempDir(), "config.lua")
+	write := func(target string) {
+		body := fmt.Sprintf("return { listen = \"127.0.0.1:0\", forward = %q, loglevel = 5 }\n", target)
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func(proxyAddr string) string {
+		c, err := net.DialTimeout("tcp", proxyAddr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		b, _ := io.ReadAll(c)
+		return string(b)
+	}
+	write(first)
+	d := startDaemon(t, 1, "-c", path)
+	if got := read(d.addrs[0]); got != "first" {
+		t.Fatalf("before reload: %q\n%s", got, d.log)
+	}
+	write(second)
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	got := ""
+	for i := 0; i < 100 && got != "second"; i++ { // the reload is asynchronous: poll, bounded
+		if got = read(d.addrs[0]); got != "second" {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if got != "second" {
+		t.Fatalf("after reload the forward target is still %q\n%s", got, d.log)
+	}
+	if st := d.stop(t, syscall.SIGTERM); st != 0 {
+		t.Fatalf("exit status %d", st)
+	}
+}
