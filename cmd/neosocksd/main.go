@@ -148,11 +148,11 @@ type engine interface {
 
 // daemon holds what the running process is made of.
 type daemon struct {
-	conf   *config.Config
-	log    *slog.Logger
-	level  *slog.LevelVar
-	stats  *stats.Counters
-	out    atomic.Pointer[outbound] // replaced on reload
+	conf  *config.Config
+	log   *slog.Logger
+	level *slog.LevelVar
+	stats *stats.Counters
+	out   atomic.Pointer[outbound] // replaced on reload
 	// active is the ruleset requests and the API see (nil: none). lua is
 	// the Lua engine, kept while a -c config installs no ruleset so that
 	// SIGHUP can re-run it; table is a loaded route table.
