@@ -143,40 +143,12 @@ func isUserinfoByte(c byte) bool {
 }
 
 func unescape(s string) (string, error) {
-	if strings.IndexByte(s, '%') < 0 {
-		for i := 0; i < len(s); i++ {
-			if s[i] < 0x20 || s[i] == 0x7f {
-				return "", errors.New("control character in userinfo")
-			}
-		}
-		return s, nil
+	u, err := Unescape(s, false, true)
+	switch err {
+	case ErrBadEscape:
+		return "", errors.New("bad percent escape in userinfo")
+	case ErrControl:
+		return "", errors.New("control character in userinfo")
 	}
-	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '%' {
-			if i+2 >= len(s) || unhex(s[i+1]) < 0 || unhex(s[i+2]) < 0 {
-				return "", errors.New("bad percent escape in userinfo")
-			}
-			c = byte(unhex(s[i+1])<<4 | unhex(s[i+2]))
-			i += 2
-		}
-		if c < 0x20 || c == 0x7f {
-			return "", errors.New("control character in userinfo")
-		}
-		b = append(b, c)
-	}
-	return string(b), nil
-}
-
-func unhex(c byte) int {
-	switch {
-	case c >= '0' && c <= '9':
-		return int(c - '0')
-	case c >= 'a' && c <= 'f':
-		return int(c-'a') + 10
-	case c >= 'A' && c <= 'F':
-		return int(c-'A') + 10
-	}
-	return -1
+	return u, err
 }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/neosocksd-go/neosocksd/core/addr"
 	"github.com/neosocksd-go/neosocksd/core/proto/http"
 )
 
@@ -212,48 +213,8 @@ func (tg *target) segment() (string, bool) {
 
 // unescape decodes %XX escapes, and '+' as space when plus is set.
 func unescape(s string, plus bool) (string, bool) {
-	need := false
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' || plus && s[i] == '+' {
-			need = true
-			break
-		}
-	}
-	if !need {
-		return s, true
-	}
-	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '%':
-			if i+2 >= len(s) {
-				return "", false
-			}
-			hi, lo := unhex(s[i+1]), unhex(s[i+2])
-			if hi < 0 || lo < 0 {
-				return "", false
-			}
-			b = append(b, byte(hi<<4|lo))
-			i += 2
-		case plus && c == '+':
-			b = append(b, ' ')
-		default:
-			b = append(b, c)
-		}
-	}
-	return string(b), true
-}
-
-func unhex(c byte) int {
-	switch {
-	case '0' <= c && c <= '9':
-		return int(c - '0')
-	case 'a' <= c && c <= 'f':
-		return int(c-'a') + 10
-	case 'A' <= c && c <= 'F':
-		return int(c-'A') + 10
-	}
-	return -1
+	u, err := addr.Unescape(s, plus, false)
+	return u, err == nil
 }
 
 // queryValue is one query parameter; a key without '=' has no value.

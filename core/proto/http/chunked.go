@@ -1,6 +1,10 @@
 package http
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/neosocksd-go/neosocksd/core/addr"
+)
 
 // Limits of the chunked decoder's framing.
 const (
@@ -60,7 +64,7 @@ func (d *ChunkedDecoder) Decode(src []byte) (payload []byte, n int, err error) {
 		n++
 		switch d.state {
 		case csSize:
-			if v := unhex(c); v >= 0 {
+			if v := addr.Unhex(c); v >= 0 {
 				if d.size > 1<<58 {
 					return nil, n, malformed("chunk size overflow")
 				}

@@ -3,6 +3,8 @@ package http
 import (
 	"fmt"
 	"strconv"
+
+	"github.com/neosocksd-go/neosocksd/core/addr"
 )
 
 // ProxyRequest is a request head classified by the HTTP proxy's header
@@ -187,54 +189,11 @@ func ParseAbsoluteURI(target string) (URL, error) {
 	} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
 		return URL{}, malformed("URL port")
 	}
-	dec, ok := unescapeHost(host)
-	if !ok || dec == "" || dec == "[]" {
+	dec, err := addr.Unescape(host, false, true)
+	if err != nil || dec == "" || dec == "[]" {
 		return URL{}, malformed("URL host")
 	}
 	return URL{HostPort: authority, Addr: dec + ":" + port, Path: tail}, nil
-}
-
-func unescapeHost(s string) (string, bool) {
-	if indexByte(s, '%') < 0 {
-		for i := 0; i < len(s); i++ {
-			if isCtl(s[i]) {
-				return "", false
-			}
-		}
-		return s, true
-	}
-	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '%' {
-			if i+2 >= len(s) {
-				return "", false
-			}
-			hi, lo := unhex(s[i+1]), unhex(s[i+2])
-			if hi < 0 || lo < 0 {
-				return "", false
-			}
-			c = byte(hi<<4 | lo)
-			i += 2
-		}
-		if isCtl(c) {
-			return "", false
-		}
-		b = append(b, c)
-	}
-	return string(b), true
-}
-
-func unhex(c byte) int {
-	switch {
-	case '0' <= c && c <= '9':
-		return int(c - '0')
-	case 'a' <= c && c <= 'f':
-		return int(c-'a') + 10
-	case 'A' <= c && c <= 'F':
-		return int(c-'A') + 10
-	}
-	return -1
 }
 
 // AppendForwardRequest appends the request neosocksd sends upstream for
