@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"runtime"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,33 +17,10 @@ import (
 // with the count (8 bytes, big endian).
 func sinkServer(tb testing.TB) string {
 	tb.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				n, _ := io.Copy(io.Discard, c)
-				_ = binary.Write(c, binary.BigEndian, n)
-			}()
-		}
-	}()
-	tb.Cleanup(func() {
-		ln.Close()
-		wg.Wait()
+	return serveLoopback(tb, func(c net.Conn) {
+		n, _ := io.Copy(io.Discard, c)
+		_ = binary.Write(c, binary.BigEndian, n)
 	})
-	return ln.Addr().String()
 }
 
 // relayFunc relays between an accepted client and a dialed upstream.
@@ -54,37 +30,14 @@ type relayFunc func(client, up *net.TCPConn)
 // baseline the proxy's relay is measured against.
 func bareRelay(tb testing.TB, to string, relay relayFunc) string {
 	tb.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				up, err := net.Dial("tcp4", to)
-				if err != nil {
-					return
-				}
-				defer up.Close()
-				relay(c.(*net.TCPConn), up.(*net.TCPConn))
-			}()
+	return serveLoopback(tb, func(c net.Conn) {
+		up, err := net.Dial("tcp4", to)
+		if err != nil {
+			return
 		}
-	}()
-	tb.Cleanup(func() {
-		ln.Close()
-		wg.Wait()
+		defer up.Close()
+		relay(c.(*net.TCPConn), up.(*net.TCPConn))
 	})
-	return ln.Addr().String()
 }
 
 // ioCopyPair is the obvious Go relay: io.Copy both ways. Between two
@@ -179,13 +132,7 @@ func BenchmarkRelay(b *testing.B) {
 // per-connection goroutines, io.Copy): the set-up rate baseline.
 func minimalSOCKS5(tb testing.TB) string {
 	tb.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	serve := func(c net.Conn) {
-		defer c.Close()
+	return serveLoopback(tb, func(c net.Conn) {
 		r := bufio.NewReader(c)
 		buf := make([]byte, 262)
 		if _, err := io.ReadFull(r, buf[:2]); err != nil {
@@ -213,27 +160,7 @@ func minimalSOCKS5(tb testing.TB) string {
 			return
 		}
 		ioCopyPair(c.(*net.TCPConn), up.(*net.TCPConn))
-	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				serve(c)
-			}()
-		}
-	}()
-	tb.Cleanup(func() {
-		ln.Close()
-		wg.Wait()
 	})
-	return ln.Addr().String()
 }
 
 // BenchmarkHandshake measures a SOCKS5 greeting + CONNECT + close cycle

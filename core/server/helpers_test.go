@@ -68,13 +68,15 @@ func startServer(t testing.TB, conf *config.Config, r route.Router, d Dialer) *t
 	return ts
 }
 
-// echoServer accepts connections and echoes each until EOF, then
-// half-closes. It returns its address.
-func echoServer(t testing.TB) string {
-	t.Helper()
+// serveLoopback listens on an IPv4 loopback port and runs handle on each
+// accepted connection in a goroutine of its own, closing the connection
+// when handle returns. At the end of the test it closes the listener and
+// waits for every handler. It returns the listener's address.
+func serveLoopback(tb testing.TB, handle func(c net.Conn)) string {
+	tb.Helper()
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -89,20 +91,29 @@ func echoServer(t testing.TB) string {
 			go func() {
 				defer wg.Done()
 				defer c.Close()
-				// A user-space copy: io.Copy(c, c) would splice and keep
-				// a pipe, which TestIdleTunnelHoldsNoPipe would count.
-				bp := bufPool.Get().(*[]byte)
-				_, _ = io.CopyBuffer(hiddenWriter{c}, hiddenReader{c}, *bp)
-				bufPool.Put(bp)
-				_ = c.(*net.TCPConn).CloseWrite()
+				handle(c)
 			}()
 		}
 	}()
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		ln.Close()
 		wg.Wait()
 	})
 	return ln.Addr().String()
+}
+
+// echoServer accepts connections and echoes each until EOF, then
+// half-closes. It returns its address.
+func echoServer(t testing.TB) string {
+	t.Helper()
+	return serveLoopback(t, func(c net.Conn) {
+		// A user-space copy: io.Copy(c, c) would splice and keep
+		// a pipe, which TestIdleTunnelHoldsNoPipe would count.
+		bp := bufPool.Get().(*[]byte)
+		_, _ = io.CopyBuffer(hiddenWriter{c}, hiddenReader{c}, *bp)
+		bufPool.Put(bp)
+		_ = c.(*net.TCPConn).CloseWrite()
+	})
 }
 
 // closedPort returns a loopback address nobody listens on.

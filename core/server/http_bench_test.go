@@ -16,39 +16,25 @@ import (
 func BenchmarkHTTPProxyPass(b *testing.B) {
 	const size = 1 << 20
 	resp := []byte("HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(size) + "\r\n\r\n" + strings.Repeat("x", size))
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
+	up := serveLoopback(b, func(c net.Conn) {
+		br := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
+			line, err := br.ReadString('\n')
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					line, err := br.ReadString('\n')
-					if err != nil {
-						return
-					}
-					if line == "\r\n" {
-						break
-					}
-				}
-				_, _ = c.Write(resp)
-			}()
+			if line == "\r\n" {
+				break
+			}
 		}
-	}()
+		_, _ = c.Write(resp)
+	})
 	conf := testConfig()
 	conf.Listen = ""
 	conf.HTTPListen = "127.0.0.1:0"
 	ts := startServer(b, conf, nil, nil)
 	_, hp := ts.Addrs()
-	req := "GET http://" + ln.Addr().String() + "/ HTTP/1.1\r\n\r\n"
+	req := "GET http://" + up + "/ HTTP/1.1\r\n\r\n"
 	buf := make([]byte, 64<<10)
 	b.SetBytes(size)
 	b.ReportAllocs()

@@ -82,47 +82,25 @@ func (u *upstream) last() string {
 
 func startUpstream(t *testing.T, serve func(c net.Conn, br *bufio.Reader, head string)) *upstream {
 	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := &upstream{addr: ln.Addr().String()}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	u := &upstream{}
+	u.addr = serveLoopback(t, func(c net.Conn) {
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		br := bufio.NewReader(c)
+		var head strings.Builder
 		for {
-			c, err := ln.Accept()
+			line, err := br.ReadString('\n')
+			head.WriteString(line)
 			if err != nil {
 				return
 			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-				br := bufio.NewReader(c)
-				var head strings.Builder
-				for {
-					line, err := br.ReadString('\n')
-					head.WriteString(line)
-					if err != nil {
-						return
-					}
-					if line == "\r\n" {
-						break
-					}
-				}
-				u.mu.Lock()
-				u.heads = append(u.heads, head.String())
-				u.mu.Unlock()
-				serve(c, br, head.String())
-			}()
+			if line == "\r\n" {
+				break
+			}
 		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		wg.Wait()
+		u.mu.Lock()
+		u.heads = append(u.heads, head.String())
+		u.mu.Unlock()
+		serve(c, br, head.String())
 	})
 	return u
 }
