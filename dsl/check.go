@@ -1011,40 +1011,44 @@ func famName(f family) string {
 }
 
 func (c *checker) expr(e *Expr, fam family, ctx string) MatchIR {
-	var xs []MatchIR
-	ok := true
-	for _, cj := range e.Or {
-		m := c.conj(cj, fam, ctx)
-		if m == nil {
-			ok = false
-			continue
-		}
-		if a, isAny := m.(*MAnyOf); isAny {
-			xs = append(xs, a.Xs...)
-		} else {
-			xs = append(xs, m)
-		}
-	}
-	if !ok {
-		return nil
-	}
-	if len(xs) == 1 {
-		return xs[0]
-	}
-	return &MAnyOf{Xs: xs}
+	return combine(e.Or, func(cj *Conj) MatchIR { return c.conj(cj, fam, ctx) },
+		func(m MatchIR) ([]MatchIR, bool) {
+			a, ok := m.(*MAnyOf)
+			if !ok {
+				return nil, false
+			}
+			return a.Xs, true
+		},
+		func(xs []MatchIR) MatchIR { return &MAnyOf{Xs: xs} })
 }
 
 func (c *checker) conj(cj *Conj, fam family, ctx string) MatchIR {
+	return combine(cj.And, func(u *Unary) MatchIR { return c.unary(u, fam, ctx) },
+		func(m MatchIR) ([]MatchIR, bool) {
+			a, ok := m.(*MAll)
+			if !ok {
+				return nil, false
+			}
+			return a.Xs, true
+		},
+		func(xs []MatchIR) MatchIR { return &MAll{Xs: xs} })
+}
+
+// combine checks every operand of an "or" or an "and" with check (all of
+// them, so that each reports its faults) and returns nil if any failed.
+// Operands that are already of the combined kind, as flat tells, are
+// spliced in; a single operand stands alone, more are joined by wrap.
+func combine[T any](ops []T, check func(T) MatchIR, flat func(MatchIR) ([]MatchIR, bool), wrap func([]MatchIR) MatchIR) MatchIR {
 	var xs []MatchIR
 	ok := true
-	for _, u := range cj.And {
-		m := c.unary(u, fam, ctx)
+	for _, op := range ops {
+		m := check(op)
 		if m == nil {
 			ok = false
 			continue
 		}
-		if a, isAll := m.(*MAll); isAll {
-			xs = append(xs, a.Xs...)
+		if inner, same := flat(m); same {
+			xs = append(xs, inner...)
 		} else {
 			xs = append(xs, m)
 		}
@@ -1055,7 +1059,7 @@ func (c *checker) conj(cj *Conj, fam family, ctx string) MatchIR {
 	if len(xs) == 1 {
 		return xs[0]
 	}
-	return &MAll{Xs: xs}
+	return wrap(xs)
 }
 
 func (c *checker) unary(u *Unary, fam family, ctx string) MatchIR {
