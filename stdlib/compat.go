@@ -305,6 +305,12 @@ func compatLoad(L *lua.LState) int {
 	name := L.OptString(2, defName)
 	mode := L.OptString(3, "bt")
 	fn, msg := loadChunk(L, src, name, mode, L.Get(4), L.GetTop() >= 4)
+	return pushLoaded(L, fn, msg)
+}
+
+// pushLoaded returns a load result to Lua: the loaded function, or nil and
+// the message saying why there is none.
+func pushLoaded(L *lua.LState, fn *lua.LFunction, msg string) int {
 	if fn == nil {
 		L.Push(lua.LNil)
 		L.Push(lua.LString(msg))
@@ -318,13 +324,7 @@ func compatLoadString(L *lua.LState) int {
 	src := L.CheckString(1)
 	name := L.OptString(2, src)
 	fn, msg := loadChunk(L, []byte(src), name, "bt", lua.LNil, false)
-	if fn == nil {
-		L.Push(lua.LNil)
-		L.Push(lua.LString(msg))
-		return 2
-	}
-	L.Push(fn)
-	return 1
+	return pushLoaded(L, fn, msg)
 }
 
 func compatLoadfile(L *lua.LState) int {
@@ -337,13 +337,7 @@ func compatLoadfile(L *lua.LState) int {
 		return 2
 	}
 	fn, msg := loadChunk(L, src, chunkname, mode, L.Get(3), L.GetTop() >= 3)
-	if fn == nil {
-		L.Push(lua.LNil)
-		L.Push(lua.LString(msg))
-		return 2
-	}
-	L.Push(fn)
-	return 1
+	return pushLoaded(L, fn, msg)
 }
 
 func compatDofile(L *lua.LState) int {
