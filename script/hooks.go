@@ -16,15 +16,12 @@ import (
 func (e *Engine) Healthy(ctx context.Context) string {
 	var out string
 	if err := e.do(ctx, func(v *vm) {
-		if !v.e.hasRuleset.Load() {
-			return
-		}
-		fn, herr := v.hook("healthy")
+		fn, herr := v.hookFunc("healthy")
 		if herr != nil {
 			out = errorText(herr)
 			return
 		}
-		if fn.Type() != lua.LTFunction {
+		if fn == nil {
 			return
 		}
 		rets, err := v.callMain(fn, 1)
@@ -32,12 +29,7 @@ func (e *Engine) Healthy(ctx context.Context) string {
 			out = errorText(err)
 			return
 		}
-		switch r := rets[0].(type) {
-		case lua.LString:
-			out = string(r)
-		case lua.LNumber:
-			out = r.String()
-		}
+		out, _ = hookText(rets[0])
 	}); err != nil {
 		return err.Error()
 	}
@@ -49,15 +41,12 @@ func (e *Engine) Healthy(ctx context.Context) string {
 func (e *Engine) Stats(ctx context.Context, dt time.Duration, q *string) string {
 	var out string
 	_ = e.do(ctx, func(v *vm) {
-		if !v.e.hasRuleset.Load() {
-			return
-		}
-		fn, herr := v.hook("stats")
+		fn, herr := v.hookFunc("stats")
 		if herr != nil {
 			out = errorText(herr)
 			return
 		}
-		if fn.Type() != lua.LTFunction {
+		if fn == nil {
 			return
 		}
 		var qv lua.LValue = lua.LNil
@@ -69,12 +58,8 @@ func (e *Engine) Stats(ctx context.Context, dt time.Duration, q *string) string 
 			out = errorText(err)
 			return
 		}
-		switch r := rets[0].(type) {
-		case lua.LString:
-			out = string(r)
-		case lua.LNumber:
-			out = r.String()
-		default:
+		var ok bool
+		if out, ok = hookText(rets[0]); !ok {
 			out = errorText(v.lastError)
 		}
 	})
@@ -85,11 +70,8 @@ func (e *Engine) Stats(ctx context.Context, dt time.Duration, q *string) string 
 func (e *Engine) Metrics(ctx context.Context) string {
 	var out string
 	_ = e.do(ctx, func(v *vm) {
-		if !v.e.hasRuleset.Load() {
-			return
-		}
-		fn, herr := v.hook("metrics")
-		if herr != nil || fn.Type() != lua.LTFunction {
+		fn, herr := v.hookFunc("metrics")
+		if herr != nil || fn == nil {
 			return
 		}
 		rets, err := v.callMain(fn, 1)
@@ -97,14 +79,37 @@ func (e *Engine) Metrics(ctx context.Context) string {
 			v.e.log.Warn("ruleset.metrics: " + errorText(err))
 			return
 		}
-		switch r := rets[0].(type) {
-		case lua.LString:
-			out = string(r)
-		case lua.LNumber:
-			out = r.String()
-		}
+		out, _ = hookText(rets[0])
 	})
 	return out
+}
+
+// hookFunc returns ruleset[name] when a ruleset is loaded and that is a
+// function, else nil; herr is what looking it up raised.
+func (v *vm) hookFunc(name string) (fn, herr lua.LValue) {
+	if !v.e.hasRuleset.Load() {
+		return nil, nil
+	}
+	fn, herr = v.hook(name)
+	if herr != nil {
+		return nil, herr
+	}
+	if fn.Type() != lua.LTFunction {
+		return nil, nil
+	}
+	return fn, nil
+}
+
+// hookText is the text a hook returned: a string, or a number in Lua's
+// notation; ok is false for any other value.
+func hookText(r lua.LValue) (text string, ok bool) {
+	switch r := r.(type) {
+	case lua.LString:
+		return string(r), true
+	case lua.LNumber:
+		return r.String(), true
+	}
+	return "", false
 }
 
 // sampleHeap refreshes the heap statistics now.
