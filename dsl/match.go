@@ -200,28 +200,13 @@ type patternM struct {
 	org  *Origin
 }
 
-func (p *patternM) find(v *view) (int, tri) {
-	for i, pat := range p.pats {
-		ok, err := patFind(pat, v.addr)
-		if err != nil {
-			v.err = err
-			return i, errMatch
-		}
-		if ok {
-			return i, isMatch
-		}
-	}
-	return 0, noMatch
-}
+func (p *patternM) find(v *view) (int, tri) { return firstHit(v, p.pats, patFind) }
 
 func (p *patternM) match(v *view) tri { _, t := p.find(v); return t }
 
 func (p *patternM) why(v *view) string {
 	i, t := p.find(v)
-	if t != isMatch {
-		return ""
-	}
-	return fmt.Sprintf("pattern %q (%s)", p.pats[i], posString(p.org.pos(i)))
+	return whyHit("pattern", p.pats, p.org, i, t)
 }
 
 type regexM struct {
@@ -230,9 +215,20 @@ type regexM struct {
 	org *Origin
 }
 
-func (r *regexM) find(v *view) (int, tri) {
-	for i, re := range r.res {
-		ok, err := re.match(v.addr)
+func (r *regexM) find(v *view) (int, tri) { return firstHit(v, r.res, (*regexMatcher).match) }
+
+func (r *regexM) match(v *view) tri { _, t := r.find(v); return t }
+
+func (r *regexM) why(v *view) string {
+	i, t := r.find(v)
+	return whyHit("regex", r.src, r.org, i, t)
+}
+
+// firstHit tries each of xs on the address in turn and returns the index
+// of the first that matches; an error ends the search and is kept in v.
+func firstHit[T any](v *view, xs []T, test func(T, string) (bool, error)) (int, tri) {
+	for i, x := range xs {
+		ok, err := test(x, v.addr)
 		if err != nil {
 			v.err = err
 			return i, errMatch
@@ -244,14 +240,13 @@ func (r *regexM) find(v *view) (int, tri) {
 	return 0, noMatch
 }
 
-func (r *regexM) match(v *view) tri { _, t := r.find(v); return t }
-
-func (r *regexM) why(v *view) string {
-	i, t := r.find(v)
+// whyHit explains a hit of firstHit: the kind of matcher, the source text
+// of entry i and where it was written; "" when t is not a match.
+func whyHit(kind string, src []string, org *Origin, i int, t tri) string {
 	if t != isMatch {
 		return ""
 	}
-	return fmt.Sprintf("regex %q (%s)", r.src[i], posString(r.org.pos(i)))
+	return fmt.Sprintf("%s %q (%s)", kind, src[i], posString(org.pos(i)))
 }
 
 type r4 struct{ lo, hi, org uint32 }
