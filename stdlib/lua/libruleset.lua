@@ -542,59 +542,61 @@ end
 
 local name_flow, ipv4_flow, ipv6_flow
 
--- run_rule reports the tag of a matched rule, if any, then calls its action
-local function run_rule(action, tag, addr, depth)
-    if tag ~= nil then
-        ruleevent(tag, addr)
-    end
-    return action(addr, depth)
-end
-
 local function default_flow(addr, depth)
     local d = _G.route_default
     if d == nil then
         return addr
     end
-    return run_rule(d[1], d[2], addr, depth)
+    local tag = d[2]
+    if tag ~= nil then
+        ruleevent(tag, addr)
+    end
+    return d[1](addr, depth)
 end
 
--- ip_flow is the flow of an IPv4 or IPv6 address: the global table named
+-- ip_flow makes the flow of IPv4 or IPv6 addresses: the global table named
 -- redirect matched on the address, then the one named route matched on the
 -- host parsed by parse, then the default; each table is read only when its
 -- turn comes
-local function ip_flow(redirect, route, parse, addr, depth)
-    local t = _G[redirect]
-    if t ~= nil then
-        local action, tag = find_rule(t, addr)
-        if action then
-            return run_rule(action, tag, addr, depth)
+local function ip_flow(redirect, route, parse)
+    return function(addr, depth)
+        local t = _G[redirect]
+        if t ~= nil then
+            local action, tag = find_rule(t, addr)
+            if action then
+                if tag ~= nil then
+                    ruleevent(tag, addr)
+                end
+                return action(addr, depth)
+            end
         end
-    end
-    t = _G[route]
-    if t ~= nil then
-        local host = split(addr)
-        local action, tag = find_rule(t, parse(host))
-        if action then
-            return run_rule(action, tag, addr, depth)
+        t = _G[route]
+        if t ~= nil then
+            local host = split(addr)
+            local action, tag = find_rule(t, parse(host))
+            if action then
+                if tag ~= nil then
+                    ruleevent(tag, addr)
+                end
+                return action(addr, depth)
+            end
         end
+        return default_flow(addr, depth)
     end
-    return default_flow(addr, depth)
 end
 
-ipv4_flow = function(addr, depth)
-    return ip_flow("redirect", "route", parse_ipv4, addr, depth)
-end
-
-ipv6_flow = function(addr, depth)
-    return ip_flow("redirect6", "route6", parse_ipv6, addr, depth)
-end
+ipv4_flow = ip_flow("redirect", "route", parse_ipv4)
+ipv6_flow = ip_flow("redirect6", "route6", parse_ipv6)
 
 name_flow = function(addr, depth)
     local t = _G.redirect_name
     if t ~= nil then
         local action, tag = find_rule(t, addr)
         if action then
-            return run_rule(action, tag, addr, depth)
+            if tag ~= nil then
+                ruleevent(tag, addr)
+            end
+            return action(addr, depth)
         end
     end
     local host, port = split(addr)
