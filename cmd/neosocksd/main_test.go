@@ -174,7 +174,10 @@ func (d *daemonProc) stop(t *testing.T, sig syscall.Signal) int {
 	return -1
 }
 
-func echoServer(t *testing.T) string {
+// serveLoopback listens on a loopback port and runs handle on each accepted
+// connection in a goroutine of its own, closing the connection afterwards;
+// the listener is closed at the end of the test. It returns its address.
+func serveLoopback(t *testing.T, handle func(c net.Conn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -187,10 +190,18 @@ func echoServer(t *testing.T) string {
 			if err != nil {
 				return
 			}
-			go func() { io.Copy(c, c); c.Close() }()
+			go func() {
+				defer c.Close()
+				handle(c)
+			}()
 		}
 	}()
 	return ln.Addr().String()
+}
+
+func echoServer(t *testing.T) string {
+	t.Helper()
+	return serveLoopback(t, func(c net.Conn) { io.Copy(c, c) })
 }
 
 func TestDaemonServesAndStops(t *testing.T) {
@@ -308,22 +319,7 @@ func TestDumpConfigRoundTrip(t *testing.T) {
 // bannerServer greets every connection with its banner and closes it.
 func bannerServer(t *testing.T, banner string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			io.WriteString(c, banner)
-			c.Close()
-		}
-	}()
-	return ln.Addr().String()
+	return serveLoopback(t, func(c net.Conn) { io.WriteString(c, banner) })
 }
 
 func TestConfigReloadChangesForwardTarget(t *testing.T) {
