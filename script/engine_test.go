@@ -151,24 +151,7 @@ func configForTest() *config.Config {
 func TestManyRequestsInFlight(t *testing.T) {
 	te := loadTestRuleset(t, Options{}, "testdata/gate.lua")
 	const n = 200
-	results := make(chan route.Decision, n)
-	for i := range n {
-		go func() {
-			d, _ := te.Route(context.Background(), &route.Request{Callback: route.Resolve, Addr: fmt.Sprintf("h%d.test:1", i)})
-			results <- d
-		}()
-	}
-	for deadline := time.Now().Add(10 * time.Second); te.Runtime().ThreadsActive < n; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d routines in flight", te.Runtime().ThreadsActive)
-		}
-	}
-	te.invoke(t, "_G.open = true")
-	for range n {
-		if d := <-results; d.Verdict != route.Forward {
-			t.Fatalf("decision %v %q", d.Verdict, d.Reason)
-		}
-	}
+	floodGated(t, te, n)
 	if te.Runtime().ThreadsPeak < n {
 		t.Errorf("peak %d", te.Runtime().ThreadsPeak)
 	}
@@ -177,6 +160,14 @@ func TestManyRequestsInFlight(t *testing.T) {
 func TestSleepZeroDoesNotStarve(t *testing.T) {
 	te := loadTestRuleset(t, Options{}, "testdata/spin.lua")
 	const n = 300 // more than the owner's inbox holds
+	floodGated(t, te, n)
+}
+
+// floodGated sends n resolve requests to a ruleset that holds each until
+// _G.open is set, waits until all n are in flight, opens the gate and
+// requires every decision to be a forward.
+func floodGated(t *testing.T, te *testEngine, n int64) {
+	t.Helper()
 	results := make(chan route.Decision, n)
 	for i := range n {
 		go func() {
