@@ -84,20 +84,7 @@ func TestParseHTTPHead(t *testing.T) {
 			if status != tc.status || n != tc.n {
 				t.Errorf("got status %d n %d, want %d %d", status, n, tc.status, tc.n)
 			}
-			switch tc.kind {
-			case 0:
-				if err != nil {
-					t.Errorf("err %v", err)
-				}
-			case 255:
-				if err != errShort {
-					t.Errorf("err %v, want errShort", err)
-				}
-			default:
-				if KindOf(err) != tc.kind {
-					t.Errorf("err %v, want kind %v", err, tc.kind)
-				}
-			}
+			checkKind(t, err, tc.kind)
 		})
 	}
 	// An endless head is cut off.
@@ -170,6 +157,13 @@ func checkParse(t *testing.T, n int, err error, wantN int, kind Kind) {
 	if n != wantN {
 		t.Errorf("n = %d, want %d", n, wantN)
 	}
+	checkKind(t, err, kind)
+}
+
+// checkKind checks a parse error: kind 0 wants none, 255 wants errShort,
+// any other a dial error of that kind.
+func checkKind(t *testing.T, err error, kind Kind) {
+	t.Helper()
 	switch kind {
 	case 0:
 		if err != nil {
@@ -181,7 +175,7 @@ func checkParse(t *testing.T, n int, err error, wantN int, kind Kind) {
 		}
 	default:
 		if KindOf(err) != kind {
-			t.Errorf("err %v, want %v", err, kind)
+			t.Errorf("err %v, want kind %v", err, kind)
 		}
 	}
 }
