@@ -163,6 +163,24 @@ func minimalSOCKS5(tb testing.TB) string {
 	})
 }
 
+// openTunnel connects to a SOCKS5 proxy, sends req (greeting and CONNECT
+// request at once) and requires a successful reply for an IPv4 address.
+func openTunnel(b *testing.B, proxyAddr string, req []byte) net.Conn {
+	b.Helper()
+	c, err := net.Dial("tcp4", proxyAddr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := c.Write(req); err != nil {
+		b.Fatal(err)
+	}
+	var reply [12]byte
+	if _, err := io.ReadFull(c, reply[:]); err != nil || reply[3] != 0 {
+		b.Fatalf("reply % x: %v", reply, err)
+	}
+	return c
+}
+
 // BenchmarkHandshake measures a SOCKS5 greeting + CONNECT + close cycle
 // against an echo target, for the proxy and for a minimal Go relay.
 func BenchmarkHandshake(b *testing.B) {
@@ -176,17 +194,7 @@ func BenchmarkHandshake(b *testing.B) {
 			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 		}()
 		for i := 0; i < b.N; i++ {
-			c, err := net.Dial("tcp4", proxyAddr)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := c.Write(req); err != nil {
-				b.Fatal(err)
-			}
-			var reply [12]byte
-			if _, err := io.ReadFull(c, reply[:]); err != nil || reply[3] != 0 {
-				b.Fatalf("reply % x: %v", reply, err)
-			}
+			c := openTunnel(b, proxyAddr, req)
 			c.(*net.TCPConn).CloseWrite()
 			var one [1]byte
 			_, _ = c.Read(one[:]) // wait for the relay to finish
@@ -235,17 +243,7 @@ func BenchmarkIdleTunnel(b *testing.B) {
 		return c
 	}
 	tunnel := func() net.Conn {
-		c, err := net.Dial("tcp4", ts.addr)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := c.Write(req); err != nil {
-			b.Fatal(err)
-		}
-		var reply [12]byte
-		if _, err := io.ReadFull(c, reply[:]); err != nil || reply[3] != 0 {
-			b.Fatalf("reply % x: %v", reply, err)
-		}
+		c := openTunnel(b, ts.addr, req)
 		echoRoundTrip(b, c, "x")
 		return c
 	}
