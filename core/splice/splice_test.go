@@ -279,16 +279,23 @@ func TestPeerReset(t *testing.T) {
 	})
 }
 
+// progressSignal returns a progress callback for Copy that signals the
+// returned channel without ever blocking Copy.
+func progressSignal() (<-chan struct{}, func(int64)) {
+	progressed := make(chan struct{}, 1)
+	return progressed, func(int64) {
+		select {
+		case progressed <- struct{}{}:
+		default:
+		}
+	}
+}
+
 func TestCloseUnblocks(t *testing.T) {
 	t.Run("waiting on src", func(t *testing.T) {
 		c := newChain(t)
-		progressed := make(chan struct{}, 1)
-		ch := startCopy(c.relayOut, c.relayIn, func(int64) {
-			select {
-			case progressed <- struct{}{}:
-			default:
-			}
-		})
+		progressed, progress := progressSignal()
+		ch := startCopy(c.relayOut, c.relayIn, progress)
 		if _, err := c.client.Write([]byte("x")); err != nil {
 			t.Fatal(err)
 		}
@@ -303,13 +310,8 @@ func TestCloseUnblocks(t *testing.T) {
 		c := newChain(t)
 		// The sink never reads: once the socket buffers are full, Copy
 		// waits for dst to become writable.
-		progressed := make(chan struct{}, 1)
-		ch := startCopy(c.relayOut, c.relayIn, func(int64) {
-			select {
-			case progressed <- struct{}{}:
-			default:
-			}
-		})
+		progressed, progress := progressSignal()
+		ch := startCopy(c.relayOut, c.relayIn, progress)
 		writerDone := make(chan struct{})
 		go func() {
 			defer close(writerDone)
