@@ -360,6 +360,21 @@ func (v *vm) luaIdle(L *lua.LState) int {
 func (v *vm) luaResolve(L *lua.LState) int {
 	host := L.CheckString(1)
 	R, o := v.await(L)
+	v.goOp(o, func(ctx context.Context) {
+		s, ok := v.resolve(ctx, host)
+		if ok {
+			v.finishOp(R, o, values(lua.LString(s)), nil)
+		} else {
+			v.finishOp(R, o, nil, nil)
+		}
+	})
+	return L.Yield()
+}
+
+// goOp runs work for the pending op o in a goroutine the engine waits for
+// when it closes; work's context ends after the configured timeout or
+// when o is cancelled.
+func (v *vm) goOp(o *op, work func(ctx context.Context)) {
 	ctx, cancel := context.WithTimeout(context.Background(), v.config().TimeoutDuration())
 	o.cancel = cancel
 	e := v.e
@@ -367,14 +382,8 @@ func (v *vm) luaResolve(L *lua.LState) int {
 	go func() {
 		defer e.wg.Done()
 		defer cancel()
-		s, ok := v.resolve(ctx, host)
-		if ok {
-			v.finishOp(R, o, values(lua.LString(s)), nil)
-		} else {
-			v.finishOp(R, o, nil, nil)
-		}
+		work(ctx)
 	}()
-	return L.Yield()
 }
 
 func (v *vm) luaExecute(L *lua.LState) int {
@@ -419,16 +428,10 @@ func (v *vm) luaAwaitInvoke(L *lua.LState) int {
 	code := L.CheckString(1)
 	target, hops := checkTarget(L, 2)
 	R, o := v.await(L)
-	ctx, cancel := context.WithTimeout(context.Background(), v.config().TimeoutDuration())
-	o.cancel = cancel
-	e := v.e
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
-		defer cancel()
-		res := e.call(ctx, "/ruleset/rpcall", []byte(code), target, hops)
+	v.goOp(o, func(ctx context.Context) {
+		res := v.e.call(ctx, "/ruleset/rpcall", []byte(code), target, hops)
 		v.finishOp(R, o, func(v *vm) []lua.LValue { return v.rpcResult(res) }, nil)
-	}()
+	})
 	return L.Yield()
 }
 
@@ -467,15 +470,9 @@ func (v *vm) luaForward(L *lua.LState) int {
 		return 1
 	}
 	_, o := v.await(L)
-	ctx, cancel := context.WithTimeout(context.Background(), v.config().TimeoutDuration())
-	o.cancel = cancel
 	call := r.call
 	dial := call.req.Dial
-	e := v.e
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
-		defer cancel()
+	v.goOp(o, func(ctx context.Context) {
 		conn, err := dial(ctx, target, route.MakeChain(hops...))
 		if err != nil {
 			msg := err.Error()
@@ -494,6 +491,6 @@ func (v *vm) luaForward(L *lua.LState) int {
 			call.answer(route.Decision{Verdict: route.Committed, Target: target, Chain: route.MakeChain(hops...), Conn: conn})
 			return []lua.LValue{lua.LTrue}
 		}, func() { _ = conn.Close() })
-	}()
+	})
 	return L.Yield()
 }
