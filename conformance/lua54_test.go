@@ -41,11 +41,8 @@ func TestRealLua54(t *testing.T) {
 	files, _ := filepath.Glob("testdata/constructs/*.nrt")
 	files = append(files, "../dsl/testdata/ex1.nrt", "../dsl/testdata/ex3.nrt")
 	for _, f := range files {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cases = append(cases, tc{filepath.Base(f), mustCheck(t, f, src, checkOpts(filepath.Dir(f)))})
+		_, p := checkFile(t, f)
+		cases = append(cases, tc{filepath.Base(f), p})
 	}
 	n := 30
 	if testing.Short() {

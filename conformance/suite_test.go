@@ -60,6 +60,17 @@ func mustCheck(t *testing.T, name string, src []byte, o dsl.CheckOptions) *dsl.P
 	return p
 }
 
+// checkFile reads the program in file f and checks it with the options of
+// its directory; a fault ends the test.
+func checkFile(t *testing.T, f string) ([]byte, *dsl.Program) {
+	t.Helper()
+	src, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src, mustCheck(t, f, src, checkOpts(filepath.Dir(f)))
+}
+
 // worldsFor returns the worlds a program is compared in: auth off, and
 // auth on when the program has users (or always, when all is set). The
 // DNS answers come from the literals plus the program's test blocks.
@@ -236,11 +247,7 @@ func TestExamples(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			src, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p := mustCheck(t, f, src, checkOpts(filepath.Dir(f)))
+			_, p := checkFile(t, f)
 			runTestBlocks(t, f, p)
 			lits := LiteralsOf(p)
 			for _, w := range worldsFor(p, lits, 1, true) {
@@ -264,11 +271,7 @@ func TestConstructs(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			src, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p := mustCheck(t, f, src, checkOpts(filepath.Dir(f)))
+			src, p := checkFile(t, f)
 			if len(p.Tests) == 0 {
 				t.Errorf("%s has no test block", f)
 			}
