@@ -48,14 +48,7 @@ func (s *Server) socks5Bind(h *handshake, req socks5.Request) error {
 	if !bindPeerMatches(req.Addr, pa) {
 		s.log.Warn("bind: unexpected peer "+pa.String(), "client", c.RemoteAddr().String(), "target", req.Addr.String())
 	}
-	if err := c.write(socks5.AppendReply(reply[:0], socks5.Succeeded, pa)); err != nil {
-		peer.Close()
-		return err
-	}
-	ra := h.readAhead()
-	h.release()
-	s.relay(c, peer, ra)
-	return nil
+	return s.grant(c, h, peer, socks5.AppendReply(reply[:0], socks5.Succeeded, pa))
 }
 
 // bindPeerMatches compares the accepted peer with the requested address:

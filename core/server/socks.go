@@ -74,6 +74,19 @@ func (h *handshake) release() {
 
 // serveSOCKS serves the -l listener in SOCKS mode: the first byte picks
 // SOCKS4/4A or SOCKS5; anything else is closed without a reply.
+// grant sends the success reply of a handshake and relays between the
+// client and up; up is closed if the reply cannot be written.
+func (s *Server) grant(c *conn, h *handshake, up net.Conn, reply []byte) error {
+	if err := c.write(reply); err != nil {
+		up.Close()
+		return err
+	}
+	ra := h.readAhead()
+	h.release()
+	s.relay(c, up, ra)
+	return nil
+}
+
 func (s *Server) serveSOCKS(c *conn) {
 	h := handshake{c: c, buf: hsPool.Get().(*hsBuf)}
 	defer h.release()
@@ -137,14 +150,7 @@ func (s *Server) socks4(h *handshake) error {
 		}
 		return err
 	}
-	if err := c.write(socks4.AppendReply(h.out(), socks4.Granted)); err != nil {
-		up.Close()
-		return err
-	}
-	ra := h.readAhead()
-	h.release()
-	s.relay(c, up, ra)
-	return nil
+	return s.grant(c, h, up, socks4.AppendReply(h.out(), socks4.Granted))
 }
 
 // selectMethod walks the client's methods in its order and picks the
@@ -255,14 +261,7 @@ func (s *Server) socks5(h *handshake) error {
 		}
 		return err
 	}
-	if err := c.write(socks5.AppendReply(h.out(), socks5.Succeeded, boundAddr(up.LocalAddr()))); err != nil {
-		up.Close()
-		return err
-	}
-	ra := h.readAhead()
-	h.release()
-	s.relay(c, up, ra)
-	return nil
+	return s.grant(c, h, up, socks5.AppendReply(h.out(), socks5.Succeeded, boundAddr(up.LocalAddr())))
 }
 
 // commandEnabled reports whether a SOCKS5 command is served.
