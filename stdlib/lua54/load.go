@@ -3,7 +3,6 @@ package lua54
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
@@ -196,13 +195,4 @@ func ChunkID(name string) string {
 }
 
 // literalValue reads back a NumberExpr value produced by numberLiteral.
-func literalValue(s string) (float64, bool) {
-	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return float64(v), true
-	}
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil && !isRangeErr(err) {
-		return 0, false
-	}
-	return v, true
-}
+func literalValue(s string) (float64, bool) { return decimalValue(s, true) }

@@ -51,7 +51,14 @@ func parseDecimal(s string) (float64, bool) {
 	if i != len(s) {
 		return 0, false
 	}
-	if isInt {
+	return decimalValue(s, isInt)
+}
+
+// decimalValue converts a well-formed decimal numeral: as an int64 first
+// when tryInt is set and it fits, else as the nearest float64 (an
+// out-of-range value becomes ±Inf, as in Lua).
+func decimalValue(s string, tryInt bool) (float64, bool) {
+	if tryInt {
 		if v, err := strconv.ParseInt(s, 10, 64); err == nil {
 			return float64(v), true
 		}
