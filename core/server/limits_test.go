@@ -15,9 +15,7 @@ import (
 func openSession(t *testing.T, proxyAddr, echo string) net.Conn {
 	t.Helper()
 	c := dialProxy(t, proxyAddr)
-	mustWrite(t, c, append([]byte{5, 1, 0}, connectReq(t, echo)...))
-	readN(t, c, 2)
-	if r, _ := readReply5(t, c); r != socks5.Succeeded {
+	if r, _ := request5(t, c, connectReq(t, echo)...); r != socks5.Succeeded {
 		t.Fatalf("reply %v", r)
 	}
 	return c

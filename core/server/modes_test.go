@@ -21,9 +21,7 @@ func TestSOCKS5Bind(t *testing.T) {
 	ts := startServer(t, conf, nil, nil)
 
 	c := dialProxy(t, ts.addr)
-	mustWrite(t, c, append([]byte{5, 1, 0}, 5, 2, 0, 1, 0, 0, 0, 0, 0, 0))
-	readN(t, c, 2)
-	r, bnd := readReply5(t, c)
+	r, bnd := request5(t, c, 5, 2, 0, 1, 0, 0, 0, 0, 0, 0)
 	if r != socks5.Succeeded || bnd.Kind() != addr.IPv4 || !bnd.IP().IsUnspecified() || bnd.Port() == 0 {
 		t.Fatalf("first reply %v %v", r, bnd)
 	}
@@ -51,9 +49,7 @@ func TestSOCKS5Bind(t *testing.T) {
 		conf.Timeout = 0.2
 		ts := startServer(t, conf, nil, nil)
 		c := dialProxy(t, ts.addr)
-		mustWrite(t, c, append([]byte{5, 1, 0}, 5, 2, 0, 1, 0, 0, 0, 0, 0, 0))
-		readN(t, c, 2)
-		readReply5(t, c)
+		request5(t, c, 5, 2, 0, 1, 0, 0, 0, 0, 0, 0)
 		if r, _ := readReply5(t, c); r != socks5.TTLExpired {
 			t.Fatalf("reply %v", r)
 		}
@@ -89,9 +85,7 @@ func TestSOCKS5UDPAssociate(t *testing.T) {
 	conf.SOCKS5UDP = true
 	ts := startServer(t, conf, nil, nil)
 	c := dialProxy(t, ts.addr)
-	mustWrite(t, c, append([]byte{5, 1, 0}, 5, 3, 0, 1, 0, 0, 0, 0, 0, 0))
-	readN(t, c, 2)
-	r, bnd := readReply5(t, c)
+	r, bnd := request5(t, c, 5, 3, 0, 1, 0, 0, 0, 0, 0, 0)
 	if r != socks5.Succeeded || !bnd.IP().IsUnspecified() || bnd.Port() == 0 {
 		t.Fatalf("reply %v %v", r, bnd)
 	}
@@ -298,9 +292,7 @@ func TestSetRouter(t *testing.T) {
 	try := func() socks5.Reply {
 		c := dialProxy(t, ts.addr)
 		defer c.Close()
-		mustWrite(t, c, append([]byte{5, 1, 0}, connectReq(t, echo)...))
-		readN(t, c, 2)
-		r, _ := readReply5(t, c)
+		r, _ := request5(t, c, connectReq(t, echo)...)
 		return r
 	}
 	if r := try(); r != socks5.Succeeded {

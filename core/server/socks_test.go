@@ -36,6 +36,15 @@ func connectReq(t testing.TB, target string) []byte {
 	return b
 }
 
+// request5 sends the no-auth greeting and req (a SOCKS5 request) at once,
+// skips the method reply and returns the request's reply.
+func request5(t testing.TB, c net.Conn, req ...byte) (socks5.Reply, addr.Addr) {
+	t.Helper()
+	mustWrite(t, c, append([]byte{5, 1, 0}, req...))
+	readN(t, c, 2)
+	return readReply5(t, c)
+}
+
 // readReply5 reads a SOCKS5 reply.
 func readReply5(t testing.TB, c net.Conn) (socks5.Reply, addr.Addr) {
 	t.Helper()
@@ -102,9 +111,7 @@ func TestSOCKS5Connect(t *testing.T) {
 
 	t.Run("half close", func(t *testing.T) {
 		c := dialProxy(t, ts.addr)
-		mustWrite(t, c, append([]byte{5, 1, 0}, connectReq(t, echo)...))
-		readN(t, c, 2)
-		readReply5(t, c)
+		request5(t, c, connectReq(t, echo)...)
 		mustWrite(t, c, []byte("bye"))
 		if err := c.(*net.TCPConn).CloseWrite(); err != nil {
 			t.Fatal(err)
@@ -199,9 +206,7 @@ func TestSOCKS5Replies(t *testing.T) {
 			}
 			ts := startServer(t, conf, tc.router, d)
 			c := dialProxy(t, ts.addr)
-			mustWrite(t, c, append([]byte{5, 1, 0}, tc.req...))
-			readN(t, c, 2)
-			r, bnd := readReply5(t, c)
+			r, bnd := request5(t, c, tc.req...)
 			if r != tc.want {
 				t.Fatalf("reply %v (%d), want %v", r, r, tc.want)
 			}
@@ -450,9 +455,7 @@ func TestIPv6Listener(t *testing.T) {
 	conf.Listen = "[::1]:0"
 	ts := startServer(t, conf, nil, nil)
 	c := dialProxy(t, ts.addr)
-	mustWrite(t, c, append([]byte{5, 1, 0}, connectReq(t, echo)...))
-	readN(t, c, 2)
-	if r, _ := readReply5(t, c); r != socks5.Succeeded {
+	if r, _ := request5(t, c, connectReq(t, echo)...); r != socks5.Succeeded {
 		t.Fatal(r)
 	}
 	echoRoundTrip(t, c, "v6")
