@@ -83,22 +83,7 @@ func readScript(path string) ([]byte, error) {
 // "=ruleset" and argument "ruleset"; it must return a table, which becomes
 // _G.ruleset. On error the old ruleset stays.
 func (e *Engine) LoadRuleset(path string) error {
-	src, err := readScript(path)
-	if err != nil {
-		return err
-	}
-	var lerr error
-	if err := e.do(context.Background(), func(v *vm) {
-		rec := loadRecord{kind: loadRuleset, path: path, chunkname: "=ruleset", code: src}
-		lerr = v.apply(rec)
-		if lerr == nil {
-			v.boot = rec
-			v.replay = []loadRecord{rec}
-		}
-	}); err != nil {
-		return err
-	}
-	return lerr
+	return e.loadBoot(path, loadRuleset, "=ruleset", (*vm).apply)
 }
 
 // LoadConfig runs a boot config file (-c) with chunk name "=config" and
@@ -106,15 +91,23 @@ func (e *Engine) LoadRuleset(path string) error {
 // or nothing, strict types, cli.md §8.2 messages); a table in its ruleset
 // field becomes _G.ruleset. During the run neosocksd.config() reflects cfg.
 func (e *Engine) LoadConfig(path string, cfg *config.Config) error {
+	return e.loadBoot(path, loadConfig, "=config", func(v *vm, rec loadRecord) error {
+		v.searchBeside(path)
+		return v.runConfig(rec, cfg)
+	})
+}
+
+// loadBoot reads the script at path and runs it on the owner with run; if
+// that succeeds, the script becomes the boot script, the only one replayed.
+func (e *Engine) loadBoot(path string, kind loadKind, chunkname string, run func(v *vm, rec loadRecord) error) error {
 	src, err := readScript(path)
 	if err != nil {
 		return err
 	}
 	var lerr error
 	if err := e.do(context.Background(), func(v *vm) {
-		rec := loadRecord{kind: loadConfig, path: path, chunkname: "=config", code: src}
-		v.searchBeside(path)
-		lerr = v.runConfig(rec, cfg)
+		rec := loadRecord{kind: kind, path: path, chunkname: chunkname, code: src}
+		lerr = run(v, rec)
 		if lerr == nil {
 			v.boot = rec
 			v.replay = []loadRecord{rec}
