@@ -334,10 +334,16 @@ func (d *daemon) reload(srv *server.Server) {
 		d.log.Debug("reload: no ruleset or config to reload")
 		return
 	}
+	// New values of a -c table apply to new connections; a table that
+	// fails the config check, or a bad -x or -f, keeps the old ones.
+	if p := c.Check(); p.Err() != nil {
+		d.log.Warn("reload: configuration check failed: " + p.Err().Error())
+		return
+	}
 	d.level.Set(config.SlogLevel(c.LogLevel))
 	if err := d.buildDialer(); err != nil {
 		d.log.Warn("reload: unable to parse outbound configuration: " + err.Error())
-	} else if err := srv.SetOutbound(c, d.dialer()); err != nil {
+	} else if err := srv.Reconfigure(c, d.dialer()); err != nil {
 		d.log.Warn("reload: " + err.Error())
 	}
 	d.log.Log(context.Background(), config.LevelNotice, "reload: config successfully reloaded")

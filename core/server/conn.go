@@ -35,7 +35,8 @@ type conn struct {
 // phase. It returns nil when the server is shutting down.
 func (s *Server) newConn(nc net.Conn) *conn {
 	now := time.Now()
-	c := &conn{Conn: nc, s: s, start: now, deadline: now.Add(s.timeout)}
+	cur := s.cur.Load()
+	c := &conn{Conn: nc, s: s, start: now, deadline: now.Add(cur.timeout)}
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
@@ -47,7 +48,7 @@ func (s *Server) newConn(nc net.Conn) *conn {
 	c.halfOpen = true
 	s.stats.HalfOpen.Add(1)
 	c.ctx, c.cancel = context.WithDeadline(s.ctx, c.deadline)
-	if tc, ok := nc.(*net.TCPConn); ok && !s.conf.TCPNoDelay {
+	if tc, ok := nc.(*net.TCPConn); ok && !cur.conf.TCPNoDelay {
 		_ = tc.SetNoDelay(false) // Go turns it on; failing only costs latency
 	}
 	_ = nc.SetDeadline(c.deadline)

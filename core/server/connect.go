@@ -108,7 +108,7 @@ func (s *Server) connect(c *conn, req route.Request, target addr.Addr) (net.Conn
 			}
 			target = t
 		}
-		out := s.out.Load()
+		out := s.cur.Load()
 		return s.dialUpstream(c, out, target, out.base)
 	}
 	if req.Addr == "" {
@@ -139,7 +139,7 @@ func (s *Server) connect(c *conn, req route.Request, target addr.Addr) (net.Conn
 			s.stats.RejectRuleset.Add(1)
 			return nil, &connectError{failPolicy, err}
 		}
-		out := s.out.Load()
+		out := s.cur.Load()
 		chain := out.base
 		if d.Chain.Len() > 0 {
 			if chain, err = out.extend(d.Chain); err != nil {
@@ -180,7 +180,7 @@ func (c *conn) phaseError() error {
 }
 
 // dialUpstream is the server-driven dial.
-func (s *Server) dialUpstream(c *conn, out *outbound, target addr.Addr, chain []addr.Proxy) (net.Conn, error) {
+func (s *Server) dialUpstream(c *conn, out *settings, target addr.Addr, chain []addr.Proxy) (net.Conn, error) {
 	up, err := out.dialer.Dial(c.ctx, target, chain)
 	if err != nil {
 		if e := c.phaseError(); e != nil {
@@ -197,7 +197,7 @@ func (s *Server) dialUpstream(c *conn, out *outbound, target addr.Addr, chain []
 }
 
 // extend returns the -x chain followed by hops.
-func (o *outbound) extend(hops route.Chain) ([]addr.Proxy, error) {
+func (o *settings) extend(hops route.Chain) ([]addr.Proxy, error) {
 	list := hops.Hops()
 	chain := make([]addr.Proxy, 0, len(o.base)+len(list))
 	chain = append(chain, o.base...)
@@ -220,7 +220,7 @@ func (s *Server) dialHook(ctx context.Context, target string, hops route.Chain) 
 	if err != nil {
 		return nil, &dial.Error{Kind: dial.InvalidAddr, Err: err}
 	}
-	out := s.out.Load()
+	out := s.cur.Load()
 	chain := out.base
 	if hops.Len() > 0 {
 		if chain, err = out.extend(hops); err != nil {

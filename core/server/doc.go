@@ -45,6 +45,15 @@
 // so Shutdown can force it closed; c.endHalfOpen clears the socket
 // deadline.
 //
+// # Reloading
+//
+// SetRouter swaps the router and Reconfigure the settings a reload may
+// change (the -x chain, the -f target, the dialer, the half-open timeout,
+// the admission limits, --auth-required, tcp_nodelay and --pipe); both
+// take effect for connections accepted afterwards. Listeners and the
+// serving mode are fixed at New and Listen, as in the original, which
+// never re-creates its listeners.
+//
 // # The HTTP listener contract
 //
 // The --http listener is dispatched through the package variable

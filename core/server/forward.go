@@ -13,7 +13,7 @@ import (
 // failure just closes the connection.
 func (s *Server) serveForward(c *conn) {
 	c.requestParsed()
-	dst := s.out.Load().forward
+	dst := s.cur.Load().forward
 	c.dst = dst
 	s.tunnel(c, dst)
 }

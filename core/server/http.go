@@ -151,7 +151,7 @@ func (s *Server) serveHTTP(c *conn) {
 			cred = route.Credentials{Username: u, Password: pw, HasUsername: true, HasPassword: true}
 		}
 	}
-	if s.conf.AuthRequired && !cred.HasPassword {
+	if s.cur.Load().conf.AuthRequired && !cred.HasPassword {
 		_ = c.write(http.AppendAuthRequired(nil, time.Now()))
 		httpLinger(c.Conn)
 		s.log.Debug("http proxy authentication required", "client", c.RemoteAddr().String())
@@ -255,7 +255,7 @@ func (s *Server) proxyPass(c *conn, p *http.ProxyRequest, cred route.Credentials
 	}
 	c.startSession()
 	defer c.endSession()
-	x := &exchange{s: s, c: c, up: up, timeout: s.timeout}
+	x := &exchange{s: s, c: c, up: up, timeout: s.cur.Load().timeout}
 	x.arm()
 	// From here on client bytes are payload (BytesUp), not handshake.
 	in.read, in.notify = c.Conn.Read, x.activity

@@ -52,7 +52,7 @@ func (s *Server) relay(c *conn, up net.Conn, readAhead []byte) {
 	c.detached = true
 	s.conndone.Add(1)
 	r := &session{c: c, up: up}
-	pipe := s.conf.Pipe && splice.Available()
+	pipe := s.cur.Load().conf.Pipe && splice.Available()
 	go r.pump(up, c.Conn, pipe, &s.stats.BytesUp, &r.upN, &r.upErr)
 	go r.pump(c.Conn, up, pipe, &s.stats.BytesDown, &r.downN, &r.downErr)
 }

@@ -53,13 +53,12 @@ var errOutbound = errors.New("unable to parse outbound configuration")
 // Server is the proxy server. Create it with New, bind with Listen, run
 // with Serve, stop with Shutdown.
 type Server struct {
-	conf    config.Config
-	timeout time.Duration
-	stats   *stats.Counters
-	log     *slog.Logger
-	router  atomic.Pointer[routerBox]
+	conf   config.Config // as given to New: listeners and serving modes
+	stats  *stats.Counters
+	log    *slog.Logger
+	router atomic.Pointer[routerBox]
 
-	out     atomic.Pointer[outbound] // -x, -f and the dialer; replaced on reload
+	cur     atomic.Pointer[settings] // what a reload may change; see Reconfigure
 	fwdMode bool
 	hook    route.DialFunc // Request.Dial for engines, built once
 
@@ -77,52 +76,60 @@ type Server struct {
 	stopOnce sync.Once
 }
 
-// outbound is what a reload may change about dialing: the -x chain, the
-// -f target and the dialer (which holds the resolver of --nameserver).
-// Listeners and the serving mode (forward or SOCKS) never change.
-type outbound struct {
+// settings is what a reload may change for connections accepted from
+// then on: the -x chain, the -f target, the dialer (which holds the
+// resolver of --nameserver), the half-open timeout, the admission limits,
+// --auth-required, tcp_nodelay and --pipe. Listeners and the serving mode
+// (forward, TPROXY or SOCKS; BIND and UDP ASSOCIATE) never change.
+type settings struct {
+	conf    config.Config
+	timeout time.Duration
 	base    []addr.Proxy // the -x chain
 	forward addr.Addr    // the -f target, valid in forward mode
 	dialer  Dialer
 }
 
-func newOutbound(c *config.Config, d Dialer) (*outbound, error) {
-	o := &outbound{dialer: d}
+func newSettings(c *config.Config, d Dialer) (*settings, error) {
+	st := &settings{conf: *c, timeout: c.TimeoutDuration(), dialer: d}
+	if st.timeout <= 0 {
+		st.timeout = 60 * time.Second
+	}
 	if c.Proxy != "" {
 		chain, err := addr.ParseProxyList(c.Proxy)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", errOutbound, err)
 		}
-		o.base = chain
+		st.base = chain
 	}
 	if c.Forward != "" {
 		t, err := addr.ParseTarget(c.Forward)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", errOutbound, err)
 		}
-		o.forward = t
+		st.forward = t
 	}
-	return o, nil
+	return st, nil
 }
 
-// SetOutbound applies a reloaded configuration's -x chain and -f target,
-// and a new dialer, to connections accepted from now on (cli.md §10: the
-// base dial request is rebuilt on SIGHUP). On a parse error nothing
-// changes. The serving mode stays: a server started without -f keeps
-// serving SOCKS, and one started with -f keeps its target if the new
-// configuration has none.
-func (s *Server) SetOutbound(c *config.Config, d Dialer) error {
+// Reconfigure applies a reloaded configuration and a new dialer to the
+// connections accepted from now on (cli.md §10: after SIGHUP new field
+// values take effect for new connections, and the base dial request is
+// rebuilt from -f and -x). Connections already running keep what they
+// started with. On a parse error nothing changes. The serving mode stays:
+// a server started with -f keeps its target if the new configuration has
+// none.
+func (s *Server) Reconfigure(c *config.Config, d Dialer) error {
 	if d == nil {
 		return errors.New("server: no dialer")
 	}
-	o, err := newOutbound(c, d)
+	st, err := newSettings(c, d)
 	if err != nil {
 		return err
 	}
-	if s.fwdMode && !o.forward.IsValid() {
-		o.forward = s.out.Load().forward
+	if s.fwdMode && !st.forward.IsValid() {
+		st.forward = s.cur.Load().forward
 	}
-	s.out.Store(o)
+	s.cur.Store(st)
 	return nil
 }
 
@@ -140,7 +147,6 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		conf:    *o.Config,
-		timeout: o.Config.TimeoutDuration(),
 		stats:   o.Stats,
 		log:     o.Logger,
 		conns:   make(map[*conn]struct{}),
@@ -152,14 +158,11 @@ func New(o Options) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	if s.timeout <= 0 {
-		s.timeout = 60 * time.Second
-	}
-	out, err := newOutbound(o.Config, o.Dialer)
+	cur, err := newSettings(o.Config, o.Dialer)
 	if err != nil {
 		return nil, err
 	}
-	s.out.Store(out)
+	s.cur.Store(cur)
 	s.fwdMode = o.Config.Forward != ""
 	s.hook = s.dialHook
 	s.SetRouter(o.Router)
@@ -210,14 +213,15 @@ func (s *Server) Admit() bool {
 	st := s.stats
 	st.Accept.Add(1)
 	halfopen := st.HalfOpen.Load()
-	if m := int64(s.conf.MaxSessions); m > 0 && st.Sessions.Load()+halfopen >= m {
+	cur := &s.cur.Load().conf
+	if m := int64(cur.MaxSessions); m > 0 && st.Sessions.Load()+halfopen >= m {
 		return false
 	}
-	if full := int64(s.conf.StartupLimitFull); full > 0 && halfopen >= full {
+	if full := int64(cur.StartupLimitFull); full > 0 && halfopen >= full {
 		return false
 	}
-	if start := int64(s.conf.StartupLimitStart); start > 0 && halfopen >= start &&
-		rand.IntN(100) < s.conf.StartupLimitRate {
+	if start := int64(cur.StartupLimitStart); start > 0 && halfopen >= start &&
+		rand.IntN(100) < cur.StartupLimitRate {
 		return false
 	}
 	st.Serve.Add(1)

@@ -130,7 +130,7 @@ func (s *Server) socks4(h *handshake) error {
 	}
 	c.requestParsed()
 	c.dst = req.Addr
-	if s.conf.AuthRequired {
+	if s.cur.Load().conf.AuthRequired {
 		// SOCKS4 carries no password, so it cannot satisfy
 		// --auth-required: refuse by policy.
 		s.stats.RejectRuleset.Add(1)
@@ -202,7 +202,7 @@ func (s *Server) socks5(h *handshake) error {
 	if err != nil {
 		return err
 	}
-	m := selectMethod(methods, s.conf.AuthRequired)
+	m := selectMethod(methods, s.cur.Load().conf.AuthRequired)
 	if err := c.write(socks5.AppendMethodReply(h.out(), m)); err != nil {
 		return err
 	}
