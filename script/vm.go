@@ -160,9 +160,11 @@ func compile(L *lua.LState, src []byte, chunkname string) (*lua.LFunction, error
 	return lua54.Load(L, src, chunkname)
 }
 
-// compileHelper compiles engine-internal Lua (plain 5.1) with gopher-lua.
+// compileHelper compiles engine-internal Lua, through the same front end
+// as every other chunk. The sources are constants, so a failure is a bug
+// in this package (tests build a VM), not a run-time condition.
 func compileHelper(L *lua.LState, src, name string) *lua.LFunction {
-	fn, err := L.Load(strings.NewReader(src), "="+name)
+	fn, err := lua54.Load(L, []byte(src), "="+name)
 	if err != nil {
 		panic("script: internal helper " + name + ": " + err.Error())
 	}
@@ -1018,8 +1020,8 @@ const helperChunk = "(pcall)"
 // error raised with level 1 by a Go function called directly by pcall,
 // where C Lua names no position.
 func trimHelperPosition(s lua.LString) lua.LString {
-	// gopher-lua's loader keeps the "=" of the chunk name
-	rest, ok := strings.CutPrefix(string(s), "="+helperChunk+":")
+	// the Lua 5.4 front end prints "=(pcall)" as "(pcall)", as Lua does
+	rest, ok := strings.CutPrefix(string(s), helperChunk+":")
 	if !ok {
 		return s
 	}
