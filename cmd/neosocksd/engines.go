@@ -26,7 +26,7 @@ func (d *daemon) loadEngine() error {
 			return fmt.Errorf("unable to load ruleset: %s\n%w", c.Ruleset, err)
 		}
 		d.table = t
-		d.setActive(tableEngine{t})
+		d.setActive(t)
 	case c.Ruleset != "" || c.Config != "":
 		e, err := d.newScript()
 		if err != nil {
@@ -100,13 +100,6 @@ type engineBox struct{ e engine }
 func (d *daemon) resolve(ctx context.Context, host string) (netip.Addr, error) {
 	return d.dialer().Resolve(ctx, host)
 }
-
-// tableEngine adapts a compiled route table to the daemon's engine
-// interface.
-type tableEngine struct{ *dsl.Engine }
-
-func (t tableEngine) Reload(*config.Config) error { return t.Engine.Reload() }
-func (t tableEngine) Close()                      {}
 
 // listenAPI binds the --api listener with the same socket options as the
 // proxy listeners.

@@ -142,8 +142,6 @@ func checkConfig(log *slog.Logger, conf *config.Config) bool {
 type engine interface {
 	route.Router
 	api.Ruleset
-	Reload(conf *config.Config) error
-	Close()
 }
 
 // daemon holds what the running process is made of.
