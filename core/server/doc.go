@@ -77,16 +77,18 @@
 //
 //   - SOCKS4/4A requests on a server with --auth-required are refused
 //     (5B, counted in RejectRuleset): SOCKS4 cannot carry a password.
-//   - The relay counts bytes per burst: each splice moves what the socket
-//     had queued, and the counters are updated after it.
-//   - Without --pipe, TCP to TCP relays already splice(2): Go's
-//     TCPConn.ReadFrom moves each burst through a pipe from the runtime's
-//     pool, and between bursts the relay waits without a pipe (an idle
-//     tunnel holds two descriptors). With --pipe the relay uses
-//     core/splice instead, which keeps one pipe per direction for the
-//     whole session (six descriptors per tunnel, as the original's
-//     --pipe). Pairs that are not two plain TCP sockets (an upstream with
-//     handshake read-ahead) take the default path either way.
+//   - The relay counts bytes per burst: each read or splice moves what
+//     the socket had queued, and the counters are updated after it.
+//   - Without --pipe, TCP to TCP relays use splice.CopyBursts: a burst
+//     that fits in 16 KiB is read and written through a pooled buffer
+//     (cheaper than splice for a request or a reply), a larger one is
+//     spliced through a pipe lent from core/splice's pool for that burst,
+//     and between bursts the relay waits holding neither (an idle tunnel
+//     holds two descriptors). With --pipe it uses splice.CopyProgress,
+//     which keeps one pipe per direction for the whole session (six
+//     descriptors per tunnel, as the original's --pipe). Pairs that are
+//     not two plain TCP sockets (an upstream with handshake read-ahead)
+//     copy through a pooled buffer either way.
 //   - UDP ASSOCIATE reports the source of target datagrams with
 //     IPv4-mapped addresses unmapped (ATYP 01), so a client that sent to
 //     an IPv4 target gets the same address back.

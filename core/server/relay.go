@@ -8,11 +8,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/neosocksd-go/neosocksd/core/splice"
 )
@@ -33,8 +29,8 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b 
 // readAhead (bytes the client sent after its request) is written to up
 // first. Each direction propagates EOF as CloseWrite on the other side;
 // an error in either direction ends both. Between two *net.TCPConn the
-// copy goes through the kernel (splice(2) via TCPConn.ReadFrom, or with
-// --pipe via splice.CopyProgress); other pairs use a pooled 16 KiB buffer. BytesUp and BytesDown are updated as
+// copy is splice.CopyBursts, or splice.CopyProgress with --pipe (see
+// pump); other pairs use a pooled 16 KiB buffer. BytesUp and BytesDown are updated as
 // data moves; the session counters by startSession/endSession. The last
 // direction to finish logs the session and closes both connections.
 func (s *Server) relay(c *conn, up net.Conn, readAhead []byte) {
@@ -102,22 +98,19 @@ func settle(dst, src net.Conn, err error) {
 }
 
 // pump copies src to dst until EOF (nil error) or an error, adding the
-// bytes to ctr as it goes. With pipe (--pipe) and two plain TCP sockets
-// the copy is splice.CopyProgress, which keeps a pipe of its own per
-// direction for the whole session.
+// bytes to ctr as it goes. Between two plain TCP sockets the copy is
+// splice.CopyProgress with --pipe (a pipe per direction for the whole
+// session, as the original's --pipe) and splice.CopyBursts otherwise
+// (small bursts through a pooled buffer, bulk spliced through a pipe lent
+// per burst, nothing held while idle); other pairs use a pooled buffer.
 func pump(dst, src net.Conn, pipe bool, ctr *atomic.Uint64) (int64, error) {
-	if pipe {
-		if d, ok := dst.(*net.TCPConn); ok {
-			if s, ok := src.(*net.TCPConn); ok {
-				return splice.CopyProgress(d, s, func(n int64) { ctr.Add(uint64(n)) })
+	if d, ok := dst.(*net.TCPConn); ok {
+		if s, ok := src.(*net.TCPConn); ok {
+			count := func(n int64) { ctr.Add(uint64(n)) }
+			if pipe {
+				return splice.CopyProgress(d, s, count)
 			}
-		}
-	}
-	if rf, ok := dst.(io.ReaderFrom); ok {
-		if tc, ok := src.(*net.TCPConn); ok {
-			if rc, err := tc.SyscallConn(); err == nil {
-				return spliceLoop(rf, tc, rc, ctr)
-			}
+			return splice.CopyBursts(d, s, count)
 		}
 	}
 	var total int64
@@ -140,79 +133,5 @@ func pump(dst, src net.Conn, pipe bool, ctr *atomic.Uint64) (int64, error) {
 			}
 			return total, err
 		}
-	}
-}
-
-// spliceLoop is the zero-copy direction. TCPConn.ReadFrom splices from a
-// TCPConn (also behind an io.LimitedReader) through a pipe taken from the
-// runtime's pool, and keeps that pipe while it waits for data. So that an
-// idle tunnel holds no pipes (two descriptors and a 1 MiB pipe's kernel
-// bookkeeping each), the loop first waits for src to be readable without
-// a pipe, then splices exactly the bytes that are queued.
-func spliceLoop(dst io.ReaderFrom, src *net.TCPConn, rc syscall.RawConn, ctr *atomic.Uint64) (int64, error) {
-	var total int64
-	lr := &io.LimitedReader{R: src}
-	w := new(waiter)
-	check := w.check // one closure for the whole session
-	for {
-		w.avail, w.err = 0, nil
-		if err := rc.Read(check); err != nil {
-			return total, err
-		}
-		if w.err != nil {
-			return total, w.err
-		}
-		if w.avail == 0 {
-			return total, nil // EOF
-		}
-		lr.N = int64(w.avail)
-		n, err := dst.ReadFrom(lr)
-		total += n
-		ctr.Add(uint64(n))
-		if err != nil {
-			return total, err
-		}
-		if n == 0 {
-			return total, nil
-		}
-	}
-}
-
-// waiter is the state of a wait for readable data.
-type waiter struct {
-	avail int   // bytes queued; 0 at EOF
-	err   error // a socket error seen while checking
-}
-
-// peekMax bounds what one check counts: a burst larger than this is
-// spliced in several rounds.
-const peekMax = 1 << 20
-
-// peekByte is the buffer a counting peek names; MSG_TRUNC means the kernel
-// copies nothing into it, whatever length the call asks for.
-var peekByte [1]byte
-
-// check is the syscall.RawConn.Read callback: it reports whether the
-// socket has bytes queued or is at EOF (or failed), and asks for a wait
-// otherwise. One recv(MSG_PEEK|MSG_TRUNC|MSG_DONTWAIT) tells all three
-// apart and counts the queued bytes (up to peekMax) without copying or
-// consuming them. Checking before every wait matters: when the FIN came
-// with the last data, its readiness event is already consumed, and only
-// the check sees the EOF.
-func (w *waiter) check(fd uintptr) bool {
-	for {
-		n, _, e := unix.Syscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&peekByte[0])), peekMax,
-			unix.MSG_PEEK|unix.MSG_TRUNC|unix.MSG_DONTWAIT, 0, 0)
-		switch e {
-		case 0:
-			w.avail = int(n) // 0 at EOF
-			return true
-		case unix.EINTR:
-			continue
-		case unix.EAGAIN:
-			return false
-		}
-		w.err = e
-		return true
 	}
 }

@@ -1,9 +1,13 @@
-// Package splice relays bytes between two TCP sockets with splice(2)
-// through a pipe owned by each copy, for neosocksd's --pipe option.
+// Package splice relays bytes between two TCP sockets with splice(2):
+// through a pipe owned by each copy for neosocksd's --pipe option (Copy,
+// CopyProgress), and through pipes lent per burst for the default relay
+// (CopyBursts).
 //
 // Copy moves one direction until EOF; the caller runs one Copy per
 // direction and propagates EOF with CloseWrite. CopyProgress also reports
-// the bytes as they go, for byte counters. The package must not close,
+// the bytes as they go, for byte counters. CopyBursts does the same but
+// holds no pipe and no buffer while the source is idle, and copies small
+// bursts through a buffer (see its documentation). The package must not close,
 // half-close or otherwise change the sockets it is given, log, or keep
 // state beyond the idle pipes of its pool.
 //

@@ -2,5 +2,5 @@ package splice
 
 import "errors"
 
-// ErrNilConn is returned by Copy and CopyProgress when a connection is nil.
+// ErrNilConn is returned by Copy, CopyProgress and CopyBursts when a connection is nil.
 var ErrNilConn = errors.New("splice: nil connection")

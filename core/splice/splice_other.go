@@ -38,6 +38,11 @@ func (pw progressWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// CopyBursts is io.Copy outside Linux, reporting each write to progress.
+func CopyBursts(dst, src *net.TCPConn, progress func(n int64)) (int64, error) {
+	return CopyProgress(dst, src, progress)
+}
+
 // SetPipeSize does nothing outside Linux.
 func SetPipeSize(bytes int) {}
 

@@ -29,10 +29,24 @@ type copyResult struct {
 	err error
 }
 
-func startCopy(dst, src *net.TCPConn, progress func(int64)) <-chan copyResult {
+// progressCopy is a copy function under test: CopyProgress or CopyBursts.
+type progressCopy func(dst, src *net.TCPConn, progress func(int64)) (int64, error)
+
+// forEachCopy runs test once with each copy function that shares Copy's
+// contract.
+func forEachCopy(t *testing.T, test func(t *testing.T, cp progressCopy)) {
+	for _, x := range []struct {
+		name string
+		cp   progressCopy
+	}{{"CopyProgress", CopyProgress}, {"CopyBursts", CopyBursts}} {
+		t.Run(x.name, func(t *testing.T) { test(t, x.cp) })
+	}
+}
+
+func startCopy(cp progressCopy, dst, src *net.TCPConn, progress func(int64)) <-chan copyResult {
 	ch := make(chan copyResult, 1)
 	go func() {
-		n, err := CopyProgress(dst, src, progress)
+		n, err := cp(dst, src, progress)
 		ch <- copyResult{n, err}
 	}()
 	return ch
@@ -90,7 +104,9 @@ func TestAvailable(t *testing.T) {
 // TestCopyPayloads relays random payloads in both directions at once and
 // checks them byte for byte, and that Copy returns the count at src EOF
 // without closing dst (the relay still writes a tail after Copy).
-func TestCopyPayloads(t *testing.T) {
+func TestCopyPayloads(t *testing.T) { forEachCopy(t, testCopyPayloads) }
+
+func testCopyPayloads(t *testing.T, cp progressCopy) {
 	sizes := []struct {
 		name string
 		n    int
@@ -110,8 +126,8 @@ func TestCopyPayloads(t *testing.T) {
 			up := randomBytes(uint64(i), tc.n)
 			down := randomBytes(uint64(i)+100, tc.n/2+3)
 			var upProgress atomic.Int64
-			upCh := startCopy(c.relayOut, c.relayIn, func(n int64) { upProgress.Add(n) })
-			downCh := startCopy(c.relayIn, c.relayOut, nil)
+			upCh := startCopy(cp, c.relayOut, c.relayIn, func(n int64) { upProgress.Add(n) })
+			downCh := startCopy(cp, c.relayIn, c.relayOut, nil)
 			sentUp := sendAndClose(c.client, up)
 			sentDown := sendAndClose(c.sink, down)
 			gotUp := readAllFrom(c.sink)
@@ -156,13 +172,15 @@ func TestCopyPayloads(t *testing.T) {
 
 // TestSmallPipe uses the kernel default pipe and no pool, so payloads are
 // many times the pipe size and every Copy creates and closes its pipe.
-func TestSmallPipe(t *testing.T) {
+func TestSmallPipe(t *testing.T) { forEachCopy(t, testSmallPipe) }
+
+func testSmallPipe(t *testing.T, cp progressCopy) {
 	SetPipeSize(0)
 	SetPoolSize(0)
 	t.Cleanup(func() { SetPipeSize(DefaultPipeSize); SetPoolSize(DefaultPoolSize) })
 	c := newChain(t)
 	payload := randomBytes(42, 1<<20+333)
-	ch := startCopy(c.relayOut, c.relayIn, nil)
+	ch := startCopy(cp, c.relayOut, c.relayIn, nil)
 	sent := sendAndClose(c.client, payload)
 	got := readAllFrom(c.sink)
 	r := waitCopy(t, ch)
@@ -238,10 +256,12 @@ func resetConn(t *testing.T, c *net.TCPConn) {
 	}
 }
 
-func TestPeerReset(t *testing.T) {
+func TestPeerReset(t *testing.T) { forEachCopy(t, testPeerReset) }
+
+func testPeerReset(t *testing.T, cp progressCopy) {
 	t.Run("src", func(t *testing.T) {
 		c := newChain(t)
-		ch := startCopy(c.relayOut, c.relayIn, nil)
+		ch := startCopy(cp, c.relayOut, c.relayIn, nil)
 		if _, err := c.client.Write([]byte("some bytes first")); err != nil {
 			t.Fatal(err)
 		}
@@ -254,7 +274,7 @@ func TestPeerReset(t *testing.T) {
 	t.Run("dst", func(t *testing.T) {
 		c := newChain(t)
 		resetConn(t, c.sink)
-		ch := startCopy(c.relayOut, c.relayIn, nil)
+		ch := startCopy(cp, c.relayOut, c.relayIn, nil)
 		// Keep sending until the relay notices; bounded by the guard.
 		stop := make(chan struct{})
 		defer close(stop)
@@ -291,11 +311,13 @@ func progressSignal() (<-chan struct{}, func(int64)) {
 	}
 }
 
-func TestCloseUnblocks(t *testing.T) {
+func TestCloseUnblocks(t *testing.T) { forEachCopy(t, testCloseUnblocks) }
+
+func testCloseUnblocks(t *testing.T, cp progressCopy) {
 	t.Run("waiting on src", func(t *testing.T) {
 		c := newChain(t)
 		progressed, progress := progressSignal()
-		ch := startCopy(c.relayOut, c.relayIn, progress)
+		ch := startCopy(cp, c.relayOut, c.relayIn, progress)
 		if _, err := c.client.Write([]byte("x")); err != nil {
 			t.Fatal(err)
 		}
@@ -311,7 +333,7 @@ func TestCloseUnblocks(t *testing.T) {
 		// The sink never reads: once the socket buffers are full, Copy
 		// waits for dst to become writable.
 		progressed, progress := progressSignal()
-		ch := startCopy(c.relayOut, c.relayIn, progress)
+		ch := startCopy(cp, c.relayOut, c.relayIn, progress)
 		writerDone := make(chan struct{})
 		go func() {
 			defer close(writerDone)
@@ -333,13 +355,15 @@ func TestCloseUnblocks(t *testing.T) {
 	})
 }
 
-func TestDeadlines(t *testing.T) {
+func TestDeadlines(t *testing.T) { forEachCopy(t, testDeadlines) }
+
+func testDeadlines(t *testing.T, cp progressCopy) {
 	t.Run("read", func(t *testing.T) {
 		c := newChain(t)
 		if err := c.relayIn.SetReadDeadline(time.Now().Add(50 * time.Millisecond)); err != nil {
 			t.Fatal(err)
 		}
-		r := waitCopy(t, startCopy(c.relayOut, c.relayIn, nil))
+		r := waitCopy(t, startCopy(cp, c.relayOut, c.relayIn, nil))
 		if !errors.Is(r.err, os.ErrDeadlineExceeded) {
 			t.Fatalf("Copy = %d, %v; want deadline exceeded", r.n, r.err)
 		}
@@ -353,7 +377,7 @@ func TestDeadlines(t *testing.T) {
 		if err := c.relayOut.SetWriteDeadline(time.Now().Add(100 * time.Millisecond)); err != nil {
 			t.Fatal(err)
 		}
-		ch := startCopy(c.relayOut, c.relayIn, nil)
+		ch := startCopy(cp, c.relayOut, c.relayIn, nil)
 		writerDone := make(chan struct{})
 		go func() {
 			defer close(writerDone)
@@ -382,7 +406,7 @@ func TestDeadlines(t *testing.T) {
 		if err := c.relayIn.SetDeadline(time.Unix(1, 0)); err != nil {
 			t.Fatal(err)
 		}
-		r := waitCopy(t, startCopy(c.relayOut, c.relayIn, nil))
+		r := waitCopy(t, startCopy(cp, c.relayOut, c.relayIn, nil))
 		if !errors.Is(r.err, os.ErrDeadlineExceeded) || r.n != 0 {
 			t.Fatalf("Copy = %d, %v; want 0, deadline exceeded", r.n, r.err)
 		}
@@ -392,7 +416,9 @@ func TestDeadlines(t *testing.T) {
 // TestNoLeaks runs sessions that end in every way (EOF, reset, close,
 // deadline) and checks that descriptors and goroutines return to where
 // they were once the idle pipes are released.
-func TestNoLeaks(t *testing.T) {
+func TestNoLeaks(t *testing.T) { forEachCopy(t, testNoLeaks) }
+
+func testNoLeaks(t *testing.T, cp progressCopy) {
 	// Warm up: the runtime's poller descriptors appear on first use.
 	newChain(t).close()
 	Release()
@@ -402,7 +428,7 @@ func TestNoLeaks(t *testing.T) {
 		func() {
 			c := newChain(t)
 			defer c.close()
-			ch := startCopy(c.relayOut, c.relayIn, nil)
+			ch := startCopy(cp, c.relayOut, c.relayIn, nil)
 			got := readAllFrom(c.sink)
 			payload := randomBytes(uint64(i), 100<<10)
 			if _, err := c.client.Write(payload); err != nil {
@@ -511,7 +537,9 @@ func TestPipeUsable(t *testing.T) {
 // TestManySessions runs batches of concurrent full-duplex sessions that
 // share the pipe pool, with writers using uneven write sizes, and checks
 // every byte; a lost wake-up would show as a session hitting the guard.
-func TestManySessions(t *testing.T) {
+func TestManySessions(t *testing.T) { forEachCopy(t, testManySessions) }
+
+func testManySessions(t *testing.T, cp progressCopy) {
 	const batches, perBatch = 5, 8
 	for batch := range batches {
 		var results []<-chan error
@@ -523,7 +551,7 @@ func TestManySessions(t *testing.T) {
 			ch := make(chan error, 1)
 			results = append(results, ch)
 			go func() {
-				ch <- duplexSession(c, up, down)
+				ch <- duplexSession(cp, c, up, down)
 			}()
 		}
 		for _, ch := range results {
@@ -541,9 +569,9 @@ func TestManySessions(t *testing.T) {
 
 // duplexSession relays up from client to sink and down from sink to
 // client at the same time, like the proxy, and checks both payloads.
-func duplexSession(c *chain, up, down []byte) error {
-	upCh := startCopy(c.relayOut, c.relayIn, nil)
-	downCh := startCopy(c.relayIn, c.relayOut, nil)
+func duplexSession(cp progressCopy, c *chain, up, down []byte) error {
+	upCh := startCopy(cp, c.relayOut, c.relayIn, nil)
+	downCh := startCopy(cp, c.relayIn, c.relayOut, nil)
 	writeUneven := func(conn *net.TCPConn, b []byte, seed uint64) <-chan error {
 		ch := make(chan error, 1)
 		go func() {
@@ -587,4 +615,70 @@ func duplexSession(c *chain, up, down []byte) error {
 		return errors.New("payload corrupted")
 	}
 	return nil
+}
+
+// TestBurstsIdleHoldsNothing checks that CopyBursts splices a large burst
+// through a pooled pipe, gives the pipe back when src goes idle, and
+// copies small bursts without a pipe.
+func TestBurstsIdleHoldsNothing(t *testing.T) {
+	c := newChain(t)
+	Release()
+	fds := openFDs(t)
+	var moved atomic.Int64
+	ch := startCopy(CopyBursts, c.relayOut, c.relayIn, func(n int64) { moved.Add(n) })
+	readN := func(n int) []byte {
+		t.Helper()
+		b := make([]byte, n)
+		if err := c.sink.SetReadDeadline(time.Now().Add(guard)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(c.sink, b); err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	// idle waits until the copy holds no pipe (the pool's idle ones are
+	// closed as they come back) and returns how many pipes came back.
+	idle := func() int {
+		t.Helper()
+		back := 0
+		for range 400 {
+			back += pool.drain()
+			if openFDs(t) == fds {
+				return back
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		t.Fatalf("descriptors stay at %d while the copy is idle, want %d", openFDs(t), fds)
+		return 0
+	}
+	bursts := []struct {
+		name  string
+		n     int
+		pipes int // pipes lent for the burst
+	}{
+		{"bulk", 2 << 20, 1},
+		{"small after bulk starts spliced", 100, 1},
+		{"small after small is read", 100, 0},
+		{"one byte", 1, 0},
+	}
+	for i, b := range bursts {
+		payload := randomBytes(uint64(i), b.n)
+		if _, err := c.client.Write(payload); err != nil {
+			t.Fatal(err)
+		}
+		if got := readN(b.n); !bytes.Equal(got, payload) {
+			t.Fatalf("%s: payload corrupted", b.name)
+		}
+		back := idle()
+		if (back > 0) != (b.pipes > 0) {
+			t.Errorf("%s: %d pipes came back to the pool, want %d", b.name, back, b.pipes)
+		}
+	}
+	c.client.CloseWrite()
+	r := waitCopy(t, ch)
+	want := int64(2<<20 + 201)
+	if r.err != nil || r.n != want || moved.Load() != want {
+		t.Fatalf("CopyBursts = %d, %v (progress %d); want %d, nil", r.n, r.err, moved.Load(), want)
+	}
 }

@@ -1,0 +1,212 @@
+//go:build linux
+
+package splice
+
+import (
+	"net"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// BurstBuffer is the buffer a burst starts with in CopyBursts: a burst
+// that fits in it is copied through it; one that fills it is spliced.
+const BurstBuffer = 16 << 10
+
+var burstPool = sync.Pool{New: func() any { b := make([]byte, BurstBuffer); return &b }}
+
+// CopyBursts copies src to dst until EOF on src or an error, like
+// CopyProgress, but holds neither a pipe nor a buffer while src is idle:
+// an idle tunnel costs its two sockets and nothing else, which is what the
+// proxy wants by default (--pipe keeps a pipe per direction instead).
+//
+// The data comes in bursts (what src has queued when it wakes the copy).
+// A burst starts with one read(2) into a pooled BurstBuffer-sized buffer
+// and a write(2) of it: for the few bytes of a request or a reply that is
+// two system calls, where splice needs two as well plus the pipe's page
+// bookkeeping. A read that fills the buffer means bulk: the rest of the
+// burst is spliced through a pipe taken from the pool, in the same lock
+// step as Copy, and the pipe goes back to the pool when the burst ends
+// (src has nothing queued and the pipe is empty). A burst that moved at
+// least BurstBuffer bytes makes the next one start with splice as well,
+// so a sustained stream is spliced throughout and pays one pool
+// round-trip per wake-up, not a copy.
+//
+// Everything else is as for Copy: the sockets stay under the netpoller,
+// deadlines and Close from another goroutine are honoured, src and dst
+// are never closed or half-closed, and without a usable pipe (or when
+// the kernel refuses splice for these sockets) it copies through the
+// buffer.
+func CopyBursts(dst, src *net.TCPConn, progress func(n int64)) (int64, error) {
+	if dst == nil || src == nil {
+		return 0, ErrNilConn
+	}
+	srcRC, err := src.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	dstRC, err := dst.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	b := &burster{copier: copier{src: src, dst: dst, srcRC: srcRC, dstRC: dstRC, progress: progress}}
+	return b.run()
+}
+
+// burster is the state of one CopyBursts call.
+type burster struct {
+	copier         // the splice state; p is nil between bursts
+	buf    *[]byte // the read buffer while a read holds bytes, else nil
+	n      int     // bytes read into buf
+	bulk   bool    // splice rather than read
+	noPipe bool    // splice is unavailable: always read
+	burst  int64   // bytes moved in the current burst
+}
+
+// run waits for src and moves each burst, reading or splicing.
+func (b *burster) run() (int64, error) {
+	// One closure of each kind for the whole call, so that the loop does
+	// not allocate.
+	readable := func(fd uintptr) bool { return b.readable(int(fd)) }
+	drain := func(fd uintptr) bool { return b.drain(int(fd)) }
+	defer b.release()
+	for {
+		if err := b.srcRC.Read(readable); err != nil {
+			return b.total, err
+		}
+		if b.sysErr != nil {
+			return b.total, b.opError("read", b.src, b.sysErr)
+		}
+		if b.buf != nil {
+			if err := b.writeBuffer(); err != nil {
+				return b.total, err
+			}
+			continue
+		}
+		if b.p == nil || b.p.buffered == 0 {
+			if b.eof {
+				return b.total, nil
+			}
+			continue
+		}
+		b.moved = 0
+		err := b.dstRC.Write(drain)
+		b.total += b.moved
+		b.burst += b.moved
+		if b.moved > 0 && b.progress != nil {
+			b.progress(b.moved)
+		}
+		if err != nil {
+			return b.total, err
+		}
+		if b.sysErr != nil {
+			return b.total, b.opError("write", b.dst, b.sysErr)
+		}
+	}
+}
+
+// readable is the srcRC.Read callback. It moves what src has queued into
+// the buffer or the pipe and reports true, or, when src has nothing,
+// closes the burst (returning buffer and pipe) and reports false so that
+// the netpoller waits. Every call makes a system call on src before it
+// can report false, which the netpoller needs: RawConn.Read clears the
+// readiness it saw before the call, so only an EAGAIN seen in this call
+// proves that a wait will end.
+func (b *burster) readable(fd int) bool {
+	if b.bulk && !b.noPipe {
+		if b.p == nil && !b.takePipe() {
+			return b.readable(fd)
+		}
+		if b.fill(fd) {
+			if b.unsupported {
+				// EINVAL before any byte: nothing was consumed.
+				b.unsupported, b.eof, b.noPipe, b.bulk = false, false, true, false
+				b.putPipe()
+				return b.readable(fd)
+			}
+			return true
+		}
+		b.endBurst()
+		return false
+	}
+	bp := burstPool.Get().(*[]byte)
+	for {
+		n, err := unix.Read(fd, *bp)
+		switch {
+		case n > 0:
+			b.buf, b.n = bp, n
+			return true
+		case err == nil:
+			b.eof = true
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN:
+			burstPool.Put(bp)
+			b.endBurst()
+			return false
+		default:
+			b.sysErr = err
+		}
+		burstPool.Put(bp)
+		return true
+	}
+}
+
+// writeBuffer writes what a read put into the buffer and returns the
+// buffer. A full buffer switches the rest of the burst to splice.
+func (b *burster) writeBuffer() error {
+	buf := (*b.buf)[:b.n]
+	n, err := b.dst.Write(buf)
+	burstPool.Put(b.buf)
+	b.buf = nil
+	b.total += int64(n)
+	b.burst += int64(n)
+	if n > 0 && b.progress != nil {
+		b.progress(int64(n))
+	}
+	if len(buf) == BurstBuffer {
+		b.bulk = true
+	}
+	return err
+}
+
+// endBurst is called when src has nothing queued: the pipe (empty in
+// lock step) goes back to the pool, and the next burst starts the way
+// this one's size suggests.
+func (b *burster) endBurst() {
+	b.putPipe()
+	b.bulk = b.burst >= BurstBuffer
+	b.burst = 0
+}
+
+// takePipe gets a pipe for a spliced burst; without a usable one the copy
+// reads from now on.
+func (b *burster) takePipe() bool {
+	p, err := pool.get()
+	if err == nil && p.usable() {
+		b.p = p
+		return true
+	}
+	if err == nil {
+		p.close()
+	}
+	b.noPipe, b.bulk = true, false
+	return false
+}
+
+func (b *burster) putPipe() {
+	if b.p != nil {
+		pool.put(b.p)
+		b.p = nil
+	}
+}
+
+// release returns what an ending copy still holds; a pipe with bytes
+// left in it after an error is closed by the pool.
+func (b *burster) release() {
+	b.putPipe()
+	if b.buf != nil {
+		burstPool.Put(b.buf)
+		b.buf = nil
+	}
+}
