@@ -30,7 +30,10 @@ import (
 // drainTimeout bounds how long a shutdown waits for relays to finish.
 const drainTimeout = 5 * time.Second
 
-func main() { os.Exit(run(os.Args)) }
+func main() {
+	defaultProcs()
+	os.Exit(run(os.Args))
+}
 
 // fatal logs at the Fatal level and returns the exit status 1.
 func fatal(log *slog.Logger, format string, args ...any) int {
