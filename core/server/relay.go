@@ -87,8 +87,13 @@ func (r *session) pump(dst, src net.Conn, pipe bool, ctr *atomic.Uint64, n *int6
 // error ends both directions.
 func settle(dst, src net.Conn, err error) {
 	if err == nil {
-		if cw, ok := dst.(interface{ CloseWrite() error }); ok {
-			if cw.CloseWrite() == nil {
+		switch d := dst.(type) {
+		case *net.TCPConn:
+			if splice.CloseWrite(d) == nil {
+				return
+			}
+		case interface{ CloseWrite() error }:
+			if d.CloseWrite() == nil {
 				return
 			}
 		}

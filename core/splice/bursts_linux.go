@@ -3,6 +3,7 @@
 package splice
 
 import (
+	"io"
 	"net"
 	"sync"
 
@@ -58,9 +59,11 @@ type burster struct {
 	copier         // the splice state; p is nil between bursts
 	buf    *[]byte // the read buffer while a read holds bytes, else nil
 	n      int     // bytes read into buf
-	bulk   bool    // splice rather than read
-	noPipe bool    // splice is unavailable: always read
-	burst  int64   // bytes moved in the current burst
+	off    int     // bytes of buf written
+	send   func(fd uintptr) bool
+	bulk   bool  // splice rather than read
+	noPipe bool  // splice is unavailable: always read
+	burst  int64 // bytes moved in the current burst
 }
 
 // run waits for src and moves each burst, reading or splicing.
@@ -69,6 +72,7 @@ func (b *burster) run() (int64, error) {
 	// not allocate.
 	readable := func(fd uintptr) bool { return b.readable(int(fd)) }
 	drain := func(fd uintptr) bool { return b.drain(int(fd)) }
+	b.send = func(fd uintptr) bool { return b.sendBuffered(int(fd)) }
 	defer b.release()
 	for {
 		if err := b.srcRC.Read(readable); err != nil {
@@ -131,7 +135,7 @@ func (b *burster) readable(fd int) bool {
 	}
 	bp := burstPool.Get().(*[]byte)
 	for {
-		n, err := unix.Read(fd, *bp)
+		n, err := rawRead(fd, *bp)
 		switch {
 		case n > 0:
 			b.buf, b.n = bp, n
@@ -155,8 +159,10 @@ func (b *burster) readable(fd int) bool {
 // writeBuffer writes what a read put into the buffer and returns the
 // buffer. A full buffer switches the rest of the burst to splice.
 func (b *burster) writeBuffer() error {
-	buf := (*b.buf)[:b.n]
-	n, err := b.dst.Write(buf)
+	b.off = 0
+	err := b.dstRC.Write(b.send)
+	n := b.off
+	full := b.n == BurstBuffer
 	burstPool.Put(b.buf)
 	b.buf = nil
 	b.total += int64(n)
@@ -164,10 +170,40 @@ func (b *burster) writeBuffer() error {
 	if n > 0 && b.progress != nil {
 		b.progress(int64(n))
 	}
-	if len(buf) == BurstBuffer {
+	if err != nil {
+		return err
+	}
+	if b.sysErr != nil {
+		return b.opError("write", b.dst, b.sysErr)
+	}
+	if full {
 		b.bulk = true
 	}
-	return err
+	return nil
+}
+
+// sendBuffered is the dstRC.Write callback of writeBuffer: it writes the
+// buffer from b.off on, asking the netpoller to wait while the socket's
+// send buffer is full.
+func (b *burster) sendBuffered(fd int) bool {
+	buf := (*b.buf)[:b.n]
+	for b.off < len(buf) {
+		n, err := rawSend(fd, buf[b.off:])
+		switch {
+		case n > 0:
+			b.off += n
+		case err == unix.EINTR:
+		case err == unix.EAGAIN:
+			return false
+		case err == nil:
+			b.sysErr = io.ErrShortWrite
+			return true
+		default:
+			b.sysErr = err
+			return true
+		}
+	}
+	return true
 }
 
 // endBurst is called when src has nothing queued: the pipe (empty in

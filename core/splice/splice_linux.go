@@ -188,7 +188,7 @@ func (c *copier) run() (int64, error) {
 // pipe holds; EAGAIN asks the netpoller to wait until fd is readable.
 func (c *copier) fill(fd int) bool {
 	for {
-		n, err := unix.Splice(fd, nil, c.p.w, nil, c.p.size, spliceFlags)
+		n, err := rawSplice(fd, c.p.w, c.p.size)
 		switch err {
 		case nil:
 			if n == 0 {
@@ -221,7 +221,7 @@ func (c *copier) fill(fd int) bool {
 // send buffer is full.
 func (c *copier) drain(fd int) bool {
 	for c.p.buffered > 0 {
-		n, err := unix.Splice(c.p.r, nil, fd, nil, c.p.buffered, spliceFlags)
+		n, err := rawSplice(c.p.r, fd, c.p.buffered)
 		if n > 0 {
 			c.p.buffered -= int(n)
 			c.moved += int64(n)

@@ -43,6 +43,9 @@ func CopyBursts(dst, src *net.TCPConn, progress func(n int64)) (int64, error) {
 	return CopyProgress(dst, src, progress)
 }
 
+// CloseWrite is c.CloseWrite outside Linux.
+func CloseWrite(c *net.TCPConn) error { return c.CloseWrite() }
+
 // SetPipeSize does nothing outside Linux.
 func SetPipeSize(bytes int) {}
 

@@ -652,13 +652,16 @@ func TestBurstsIdleHoldsNothing(t *testing.T) {
 		t.Fatalf("descriptors stay at %d while the copy is idle, want %d", openFDs(t), fds)
 		return 0
 	}
+	// A burst is what src has queued when the copy wakes, so how the bulk
+	// payload splits into bursts depends on timing; a small burst right
+	// after it may start either way (pipes -1: not checked).
 	bursts := []struct {
 		name  string
 		n     int
 		pipes int // pipes lent for the burst
 	}{
 		{"bulk", 2 << 20, 1},
-		{"small after bulk starts spliced", 100, 1},
+		{"small after bulk", 100, -1},
 		{"small after small is read", 100, 0},
 		{"one byte", 1, 0},
 	}
@@ -671,7 +674,7 @@ func TestBurstsIdleHoldsNothing(t *testing.T) {
 			t.Fatalf("%s: payload corrupted", b.name)
 		}
 		back := idle()
-		if (back > 0) != (b.pipes > 0) {
+		if b.pipes >= 0 && (back > 0) != (b.pipes > 0) {
 			t.Errorf("%s: %d pipes came back to the pool, want %d", b.name, back, b.pipes)
 		}
 	}
@@ -680,5 +683,35 @@ func TestBurstsIdleHoldsNothing(t *testing.T) {
 	want := int64(2<<20 + 201)
 	if r.err != nil || r.n != want || moved.Load() != want {
 		t.Fatalf("CopyBursts = %d, %v (progress %d); want %d, nil", r.n, r.err, moved.Load(), want)
+	}
+}
+
+func TestCloseWrite(t *testing.T) {
+	a, b := tcpPair(t)
+	defer a.Close()
+	defer b.Close()
+	if _, err := a.Write([]byte("last")); err != nil {
+		t.Fatal(err)
+	}
+	if err := CloseWrite(a); err != nil {
+		t.Fatal(err)
+	}
+	_ = b.SetReadDeadline(time.Now().Add(guard))
+	got, err := io.ReadAll(b)
+	if err != nil || string(got) != "last" {
+		t.Fatalf("peer read %q, %v; want \"last\" then EOF", got, err)
+	}
+	// The other direction still works after the half-close.
+	if _, err := b.Write([]byte("reply")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 5)
+	_ = a.SetReadDeadline(time.Now().Add(guard))
+	if _, err := io.ReadFull(a, buf); err != nil || string(buf) != "reply" {
+		t.Fatalf("read after half-close: %q, %v", buf, err)
+	}
+	a.Close()
+	if err := CloseWrite(a); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("CloseWrite on a closed conn = %v, want net.ErrClosed", err)
 	}
 }
