@@ -3,6 +3,7 @@ package script
 import (
 	"context"
 	"fmt"
+	"net"
 	"testing"
 	"time"
 
@@ -36,6 +37,33 @@ func BenchmarkRouteTrivial(b *testing.B) {
 	addrs := []string{"example.com:443"}
 	b.Run("watchdog", func(b *testing.B) { benchRoute(b, "testdata/trivial.lua", 0, addrs) })
 	b.Run("nowatchdog", func(b *testing.B) { benchRoute(b, "testdata/trivial.lua", -1, addrs) })
+}
+
+// BenchmarkRouteForward measures a decision made with await.forward: the
+// routine yields while a dial (here an in-memory pipe) runs, then commits.
+func BenchmarkRouteForward(b *testing.B) {
+	te := loadTestRuleset(&testing.T{}, Options{}, "testdata/forward.lua")
+	b.Cleanup(te.Close)
+	b.SetParallelism(8)
+	b.ReportAllocs()
+	dial := func(context.Context, string, route.Chain) (net.Conn, error) {
+		c, peer := net.Pipe()
+		peer.Close()
+		return c, nil
+	}
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		req := &route.Request{Callback: route.Resolve, Addr: "example.com:443", Dial: dial}
+		for pb.Next() {
+			d, err := te.Route(ctx, req)
+			if err != nil || d.Verdict != route.Committed {
+				b.Errorf("%v %v %q", err, d.Verdict, d.Reason)
+				return
+			}
+			d.Conn.Close()
+		}
+	})
 }
 
 func BenchmarkRouteTable(b *testing.B) {

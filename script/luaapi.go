@@ -51,7 +51,7 @@ func (v *vm) await(L *lua.LState) (*lua.LState, *op) {
 	if R == v.L || L == v.L {
 		L.RaiseError("not in asynchronous routine")
 	}
-	if !canYieldLevels(v.depthOf(L) + 1) {
+	if !v.canYieldLevels(v.depthOf(L) + 1) {
 		L.RaiseError("attempt to yield across a C-call boundary")
 	}
 	v.opSeq++

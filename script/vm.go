@@ -97,7 +97,8 @@ type vm struct {
 	idle     []task         // owner-posted work for the next idle moment
 	boot     loadRecord     // the -r or -c load, for Reload
 	replay   []loadRecord
-	children map[int]func() // running await.execute children by pid
+	children map[int]func()     // running await.execute children by pid
+	pcTags   map[uintptr][]byte // canYieldLevels' cache, see frameTags
 }
 
 // newVM builds a fresh Lua state with every library the engine offers.
@@ -750,7 +751,7 @@ func (v *vm) luaYield(L *lua.LState) int {
 		// a protected call made by the main thread
 		L.RaiseError("attempt to yield from outside a coroutine")
 	}
-	if !canYieldLevels(v.depthOf(L) + 1) {
+	if !v.canYieldLevels(v.depthOf(L) + 1) {
 		L.RaiseError("attempt to yield across a C-call boundary")
 	}
 	return -1
@@ -761,26 +762,70 @@ func (v *vm) luaYield(L *lua.LState) int {
 // routine, was entered by a coroutine resume, not by a nested call from Go
 // (metamethods, sort comparators, gsub callbacks, iterators, gopher-lua's
 // own pcall), where gopher-lua would corrupt the coroutine.
-func canYieldLevels(n int) bool {
-	pcs := make([]uintptr, 32+24*n)
-	k := runtime.Callers(3, pcs)
-	frames := runtime.CallersFrames(pcs[:k])
-	seen := 0
+//
+// It runs for every await, so it is kept cheap: the walk starts with a
+// buffer on the stack that usually reaches the routine's threadRun frame
+// (it is redone with more room when not), and what each return address
+// stands for is looked up in a per-VM cache rather than symbolized each
+// time (symbolizing the whole stack was 5 % of the daemon's CPU under a
+// libruleset set-up load).
+func (v *vm) canYieldLevels(n int) bool {
+	var small [16]uintptr
+	pcs := small[:]
+	for {
+		k := runtime.Callers(3, pcs)
+		seen := 0
+		for _, pc := range pcs[:k] {
+			for _, tag := range v.frameTags(pc) {
+				if tag == tagCallR {
+					return false
+				}
+				seen++
+				if seen >= n {
+					return true
+				}
+			}
+		}
+		if k < len(pcs) {
+			return false // the whole stack was seen
+		}
+		pcs = make([]uintptr, 4*len(pcs))
+	}
+}
+
+// Frame tags: what canYieldLevels looks for in a return address.
+const (
+	tagThreadRun byte = iota // gopher-lua.threadRun: Lua entered by a resume
+	tagCallR                 // gopher-lua.(*LState).callR: Lua entered from Go
+)
+
+// frameTags returns the tags of the functions at return address pc,
+// innermost first (one address covers several functions where the
+// compiler inlined), from the cache or by symbolizing it once. Only the
+// VM's owner goroutine calls it.
+func (v *vm) frameTags(pc uintptr) []byte {
+	if t, ok := v.pcTags[pc]; ok {
+		return t
+	}
+	var t []byte
+	frames := runtime.CallersFrames([]uintptr{pc})
 	for {
 		f, more := frames.Next()
 		switch {
 		case strings.HasSuffix(f.Function, "gopher-lua.threadRun"):
-			seen++
-			if seen >= n {
-				return true
-			}
+			t = append(t, tagThreadRun)
 		case strings.HasSuffix(f.Function, "gopher-lua.(*LState).callR"):
-			return false
+			t = append(t, tagCallR)
 		}
 		if !more {
-			return false
+			break
 		}
 	}
+	if v.pcTags == nil {
+		v.pcTags = make(map[uintptr][]byte)
+	}
+	v.pcTags[pc] = t
+	return t
 }
 
 // luaCoCreate is coroutine.create without a per-thread child context.
