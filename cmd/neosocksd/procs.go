@@ -15,13 +15,15 @@ import (
 // processor gives.
 //
 // Measured with the loopback harness (run.sh -r 3, interleaved, the same
-// build with GOMAXPROCS=1 against the runtime default of 2, on 2 cores
-// shared with the load client and the sink): set-ups per second
-// 1.11-1.22x, proxy CPU per set-up 0.82-0.90x, unloaded handshake
-// p50/p99 0.80-0.94x, bulk throughput 0.98-1.03x, but bulk CPU per GB
-// 1.06-1.26x (a splice of a full pipe holds the only processor until the
-// runtime hands it off). A deployment that wants more processors sets
-// GOMAXPROCS in the environment, which is then used as given.
+// build with GOMAXPROCS=1 against GOMAXPROCS=2, the runtime default here,
+// on 2 cores shared with the load client and the sink): set-ups per
+// second 1.05-1.19x, proxy CPU per set-up 0.86-0.91x, handshake p99 under
+// load 0.73-0.88x and unloaded 0.77-0.89x, bulk throughput 1.01-1.04x with
+// 0.91-0.96x the CPU per GB on one tunnel, but 1.75x the CPU per GB on
+// eight tunnels at once (one processor serves the ready tunnels one after
+// the other; two spread the kernel's copying over both cores). A
+// deployment that wants more processors sets GOMAXPROCS in the
+// environment, which is then used as given.
 func defaultProcs() {
 	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
 		runtime.GOMAXPROCS(1)

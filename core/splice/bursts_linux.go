@@ -39,18 +39,11 @@ var burstPool = sync.Pool{New: func() any { b := make([]byte, BurstBuffer); retu
 // the kernel refuses splice for these sockets) it copies through the
 // buffer.
 func CopyBursts(dst, src *net.TCPConn, progress func(n int64)) (int64, error) {
-	if dst == nil || src == nil {
-		return 0, ErrNilConn
-	}
-	srcRC, err := src.SyscallConn()
+	c, err := newCopier(dst, src, progress)
 	if err != nil {
 		return 0, err
 	}
-	dstRC, err := dst.SyscallConn()
-	if err != nil {
-		return 0, err
-	}
-	b := &burster{copier: copier{src: src, dst: dst, srcRC: srcRC, dstRC: dstRC, progress: progress}}
+	b := &burster{copier: *c}
 	return b.run()
 }
 
@@ -93,18 +86,10 @@ func (b *burster) run() (int64, error) {
 			}
 			continue
 		}
-		b.moved = 0
-		err := b.dstRC.Write(drain)
-		b.total += b.moved
+		err := b.passOn(drain)
 		b.burst += b.moved
-		if b.moved > 0 && b.progress != nil {
-			b.progress(b.moved)
-		}
 		if err != nil {
 			return b.total, err
-		}
-		if b.sysErr != nil {
-			return b.total, b.opError("write", b.dst, b.sysErr)
 		}
 	}
 }

@@ -107,16 +107,20 @@
 // (futex hand-offs between Ms and spinning Ps, the futex and nanosleep
 // rows above). neosocksd does 4× the rounds and still measured 0.29 s/GB
 // against rawrelay's 0.33, so its rounds are far cheaper: one thread,
-// one epoll_wait returning every ready tunnel, no hand-off. That is the
-// Go scheduler, which a copy function cannot change; GOMAXPROCS=1 for
-// the relay (SPLICE_RELAY_WRAP="env GOMAXPROCS=1") measured the same as
-// the default within noise, and so did yielding once (runtime.Gosched)
-// before parking on an empty socket. So Copy takes the fewest rounds per byte that
-// pipe-max-size allows, costs what the runtime's own splice path costs,
-// and a relay built on it matches rawrelay rather than reaching 1.4× it;
-// the big gain of --pipe in C (0.92 → 0.29 s/GB over its buffered copy)
-// is one Go's io.Copy already has. What Copy adds over io.Copy is
-// control: pipe size and pool bound, a bounded descriptor count, byte
-// progress without leaving splice, and a buffered fallback when pipes run
-// out.
+// one epoll_wait returning every ready tunnel, no hand-off. Part of the
+// hand-off was ours to remove: made through the runtime (unix.Splice), a
+// splice that holds its processor through a scheduler tick makes the
+// runtime give that processor to another thread when none is idle, and
+// the splicing thread then waits to get one back. The copy loops now make
+// their non-blocking calls raw (raw_linux.go), which with the daemon's
+// GOMAXPROCS=1 gave the default relay (CopyBursts) 1.15-1.30x the
+// throughput on one tunnel at 0.62-0.65x the CPU per GB. Against rawrelay (run.sh -r 3 --phases bulk, the daemon
+// with --pipe): one tunnel 1.13x up and 1.05x down at 0.77x and 0.62x
+// rawrelay's CPU per GB; eight tunnels 1.03x at 1.23x its CPU per GB, with
+// the two cores saturated by sender, receiver and relay together, and the
+// relay on one processor serving the ready tunnels one after the other.
+// The 1.4x that the C original's --pipe reaches over rawrelay is not
+// reached here. What Copy adds over io.Copy is control: pipe size and
+// pool bound, a bounded descriptor count, byte progress without leaving
+// splice, and a buffered fallback when pipes run out.
 package splice

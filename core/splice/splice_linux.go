@@ -61,14 +61,7 @@ func Copy(dst, src *net.TCPConn) (int64, error) {
 // one pipe size apart, so byte counters stay current during long
 // transfers. progress runs on the calling goroutine.
 func CopyProgress(dst, src *net.TCPConn, progress func(n int64)) (int64, error) {
-	if dst == nil || src == nil {
-		return 0, ErrNilConn
-	}
-	srcRC, err := src.SyscallConn()
-	if err != nil {
-		return 0, err
-	}
-	dstRC, err := dst.SyscallConn()
+	c, err := newCopier(dst, src, progress)
 	if err != nil {
 		return 0, err
 	}
@@ -83,7 +76,7 @@ func CopyProgress(dst, src *net.TCPConn, progress func(n int64)) (int64, error) 
 		p.close()
 		return fallback(dst, src, 0, progress)
 	}
-	c := &copier{src: src, dst: dst, srcRC: srcRC, dstRC: dstRC, p: p, progress: progress}
+	c.p = p
 	n, err := c.run()
 	pool.put(p)
 	if c.unsupported {
@@ -144,6 +137,23 @@ type copier struct {
 	spliced     bool // some splice from src succeeded
 }
 
+// newCopier checks the connections and gets their raw access; the
+// pipe is the caller's to supply.
+func newCopier(dst, src *net.TCPConn, progress func(int64)) (*copier, error) {
+	if dst == nil || src == nil {
+		return nil, ErrNilConn
+	}
+	srcRC, err := src.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	dstRC, err := dst.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	return &copier{src: src, dst: dst, srcRC: srcRC, dstRC: dstRC, progress: progress}, nil
+}
+
 // run alternates between filling the pipe from src and draining it to
 // dst, in lock step: it reads only into an empty pipe and writes until
 // the pipe is empty again. That keeps EAGAIN unambiguous, which the
@@ -169,19 +179,29 @@ func (c *copier) run() (int64, error) {
 			}
 			continue
 		}
-		c.moved = 0
-		err := c.dstRC.Write(drain)
-		c.total += c.moved
-		if c.moved > 0 && c.progress != nil {
-			c.progress(c.moved)
-		}
-		if err != nil {
+		if err := c.passOn(drain); err != nil {
 			return c.total, err
 		}
-		if c.sysErr != nil {
-			return c.total, c.opError("write", c.dst, c.sysErr)
-		}
 	}
+}
+
+// passOn empties the pipe into dst under the netpoller (drain is the
+// dstRC.Write callback made from c.drain) and accounts for what moved,
+// which it leaves in c.moved.
+func (c *copier) passOn(drain func(fd uintptr) bool) error {
+	c.moved = 0
+	err := c.dstRC.Write(drain)
+	c.total += c.moved
+	if c.moved > 0 && c.progress != nil {
+		c.progress(c.moved)
+	}
+	if err != nil {
+		return err
+	}
+	if c.sysErr != nil {
+		return c.opError("write", c.dst, c.sysErr)
+	}
+	return nil
 }
 
 // fill splices from the socket fd into the empty pipe, as much as the
