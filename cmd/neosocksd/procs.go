@@ -19,11 +19,13 @@ import (
 // on 2 cores shared with the load client and the sink): set-ups per
 // second 1.05-1.19x, proxy CPU per set-up 0.86-0.91x, handshake p99 under
 // load 0.73-0.88x and unloaded 0.77-0.89x, bulk throughput 1.01-1.04x with
-// 0.91-0.96x the CPU per GB on one tunnel, but 1.75x the CPU per GB on
-// eight tunnels at once (one processor serves the ready tunnels one after
-// the other; two spread the kernel's copying over both cores). A
-// deployment that wants more processors sets GOMAXPROCS in the
-// environment, which is then used as given.
+// 0.91-0.96x the CPU per GB on one tunnel. Eight tunnels at once are the
+// cost: 1.75x the CPU per GB in that run, 1.08-1.12x at 0.89-0.92x the
+// throughput in four alternating stand-alone runs of the download phase
+// (perf stat; the kernel's copying is 95 % of it either way, and one
+// processor serves the ready tunnels one after the other where two spread
+// them over both cores). A deployment that wants more processors sets
+// GOMAXPROCS in the environment, which is then used as given.
 func defaultProcs() {
 	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
 		runtime.GOMAXPROCS(1)
