@@ -30,9 +30,10 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b 
 // first. Each direction propagates EOF as CloseWrite on the other side;
 // an error in either direction ends both. Between two *net.TCPConn the
 // copy is splice.CopyBursts, or splice.CopyProgress with --pipe (see
-// pump); other pairs use a pooled 16 KiB buffer. BytesUp and BytesDown are updated as
-// data moves; the session counters by startSession/endSession. The last
-// direction to finish logs the session and closes both connections.
+// pump); other pairs use a pooled 16 KiB buffer. BytesUp and BytesDown
+// are updated as data moves; the session counters by startSession and
+// endSession. The last direction to finish logs the session and closes
+// both connections.
 func (s *Server) relay(c *conn, up net.Conn, readAhead []byte) {
 	c.setUpstream(up)
 	if !c.endHalfOpen() {

@@ -23,7 +23,7 @@ var burstPool = sync.Pool{New: func() any { b := make([]byte, BurstBuffer); retu
 //
 // The data comes in bursts (what src has queued when it wakes the copy).
 // A burst starts with one read(2) into a pooled BurstBuffer-sized buffer
-// and a write(2) of it: for the few bytes of a request or a reply that is
+// and a send(2) of it: for the few bytes of a request or a reply that is
 // two system calls, where splice needs two as well plus the pipe's page
 // bookkeeping. A read that fills the buffer means bulk: the rest of the
 // burst is spliced through a pipe taken from the pool, in the same lock
@@ -49,14 +49,14 @@ func CopyBursts(dst, src *net.TCPConn, progress func(n int64)) (int64, error) {
 
 // burster is the state of one CopyBursts call.
 type burster struct {
-	copier         // the splice state; p is nil between bursts
-	buf    *[]byte // the read buffer while a read holds bytes, else nil
-	n      int     // bytes read into buf
-	off    int     // bytes of buf written
-	send   func(fd uintptr) bool
-	bulk   bool  // splice rather than read
-	noPipe bool  // splice is unavailable: always read
-	burst  int64 // bytes moved in the current burst
+	copier                       // the splice state; p is nil between bursts
+	buf    *[]byte               // the read buffer while a read holds bytes, else nil
+	n      int                   // bytes read into buf
+	off    int                   // bytes of buf written
+	send   func(fd uintptr) bool // sendBuffered as a dstRC.Write callback, made once
+	bulk   bool                  // splice rather than read
+	noPipe bool                  // splice is unavailable: always read
+	burst  int64                 // bytes moved in the current burst
 }
 
 // run waits for src and moves each burst, reading or splicing.
