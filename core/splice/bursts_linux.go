@@ -39,36 +39,51 @@ var burstPool = sync.Pool{New: func() any { b := make([]byte, BurstBuffer); retu
 // the kernel refuses splice for these sockets) it copies through the
 // buffer.
 func CopyBursts(dst, src *net.TCPConn, progress func(n int64)) (int64, error) {
-	c, err := newCopier(dst, src, progress)
-	if err != nil {
+	b := new(burster)
+	if err := b.init(dst, src, progress); err != nil {
 		return 0, err
 	}
-	b := &burster{copier: *c}
 	return b.run()
 }
 
 // burster is the state of one CopyBursts call.
 type burster struct {
-	copier                       // the splice state; p is nil between bursts
-	buf    *[]byte               // the read buffer while a read holds bytes, else nil
-	n      int                   // bytes read into buf
-	off    int                   // bytes of buf written
-	send   func(fd uintptr) bool // sendBuffered as a dstRC.Write callback, made once
-	bulk   bool                  // splice rather than read
-	noPipe bool                  // splice is unavailable: always read
-	burst  int64                 // bytes moved in the current burst
+	copier         // the splice state; p is nil between bursts
+	buf    *[]byte // the read buffer while a read holds bytes, else nil
+	n      int     // bytes read into buf
+	off    int     // bytes of buf written
+	bulk   bool    // splice rather than read
+	noPipe bool    // splice is unavailable: always read
+	burst  int64   // bytes moved in the current burst
+
+	// callback is the one RawConn callback of the call (made once, so
+	// that the loop does not allocate); op selects what it does next.
+	callback func(fd uintptr) bool
+	op       byte
 }
+
+// The operations of burster.callback.
+const (
+	opRead  byte = iota // readable: fill the buffer or the pipe from src
+	opDrain             // drain: empty the pipe into dst
+	opSend              // sendBuffered: write the buffer to dst
+)
 
 // run waits for src and moves each burst, reading or splicing.
 func (b *burster) run() (int64, error) {
-	// One closure of each kind for the whole call, so that the loop does
-	// not allocate.
-	readable := func(fd uintptr) bool { return b.readable(int(fd)) }
-	drain := func(fd uintptr) bool { return b.drain(int(fd)) }
-	b.send = func(fd uintptr) bool { return b.sendBuffered(int(fd)) }
+	b.callback = func(fd uintptr) bool {
+		switch b.op {
+		case opDrain:
+			return b.drain(int(fd))
+		case opSend:
+			return b.sendBuffered(int(fd))
+		}
+		return b.readable(int(fd))
+	}
 	defer b.release()
 	for {
-		if err := b.srcRC.Read(readable); err != nil {
+		b.op = opRead
+		if err := b.srcRC.Read(b.callback); err != nil {
 			return b.total, err
 		}
 		if b.sysErr != nil {
@@ -86,7 +101,8 @@ func (b *burster) run() (int64, error) {
 			}
 			continue
 		}
-		err := b.passOn(drain)
+		b.op = opDrain
+		err := b.passOn(b.callback)
 		b.burst += b.moved
 		if err != nil {
 			return b.total, err
@@ -144,8 +160,8 @@ func (b *burster) readable(fd int) bool {
 // writeBuffer writes what a read put into the buffer and returns the
 // buffer. A full buffer switches the rest of the burst to splice.
 func (b *burster) writeBuffer() error {
-	b.off = 0
-	err := b.dstRC.Write(b.send)
+	b.off, b.op = 0, opSend
+	err := b.dstRC.Write(b.callback)
 	n := b.off
 	full := b.n == BurstBuffer
 	burstPool.Put(b.buf)

@@ -61,8 +61,8 @@ func Copy(dst, src *net.TCPConn) (int64, error) {
 // one pipe size apart, so byte counters stay current during long
 // transfers. progress runs on the calling goroutine.
 func CopyProgress(dst, src *net.TCPConn, progress func(n int64)) (int64, error) {
-	c, err := newCopier(dst, src, progress)
-	if err != nil {
+	c := new(copier)
+	if err := c.init(dst, src, progress); err != nil {
 		return 0, err
 	}
 	p, err := pool.get()
@@ -137,21 +137,22 @@ type copier struct {
 	spliced     bool // some splice from src succeeded
 }
 
-// newCopier checks the connections and gets their raw access; the
-// pipe is the caller's to supply.
-func newCopier(dst, src *net.TCPConn, progress func(int64)) (*copier, error) {
+// init checks the connections and gets their raw access; the pipe is
+// the caller's to supply.
+func (c *copier) init(dst, src *net.TCPConn, progress func(int64)) error {
 	if dst == nil || src == nil {
-		return nil, ErrNilConn
+		return ErrNilConn
 	}
 	srcRC, err := src.SyscallConn()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	dstRC, err := dst.SyscallConn()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return &copier{src: src, dst: dst, srcRC: srcRC, dstRC: dstRC, progress: progress}, nil
+	c.src, c.dst, c.srcRC, c.dstRC, c.progress = src, dst, srcRC, dstRC, progress
+	return nil
 }
 
 // run alternates between filling the pipe from src and draining it to
