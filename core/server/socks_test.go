@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -545,6 +546,63 @@ func TestDataWithFIN(t *testing.T) {
 		c.Close()
 		if err != nil || string(got) != "last words" {
 			t.Fatalf("cycle %d: %q, %v", i, got, err)
+		}
+	}
+}
+
+// TestHalfCloseEndsCleanly checks both closing orders end with a clean EOF
+// on each side, never a reset: the relay half-closes after the first EOF
+// and lets close(2) carry the FIN after the second.
+func TestHalfCloseEndsCleanly(t *testing.T) {
+	for _, pipe := range []bool{false, true} {
+		for _, clientFirst := range []bool{true, false} {
+			name := fmt.Sprintf("pipe=%v/client first=%v", pipe, clientFirst)
+			t.Run(name, func(t *testing.T) {
+				got := make(chan string, 1)
+				// The target reads to EOF and then answers (client first),
+				// or speaks, half-closes and then reads to EOF.
+				target := serveLoopback(t, func(c net.Conn) {
+					tc := c.(*net.TCPConn)
+					if !clientFirst {
+						_, _ = tc.Write([]byte("srv"))
+						_ = tc.CloseWrite()
+					}
+					b, err := io.ReadAll(tc)
+					got <- fmt.Sprintf("%s %v", b, err)
+					if clientFirst {
+						_, _ = tc.Write([]byte("srv"))
+						_ = tc.CloseWrite()
+					}
+				})
+				conf := testConfig()
+				conf.Pipe = pipe
+				ts := startServer(t, conf, nil, nil)
+				c := dialProxy(t, ts.addr)
+				request5(t, c, connectReq(t, target)...)
+				tc := c.(*net.TCPConn)
+				if !clientFirst {
+					if b, err := io.ReadAll(tc); string(b) != "srv" || err != nil {
+						t.Fatalf("client read %q, %v", b, err)
+					}
+				}
+				mustWrite(t, c, []byte("cli"))
+				if err := tc.CloseWrite(); err != nil {
+					t.Fatal(err)
+				}
+				select {
+				case s := <-got:
+					if s != "cli <nil>" {
+						t.Fatalf("target read %s", s)
+					}
+				case <-time.After(5 * time.Second):
+					t.Fatal("target saw no EOF")
+				}
+				if clientFirst {
+					if b, err := io.ReadAll(tc); string(b) != "srv" || err != nil {
+						t.Fatalf("client read %q, %v", b, err)
+					}
+				}
+			})
 		}
 	}
 }
