@@ -120,7 +120,9 @@
 // the two cores saturated by sender, receiver and relay together, and the
 // relay on one processor serving the ready tunnels one after the other.
 // The 1.4x that the C original's --pipe reaches over rawrelay is not
-// reached here. What Copy adds over io.Copy is control: pipe size and
+// reached here, and not by a single-threaded C epoll loop either: written
+// for the comparison, splicing in the same lock step through 1 MiB pipes,
+// it measured 0.86x rawrelay on eight tunnels (README, Performance). What Copy adds over io.Copy is control: pipe size and
 // pool bound, a bounded descriptor count, byte progress without leaving
 // splice, and a buffered fallback when pipes run out.
 package splice
