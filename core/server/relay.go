@@ -27,8 +27,9 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b 
 // an idle tunnel holds only two small goroutine stacks.
 //
 // readAhead (bytes the client sent after its request) is written to up
-// first. Each direction propagates EOF as CloseWrite on the other side;
-// an error in either direction ends both. Between two *net.TCPConn the
+// first. Each direction propagates EOF as a half-close of the other side
+// (the last one to end through the close that ends the session); an
+// error in either direction ends both. Between two *net.TCPConn the
 // copy is splice.CopyBursts, or splice.CopyProgress with --pipe (see
 // pump); other pairs use a pooled 16 KiB buffer. BytesUp and BytesDown
 // are updated as data moves; the session counters by startSession and
