@@ -67,11 +67,13 @@ type session struct {
 // pump runs one direction; the second one to finish ends the session.
 func (r *session) pump(dst, src net.Conn, pipe bool, ctr *atomic.Uint64, n *int64, errp *error) {
 	*n, *errp = pump(dst, src, pipe, ctr)
-	// When the other direction has already ended at EOF, this one needs
-	// no half-close: finish closes dst right after, and close(2) sends the
-	// same FIN, since dst's read side has reached EOF and holds no unread
-	// byte that would turn it into a reset. That saves a shutdown(2) per
-	// session. Both may miss each other and half-close as before.
+	// When the other direction has already ended, this one needs no
+	// half-close: finish closes dst right after. If the other ended at
+	// EOF, close(2) sends the same FIN, since dst's read side has reached
+	// EOF and holds no unread byte that would turn it into a reset; if it
+	// ended with an error, both sockets are closed already. That saves a
+	// shutdown(2) per session. Both may miss each other and half-close as
+	// before.
 	if *errp != nil || r.left.Load() == 0 {
 		settle(dst, src, *errp)
 	}
