@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 
 	"github.com/neosocksd-go/neosocksd/core/config"
 	lua "github.com/yuin/gopher-lua"
@@ -93,7 +94,7 @@ func (e *Engine) LoadRuleset(path string) error {
 func (e *Engine) LoadConfig(path string, cfg *config.Config) error {
 	return e.loadBoot(path, loadConfig, "=config", func(v *vm, rec loadRecord) error {
 		v.searchBeside(path)
-		return v.runConfig(rec, cfg)
+		return v.runConfig(rec, cfg, func(w string) { v.e.log.Warn(path + ": " + w) })
 	})
 }
 
@@ -144,7 +145,7 @@ func (v *vm) apply(rec loadRecord) error {
 		return v.runRuleset(rec.code, rec.chunkname)
 	case loadConfig:
 		c := *v.e.o.Config
-		return v.runConfig(rec, &c)
+		return v.runConfig(rec, &c, nil)
 	case loadUpdate:
 		if rec.module == "" || rec.module == "ruleset" {
 			return v.runRuleset(rec.code, rec.chunkname)
@@ -216,8 +217,10 @@ func (v *vm) runModule(name string, src []byte, chunkname string) error {
 	return nil
 }
 
-// runConfig runs a boot config and applies its fields to cfg.
-func (v *vm) runConfig(rec loadRecord, cfg *config.Config) error {
+// runConfig runs a boot config and applies its fields to cfg. warn, when
+// not nil, receives a warning per key of the table that is no field (a
+// replay after a VM rebuild passes nil: the keys were reported already).
+func (v *vm) runConfig(rec loadRecord, cfg *config.Config, warn func(string)) error {
 	fn, err := compile(v.L, rec.code, rec.chunkname)
 	if err != nil {
 		return err
@@ -239,6 +242,11 @@ func (v *vm) runConfig(rec loadRecord, cfg *config.Config) error {
 		rs = r
 	default:
 		return errors.New("config: `ruleset' must be a table; use `-r' for a standalone ruleset file")
+	}
+	if warn != nil {
+		for _, w := range unknownFields(t) {
+			warn(w)
+		}
 	}
 	next := *cfg
 	if err := applyFields(t, &next); err != nil {
@@ -308,6 +316,30 @@ func applyFields(t *lua.LTable, c *config.Config) error {
 		}
 	}
 	return nil
+}
+
+// unknownFields describes the keys of a -c table that are no configuration
+// field, sorted, each with the closest field name when one is near. The
+// original ignores such keys silently; they are still ignored, but a
+// misspelt key is almost always a mistake worth a warning.
+func unknownFields(t *lua.LTable) []string {
+	var out []string
+	t.ForEach(func(k, _ lua.LValue) {
+		s, ok := k.(lua.LString)
+		switch {
+		case !ok:
+			out = append(out, fmt.Sprintf("key %s is no field name and is ignored", lua.LVAsString(k)))
+		case s == "ruleset" || config.IsField(string(s)):
+		default:
+			w := fmt.Sprintf("unknown field `%s' is ignored", s)
+			if near := config.Suggest(string(s)); near != "" {
+				w += fmt.Sprintf("; did you mean `%s'?", near)
+			}
+			out = append(out, w)
+		}
+	})
+	sort.Strings(out)
+	return out
 }
 
 // typeName is Lua's type() of v.

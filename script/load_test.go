@@ -157,3 +157,34 @@ return { traceback = true }`), 0o644); err != nil {
 		t.Fatalf("reload dropping the ruleset: %v %v", err, ce.HasRuleset())
 	}
 }
+
+func TestLoadConfigWarnsUnknownFields(t *testing.T) {
+	te := newTestEngine(t, Options{})
+	path := filepath.Join(t.TempDir(), "config.lua")
+	src := `return { listne = "127.0.0.1:1", colour = "blue", loglevel = 5, ruleset = {}, [1] = true }`
+	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	if err := te.LoadConfig(path, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.LogLevel != 5 || cfg.Listen != "" {
+		t.Errorf("known fields must apply and unknown ones be ignored: %+v", cfg)
+	}
+	out := te.log.String()
+	for _, want := range []string{
+		path + ": unknown field `listne' is ignored; did you mean `listen'?",
+		path + ": unknown field `colour' is ignored\"",
+		path + ": key 1 is no field name and is ignored",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	for _, quiet := range []string{"`loglevel'", "`ruleset'"} {
+		if strings.Contains(out, quiet) {
+			t.Errorf("log warns about the known key %s:\n%s", quiet, out)
+		}
+	}
+}
