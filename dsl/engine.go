@@ -22,7 +22,8 @@ type Options struct {
 	AuthRequired bool
 	// Resolve serves the `resolve` action; nil makes it reject.
 	Resolve func(ctx context.Context, host string) (netip.Addr, error)
-	// Logger receives tag events (info) and reload results; nil: discard.
+	// Logger receives tag events (info) and the warnings of each compile;
+	// nil: discard. A failed compile is returned, not logged.
 	Logger *slog.Logger
 	// Events, when set, receives every tag event (conformance tests).
 	Events func(tag, addr string)
@@ -88,8 +89,7 @@ func (e *Engine) install(name string, src []byte) error {
 	defer e.mu.Unlock()
 	t, d, err := CompileSource(name, src, e.o.Check)
 	if err != nil {
-		e.o.Logger.Error("route table not loaded", "file", name, "err", err)
-		return err
+		return err // the caller reports it, once
 	}
 	for _, w := range d.List {
 		e.o.Logger.Warn(w.Msg, "pos", posString(w.Pos))

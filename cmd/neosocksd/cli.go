@@ -16,6 +16,7 @@ type options struct {
 	conf       config.Config
 	help       bool
 	dumpConfig bool
+	check      bool   // --check: load and check everything, then exit
 	logSink    string // stdout, stderr, terminal, syslog, discard
 	httpOnly   bool   // --http without an address: the -l address serves HTTP
 }
@@ -73,6 +74,7 @@ var flagSpecs = []flagSpec{
 	{"-h", "--help", noArg, func(o *options, _ string) error { o.help = true; return nil }},
 	{"-c", "--config", requiredArg, setStr(func(c *config.Config) *string { return &c.Config })},
 	{"", "--dump-config", noArg, func(o *options, _ string) error { o.dumpConfig = true; return nil }},
+	{"", "--check", noArg, func(o *options, _ string) error { o.check = true; return nil }},
 	{"-4", "", noArg, func(o *options, _ string) error { o.conf.ResolvePF = config.PFInet; return nil }},
 	{"-6", "", noArg, func(o *options, _ string) error { o.conf.ResolvePF = config.PFInet6; return nil }},
 	{"-l", "--listen", requiredArg, setStr(func(c *config.Config) *string { return &c.Listen })},
@@ -241,6 +243,9 @@ usage: %s <option>...
   -r, --ruleset <file>       load a Lua ruleset (or a route table, *.nrt)
   -c, --config <file>        load a Lua boot configuration (excludes -r)
   --dump-config              print the effective configuration as Lua and exit
+                             (with -c, the configuration after the file ran)
+  --check                    load -c/-r and check the configuration as start-up
+                             would, then exit 0 (valid) or 1, without listening
   --traceback                print ruleset error traceback (for debugging)
   --memlimit <limit>         set a soft limit on the Lua heap, in MiB
   --auth-required            require username/password (needs a ruleset)

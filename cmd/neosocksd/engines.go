@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"syscall"
 
 	"github.com/neosocksd-go/neosocksd/core/config"
@@ -12,7 +15,8 @@ import (
 	"github.com/neosocksd-go/neosocksd/script"
 )
 
-// loadEngine loads -c, -r or a route table, if any was given.
+// loadEngine loads -c, -r or a route table, if any was given. A script or
+// table that does not load is a *loadError.
 func (d *daemon) loadEngine() error {
 	c := d.conf
 	switch {
@@ -23,7 +27,7 @@ func (d *daemon) loadEngine() error {
 			Logger:       d.log,
 		})
 		if err != nil {
-			return fmt.Errorf("unable to load ruleset: %s\n%w", c.Ruleset, err)
+			return &loadError{kind: "ruleset", path: c.Ruleset, err: err}
 		}
 		d.table = t
 		d.setActive(t)
@@ -33,20 +37,55 @@ func (d *daemon) loadEngine() error {
 			return err
 		}
 		if c.Config != "" {
-			if err := e.LoadConfig(c.Config, c); err != nil {
-				e.Close()
-				d.log.Error("config load: " + err.Error())
-				return fmt.Errorf("unable to load config: %s", c.Config)
-			}
-		} else if err := e.LoadRuleset(c.Ruleset); err != nil {
+			err = e.LoadConfig(c.Config, c)
+		} else {
+			err = e.LoadRuleset(c.Ruleset)
+		}
+		if err != nil {
 			e.Close()
-			d.log.Error("ruleset load: " + err.Error())
-			return fmt.Errorf("unable to load ruleset: %s", c.Ruleset)
+			if c.Config != "" {
+				return &loadError{kind: "config", path: c.Config, err: err}
+			}
+			return &loadError{kind: "ruleset", path: c.Ruleset, err: err}
 		}
 		d.lua = e
 		d.activateLua()
 	}
 	return nil
+}
+
+// loadError is a -c config, -r ruleset or route table that failed to load.
+type loadError struct {
+	kind string // "config" or "ruleset"
+	path string
+	err  error
+}
+
+func (e *loadError) Error() string { return fmt.Sprintf("unable to load %s: %s", e.kind, e.path) }
+
+func (e *loadError) Unwrap() error { return e.err }
+
+// detail is the reason, with positions naming the file: Lua reports a
+// position in the loaded chunk by its chunk name ("ruleset:4: ..."), which
+// is rewritten to the path ("rules.lua:4: ..."); a route table's
+// diagnostics carry file:line:col already.
+func (e *loadError) detail() string {
+	msg := strings.TrimRight(e.err.Error(), "\n")
+	if rest, ok := strings.CutPrefix(msg, e.kind+":"); ok && rest != "" && rest[0] >= '0' && rest[0] <= '9' && e.path != "-" {
+		return e.path + ":" + rest
+	}
+	return msg
+}
+
+// reportLoad logs why start-up (or --check) failed, each reason once, and
+// returns the exit status 1.
+func reportLoad(log *slog.Logger, err error) int {
+	var le *loadError
+	if errors.As(err, &le) {
+		log.Error(le.kind + " load: " + le.detail())
+		return fatal(log, "%s", le)
+	}
+	return fatal(log, "%s", err)
 }
 
 func (d *daemon) newScript() (*script.Engine, error) {

@@ -60,15 +60,13 @@ func run(argv []string) int {
 		return fatal(log, "%s", err)
 	}
 	conf := &o.conf
-	if o.dumpConfig {
-		if !checkConfig(log, conf) {
-			return 1
-		}
-		fmt.Print(conf.DumpLua())
-		return 0
+	if o.check || o.dumpConfig {
+		return checkOnly(o, log, level)
 	}
-	if conf.Config == "" && !checkConfig(log, conf) {
-		return 1
+	if conf.Config == "" {
+		if err := checkConfig(log, conf); err != nil {
+			return fatal(log, "%s", err)
+		}
 	}
 	level.Set(config.SlogLevel(conf.LogLevel))
 
@@ -104,41 +102,59 @@ func run(argv []string) int {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
 
-	counters := new(stats.Counters)
-	d := &daemon{conf: conf, log: log, level: level, stats: counters, started: time.Now()}
-	if err := d.buildDialer(); err != nil {
-		return fatal(log, "unable to parse outbound configuration: %s", err)
-	}
-	if err := d.loadEngine(); err != nil {
-		return fatal(log, "%s", err)
-	}
-	if conf.Config != "" {
-		if !checkConfig(log, conf) {
-			return 1
-		}
-		level.Set(config.SlogLevel(conf.LogLevel))
-		if err := d.buildDialer(); err != nil {
-			return fatal(log, "unable to parse outbound configuration: %s", err)
-		}
-	}
-	if conf.AuthRequired && d.activeEngine() == nil {
-		return fatal(log, "authentication requires a ruleset")
+	d := newDaemon(conf, log, level)
+	if err := d.load(); err != nil {
+		return reportLoad(log, err)
 	}
 	return d.serve(ident, sigs)
 }
 
-// checkConfig runs the config check and logs its findings.
-func checkConfig(log *slog.Logger, conf *config.Config) bool {
+// errCheckFailed ends start-up after the config check logged its errors.
+var errCheckFailed = errors.New(`configuration check failed, try "neosocksd --help" for more information`)
+
+// checkConfig runs the config check and logs its findings; it returns
+// errCheckFailed if there was an error.
+func checkConfig(log *slog.Logger, conf *config.Config) error {
 	p := conf.Check()
 	for _, w := range p.Warnings {
 		log.Warn(w)
 	}
 	if err := p.Err(); err != nil {
 		log.Error(err.Error())
-		fatal(log, "configuration check failed, try \"neosocksd --help\" for more information")
-		return false
+		return errCheckFailed
 	}
-	return true
+	return nil
+}
+
+func newDaemon(conf *config.Config, log *slog.Logger, level *slog.LevelVar) *daemon {
+	return &daemon{conf: conf, log: log, level: level, stats: new(stats.Counters), started: time.Now()}
+}
+
+// load builds the outbound dialer and loads -c or -r, then runs the checks
+// that need them (cli.md §5 steps 6-10). Start-up, --check and
+// --dump-config all go through it, so a file that passes --check is one
+// that start-up accepts.
+func (d *daemon) load() error {
+	conf := d.conf
+	if err := d.buildDialer(); err != nil {
+		return fmt.Errorf("unable to parse outbound configuration: %w", err)
+	}
+	if err := d.loadEngine(); err != nil {
+		return err
+	}
+	if conf.Config != "" {
+		if err := checkConfig(d.log, conf); err != nil {
+			return err
+		}
+		d.level.Set(config.SlogLevel(conf.LogLevel))
+		if err := d.buildDialer(); err != nil {
+			return fmt.Errorf("unable to parse outbound configuration: %w", err)
+		}
+	}
+	if conf.AuthRequired && d.activeEngine() == nil {
+		return errors.New("authentication requires a ruleset")
+	}
+	return nil
 }
 
 // engine is a loaded ruleset: the Lua engine or a compiled route table.
