@@ -102,7 +102,7 @@ func (c *checker) load(name string, src []byte, from lexer.Position) {
 	c.d.src[name] = src
 	f, err := parser.ParseBytes(name, src)
 	if err != nil {
-		x := parseDiag(err)
+		x := parseDiag(err, src)
 		if x.Pos.Filename == "" {
 			x.Pos.Filename = name
 		}

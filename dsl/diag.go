@@ -1,9 +1,11 @@
 package dsl
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
@@ -173,28 +175,89 @@ func sourceLine(src []byte, line int) (string, bool) {
 	}
 }
 
-// parseDiag turns a participle error into a diagnostic that names the
-// construct the parser expected.
-func parseDiag(err error) *Diagnostic {
+// parseDiag turns a participle error on src into a diagnostic that names
+// the construct the parser expected, or, for a lexer error, the offending
+// character.
+func parseDiag(err error, src []byte) *Diagnostic {
+	var lerr *lexer.Error
+	if errors.As(err, &lerr) {
+		return lexDiag(lerr.Pos, src)
+	}
 	perr, ok := err.(participle.Error)
 	if !ok {
 		return &Diagnostic{Severity: Error, Msg: err.Error()}
 	}
-	pos := perr.Position()
-	msg := perr.Message()
+	x := &Diagnostic{Pos: perr.Position(), Severity: Error, Msg: perr.Message()}
 	if ute, ok := err.(*participle.UnexpectedTokenError); ok {
-		msg = "unexpected " + tokenText(ute.Unexpected)
+		x.Msg = "unexpected " + tokenText(ute.Unexpected)
 		want := expected(ute)
 		if ute.Unexpected.Value == "=>" && (want == `"}"` || want == "") {
 			want = wantMatcher
 		}
 		if want != "" {
-			msg += ": expected " + want
+			x.Msg += ": expected " + want
 		}
-	} else if strings.HasPrefix(msg, "invalid input text") {
-		msg = "invalid character " + strings.TrimPrefix(msg, "invalid input text ")
+		// A missing "}" shows where the parser gave up, often far from
+		// the mistake: point at the brace that is still open.
+		if want == `"}"` || ute.Unexpected.EOF() {
+			if open, ok := openBrace(x.Pos.Filename, src, x.Pos.Offset); ok {
+				x.Notes = append(x.Notes, fmt.Sprintf("%s: the \"{\" opened here is not closed", posString(open)))
+			}
+		}
 	}
-	return &Diagnostic{Pos: pos, Severity: Error, Msg: msg}
+	return x
+}
+
+// lexDiag describes the text the lexer could not split into tokens at pos:
+// an unterminated string or a character that no token contains.
+func lexDiag(pos lexer.Position, src []byte) *Diagnostic {
+	x := &Diagnostic{Pos: pos, Severity: Error}
+	if pos.Offset >= len(src) {
+		x.Msg = "unexpected end of file"
+		return x
+	}
+	// Words take every non-ASCII rune, so the rune here is ASCII.
+	switch r, _ := utf8.DecodeRune(src[pos.Offset:]); r {
+	case '"':
+		x.Msg = `unterminated string: no closing '"' before the end of the line`
+	case '`':
+		x.Msg = "unterminated raw string: no closing '`' before the end of the file"
+	default:
+		x.Msg = fmt.Sprintf("invalid character %q (U+%04X) outside a string", r, r)
+	}
+	return x
+}
+
+// openBrace returns the innermost "{" of src still open at byte offset
+// end, lexing src again (the parser keeps no brace stack).
+func openBrace(filename string, src []byte, end int) (lexer.Position, bool) {
+	lx, err := nrtLexer.LexString(filename, string(src))
+	if err != nil {
+		return lexer.Position{}, false
+	}
+	punct := nrtLexer.Symbols()["Punct"]
+	var stack []lexer.Position
+	for {
+		tok, err := lx.Next()
+		if err != nil || tok.EOF() || tok.Pos.Offset >= end {
+			break
+		}
+		if tok.Type != punct {
+			continue
+		}
+		switch tok.Value {
+		case "{":
+			stack = append(stack, tok.Pos)
+		case "}":
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+		}
+	}
+	if len(stack) == 0 {
+		return lexer.Position{}, false
+	}
+	return stack[len(stack)-1], true
 }
 
 func tokenText(t lexer.Token) string {

@@ -277,7 +277,7 @@ func TestFormatIdempotent(t *testing.T) {
 			src, _, _ := strings.Cut(string(b), sep)
 			once, err := Format(f, []byte(src))
 			if err != nil {
-				if strings.Contains(f, "parse.nrt") {
+				if strings.HasPrefix(filepath.Base(f), "parse") { // fixtures of parse errors
 					return
 				}
 				t.Fatal(err)

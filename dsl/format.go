@@ -15,7 +15,7 @@ func Format(filename string, src []byte) ([]byte, error) {
 	f, err := parser.ParseBytes(filename, src)
 	if err != nil {
 		d := &Diagnostics{src: map[string][]byte{filename: src}}
-		x := parseDiag(err)
+		x := parseDiag(err, src)
 		if x.Pos.Filename == "" {
 			x.Pos.Filename = filename
 		}
