@@ -42,6 +42,7 @@ func Check(filename string, src []byte, o CheckOptions) (*Program, *Diagnostics)
 		files:    map[string]bool{},
 		names:    map[string]lexer.Position{},
 		ups:      map[string]string{},
+		upUsed:   map[string]bool{},
 		sets:     map[string]*SetIR{},
 		actions:  map[string]*actState{},
 		chains:   map[string]*chainState{},
@@ -83,6 +84,7 @@ type checker struct {
 	fileOfAt map[*Decl]string
 	names    map[string]lexer.Position
 	ups      map[string]string
+	upUsed   map[string]bool // upstreams a rule or action names
 	sets     map[string]*SetIR
 	actions  map[string]*actState
 	chains   map[string]*chainState
@@ -265,6 +267,8 @@ func (c *checker) run() {
 		return
 	}
 	c.lint()
+	c.lintUnusedUpstreams()
+	c.lintUnusedSets()
 }
 
 // str unquotes a string node.
@@ -699,7 +703,9 @@ func (c *checker) namedAction(st *actState) *ActIR {
 	return a
 }
 
-func (c *checker) hops(hs []*Hop) ([]string, bool) {
+// hops resolves the hops of a proxy chain; route marks the upstreams named
+// as used (a test case's expected chain does not).
+func (c *checker) hops(hs []*Hop, route bool) ([]string, bool) {
 	out := make([]string, 0, len(hs))
 	ok := true
 	for _, h := range hs {
@@ -717,6 +723,9 @@ func (c *checker) hops(hs []*Hop) ([]string, bool) {
 				}
 				ok = false
 				continue
+			}
+			if route {
+				c.upUsed[*h.Name] = true
 			}
 			out = append(out, uri)
 			continue
@@ -775,13 +784,13 @@ func (c *checker) action(a *Action) *ActIR {
 			ir.Dst = d
 		}
 		var ok bool
-		if ir.Chain, ok = c.hops(r.Via); !ok {
+		if ir.Chain, ok = c.hops(r.Via, true); !ok {
 			return nil
 		}
 	case a.Proxy != nil:
 		ir.Kind = AProxy
 		var ok bool
-		if ir.Chain, ok = c.hops(a.Proxy); !ok {
+		if ir.Chain, ok = c.hops(a.Proxy, true); !ok {
 			return nil
 		}
 	case a.Rewrite != nil:
@@ -790,7 +799,7 @@ func (c *checker) action(a *Action) *ActIR {
 			return nil
 		}
 		var ok bool
-		if ir.Chain, ok = c.hops(a.Rewrite.Via); !ok {
+		if ir.Chain, ok = c.hops(a.Rewrite.Via, true); !ok {
 			return nil
 		}
 	case a.Loopback != nil:
@@ -1345,7 +1354,7 @@ func (c *checker) test(t *TestDecl, pos lexer.Position) {
 			if cs.To, ok = c.str(k.To); !ok {
 				continue
 			}
-			if cs.Via, ok = c.hops(k.Via); !ok {
+			if cs.Via, ok = c.hops(k.Via, false); !ok {
 				continue
 			}
 		}

@@ -132,3 +132,31 @@ func decidesHost(m MatchIR, h string) bool {
 	}
 	return false
 }
+
+// lintUnusedUpstreams warns about an upstream no rule or action proxies
+// through: a leftover, or a rule that names a proxy URI where the upstream
+// was meant. Declarations of included files are a shared library and are
+// not reported.
+func (c *checker) lintUnusedUpstreams() {
+	for _, d := range c.decls {
+		u := d.Upstream
+		if u == nil || c.fileOfAt[d] != c.p.Main {
+			continue
+		}
+		if _, ok := c.ups[u.Name.Name]; ok && !c.upUsed[u.Name.Name] {
+			c.d.warnf(u.Name.Pos, "upstream %s is never used", u.Name.Name)
+		}
+	}
+}
+
+// lintUnusedSets warns about a set no `in` matcher reads; an external one
+// could be filled through the API and still decide nothing. Sets of
+// included files are not reported (see lintUnusedUpstreams).
+func (c *checker) lintUnusedSets() {
+	for _, s := range c.p.Sets {
+		if s.Pos.Filename != c.p.Main || s.used != [3]bool{} {
+			continue
+		}
+		c.d.warnf(s.Pos, "set %s is never used", s.Name)
+	}
+}
