@@ -57,9 +57,9 @@ type ruleRT struct {
 // was before the rule's action ran. Authentication failures are events
 // with the tag "auth-fail" and the user name as Addr.
 type Event struct {
-	Tag  string
-	Addr string
-	Rule string // file:line:col of the rule, "" for auth failures
+	Tag  string `json:"tag"`
+	Addr string `json:"addr"`
+	Rule string `json:"rule,omitempty"` // file:line:col of the rule, "" for auth failures
 }
 
 // Env is the world a decision runs in.

@@ -30,8 +30,11 @@ commands:
                            run the test blocks of route tables (--lua: also on
                            the translated Lua with libruleset)
   explain -f FILE [--user U --password P] [--auth-required] [--dns name=ip,...] [--json] ADDR...
-                           trace the decision for each address
+                           trace the decision for each address; exit 1 if one
+                           is malformed (--json: keys are lower-case snake_case)
   translate [-o OUT] FILE  print the equivalent Lua ruleset for libruleset
+                           (with the secrets; every other output shows *** for
+                           passwords in URIs and values env() resolved to)
   fmt [-w] [-l] FILE...    format route tables (to stdout, or in place with -w)
   conform --dsl FILE.nrt --lua FILE.lua [--requests FILE] [-n N] [--seed S]
           [--auth-required] [--dns name=ip,...]
@@ -43,7 +46,12 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// run runs one command. Everything it prints goes through a redactWriter,
+// except the Lua that translate prints (see redacted).
 func run(args []string, stdout, stderr io.Writer) int {
+	sec := &secrets{}
+	rawStdout := stdout
+	stdout, stderr = redactWriter{stdout, sec}, redactWriter{stderr, sec}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -57,7 +65,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "explain":
 		return explain(rest, stdout, stderr)
 	case "translate":
-		return translate(rest, stdout, stderr)
+		return translate(rest, rawStdout, stderr)
 	case "fmt":
 		return format(rest, stdout, stderr)
 	case "conform":
@@ -76,14 +84,19 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// load checks one file, printing its diagnostics to stderr.
+// load checks one file, printing its diagnostics to stderr. When stderr is
+// run's redactWriter, the values env() resolves to become secrets it hides.
 func load(path string, stderr io.Writer) (*dsl.Program, bool) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		fmt.Fprintf(stderr, "nrt: %v\n", err)
 		return nil, false
 	}
-	p, d := dsl.Check(path, src, dsl.CheckOptions{})
+	var o dsl.CheckOptions
+	if rw, ok := stderr.(redactWriter); ok {
+		o.Getenv = rw.s.getenv
+	}
+	p, d := dsl.Check(path, src, o)
 	fmt.Fprint(stderr, d.Format())
 	return p, p != nil
 }
@@ -206,6 +219,8 @@ func explain(args []string, stdout, stderr io.Writer) int {
 		}
 	})
 	env := dsl.Env{AuthRequired: *authReq, Resolve: dsl.FakeResolver(table)}
+	// jsonOut is one explained request. Every key of the JSON output, the
+	// steps' and events' included, is lower-case snake_case.
 	type jsonOut struct {
 		Addr     string      `json:"addr"`
 		Callback string      `json:"callback"`
@@ -216,7 +231,14 @@ func explain(args []string, stdout, stderr io.Writer) int {
 		Steps    []dsl.Step  `json:"steps"`
 	}
 	var outs []jsonOut
+	status := 0
 	for _, a := range fs.Args() {
+		// A request the proxy could never receive is a mistake in the
+		// command line: explain it anyway, and fail.
+		if _, err := addr.ParseTarget(a); err != nil {
+			fmt.Fprintf(stderr, "nrt explain: malformed request address: %v\n", err)
+			status = 1
+		}
 		cb := callbackFor(a)
 		text, tr, d, ev := t.Explain(cb, a, cred, env)
 		if *asJSON {
@@ -237,7 +259,7 @@ func explain(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	return 0
+	return status
 }
 
 // callbackFor infers the callback as test cases do: "[v6]:p" route6,
