@@ -347,13 +347,13 @@ func TestExplain(t *testing.T) {
 	text, _, d, _ := tbl.Explain(route.Resolve, "Host123.Region2.LAN:8080", route.Credentials{}, Env{})
 	want := `request  name "Host123.Region2.LAN:8080" (auth off)
 redirect_name
-  ex2.nrt:7:5   exact peer0.lan:22                 no
-  ex2.nrt:8:5   exact peer0.lan:80, peer0.lan:443  no
-  ex2.nrt:9:5   domain .lan, .local                MATCH suffix "lan" (ex2.nrt:9:12)
+  ex2.nrt:11:5  exact peer0.lan:22                 no
+  ex2.nrt:12:5  exact peer0.lan:80, peer0.lan:443  no
+  ex2.nrt:13:5  domain .lan, .local                MATCH suffix "lan" (ex2.nrt:13:12)
   -> direct  tag lan
 decision ROUTE "Host123.Region2.LAN:8080" chain []
 events   [lan] "Host123.Region2.LAN:8080"
-note     hosts entry host123.region2.lan (ex2.nrt:11:46) not consulted
+note     hosts entry host123.region2.lan (ex2.nrt:17:5) not consulted
 `
 	if text != want {
 		t.Errorf("explain:\n%s\nwant:\n%s", text, want)
