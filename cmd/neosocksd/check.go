@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
-	"os"
 
 	"github.com/neosocksd-go/neosocksd/core/config"
 )
@@ -49,7 +47,6 @@ func checkOnly(o *options, log *slog.Logger, level *slog.LevelVar) int {
 		fmt.Print(conf.DumpLua())
 		return 0
 	}
-	log.Log(context.Background(), config.LevelNotice, "configuration ok")
-	fmt.Fprintln(os.Stdout, "configuration ok")
+	fmt.Println("configuration ok")
 	return 0
 }
