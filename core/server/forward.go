@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"net"
 
 	"github.com/neosocksd-go/neosocksd/core/addr"
@@ -37,9 +36,11 @@ func (s *Server) tunnel(c *conn, target addr.Addr) {
 	req := route.Request{Callback: route.CallbackFor(target.Kind())}
 	up, err := s.connect(c, req, target)
 	if err != nil {
-		if !errors.Is(err, errShutdown) {
-			s.log.Debug("forward failed", "client", c.RemoteAddr().String(), "target", c.targetString(), "err", err)
+		proto := "forward"
+		if s.conf.Transparent {
+			proto = "tproxy"
 		}
+		s.logFailure(c, proto, err)
 		return
 	}
 	s.relay(c, up, nil)

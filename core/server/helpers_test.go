@@ -40,11 +40,19 @@ type testServer struct {
 // and checks that every goroutine it started has ended.
 func startServer(t testing.TB, conf *config.Config, r route.Router, d Dialer) *testServer {
 	t.Helper()
+	return startServerWith(t, Options{Config: conf, Router: r, Dialer: d})
+}
+
+// startServerWith is startServer with every option; a nil Dialer is a
+// direct dialer and Stats is always a fresh set.
+func startServerWith(t testing.TB, o Options) *testServer {
+	t.Helper()
 	st := new(stats.Counters)
-	if d == nil {
-		d = dial.New(dial.Options{TCPNoDelay: true, Stats: st})
+	if o.Dialer == nil {
+		o.Dialer = dial.New(dial.Options{TCPNoDelay: true, Stats: st})
 	}
-	s, err := New(Options{Config: conf, Router: r, Dialer: d, Stats: st})
+	o.Stats = st
+	s, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

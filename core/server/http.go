@@ -175,10 +175,11 @@ func (s *Server) httpFail(c *conn, err error) {
 		_ = c.write(http.AppendErrorPage(nil, code, time.Now()))
 		httpLinger(c.Conn)
 	}
-	if s.log.Enabled(c.ctx, slog.LevelDebug) {
-		s.log.Debug("http request failed", "client", c.RemoteAddr().String(), "target", c.targetString(),
-			"status", code, "err", err)
+	var status []slog.Attr
+	if code != 0 {
+		status = append(status, slog.Int("status", code))
 	}
+	s.logFailure(c, "http", err, status...)
 }
 
 // errSent marks an error that happened after response bytes reached the

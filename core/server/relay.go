@@ -42,7 +42,7 @@ func (s *Server) relay(c *conn, up net.Conn, readAhead []byte) {
 	}
 	if len(readAhead) > 0 {
 		if _, err := up.Write(readAhead); err != nil {
-			s.log.Debug("read-ahead", "client", c.RemoteAddr(), "err", err)
+			s.log.Debug("read-ahead", "client", c.RemoteAddr().String(), "target", c.targetString(), "err", err)
 			return
 		}
 	}
@@ -83,12 +83,20 @@ func (r *session) pump(dst, src net.Conn, pipe bool, ctr *atomic.Uint64, n *int6
 	c, s := r.c, r.c.s
 	c.endSession()
 	if s.log.Enabled(context.Background(), slog.LevelDebug) {
+		attrs := []slog.Attr{
+			slog.String("client", c.RemoteAddr().String()), slog.String("target", c.targetString()),
+			slog.Int64("up", r.upN), slog.Int64("down", r.downN),
+			slog.Duration("dur", time.Since(c.start).Round(time.Millisecond)),
+		}
+		// A session that ended cleanly has no err attribute at all.
 		err := r.upErr
 		if err == nil {
 			err = r.downErr
 		}
-		s.log.Debug("session closed", "client", c.RemoteAddr().String(), "target", c.targetString(),
-			"up", r.upN, "down", r.downN, "dur", time.Since(c.start).Round(time.Millisecond), "err", err)
+		if err != nil {
+			attrs = append(attrs, slog.String("err", err.Error()))
+		}
+		s.log.LogAttrs(context.Background(), slog.LevelDebug, "session closed", attrs...)
 	}
 	c.finish()
 	s.conndone.Done()

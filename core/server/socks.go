@@ -2,7 +2,7 @@ package server
 
 import (
 	"errors"
-	"log/slog"
+	"fmt"
 	"net"
 	"sync"
 
@@ -90,20 +90,22 @@ func (s *Server) grant(c *conn, h *handshake, up net.Conn, reply []byte) error {
 func (s *Server) serveSOCKS(c *conn) {
 	h := handshake{c: c, buf: hsPool.Get().(*hsBuf)}
 	defer h.release()
+	proto := "socks"
 	if err := h.fill(); err != nil {
+		s.logFailure(c, proto, err)
 		return
 	}
 	var err error
-	switch h.buf.in[0] {
+	switch v := h.buf.in[0]; v {
 	case socks4.Version:
-		err = s.socks4(&h)
+		proto, err = "socks4", s.socks4(&h)
 	case socks5.Version:
-		err = s.socks5(&h)
+		proto, err = "socks5", s.socks5(&h)
 	default:
-		err = errors.New("unknown protocol")
+		err = fmt.Errorf("%w: version 0x%02x", errNotSOCKS, v)
 	}
-	if err != nil && s.log.Enabled(c.ctx, slog.LevelDebug) {
-		s.log.Debug("socks request failed", "client", c.RemoteAddr().String(), "target", c.targetString(), "err", err)
+	if err != nil {
+		s.logFailure(c, proto, err)
 	}
 }
 
@@ -207,7 +209,7 @@ func (s *Server) socks5(h *handshake) error {
 		return err
 	}
 	if m == socks5.NoAcceptable {
-		return errors.New("no acceptable authentication method")
+		return errNoMethod
 	}
 	var cred route.Credentials
 	if m == socks5.UserPass {
@@ -232,7 +234,7 @@ func (s *Server) socks5(h *handshake) error {
 	}
 	if p := h.pending(); p[0] == socks5.Version && !s.commandEnabled(socks5.Command(p[1])) {
 		_ = c.write(socks5.AppendReply(h.out(), socks5.CommandNotSupported, addr.Addr{}))
-		return errors.New("command not supported: " + socks5.Command(p[1]).String())
+		return fmt.Errorf("%w: %s", errCommand, socks5.Command(p[1]))
 	}
 	req, err := parse5(h, socks5.ParseRequest)
 	if err != nil {
