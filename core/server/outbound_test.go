@@ -95,6 +95,10 @@ func TestReconfigureAppliesAuthAndLimits(t *testing.T) {
 	if got := readN(t, c, 2); got[1] != 0xff {
 		t.Fatalf("method %#x after requiring authentication, want ff", got[1])
 	}
+	// Both connections above stay half-open on the server until it has
+	// seen them end; they would count against the session limit below.
+	c.Close()
+	waitFor(t, "the half-open connections to end", func() bool { return ts.stats.HalfOpen.Load() == 0 })
 
 	// A session limit of one: the second connection is refused while the
 	// first relays.
