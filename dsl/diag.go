@@ -131,6 +131,32 @@ func (d *Diagnostics) Format() string {
 	return b.String()
 }
 
+// Brief renders every diagnostic on one line, as
+// "file:line:col: error|warning: message (note: ...)", separated by "; "
+// and capped like Format: the form for a log record, which must stay one
+// line.
+func (d *Diagnostics) Brief() string {
+	var b strings.Builder
+	errs := 0
+	for _, x := range d.List {
+		if x.Severity == Error {
+			errs++
+			if errs > maxErrors {
+				fmt.Fprintf(&b, "; too many errors (%d), stopping", d.count(Error))
+				break
+			}
+		}
+		if b.Len() > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "%s: %s: %s", posString(x.Pos), x.Severity, x.Msg)
+		for _, n := range x.Notes {
+			fmt.Fprintf(&b, " (note: %s)", n)
+		}
+	}
+	return b.String()
+}
+
 func (x *Diagnostic) format(src map[string][]byte) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %s: %s\n", posString(x.Pos), x.Severity, x.Msg)
