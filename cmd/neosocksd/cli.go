@@ -18,6 +18,7 @@ type options struct {
 	dumpConfig bool
 	check      bool   // --check: load and check everything, then exit
 	logSink    string // stdout, stderr, terminal, syslog, discard
+	logFormat  string // text or json (--log-format, an addition)
 	httpOnly   bool   // --http without an address: the -l address serves HTTP
 }
 
@@ -121,6 +122,14 @@ var flagSpecs = []flagSpec{
 		}
 		return errBadValue
 	}},
+	{"", "--log-format", requiredArg, func(o *options, v string) error {
+		switch v {
+		case "text", "json":
+			o.logFormat = v
+			return nil
+		}
+		return errBadValue
+	}},
 	{"", "--loglevel", requiredArg, func(o *options, v string) error {
 		n, err := parseUint(v)
 		o.conf.LogLevel = n
@@ -177,7 +186,7 @@ var flagSpecs = []flagSpec{
 // no positional arguments, no bundling, the last occurrence wins, "--"
 // stops parsing, and --help stops at once.
 func parseArgs(args []string) (*options, error) {
-	o := &options{conf: config.Default(), logSink: "stderr"}
+	o := &options{conf: config.Default(), logSink: "stderr", logFormat: "text"}
 	byName := make(map[string]*flagSpec, 2*len(flagSpecs))
 	for i := range flagSpecs {
 		f := &flagSpecs[i]
@@ -264,6 +273,8 @@ usage: %s <option>...
   --block-outbound <list>    block outbound connections to loopback,multicast,local,global
                              (default: multicast)
   --log <sink>               stdout, stderr, terminal, syslog or discard (default: stderr)
+  --log-format <format>      text, or json for log shippers: one JSON object per line
+                             (default: text; the system log always gets text)
   --loglevel <level>         0-8: Silence Fatal Error Warning Notice Info Debug Verbose VeryVerbose
                              (default: 4)
   -d, --daemonize            run in background

@@ -70,6 +70,10 @@ func (e *loadError) Unwrap() error { return e.err }
 // is rewritten to the path ("rules.lua:4: ..."); a route table's
 // diagnostics carry file:line:col already.
 func (e *loadError) detail() string {
+	var diags *dsl.Diagnostics
+	if errors.As(e.err, &diags) {
+		return diags.Brief() // one line: a log record is one line
+	}
 	msg := strings.TrimRight(e.err.Error(), "\n")
 	if rest, ok := strings.CutPrefix(msg, e.kind+":"); ok && rest != "" && rest[0] >= '0' && rest[0] <= '9' && e.path != "-" {
 		return e.path + ":" + rest
@@ -86,6 +90,17 @@ func reportLoad(log *slog.Logger, err error) int {
 		return fatal(log, "%s", le)
 	}
 	return fatal(log, "%s", err)
+}
+
+// errorText renders an engine's error for one log record: a route
+// table's diagnostics on one line (their terminal form spans several),
+// anything else as it is (the log handler escapes line breaks).
+func errorText(err error) string {
+	var diags *dsl.Diagnostics
+	if errors.As(err, &diags) {
+		return diags.Brief()
+	}
+	return err.Error()
 }
 
 func (d *daemon) newScript() (*script.Engine, error) {

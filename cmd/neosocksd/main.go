@@ -45,7 +45,7 @@ func run(argv []string) int {
 	signal.Ignore(syscall.SIGPIPE)
 	level := new(slog.LevelVar)
 	level.Set(config.LevelVerbose) // parse errors are always shown
-	log, _ := newLogger("stderr", level)
+	log, _ := newLogger("stderr", "text", level)
 
 	o, err := parseArgs(argv[1:])
 	if err != nil {
@@ -55,8 +55,8 @@ func run(argv []string) int {
 		printUsage(os.Stderr, argv[0])
 		return 1
 	}
-	if log, err = newLogger(o.logSink, level); err != nil {
-		log, _ = newLogger("stderr", level)
+	if log, err = newLogger(o.logSink, o.logFormat, level); err != nil {
+		log, _ = newLogger("stderr", "text", level)
 		return fatal(log, "%s", err)
 	}
 	conf := &o.conf
@@ -73,16 +73,20 @@ func run(argv []string) int {
 	if conf.Daemonize && !isDaemonChild() {
 		pid, err := daemonize()
 		if err != nil {
+			var de *daemonError
+			if errors.As(err, &de) {
+				// What the daemon logged before it gave up: its reason.
+				os.Stderr.Write(de.output)
+			}
 			return fatal(log, "daemonize: %s", err)
 		}
 		log.Info(fmt.Sprintf("daemon process has started with pid %d", pid))
 		return 0
 	}
+	var startedUp func() // ends the daemon's start-up log to its parent
 	if isDaemonChild() {
 		syscall.Umask(0)
-		if l, err := newLogger("syslog", level); err == nil {
-			log = l
-		}
+		log, startedUp = daemonLogger(o.logFormat, level)
 	}
 	log.Info("neosocksd " + version + " starting")
 	stopProfile := startCPUProfile(log)
@@ -103,6 +107,7 @@ func run(argv []string) int {
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
 
 	d := newDaemon(conf, log, level)
+	d.startedUp = startedUp
 	if err := d.load(); err != nil {
 		return reportLoad(log, err)
 	}
@@ -178,6 +183,9 @@ type daemon struct {
 	table  *dsl.Engine
 	// started is when the process started serving, for uptimes.
 	started time.Time
+	// startedUp, for a daemon started by -d, stops copying the log to
+	// the waiting parent; nil otherwise.
+	startedUp func()
 }
 
 // outbound is the dialer and the -x chain built from the configuration.
@@ -259,6 +267,9 @@ func (d *daemon) serve(ident *identity, sigs chan os.Signal) int {
 		}
 		go func() { done <- a.Serve(ctx, apiLn) }()
 	}
+	if d.startedUp != nil {
+		d.startedUp()
+	}
 	notifyDaemonParent()
 	sdNotify("READY=1")
 
@@ -321,7 +332,7 @@ func (d *daemon) reload(srv *server.Server) {
 	switch {
 	case d.table != nil:
 		if err := d.table.Reload(); err != nil {
-			d.log.Warn("reload: ruleset error: " + err.Error())
+			d.log.Warn("reload: ruleset error: " + errorText(err))
 			return
 		}
 	case c.Config != "" || c.Ruleset != "":

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -106,7 +107,15 @@ type daemonProc struct {
 	cmd   *exec.Cmd
 	addrs []string // "listen: " lines in order: -l, --http, --api
 	done  chan error
-	log   *bytes.Buffer
+	mu    sync.Mutex    // guards log while the daemon runs
+	log   *bytes.Buffer // complete once stop has returned
+}
+
+// logSnapshot returns what the daemon has logged so far.
+func (d *daemonProc) logSnapshot() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.log.String()
 }
 
 var listenLine = regexp.MustCompile(`listen: (\S+)`)
@@ -129,7 +138,9 @@ func startDaemon(t *testing.T, n int, args ...string) *daemonProc {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			line := sc.Text()
+			d.mu.Lock()
 			d.log.WriteString(line + "\n")
+			d.mu.Unlock()
 			if m := listenLine.FindStringSubmatch(line); m != nil {
 				found <- m[1]
 			}
