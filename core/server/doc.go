@@ -54,6 +54,17 @@
 // serving mode are fixed at New and Listen, as in the original, which
 // never re-creates its listeners.
 //
+// # Logging
+//
+// A connection that ends without becoming a session is logged once, by
+// logFailure, as "<protocol>: <what failed>" with the client address, the
+// requested target when it is known and the reason (err); failureLog
+// picks the level the original uses, so that the default --loglevel shows
+// failed dials, malformed SOCKS messages and refused authentication, and
+// hides clients that simply hang up. A session is logged at Debug when it
+// ends, with its byte counts and duration, and with err only when a
+// direction failed.
+//
 // # The HTTP listener contract
 //
 // The --http listener is dispatched through the package variable
