@@ -274,3 +274,28 @@ func TestDaemonizeFailureReason(t *testing.T) {
 		t.Fatalf("daemon %d: %v", pid, err)
 	}
 }
+
+// TestRulesetErrorOneLine: a ruleset callback that raises is reported
+// once at the default level, by the engine, as the original does; the
+// server's own record of the rejection stays at Debug.
+func TestRulesetErrorOneLine(t *testing.T) {
+	rs := filepath.Join(t.TempDir(), "raise.lua")
+	body := "local r = {}\nfunction r.route(addr) error(\"boom at \" .. addr) end\nreturn r\n"
+	if err := os.WriteFile(rs, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, 1, "-l", "127.0.0.1:0", "-r", rs, "--loglevel", "4")
+	socks5Refused(t, d.addrs[0]) // rejected by the ruleset before any dial
+	d.stop(t, syscall.SIGTERM)
+	out := d.log.String()
+	checkRecordLines(t, out)
+	var hits []string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "boom at ") {
+			hits = append(hits, line)
+		}
+	}
+	if len(hits) != 1 || !strings.HasPrefix(hits[0], "E ") || !strings.Contains(hits[0], "ruleset error: ") {
+		t.Fatalf("ruleset error records %q\n%s", hits, out)
+	}
+}
