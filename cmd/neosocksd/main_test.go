@@ -79,6 +79,7 @@ func TestCommandLineExits(t *testing.T) {
 		{"no listener", []string{"--api", "127.0.0.1:0"}, 1, "listen address is not specified", ""},
 		{"timeout out of range", []string{"-l", "127.0.0.1:0", "-t", "1"}, 1, "timeout is out of range", ""},
 		{"bad loglevel", []string{"-l", "127.0.0.1:0", "--loglevel", "x"}, 1, "argument error: --loglevel `x'", ""},
+		{"bad log format", []string{"-l", "127.0.0.1:0", "--log-format", "xml"}, 1, "argument error: --log-format `xml'", ""},
 		{"bad proxy", []string{"-l", "127.0.0.1:0", "-x", "socks6://h:1"}, 1, "unable to parse outbound configuration", ""},
 		{"bad forward", []string{"-l", "127.0.0.1:0", "-f", "::1:80"}, 1, "unable to parse outbound configuration", ""},
 		{"dump config", []string{"-l", "127.0.0.1:1080", "--dump-config"}, 0, "", "    listen = \"127.0.0.1:1080\",\n"},
