@@ -197,6 +197,12 @@ func TestFailureLogLines(t *testing.T) {
 			level: config.LevelWarning, msg: "socks5: handshake timeout", errText: "timeout",
 		},
 		{
+			name:   "forward target refused",
+			conf:   func(c *config.Config) { c.Forward = refused },
+			client: func(*testing.T, net.Conn) {},
+			level:  config.LevelError, msg: "forward: dial failed", target: refused, errText: "connection refused",
+		},
+		{
 			name: "http connect refused",
 			http: true,
 			client: func(t *testing.T, c net.Conn) {
