@@ -917,12 +917,22 @@ end
 
 -- Async helpers ------------------------------------------------------------
 
+-- A future is shared: any number of routines may get() it, before or after
+-- the routine ends, and each receives the same ok, results... (or false and
+-- the same error value). The routines waiting are woken in the order they
+-- called get(); a waiter that finishes on being woken may wake its own
+-- waiters in turn, so a chain of futures unwinds within one resume.
 local future = {}
 future.__index = future
 
 function future:get()
     if self.result == nil then
-        self.waiter = running()
+        local waiters = self.waiters
+        if waiters == nil then
+            waiters = {}
+            self.waiters = waiters
+        end
+        waiters[#waiters + 1] = running()
         coroutine.yield()
     end
     return unpack(self.result, 1, self.result.n)
@@ -932,10 +942,12 @@ function _G.async(f, ...)
     local t = setmetatable({}, future)
     local co, err = neosocksd.async(function(...)
         t.result = pack(...)
-        local waiter = t.waiter
-        if waiter ~= nil then
-            t.waiter = nil
-            coroutine.resume(waiter)
+        local waiters = t.waiters
+        t.waiters = nil
+        if waiters ~= nil then
+            for i = 1, #waiters do
+                coroutine.resume(waiters[i])
+            end
         end
     end, f, ...)
     if co == nil then

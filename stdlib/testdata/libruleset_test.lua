@@ -447,6 +447,25 @@ fut = async(function()
     error("boom", 0)
 end)
 eq(pack(fut:get()), pack(false, "boom"), "async error")
+local finish_later
+neosocksd.async = function(finish)
+    finish_later = finish
+    return coroutine.create(function() end)
+end
+fut = async(function() end)
+local early, got = {}, {}
+for i = 1, 3 do
+    early[i] = coroutine.create(function()
+        got[i] = pack(fut:get())
+    end)
+    eq(coroutine.resume(early[i]), true, "future waiter " .. i .. " yields")
+end
+finish_later(true, "x", nil)
+for i = 1, 3 do
+    eq(coroutine.status(early[i]), "dead", "future waiter " .. i .. " woken")
+    eq(got[i], pack(true, "x", nil), "future waiter " .. i .. " results")
+end
+eq(pack(fut:get()), pack(true, "x", nil), "future read after it finished")
 neosocksd.async = function()
     return nil, "cannot start"
 end
