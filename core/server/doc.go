@@ -86,8 +86,6 @@
 //
 // # Choices where the specification is silent
 //
-//   - SOCKS4/4A requests on a server with --auth-required are refused
-//     (5B, counted in RejectRuleset): SOCKS4 cannot carry a password.
 //   - The relay counts bytes per burst: each read or splice moves what
 //     the socket had queued, and the counters are updated after it.
 //   - Without --pipe, TCP to TCP relays use splice.CopyBursts: a burst

@@ -132,13 +132,9 @@ func (s *Server) socks4(h *handshake) error {
 	}
 	c.requestParsed()
 	c.dst = req.Addr
-	if s.cur.Load().conf.AuthRequired {
-		// SOCKS4 carries no password, so it cannot satisfy
-		// --auth-required: refuse by policy.
-		s.stats.RejectRuleset.Add(1)
-		_ = c.write(socks4.AppendReply(h.out(), socks4.Rejected))
-		return errors.New("socks4 without credentials while authentication is required")
-	}
+	// The user ID is the username and the password is absent, with or
+	// without --auth-required (protocols §3): the ruleset decides whether
+	// an ID alone admits a client (libruleset: secrets[id] == true).
 	rr := route.Request{
 		Callback: route.CallbackFor(req.Addr.Kind()),
 		Cred:     route.Credentials{Username: req.UserID, HasUsername: true},

@@ -398,16 +398,36 @@ func TestSOCKS4(t *testing.T) {
 		})
 	}
 
-	t.Run("auth required refuses socks4", func(t *testing.T) {
-		conf := testConfig()
-		conf.AuthRequired = true
-		srv := startServer(t, conf, record, nil)
-		c := dialProxy(t, srv.addr)
-		mustWrite(t, c, req4("u", addr.FromAddrPort(ap)))
-		if got := readN(t, c, 8); !bytes.Equal(got, rejected) {
-			t.Fatalf("got % x", got)
-		}
-	})
+	// Under --auth-required the user ID still goes to the ruleset as the
+	// username, the password absent, and the ruleset's answer stands.
+	conf := testConfig()
+	conf.AuthRequired = true
+	authed := startServer(t, conf, record, nil)
+	for _, tc := range []struct {
+		name, user string
+		a          addr.Addr
+		cb         route.Callback
+		want       []byte
+	}{
+		{name: "auth required, socks4 user id", user: "u", a: addr.FromAddrPort(ap), cb: route.Route, want: granted},
+		{name: "auth required, empty socks4 user id", user: "", a: addr.FromAddrPort(ap), cb: route.Route, want: granted},
+		{name: "auth required, socks4a user id", user: "v", a: addr.FromDomain("Host.Example", 8080), cb: route.Resolve, want: granted},
+		{name: "auth required, ruleset refuses", user: "w", a: addr.FromDomain("deny.example", 80), cb: route.Resolve, want: rejected},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dialProxy(t, authed.addr)
+			mustWrite(t, c, req4(tc.user, tc.a))
+			if got := readN(t, c, 8); !bytes.Equal(got, tc.want) {
+				t.Fatalf("got % x", got)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			want := route.Request{Callback: tc.cb, Addr: tc.a.String(), Cred: route.Credentials{Username: tc.user, HasUsername: true}}
+			if len(seen) == 0 || !sameRequest(seen[len(seen)-1], want) {
+				t.Fatalf("router saw %+v, want %+v", seen, want)
+			}
+		})
+	}
 }
 
 func TestHalfOpenTimeout(t *testing.T) {
