@@ -131,7 +131,8 @@ func Generate(lits Literals, seed uint64, size int) []Request {
 			}
 		}
 	}
-	// Credentials: none, right, wrong, empty user, unknown user.
+	// Credentials: none, right, wrong, empty user, unknown user; each user
+	// also without a password, as a SOCKS4 user ID arrives.
 	base := len(g.reqs)
 	var creds []route.Credentials
 	users := make([]string, 0, len(lits.Users))
@@ -148,7 +149,9 @@ func Generate(lits Literals, seed uint64, size int) []Request {
 	}
 	creds = append(creds,
 		route.Credentials{Username: "", Password: "", HasUsername: true, HasPassword: true},
-		route.Credentials{Username: "nobody", Password: "pw", HasUsername: true, HasPassword: true})
+		route.Credentials{Username: "nobody", Password: "pw", HasUsername: true, HasPassword: true},
+		route.Credentials{Username: "", HasUsername: true},
+		route.Credentials{Username: "nobody", HasUsername: true})
 	for i := 0; i < base && i < 64; i++ {
 		r := g.reqs[rng.IntN(base)]
 		r.Cred = creds[rng.IntN(len(creds))]

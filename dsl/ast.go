@@ -110,7 +110,8 @@ type UsersDecl struct {
 	Entries []*UserEntry `parser:"'{' @@* '}'"`
 }
 
-// UserEntry is one user with a password or `any`.
+// UserEntry is one user with a password or `any`. Only `any` admits the
+// user without a password (a SOCKS4 user ID); see the package docs.
 type UserEntry struct {
 	Pos    lexer.Position
 	Tokens []lexer.Token

@@ -10,6 +10,14 @@
 // atomic reloads (a failed compile keeps the old table), per-rule hit
 // counters, tag events, external sets replaceable at run time.
 //
+// The users block admits requests when authentication is required, as
+// libruleset's _G.secrets does: `name = "pw"` admits name with exactly
+// that password, `name = any` admits name with any password or none. A
+// request that carries a username but no password (a SOCKS4/4A user ID,
+// which always arrives so, the empty ID included) is therefore admitted
+// only by an `any` entry of that name: a nil password matches no password
+// string, not even "". A request without a username matches no entry.
+//
 // Differences from the Lua engine, by design: the engine returns a Forward
 // decision and lets the server dial, where libruleset forwards actively
 // (await.forward); only the error counters differ. Lua patterns are

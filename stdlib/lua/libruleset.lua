@@ -65,8 +65,9 @@
 --     the original's `ip & mask` on nil does; only match.any() matches it.
 --   * Authentication (only with auth_required): _G.ruleset.authenticate if
 --     present decides; otherwise s = _G.secrets[username] allows the request
---     iff s == true or (s ~= nil and s == password). An unknown user is
---     always rejected (even with a nil password); the event
+--     iff s == true or (s ~= nil and s == password). A SOCKS4/4A user ID
+--     comes with a nil password, so only s == true admits it. An unknown
+--     user is always rejected (even with a nil password); the event
 --     `authenticate failed: "<user>"` is recorded.
 --
 -- Event logging: evlog/evlogf and rule tags record into _G.recent_events
