@@ -184,3 +184,19 @@ func TestIdleTicking(t *testing.T) {
 	}
 	te.invoke(t, `assert(_G.ticks == 0)`)
 }
+
+// TestRequestGraphFromFirstRequest routes requests through libruleset
+// before any tick and expects its POST /stats graph to count them.
+func TestRequestGraphFromFirstRequest(t *testing.T) {
+	te := loadTestRuleset(t, Options{}, "testdata/boot/libruleset.lua")
+	for range 3 {
+		routeOf(t, te.Engine, route.Resolve, "lib.test:80")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	got := te.Stats(ctx, time.Second, nil)
+	want := "> Request Stats (avg=3.0/min, max=3)\n*\n*\n*\n*\n*\n-*"
+	if !strings.HasSuffix(got, want) {
+		t.Fatalf("stats end:\n%s\nwant the graph:\n%s", got, want)
+	}
+}

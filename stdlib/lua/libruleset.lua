@@ -864,13 +864,27 @@ function ruleset.tick()
     _G.stat_requests:push(_G.num_requests)
 end
 
--- render_requests draws the per-tick request deltas, oldest first
+-- render_requests draws the requests of each tick interval, oldest first:
+-- the intervals between the num_requests samples ruleset.tick() pushed,
+-- then the current interval up to num_requests now, so that requests count
+-- from the first second rather than after two ticks. Until the ring of
+-- samples wraps, the first interval starts from zero, where num_requests
+-- started. The average and maximum include the current, partial interval.
 local function render_requests(w)
     local sr = _G.stat_requests
     local deltas = {}
-    for i = sr.len - 1, 1, -1 do
-        deltas[#deltas + 1] = sr:get(i) - sr:get(i + 1)
+    local prev = nil
+    if sr.len < sr.cap then
+        prev = 0
     end
+    for i = sr.len, 1, -1 do
+        local v = sr:get(i)
+        if prev ~= nil then
+            deltas[#deltas + 1] = v - prev
+        end
+        prev = v
+    end
+    deltas[#deltas + 1] = _G.num_requests - prev
     local n, sum, max = #deltas, 0, 0
     for i = 1, n do
         sum = sum + deltas[i]

@@ -477,6 +477,40 @@ eq(fut.result[2], "cannot start", "async start failure message")
 _G.stat_requests = rlist:new(60)
 package.loaded.libruleset = nil
 ruleset = require("libruleset")
+
+-- request_chart returns the header and the chart lines of ruleset.stats
+local function request_chart()
+    local out, inchart = {}, false
+    -- (a call inside the for's iterator expression trips gopher-lua)
+    local text = ruleset.stats(0) .. "\n"
+    for s in text:gmatch("(.-)\n") do
+        inchart = inchart or s:match("^> Request Stats") ~= nil
+        if inchart then
+            out[#out + 1] = s
+        end
+    end
+    return out
+end
+
+-- before any tick, requests count at once
+_G.num_requests = 4
+eq(request_chart(), { "> Request Stats (avg=4.0/min, max=4)", "*", "*", "*", "*", "*", "-*" }, "chart before a tick")
+ruleset.tick()
+_G.num_requests = 5
+eq(request_chart(), { "> Request Stats (avg=2.5/min, max=4)", "* ", "* ", "* ", "* ", "**", "--*" },
+    "chart with the current interval")
+
+-- a full ring: the oldest sample is only the base of the first interval
+_G.stat_requests = rlist:new(3)
+for _, v in ipairs({ 100, 110, 130, 160 }) do
+    _G.num_requests = v
+    ruleset.tick()
+end
+_G.num_requests = 170
+eq(request_chart(), { "> Request Stats (avg=20.0/min, max=30)", " * ", " * ", "** ", "** ", "***", "---*" },
+    "chart of a wrapped ring")
+
+_G.stat_requests = rlist:new(60)
 _G.num_requests = 0
 ruleset.tick()
 _G.num_requests = 10
@@ -497,10 +531,10 @@ while lines[k] and not lines[k]:match("^> Request Stats") do
     k = k + 1
 end
 ok(k <= 2 + RECENT_EVENTS_STATS, "stats limits recent events")
-eq(lines[k], "> Request Stats (avg=7.5/min, max=10)", "stats request header")
-eq(lines[k + 1], "* ", "stats chart top row")
-eq(lines[k + 5], "**", "stats chart bottom row")
-eq(lines[k + 6], "--*", "stats axis")
+eq(lines[k], "> Request Stats (avg=3.8/min, max=10)", "stats request header")
+eq(lines[k + 1], " *  ", "stats chart top row")
+eq(lines[k + 5], " ** ", "stats chart bottom row")
+eq(lines[k + 6], "----*", "stats axis")
 eq(lines[k + 7], nil, "stats no trailing line")
 ok(text:sub(-1) ~= "\n", "stats no trailing newline")
 
