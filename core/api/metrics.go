@@ -61,7 +61,8 @@ func escapeLabel(v string) string {
 
 // appendMetrics writes the /metrics body (api.md §5), the standard
 // process_* families and neosocksd_build_info, then the ruleset's own
-// metrics.
+// metrics. Each neosocksd_* family is the stats.Counters field it reads,
+// whose comment says what it counts; the help texts are the original's.
 func (s *Server) appendMetrics(ctx context.Context, b []byte) []byte {
 	c := s.stats
 	p := &promWriter{b: b}
@@ -92,6 +93,9 @@ func (s *Server) appendMetrics(ctx context.Context, b []byte) []byte {
 	proto := func(dir, module string, v uint64) {
 		p.sample(pb+`{direction="`+dir+`",module="`+module+`"}`, strconv.FormatUint(v, 10))
 	}
+	// api_server: the API server's bytes; proxy_server: handshakes with
+	// proxy clients; proxy_client: handshakes with upstream proxies of any
+	// dial; api_client (after its own family): the RPC client's bytes
 	proto("rx", "api_server", c.APIServerRx.Load())
 	proto("tx", "api_server", c.APIServerTx.Load())
 	proto("rx", "proxy_server", c.ServerRx.Load())
@@ -101,6 +105,7 @@ func (s *Server) appendMetrics(ctx context.Context, b []byte) []byte {
 	p.uint(n+"api_client_requests_total", "API client requests issued by the ruleset.", "counter", c.APIClientRequest.Load())
 	proto("rx", "api_client", c.APIClientRx.Load())
 	proto("tx", "api_client", c.APIClientTx.Load())
+	// successful dials of proxy requests; written once there is one
 	if lat := c.ConnectLatency.Percentiles(); lat.N > 0 {
 		cl := n + "connect_latency_seconds"
 		p.family(cl, "Connection establishment latency.", "summary")

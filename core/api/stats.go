@@ -122,16 +122,22 @@ func (s *Server) appendStats(ctx context.Context, b []byte, opt statsOptions) []
 		b = appendLabel(b, "Uptime")
 		b = append(b, stats.FormatDuration(now.Sub(s.start))...)
 		b = append(b, '\n')
+		// relays running (+ proxy connections not relaying yet), peak
 		b = appendLabel(b, "Num Sessions")
 		b = fmt.Appendf(b, "%d (+%d) peak=%d\n", c.Sessions.Load(), c.HalfOpen.Load(), c.SessionsPeak.Load())
+		// refused by the ruleset, half-open timeouts, failed server dials
 		b = appendLabel(b, "Num Rejected")
 		b = fmt.Appendf(b, "ruleset=%d, timeout=%d, upstream=%d\n", cur.rejectRuleset, cur.rejectTimeout, cur.rejectUpstream)
+		// admitted (+ refused by -m/--max-startups), every listener
 		b = appendLabel(b, "Conn Accepts")
 		b = fmt.Appendf(b, "%d (+%d)\n", cur.serve, sub(cur.accept, cur.serve))
 		dnsOK := c.DNSSuccess.Load()
+		// dialer lookups that gave an address (+ those that failed)
 		b = appendLabel(b, "Name Resolves")
 		b = fmt.Appendf(b, "%d (+%d)\n", dnsOK, sub(c.DNSQuery.Load(), dnsOK))
 		success := c.Success.Load()
+		// relays started (+ parsed proxy requests that were not granted);
+		// Rx/Tx: handshake bytes with proxy clients
 		b = appendLabel(b, "Requests")
 		b = fmt.Appendf(b, "%d (+%d), Rx ", success, sub(cur.request, success))
 		b = stats.AppendBytes(b, float64(c.ServerRx.Load()))
@@ -139,24 +145,28 @@ func (s *Server) appendStats(ctx context.Context, b []byte, opt statsOptions) []
 		b = stats.AppendBytes(b, float64(c.ServerTx.Load()))
 		b = append(b, '\n')
 		apiOK := c.APISuccess.Load()
+		// API responses below 400 (+ other parsed API requests); API bytes
 		b = appendLabel(b, "API Requests")
 		b = fmt.Appendf(b, "%d (+%d), Rx ", apiOK, sub(cur.apiRequest, apiOK))
 		b = stats.AppendBytes(b, float64(c.APIServerRx.Load()))
 		b = append(b, ", Tx "...)
 		b = stats.AppendBytes(b, float64(c.APIServerTx.Load()))
 		b = append(b, '\n')
+		// handshake bytes with upstream proxies, for every dial
 		b = appendLabel(b, "Handshake Dial")
 		b = append(b, "Rx "...)
 		b = stats.AppendBytes(b, float64(c.ClientRx.Load()))
 		b = append(b, ", Tx "...)
 		b = stats.AppendBytes(b, float64(c.ClientTx.Load()))
 		b = append(b, '\n')
+		// relayed payload of granted proxy requests only
 		b = appendLabel(b, "Traffic")
 		b = append(b, "Up "...)
 		b = stats.AppendBytes(b, float64(cur.up))
 		b = append(b, ", Down "...)
 		b = stats.AppendBytes(b, float64(cur.down))
 		b = append(b, '\n')
+		// the RPC client's requests and bytes, on its own connections
 		b = appendLabel(b, "API Client")
 		b = fmt.Appendf(b, "%d reqs, Rx ", c.APIClientRequest.Load())
 		b = stats.AppendBytes(b, float64(c.APIClientRx.Load()))
@@ -166,6 +176,7 @@ func (s *Server) appendStats(ctx context.Context, b []byte, opt statsOptions) []
 		if opt.runtime && rs != nil {
 			b = appendRuntime(b, rs.Runtime())
 		}
+		// successful dials made for proxy requests (not the RPC client's)
 		b = appendLabel(b, "Connect Latency")
 		b = append(b, stats.FormatPercentiles(c.ConnectLatency.Percentiles())...)
 		b = append(b, '\n')

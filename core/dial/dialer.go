@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -39,8 +38,11 @@ type Options struct {
 	TCPNoDelay, TCPKeepAlive, FastOpenConnect bool
 	// SndBuf and RcvBuf set SO_SNDBUF and SO_RCVBUF when positive.
 	SndBuf, RcvBuf int
-	// Stats receives DNS counters, handshake bytes with upstream proxies
-	// (ClientRx/ClientTx) and connect latencies. May be nil.
+	// Stats receives DNS counters and handshake bytes with upstream
+	// proxies (ClientRx/ClientTx), whoever dials. Connect latencies are
+	// not sampled here: only the proxy server knows which dials serve a
+	// proxy request (the ruleset's RPC client dials through here too).
+	// May be nil.
 	Stats *stats.Counters
 	// Logger receives socket option warnings. May be nil.
 	Logger *slog.Logger
@@ -192,7 +194,6 @@ func (d *Dialer) warn(which int, err error, opt, value string) {
 // ctx bounds everything: resolution, connect and the handshakes. Errors
 // are *Error; connect failures carry the errno.
 func (d *Dialer) Dial(ctx context.Context, target addr.Addr, chain []addr.Proxy) (net.Conn, error) {
-	start := time.Now()
 	if !target.IsValid() {
 		return nil, &Error{Kind: InvalidAddr, Err: errors.New("no target")}
 	}
@@ -227,9 +228,6 @@ func (d *Dialer) Dial(ctx context.Context, target addr.Addr, chain []addr.Proxy)
 			tc.Close()
 			return nil, err
 		}
-	}
-	if st := d.stats; st != nil {
-		st.ConnectLatency.Add(time.Since(start))
 	}
 	return conn, nil
 }

@@ -293,8 +293,8 @@ func TestRealChains(t *testing.T) {
 			}
 			defer c.Close()
 			roundTrip(t, c, "chain "+tc.name)
-			if st.ConnectLatency.Percentiles().N != 1 {
-				t.Error("latency not recorded")
+			if len(tc.hops) > 0 && (st.ClientTx.Load() == 0 || st.ClientRx.Load() == 0) {
+				t.Error("handshake bytes with the proxies not counted")
 			}
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"syscall"
+	"time"
 
 	"github.com/neosocksd-go/neosocksd/core/addr"
 	"github.com/neosocksd-go/neosocksd/core/dial"
@@ -179,8 +180,10 @@ func (c *conn) phaseError() error {
 	return nil
 }
 
-// dialUpstream is the server-driven dial.
+// dialUpstream is the server-driven dial. A success is a Connect Latency
+// sample.
 func (s *Server) dialUpstream(c *conn, out *settings, target addr.Addr, chain []addr.Proxy) (net.Conn, error) {
+	start := time.Now()
 	up, err := out.dialer.Dial(c.ctx, target, chain)
 	if err != nil {
 		if e := c.phaseError(); e != nil {
@@ -189,6 +192,7 @@ func (s *Server) dialUpstream(c *conn, out *settings, target addr.Addr, chain []
 		s.stats.RejectUpstream.Add(1)
 		return nil, &connectError{failDial, fmt.Errorf("dial %s: %w", target, err)}
 	}
+	s.stats.ConnectLatency.Add(time.Since(start))
 	if e := c.phaseError(); e != nil {
 		up.Close()
 		return nil, e
@@ -213,8 +217,9 @@ func (o *settings) extend(hops route.Chain) ([]addr.Proxy, error) {
 
 // dialHook is route.Request.Dial: the active dial of an engine
 // (await.forward). The -x chain is prepended. Parse errors are *dial.Error
-// of kind InvalidAddr. It counts nothing: a failed active dial is the
-// engine's business.
+// of kind InvalidAddr. A success is a Connect Latency sample, as a
+// server-driven dial; a failure counts nothing: it is the engine's
+// business.
 func (s *Server) dialHook(ctx context.Context, target string, hops route.Chain) (net.Conn, error) {
 	t, err := addr.ParseTarget(target)
 	if err != nil {
@@ -227,7 +232,12 @@ func (s *Server) dialHook(ctx context.Context, target string, hops route.Chain) 
 			return nil, &dial.Error{Kind: dial.InvalidAddr, Err: err}
 		}
 	}
-	return out.dialer.Dial(ctx, t, chain)
+	start := time.Now()
+	up, err := out.dialer.Dial(ctx, t, chain)
+	if err == nil {
+		s.stats.ConnectLatency.Add(time.Since(start))
+	}
+	return up, err
 }
 
 // socks5Reply maps a connect failure to a SOCKS5 reply code (protocols

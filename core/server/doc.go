@@ -83,6 +83,10 @@
 // Handshake bytes read from and written to c through c.read and c.write
 // count in ServerRx/ServerTx. Counters Accept and Serve are counted by
 // Admit, Request by the handler when a request is completely parsed.
+// ConnectLatency is sampled by the server, not the dialer, on each
+// successful dial made for a request (dialUpstream, and dialHook for an
+// engine's await.forward), so that other users of the dialer, such as the
+// ruleset's RPC client, are not counted as proxy connections.
 //
 // # Choices where the specification is silent
 //

@@ -11,32 +11,79 @@ import (
 )
 
 // Counters are the process-wide statistics, named after the original's
-// fields (num_*, byt_*). The zero value is ready to use.
+// fields (num_*, byt_*). The zero value is ready to use. Each comment says
+// what one unit is and who counts it; "proxy" means the -l and --http
+// listeners (SOCKS, HTTP, -f, --tproxy), never the API.
 type Counters struct {
-	HalfOpen       atomic.Int64  // num_halfopen: proxy connections before relaying
-	Sessions       atomic.Int64  // num_sessions: active relays
-	SessionsPeak   atomic.Int64  // num_sessions_peak
-	Request        atomic.Uint64 // num_request: completely parsed proxy requests
-	Success        atomic.Uint64 // num_success: relays started
-	RejectRuleset  atomic.Uint64 // num_reject_ruleset
-	RejectTimeout  atomic.Uint64 // num_reject_timeout
-	RejectUpstream atomic.Uint64 // num_reject_upstream
-	Accept         atomic.Uint64 // num_accept: accepted on any listener
-	Serve          atomic.Uint64 // num_serve: passed admission
-	APIRequest     atomic.Uint64 // num_api_request
-	APISuccess     atomic.Uint64 // num_api_success
-	DNSQuery       atomic.Uint64 // num_dns_query
-	DNSSuccess     atomic.Uint64 // num_dns_success
-	BytesUp        atomic.Uint64 // byt_up: relayed client -> upstream
-	BytesDown      atomic.Uint64 // byt_down: relayed upstream -> client
+	// HalfOpen (num_halfopen) is a gauge: proxy connections admitted and
+	// not yet relaying (handshake, ruleset, dial, reply).
+	HalfOpen atomic.Int64
+	// Sessions (num_sessions) is a gauge: relays running, TCP tunnels and
+	// UDP associations.
+	Sessions atomic.Int64
+	// SessionsPeak (num_sessions_peak) is the highest Sessions so far.
+	SessionsPeak atomic.Int64
+	// Request (num_request): proxy requests completely parsed, granted or
+	// not (-f and --tproxy: each admitted connection).
+	Request atomic.Uint64
+	// Success (num_success): relays started, one per granted request.
+	Success atomic.Uint64
+	// RejectRuleset (num_reject_ruleset): requests the ruleset refused,
+	// failed on, or answered with an unusable decision; with active
+	// forwarding (await.forward) also the requests whose every dial failed.
+	RejectRuleset atomic.Uint64
+	// RejectTimeout (num_reject_timeout): proxy connections whose half-open
+	// timer (-t) expired before relaying.
+	RejectTimeout atomic.Uint64
+	// RejectUpstream (num_reject_upstream): server-driven dials that failed
+	// (never an engine's own await.forward dial).
+	RejectUpstream atomic.Uint64
+	// Accept (num_accept): connections accepted on any listener, the API's
+	// included.
+	Accept atomic.Uint64
+	// Serve (num_serve): accepted connections that passed admission (-m,
+	// --max-startups), the API's included.
+	Serve atomic.Uint64
+	// APIRequest (num_api_request): API requests whose head parsed.
+	APIRequest atomic.Uint64
+	// APISuccess (num_api_success): API responses with a status below 400
+	// written in full (error pages and 4xx/5xx messages are not).
+	APISuccess atomic.Uint64
+	// DNSQuery (num_dns_query): name lookups started by the dialer, for
+	// proxy requests, await.resolve and the RPC client alike.
+	DNSQuery atomic.Uint64
+	// DNSSuccess (num_dns_success): DNSQuery lookups that gave an address.
+	DNSSuccess atomic.Uint64
+	// BytesUp (byt_up): relayed payload, client to upstream, of granted
+	// requests only: a rejected request's bytes, its read-ahead and the
+	// RPC client's bytes never count here.
+	BytesUp atomic.Uint64
+	// BytesDown (byt_down): relayed payload, upstream to client, of
+	// granted requests only.
+	BytesDown atomic.Uint64
 
-	ServerRx, ServerTx       atomic.Uint64 // handshake bytes with proxy clients
-	ClientRx, ClientTx       atomic.Uint64 // handshake bytes with upstream proxies
-	APIServerRx, APIServerTx atomic.Uint64 // API server bytes
-	APIClientRx, APIClientTx atomic.Uint64 // API client (invoke/rpcall) bytes
-	APIClientRequest         atomic.Uint64 // requests issued by invoke/rpcall
+	// ServerRx, ServerTx: proxy handshake bytes from and to clients
+	// (greetings, requests, replies, error pages, and read-ahead bytes that
+	// arrived with a request), whatever the ruleset decided.
+	ServerRx, ServerTx atomic.Uint64
+	// ClientRx, ClientTx: handshake bytes from and to upstream proxies of
+	// a chain, for every dial through the dialer (proxy requests,
+	// await.forward, the RPC client), as the original counts byt_dial_*.
+	ClientRx, ClientTx atomic.Uint64
+	// APIServerRx, APIServerTx: bytes read and written by the API server.
+	APIServerRx, APIServerTx atomic.Uint64
+	// APIClientRx, APIClientTx: bytes the ruleset's RPC client
+	// (await.invoke, neosocksd.invoke) read and wrote on its own
+	// connections, past any proxy handshake.
+	APIClientRx, APIClientTx atomic.Uint64
+	// APIClientRequest (num_api_client_request): requests the RPC client
+	// issued on a connection it opened (a failed dial issues none).
+	APIClientRequest atomic.Uint64
 
-	// ConnectLatency keeps the last 256 successful dial durations.
+	// ConnectLatency keeps the durations of the last 256 successful dials
+	// made for proxy requests, by the server or by an engine's
+	// await.forward (start of the dial to the connection through the whole
+	// chain). The RPC client's dials are not sampled.
 	ConnectLatency Window
 }
 
