@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/neosocksd-go/neosocksd/core/route"
 )
 
 // TestSharedFuture has n routines wait on one future of libruleset's
@@ -55,6 +57,45 @@ return good, check(f:get()), ok and same`
 					t.Fatalf("got %s, want %s", got, want)
 				}
 			})
+		}
+	}
+}
+
+// TestSharedFutureAwaitedByRequests has 100 request callbacks wait on one
+// future started on the main thread (by /ruleset/invoke), which finishes
+// only once all of them wait; each decides with the future's result.
+func TestSharedFutureAwaitedByRequests(t *testing.T) {
+	const n = 100
+	te := loadTestRuleset(t, Options{}, "testdata/boot/libruleset.lua")
+	te.invoke(t, `_G.waiting, _G.open = 0, false
+_G.shared = async(function()
+	while not _G.open do await.sleep(0.001) end
+	return "127.0.0.1:7"
+end)
+_G.ruleset.resolve = function(addr)
+	_G.waiting = _G.waiting + 1
+	local ok, target = _G.shared:get()
+	return ok and target
+end`)
+	results := make(chan route.Decision, n)
+	for range n {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			d, _ := te.Route(ctx, &route.Request{Callback: route.Resolve, Addr: "shared.test:80"})
+			results <- d
+		}()
+	}
+	// bounded: every callback reaches get() well within the deadline
+	for deadline := time.Now().Add(10 * time.Second); te.Invoke(context.Background(), []byte(`assert(_G.waiting == 100)`)) != nil; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the callbacks did not all reach get()")
+		}
+	}
+	te.invoke(t, `_G.open = true`)
+	for range n {
+		if d := <-results; d.Verdict != route.Forward || d.Target != "127.0.0.1:7" {
+			t.Fatalf("decision %v %q %q", d.Verdict, d.Target, d.Reason)
 		}
 	}
 }
