@@ -231,7 +231,7 @@ func (pc *ProtectedCalls) XPCall(L *lua.LState) int {
 		// Lua calls the handler with the call error
 		L.Push(h)
 		L.Push(lua.LString("attempt to call a " + f.Type().String() + " value"))
-		msg := lua.LValue(lua.LNil)
+		var msg lua.LValue
 		if err := L.PCall(1, 1, nil); err != nil {
 			msg = lua.LString("error in error handling")
 		} else {

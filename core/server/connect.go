@@ -83,11 +83,10 @@ func failureOf(err error) failure {
 }
 
 var (
-	errRejected  = errors.New("no destination")
-	errNoConn    = errors.New("committed decision without a connection")
-	errTimeout   = errors.New("timeout")
-	errShutdown  = errors.New("shutdown")
-	errBadTarget = errors.New("invalid address")
+	errRejected = errors.New("no destination")
+	errNoConn   = errors.New("committed decision without a connection")
+	errTimeout  = errors.New("timeout")
+	errShutdown = errors.New("shutdown")
 )
 
 // connect runs the decision and dial steps of the half-open phase and
