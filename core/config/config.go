@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -102,7 +103,8 @@ func (p Problems) Err() error {
 }
 
 // Check validates c the way the original's conf_check does, stopping at the
-// first error, after collecting the warnings met on the way.
+// first error, after collecting the warnings met on the way. Last, it
+// rejects Linux-only options on other systems (see checkPlatform).
 func (c *Config) Check() Problems {
 	var p Problems
 	fail := func(msg string) Problems { p.Errors = append(p.Errors, msg); return p }
@@ -161,6 +163,9 @@ func (c *Config) Check() Problems {
 	}
 	if c.StartupLimitFull != 0 && (c.StartupLimitFull < c.StartupLimitStart || c.StartupLimitFull > maxFull) {
 		return fail("startup_limit_full is out of range")
+	}
+	if msg := c.checkPlatform(runtime.GOOS); msg != "" {
+		return fail(msg)
 	}
 	return p
 }

@@ -91,3 +91,36 @@ func TestSlogLevel(t *testing.T) {
 		t.Fatal("letters")
 	}
 }
+
+// TestCheckPlatform checks what each system makes of the Linux-only
+// options: on Linux they pass, elsewhere start-up fails naming the option.
+func TestCheckPlatform(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*Config)
+		want   string // on non-Linux systems; "" = accepted
+	}{
+		{name: "defaults", mutate: func(*Config) {}},
+		{name: "pipe falls back to a copy", mutate: func(c *Config) { c.Pipe = true }},
+		{name: "reuseport exists everywhere", mutate: func(c *Config) { c.ReusePort = true }},
+		{name: "server fast open off", mutate: func(c *Config) { c.TCPFastOpen = false }},
+		{name: "tproxy", mutate: func(c *Config) { c.Transparent = true }, want: "--tproxy (transparent) is only supported on Linux"},
+		{name: "netdev", mutate: func(c *Config) { c.Netdev = "eth0" }, want: "--netdev (netdev) is only supported on Linux"},
+		{name: "fastopen connect", mutate: func(c *Config) { c.TCPFastOpenConnect = true }, want: "--fastopen-connect (tcp_fastopen_connect) is only supported on Linux"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			c.Listen = "127.0.0.1:1080"
+			tc.mutate(&c)
+			if got := c.checkPlatform("linux"); got != "" {
+				t.Errorf("linux: %q, want accepted", got)
+			}
+			for _, goos := range []string{"darwin", "freebsd"} {
+				if got := c.checkPlatform(goos); got != tc.want {
+					t.Errorf("%s: %q, want %q", goos, got, tc.want)
+				}
+			}
+		})
+	}
+}
