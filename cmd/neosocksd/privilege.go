@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -219,19 +220,18 @@ func notifyDaemonParent() {
 	}
 }
 
-// sdNotify sends a state string to systemd when NOTIFY_SOCKET is set.
+// sdNotify sends a state string to systemd when NOTIFY_SOCKET is set. The
+// net package maps a leading '@' to Linux's abstract socket namespace, as
+// systemd means it, and builds on every system.
 func sdNotify(state string) {
 	path := os.Getenv("NOTIFY_SOCKET")
 	if path == "" {
 		return
 	}
-	if path[0] == '@' {
-		path = "\x00" + path[1:]
-	}
-	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
+	c, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: path, Net: "unixgram"})
 	if err != nil {
 		return
 	}
-	defer syscall.Close(fd)
-	syscall.Sendto(fd, []byte(state), 0, &syscall.SockaddrUnix{Name: path})
+	defer c.Close()
+	c.Write([]byte(state))
 }

@@ -151,7 +151,7 @@ func (d *Dialer) control(_, _ string, rc syscall.RawConn) error {
 	return rc.Control(func(fd uintptr) {
 		s := int(fd)
 		if d.netdev != "" {
-			d.warn(warnNetdev, unix.SetsockoptString(s, unix.SOL_SOCKET, unix.SO_BINDTODEVICE, d.netdev), "SO_BINDTODEVICE", d.netdev)
+			d.warn(warnNetdev, bindToDevice(s, d.netdev), "SO_BINDTODEVICE", d.netdev)
 		}
 		if d.sndbuf > 0 {
 			d.warn(warnSndBuf, unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_SNDBUF, d.sndbuf), "SO_SNDBUF", strconv.Itoa(d.sndbuf))
@@ -160,7 +160,7 @@ func (d *Dialer) control(_, _ string, rc syscall.RawConn) error {
 			d.warn(warnRcvBuf, unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_RCVBUF, d.rcvbuf), "SO_RCVBUF", strconv.Itoa(d.rcvbuf))
 		}
 		if d.fastOpen {
-			d.warn(warnFastOpen, unix.SetsockoptInt(s, unix.IPPROTO_TCP, unix.TCP_FASTOPEN_CONNECT, 1), "TCP_FASTOPEN_CONNECT", "1")
+			d.warn(warnFastOpen, fastOpenConnect(s), "TCP_FASTOPEN_CONNECT", "1")
 		}
 	})
 }

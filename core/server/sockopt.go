@@ -27,17 +27,13 @@ func (s *Server) listenControl(transparent bool) func(network, address string, r
 				}
 			}
 			if transparent {
-				level, opt := unix.SOL_IP, unix.IP_TRANSPARENT
-				if network == "tcp6" {
-					level, opt = unix.SOL_IPV6, unix.IPV6_TRANSPARENT
-				}
-				if err := unix.SetsockoptInt(f, level, opt, 1); err != nil {
+				if err := setTransparent(f, network); err != nil {
 					fatal = fmt.Errorf("IP_TRANSPARENT: %w", err)
 					return
 				}
 			}
 			if conf.TCPFastOpen {
-				if err := unix.SetsockoptInt(f, unix.IPPROTO_TCP, unix.TCP_FASTOPEN, unix.SOMAXCONN); err != nil {
+				if err := fastOpenListen(f); err != nil {
 					s.log.Warn("TCP fast open not enabled", "err", err)
 				}
 			}
