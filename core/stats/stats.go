@@ -103,12 +103,15 @@ func (c *Counters) SessionStarted() {
 // SessionEnded records a relay finishing.
 func (c *Counters) SessionEnded() { c.Sessions.Add(-1) }
 
-// Window keeps the most recent samples of a duration, for percentiles.
+// Window keeps the most recent samples of a duration, for percentiles, and
+// the count and sum of every sample, for a Prometheus summary.
 type Window struct {
 	mu      sync.Mutex
 	samples []time.Duration
 	next    int
 	size    int
+	count   uint64
+	sum     time.Duration
 }
 
 // NewWindow returns a window that keeps the last size samples.
@@ -126,25 +129,31 @@ func (w *Window) Add(d time.Duration) {
 		w.samples[w.next] = d
 		w.next = (w.next + 1) % w.size
 	}
+	w.count++
+	w.sum += d
 	w.mu.Unlock()
 }
 
 // Percentiles are the P50/P90/P99/max of a window, computed as the original
-// does: sort ascending and take index floor(n*q).
+// does: sort ascending and take index floor(n*q). Count and Sum cover every
+// sample since the start, not only the window's.
 type Percentiles struct {
 	N                  int
 	P50, P90, P99, Max time.Duration
+	Count              uint64
+	Sum                time.Duration
 }
 
 // Percentiles returns the current percentiles; N is 0 when empty.
 func (w *Window) Percentiles() Percentiles {
 	w.mu.Lock()
 	s := append([]time.Duration(nil), w.samples...)
+	count, sum := w.count, w.sum
 	w.mu.Unlock()
 	if len(s) == 0 {
 		return Percentiles{}
 	}
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	n := len(s)
-	return Percentiles{N: n, P50: s[n*50/100], P90: s[n*90/100], P99: s[n*99/100], Max: s[n-1]}
+	return Percentiles{N: n, P50: s[n*50/100], P90: s[n*90/100], P99: s[n*99/100], Max: s[n-1], Count: count, Sum: sum}
 }
