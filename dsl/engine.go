@@ -153,18 +153,18 @@ func (e *Engine) Stats(_ context.Context, _ time.Duration, _ *string) string {
 	return b.String()
 }
 
-// Metrics exposes the hit counters as neosocksd_rule_hits.
+// Metrics exposes the hit counters as the counter neosocksd_rule_hits_total.
 func (e *Engine) Metrics(context.Context) string {
 	var b strings.Builder
-	b.WriteString("# HELP neosocksd_rule_hits Requests decided by each route-table rule.\n")
-	b.WriteString("# TYPE neosocksd_rule_hits counter\n")
+	b.WriteString("# HELP neosocksd_rule_hits_total Requests decided by each route-table rule.\n")
+	b.WriteString("# TYPE neosocksd_rule_hits_total counter\n")
 	for _, h := range e.cur.Load().Hits() {
-		fmt.Fprintf(&b, "neosocksd_rule_hits{rule=%q} %d\n", h.Rule, h.Hits)
+		fmt.Fprintf(&b, "neosocksd_rule_hits_total{rule=%q} %d\n", h.Rule, h.Hits)
 	}
 	return b.String()
 }
 
-// Runtime reports nothing: there is no VM.
+// Runtime reports nothing: there is no VM (VM is false).
 func (e *Engine) Runtime() api.Runtime { return api.Runtime{} }
 
 // Invoke is refused.

@@ -28,7 +28,7 @@ func TestEngineReloadUpdateMetrics(t *testing.T) {
 	if len(events) != 1 || events[0] != "ten 10.1.1.1:80" {
 		t.Errorf("events %v", events)
 	}
-	if m := e.Metrics(ctx); !strings.Contains(m, `neosocksd_rule_hits{rule="`+path+`:3:5"} 1`) {
+	if m := e.Metrics(ctx); !strings.Contains(m, `neosocksd_rule_hits_total{rule="`+path+`:3:5"} 1`) {
 		t.Errorf("metrics:\n%s", m)
 	}
 	if s := e.Stats(ctx, 0, nil); !strings.Contains(s, path+":3:5 1") {

@@ -349,6 +349,7 @@ func (e *Engine) watchdog() {
 // (Go cannot separate the Lua heap).
 func (e *Engine) Runtime() api.Runtime {
 	return api.Runtime{
+		VM:            true,
 		Allocated:     e.allocated.Load(),
 		Objects:       e.objects.Load(),
 		MemLimit:      e.memLimit.Load(),

@@ -575,10 +575,11 @@ func parseProm(t *testing.T, text string) (fams []string, samples []promSample) 
 }
 
 func TestMetrics(t *testing.T) {
-	rs := &fakeRuleset{metrics: "# HELP my_metric x\n# TYPE my_metric gauge\nmy_metric 42\n", rt: Runtime{Allocated: 1000, Objects: 10, ThreadsActive: 1, ThreadsPeak: 3}}
+	rs := &fakeRuleset{metrics: "# HELP my_metric x\n# TYPE my_metric gauge\nmy_metric 42\n", rt: Runtime{VM: true, Allocated: 1000, Objects: 10, ThreadsActive: 1, ThreadsPeak: 3}}
 	ts := start(t, rs, nil)
 	ts.Stats.APIClientRx.Add(77)
 	ts.Stats.ConnectLatency.Add(1500 * time.Microsecond)
+	ts.Stats.ConnectLatency.Add(500 * time.Microsecond)
 	r := parseRaw(t, ts.raw(t, "GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n"))
 	if r.code != 200 || r.get("Content-Type") != "text/plain; version=0.0.4; charset=utf-8" || r.get("Cache-Control") != "no-store" {
 		t.Fatal(r.raw)
@@ -591,7 +592,7 @@ func TestMetrics(t *testing.T) {
 		n + "rejects_upstream_total", n + "dns_queries_total", n + "dns_success_total", n + "api_requests_total",
 		n + "api_requests_success_total", n + "uplink_bytes_total", n + "downlink_bytes_total", n + "protocol_bytes_total",
 		n + "api_client_requests_total", n + "connect_latency_seconds", n + "lua_memory_bytes", n + "lua_objects",
-		n + "lua_threads_active", n + "lua_threads_peak", "process_cpu_seconds_total", "process_resident_memory_bytes",
+		n + "lua_threads_active", n + "lua_threads_peak", "process_resident_memory_bytes",
 		"process_virtual_memory_bytes", "process_start_time_seconds", "process_open_fds", "process_max_fds",
 		n + "build_info", "my_metric"}
 	if strings.Join(fams, "\n") != strings.Join(want, "\n") {
@@ -610,7 +611,8 @@ func TestMetrics(t *testing.T) {
 		!strings.HasPrefix(proto[7], `{direction="tx",module="api_client"}`) {
 		t.Fatalf("%q", proto)
 	}
-	if vals[n+`connect_latency_seconds{quantile="0.5"}`] != "0.0015" || vals[n+"connect_latency_seconds_count"] != "1" ||
+	if vals[n+`connect_latency_seconds{quantile="0.5"}`] != "0.0015" || vals[n+"connect_latency_seconds_count"] != "2" ||
+		vals[n+"connect_latency_seconds_sum"] != "0.002" ||
 		vals[n+"lua_memory_bytes"] != "1000" || vals[n+"lua_threads_peak"] != "3" || vals[n+"api_requests_total"] != "1" ||
 		vals["my_metric"] != "42" || vals[n+`build_info{version="v1.2.3-test",goversion="`+runtimeVersion()+`"}`] != "1" {
 		t.Fatalf("%v", vals)
@@ -625,7 +627,8 @@ func TestMetrics(t *testing.T) {
 		t.Fatal(vals["process_start_time_seconds"])
 	}
 
-	// No ruleset, no latency samples: the summary is left out, Lua gauges are 0.
+	// No ruleset, no latency samples: the summary and the Lua gauges are
+	// left out.
 	ts2 := start(t, nil, nil)
 	r = parseRaw(t, ts2.raw(t, "GET /metrics HTTP/1.1\r\nConnection: close\r\nAccept-Encoding: *\r\n\r\n"))
 	if r.get("Content-Encoding") != "deflate" {
@@ -636,15 +639,20 @@ func TestMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	plain, _ := io.ReadAll(zr)
-	fams, samples = parseProm(t, string(plain))
+	fams, _ = parseProm(t, string(plain))
 	for _, f := range fams {
-		if f == n+"connect_latency_seconds" {
-			t.Fatal("summary without samples")
+		if f == n+"connect_latency_seconds" || strings.HasPrefix(f, n+"lua_") {
+			t.Fatalf("family %s without samples or a VM", f)
 		}
 	}
-	for _, s := range samples {
-		if s.name == n+"lua_memory_bytes" && s.value != "0" {
-			t.Fatal(s)
+
+	// A ruleset without a VM (a route table): no Lua gauges either.
+	ts3 := start(t, &fakeRuleset{rt: Runtime{Allocated: 1000}}, nil)
+	r = parseRaw(t, ts3.raw(t, "GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n"))
+	fams, _ = parseProm(t, r.body)
+	for _, f := range fams {
+		if strings.HasPrefix(f, n+"lua_") {
+			t.Fatalf("family %s without a VM", f)
 		}
 	}
 }

@@ -14,7 +14,8 @@
 //     decodes to more than MaxDecodedBody is 413.
 //   - /metrics adds the standard process_* families and
 //     neosocksd_build_info after the neosocksd_* families, before the
-//     ruleset's own metrics.
+//     ruleset's own metrics, and follows Prometheus's conventions where the
+//     original does not (see appendMetrics).
 //   - The POST /stats rate state belongs to the Server value: one per
 //     process, shared by all its clients.
 package api
@@ -57,6 +58,10 @@ type Ruleset interface {
 
 // Runtime is the engine's memory and routine statistics.
 type Runtime struct {
+	// VM reports that the engine runs a script VM, which the other fields
+	// describe; without one (a route table) /metrics leaves out the
+	// neosocksd_lua_* gauges.
+	VM            bool
 	Allocated     uint64 // bytes
 	Objects       uint64
 	MemLimit      uint64 // bytes, 0 = none
