@@ -15,6 +15,7 @@ import (
 type options struct {
 	conf       config.Config
 	help       bool
+	version    bool // --version, an addition to the original's options
 	dumpConfig bool
 	check      bool   // --check: load and check everything, then exit
 	logSink    string // stdout, stderr, terminal, syslog, discard
@@ -73,6 +74,7 @@ func parseUint(v string) (int, error) {
 
 var flagSpecs = []flagSpec{
 	{"-h", "--help", noArg, func(o *options, _ string) error { o.help = true; return nil }},
+	{"", "--version", noArg, func(o *options, _ string) error { o.version = true; return nil }},
 	{"-c", "--config", requiredArg, setStr(func(c *config.Config) *string { return &c.Config })},
 	{"", "--dump-config", noArg, func(o *options, _ string) error { o.dumpConfig = true; return nil }},
 	{"", "--check", noArg, func(o *options, _ string) error { o.check = true; return nil }},
@@ -184,7 +186,7 @@ var flagSpecs = []flagSpec{
 
 // parseArgs parses argv (without the program name) with neosocksd's rules:
 // no positional arguments, no bundling, the last occurrence wins, "--"
-// stops parsing, and --help stops at once.
+// stops parsing, and --help (or --version) stops at once.
 func parseArgs(args []string) (*options, error) {
 	o := &options{conf: config.Default(), logSink: "stderr", logFormat: "text"}
 	byName := make(map[string]*flagSpec, 2*len(flagSpecs))
@@ -223,7 +225,7 @@ func parseArgs(args []string) (*options, error) {
 		if err := f.set(o, v); err != nil {
 			return nil, &usageError{fmt.Sprintf("argument error: %s `%s'", tok, v)}
 		}
-		if o.help {
+		if o.help || o.version {
 			return o, nil
 		}
 	}
@@ -242,6 +244,7 @@ func printUsage(w io.Writer, argv0 string) {
 
 usage: %s <option>... 
   -h, --help                 show usage and exit
+  --version                  print the version and the revision built from, and exit
   -4, -6                     resolve requested domain names as IPv4/IPv6 only
   -l, --listen <address>     proxy listen address (SOCKS4/4A/5; TCP forward with -f)
   --http [address]           HTTP proxy listen address (without one, the -l address serves HTTP)

@@ -55,6 +55,10 @@ func run(argv []string) int {
 		printUsage(os.Stderr, argv[0])
 		return 1
 	}
+	if o.version {
+		printVersion(os.Stdout)
+		return 0
+	}
 	if log, err = newLogger(o.logSink, o.logFormat, level); err != nil {
 		log, _ = newLogger("stderr", "text", level)
 		return fatal(log, "%s", err)

@@ -1,11 +1,18 @@
 package main
 
-import "runtime/debug"
+import (
+	"fmt"
+	"io"
 
-// version is "dev" or the module version the binary was built from.
-var version = func() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
-}()
+	"github.com/neosocksd-go/neosocksd/core/buildinfo"
+)
+
+// version is "dev" or the module version the binary was built from, as the
+// usage banner, the start-up log and neosocksd_build_info show it.
+var version = buildinfo.Read().Version
+
+// printVersion writes the --version line: the version, the revision built
+// from and the Go release.
+func printVersion(w io.Writer) {
+	fmt.Fprintln(w, "neosocksd "+buildinfo.Read().String())
+}

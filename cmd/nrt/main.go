@@ -18,6 +18,7 @@ import (
 
 	"github.com/neosocksd-go/neosocksd/conformance"
 	"github.com/neosocksd-go/neosocksd/core/addr"
+	"github.com/neosocksd-go/neosocksd/core/buildinfo"
 	"github.com/neosocksd-go/neosocksd/core/route"
 	"github.com/neosocksd-go/neosocksd/dsl"
 )
@@ -40,6 +41,7 @@ commands:
           [--auth-required] [--dns name=ip,...]
                            decide generated requests with the route table and
                            a Lua ruleset; exit 1 on the first divergence
+  version                  print the version and the revision built from
 `
 
 func main() {
@@ -72,6 +74,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return conform(rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
+		return 0
+	case "version", "--version":
+		fmt.Fprintln(stdout, "nrt "+buildinfo.Read().String())
 		return 0
 	}
 	fmt.Fprintf(stderr, "nrt: unknown command %q\n%s", cmd, usage)
