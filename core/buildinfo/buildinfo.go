@@ -11,8 +11,10 @@ import (
 
 // Info is what a binary was built from.
 type Info struct {
-	// Version is the module version ("v1.2.3") of a binary built with go
-	// install module@version, or "dev" for one built inside a checkout.
+	// Version is the module version: "v1.2.3" for go install
+	// module@v1.2.3; in a git clone, a pseudo-version made from the commit
+	// ("v0.0.0-20261204223719-c24afe0e57a4", "+dirty" with uncommitted
+	// changes); "dev" when the go command recorded none.
 	Version string
 	// Revision is the commit the checkout was at (vcs.revision), or "" when
 	// the build recorded none: built outside a repository, with
