@@ -2,6 +2,7 @@ package config
 
 import (
 	"math"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -120,6 +121,11 @@ func TestCheckPlatform(t *testing.T) {
 				if got := c.checkPlatform(goos); got != tc.want {
 					t.Errorf("%s: %q, want %q", goos, got, tc.want)
 				}
+			}
+			// Check applies the verdict for the system it runs on.
+			want := c.checkPlatform(runtime.GOOS)
+			if err := c.Check().Err(); (want == "" && err != nil) || (want != "" && (err == nil || err.Error() != want)) {
+				t.Errorf("on %s Check() = %v, want %q", runtime.GOOS, err, want)
 			}
 		})
 	}
