@@ -215,3 +215,26 @@ func TestTableOneSystem(t *testing.T) {
 		t.Errorf("markdown:\n%s", md.String())
 	}
 }
+
+// A metric that is zero in every round of A has no ratio (0/0 is not a
+// figure); one present in rounds that do not pair falls back to the
+// ratio of the medians.
+func TestRatioUndefinedAndUnpaired(t *testing.T) {
+	var tab Table
+	tab.Add("A", "1", "errors", 0, "count")
+	tab.Add("B", "1", "errors", 0, "count")
+	tab.Add("A", "1", "late", 10, "x")
+	tab.Add("B", "2", "late", 15, "x")
+	rows := tab.Rows([]string{"A", "B"})
+	if rows[0].HasRatio {
+		t.Errorf("errors: ratio %+v, want none", rows[0].Ratio)
+	}
+	if r := rows[1]; !r.HasRatio || r.Ratio.N != 0 || r.Ratio.Median != 1.5 {
+		t.Errorf("unpaired: %+v, want the ratio of the medians 1.5", r.Ratio)
+	}
+	var text strings.Builder
+	WriteText(&text, []string{"A", "B"}, rows)
+	if strings.Contains(text.String(), "ratio.errors") {
+		t.Errorf("printed a ratio for errors:\n%s", text.String())
+	}
+}

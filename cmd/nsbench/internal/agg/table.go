@@ -133,7 +133,8 @@ type Row struct {
 	// Ratio, for a report of two systems with values for both, is the
 	// median of the per-round ratios second/first and their spread;
 	// without a single paired round it is the ratio of the medians
-	// (Ratio.N 0). HasRatio says whether it was computed.
+	// (Ratio.N 0). HasRatio says whether there is one: not when the
+	// first system's values are all zero (errors_setup, typically).
 	Ratio    Summary
 	HasRatio bool
 }
@@ -165,16 +166,24 @@ func (t *Table) Rows(systems []string) []Row {
 			continue
 		}
 		if len(systems) == 2 && present == 2 {
-			a, b := t.series[seriesKey{systems[0], m}], t.series[seriesKey{systems[1], m}]
-			ratios := PairedRatios(t.rounds, a.byRound, b.byRound)
-			lo, hi := MinMax(ratios)
-			row.Ratio = Summary{N: len(ratios), Median: Median(ratios), Min: lo, Max: hi}
-			if len(ratios) == 0 {
-				row.Ratio.Median = row.Systems[1].Median / row.Systems[0].Median
-			}
-			row.HasRatio = true
+			row.Ratio, row.HasRatio = t.ratio(systems, m, row.Systems)
 		}
 		rows = append(rows, row)
 	}
 	return rows
+}
+
+// ratio computes the paired ratio of metric m between the two systems.
+func (t *Table) ratio(systems []string, m string, sums []Summary) (Summary, bool) {
+	a, b := t.series[seriesKey{systems[0], m}], t.series[seriesKey{systems[1], m}]
+	ratios := PairedRatios(t.rounds, a.byRound, b.byRound)
+	if len(ratios) == 0 {
+		med := sums[1].Median / sums[0].Median
+		if math.IsNaN(med) || math.IsInf(med, 0) {
+			return Summary{}, false
+		}
+		return Summary{Median: med, Min: math.NaN(), Max: math.NaN()}, true
+	}
+	lo, hi := MinMax(ratios)
+	return Summary{N: len(ratios), Median: Median(ratios), Min: lo, Max: hi}, true
 }
