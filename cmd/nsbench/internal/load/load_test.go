@@ -23,7 +23,9 @@ import (
 // startSink runs a sink on one port of both 127.0.0.1 and ::1 (when this
 // machine has IPv6 loopback), as the harness does, so that "localhost"
 // reaches it whichever address a resolver gives first.
-func startSink(t *testing.T) uint16 {
+func startSink(t *testing.T) uint16 { return startSinkTB(t) }
+
+func startSinkTB(t testing.TB) uint16 {
 	t.Helper()
 	var lns []net.Listener
 	for try := 0; try < 20 && lns == nil; try++ {
@@ -55,6 +57,10 @@ func startSink(t *testing.T) uint16 {
 // startDaemon runs this repository's proxy server in-process with a SOCKS
 // and an HTTP listener on loopback and the given router (nil: no ruleset).
 func startDaemon(t *testing.T, r route.Router) (socksAddr, httpAddr string) {
+	return startDaemonTB(t, r)
+}
+
+func startDaemonTB(t testing.TB, r route.Router) (socksAddr, httpAddr string) {
 	t.Helper()
 	c := config.Default()
 	c.Listen = "127.0.0.1:0"
@@ -82,6 +88,10 @@ func startDaemon(t *testing.T, r route.Router) (socksAddr, httpAddr string) {
 }
 
 func newClient(t *testing.T, p Proto, socksAddr, httpAddr string, ports ...uint16) *Client {
+	return newClientTB(t, p, socksAddr, httpAddr, ports...)
+}
+
+func newClientTB(t testing.TB, p Proto, socksAddr, httpAddr string, ports ...uint16) *Client {
 	t.Helper()
 	c, err := NewClient(ClientConfig{
 		Proto: p, Proxy: socksAddr, HTTPProxy: httpAddr,
