@@ -314,7 +314,7 @@ func (r *runner) runLoad(ctx context.Context, s System, round int, proxy string,
 	argv := r.pinned(0, append([]string{c.Self}, args...))
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Stderr = r.loadLog
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = childAttr(false)
 	cmd.WaitDelay = c.StopTimeout
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -393,8 +393,7 @@ func start(argv []string, logPath string, setsid bool) (*process, error) {
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = log, log
-	// Pdeathsig: a driver killed outright takes its children along
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: setsid, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = childAttr(setsid)
 	if err := cmd.Start(); err != nil {
 		log.Close()
 		return nil, fmt.Errorf("driver: start %s: %w", argv[0], err)

@@ -78,7 +78,8 @@ type ClientConfig struct {
 	// SourceIPs spreads the client's connections over this many source
 	// addresses 127.0.1.1, 127.0.1.2, … when Proxy is an IPv4 address, so
 	// that thousands of set-ups a second do not run out of loopback
-	// 4-tuples; 0 leaves the choice to the kernel.
+	// 4-tuples; 0 leaves the choice to the kernel, as it is left on
+	// systems other than Linux (whose loopback is not all of 127/8).
 	SourceIPs int
 	// Timeout bounds the connect and handshake of a tunnel and each echo.
 	Timeout time.Duration
@@ -112,7 +113,7 @@ func NewClient(c ClientConfig) (*Client, error) {
 	}
 	cl := &Client{proto: c.Proto, proxy: c.Proxy, httpProxy: c.HTTPProxy, target: c.Target, timeout: c.Timeout}
 	cl.target.Ports = append([]uint16(nil), c.Target.Ports...)
-	if ap, err := netip.ParseAddrPort(c.Proxy); err == nil && ap.Addr().Is4() {
+	if ap, err := netip.ParseAddrPort(c.Proxy); err == nil && ap.Addr().Is4() && spreadSources {
 		for i := 1; i <= min(c.SourceIPs, 254); i++ {
 			cl.srcIPs = append(cl.srcIPs, net.IPv4(127, 0, 1, byte(i)))
 		}
@@ -126,11 +127,6 @@ func (c *Client) Proto() Proto { return c.proto }
 // Timeout returns the client's timeout.
 func (c *Client) Timeout() time.Duration { return c.timeout }
 
-// ipBindAddressNoPort is IP_BIND_ADDRESS_NO_PORT from linux/in.h: a bind
-// to a source address then leaves the port to connect, which can reuse it
-// towards another destination, so the whole 4-tuple space is usable.
-const ipBindAddressNoPort = 24
-
 func (c *Client) dialer(i int) *net.Dialer {
 	d := &net.Dialer{Timeout: c.timeout}
 	if len(c.srcIPs) == 0 {
@@ -139,9 +135,7 @@ func (c *Client) dialer(i int) *net.Dialer {
 	d.LocalAddr = &net.TCPAddr{IP: c.srcIPs[i%len(c.srcIPs)]}
 	d.Control = func(_, _ string, rc syscall.RawConn) error {
 		var serr error
-		if err := rc.Control(func(fd uintptr) {
-			serr = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_IP, ipBindAddressNoPort, 1)
-		}); err != nil {
+		if err := rc.Control(func(fd uintptr) { serr = bindAddressNoPort(fd) }); err != nil {
 			return err
 		}
 		return serr
