@@ -74,6 +74,9 @@ func OpenCompat(L *lua.LState) {
 	set(g, "tostring", compatTostring)
 	set(g, "print", compatPrint)
 	set(g, "select", compatSelect)
+	set(g, "type", func(L *lua.LState) int { L.Push(lua.LString(lua54.TypeName(L.CheckAny(1)))); return 1 })
+	set(g, "tonumber", compatTonumber)
+	g.RawSetString("_VERSION", lua.LString("Lua 5.4"))
 
 	if t, ok := g.RawGetString("table").(*lua.LTable); ok {
 		set(t, "unpack", compatUnpack)
@@ -84,8 +87,13 @@ func OpenCompat(L *lua.LState) {
 		set(m, "type", compatMathType)
 		set(m, "tointeger", compatToInteger)
 		set(m, "ult", compatUlt)
-		m.RawSetString("maxinteger", lua.LNumber(math.MaxInt64))
-		m.RawSetString("mininteger", lua.LNumber(math.MinInt64))
+		set(m, "abs", compatAbs)
+		set(m, "max", func(L *lua.LState) int { return compatMinMax(L, 1) })
+		set(m, "min", func(L *lua.LState) int { return compatMinMax(L, -1) })
+		set(m, "floor", func(L *lua.LState) int { return compatRound(L, math.Floor) })
+		set(m, "ceil", func(L *lua.LState) int { return compatRound(L, math.Ceil) })
+		m.RawSetString("maxinteger", lua54.Integer(math.MaxInt64))
+		m.RawSetString("mininteger", lua54.Integer(math.MinInt64))
 		m.RawSetString("huge", lua.LNumber(math.Inf(1)))
 	}
 	if s, ok := g.RawGetString("string").(*lua.LTable); ok {
@@ -457,8 +465,8 @@ func compatSelect(L *lua.LState) int {
 
 // tostringValue is tostring with Lua 5.4 number formatting.
 func tostringValue(L *lua.LState, v lua.LValue) string {
-	if n, ok := v.(lua.LNumber); ok {
-		return lua54.FormatNumber(float64(n))
+	if s, ok := lua54.FormatValue(v); ok {
+		return s
 	}
 	if L.GetMetaField(v, "__tostring") == lua.LNil {
 		if name, ok := L.GetMetaField(v, "__name").(lua.LString); ok {
@@ -588,50 +596,61 @@ func isInteger(v float64) (int64, bool) {
 }
 
 func compatMathType(L *lua.LState) int {
-	v := L.CheckAny(1)
-	n, ok := v.(lua.LNumber)
-	switch {
-	case !ok:
-		L.Push(lua.LNil)
-	case func() bool { _, i := isInteger(float64(n)); return i }():
-		L.Push(lua.LString("integer"))
-	default:
-		L.Push(lua.LString("float"))
-	}
-	return 1
-}
-
-func compatToInteger(L *lua.LState) int {
-	var f float64
-	switch v := L.Get(1).(type) {
-	case lua.LNumber:
-		f = float64(v)
-	case lua.LString:
-		x, ok := lua54.StringToNumber(string(v))
-		if !ok {
-			L.Push(lua.LNil)
-			return 1
-		}
-		f = x
-	default:
-		L.Push(lua.LNil)
-		return 1
-	}
-	if _, ok := isInteger(f); ok {
-		L.Push(lua.LNumber(f))
+	if t := lua54.MathType(L.CheckAny(1)); t != "" {
+		L.Push(lua.LString(t))
 	} else {
 		L.Push(lua.LNil)
 	}
 	return 1
 }
 
-func checkInteger(L *lua.LState, n int) int64 {
-	v := L.CheckNumber(n)
-	i, ok := isInteger(float64(v))
-	if !ok {
-		L.ArgError(n, "number has no integer representation")
+// compatToInteger is math.tointeger: numbers and numeric strings with an
+// exact integer value, else nil.
+func compatToInteger(L *lua.LState) int {
+	v := L.Get(1)
+	if s, ok := v.(lua.LString); ok {
+		n, ok := lua54.StringToValue(string(s))
+		if !ok {
+			L.Push(lua.LNil)
+			return 1
+		}
+		v = n
 	}
-	return i
+	if i, ok := lua54.IsInteger(v); ok {
+		L.Push(lua54.Integer(i))
+	} else {
+		L.Push(lua.LNil)
+	}
+	return 1
+}
+
+// checkNumber is L.CheckNumber that also accepts boxed integers (as the
+// nearest float) and numeric strings.
+func checkNumber(L *lua.LState, n int) float64 {
+	v := L.Get(n)
+	if f, ok := lua54.ToFloat(v); ok {
+		return f
+	}
+	return float64(L.CheckNumber(n))
+}
+
+// checkInteger reads argument n as an integer: boxed integers, integral
+// plain numbers and numeric strings with an integer value.
+func checkInteger(L *lua.LState, n int) int64 {
+	v := L.Get(n)
+	if s, ok := v.(lua.LString); ok {
+		if x, ok := lua54.StringToValue(string(s)); ok {
+			v = x
+		}
+	}
+	if i, ok := lua54.IsInteger(v); ok {
+		return i
+	}
+	if !lua54.IsNumber(v) {
+		L.TypeError(n, lua.LTNumber)
+	}
+	L.ArgError(n, "number has no integer representation")
+	return 0
 }
 
 func compatUlt(L *lua.LState) int {
@@ -639,6 +658,137 @@ func compatUlt(L *lua.LState) int {
 	b := checkInteger(L, 2)
 	L.Push(lua.LBool(uint64(a) < uint64(b)))
 	return 1
+}
+
+// compatAbs is math.abs; integers stay exact (math.abs(math.mininteger)
+// wraps to itself, as in Lua).
+func compatAbs(L *lua.LState) int {
+	if i, ok := lua54.BigInteger(L.Get(1)); ok {
+		if i < 0 {
+			i = -i
+		}
+		L.Push(lua54.Integer(i))
+		return 1
+	}
+	L.Push(lua.LNumber(math.Abs(checkNumber(L, 1))))
+	return 1
+}
+
+// compatMinMax is math.max (sign 1) and math.min (sign -1): the first
+// extreme argument, compared exactly (boxed integers included).
+func compatMinMax(L *lua.LState, sign int) int {
+	best := numberArg(L, 1)
+	for i := 2; i <= L.GetTop(); i++ {
+		v := numberArg(L, i)
+		if sign > 0 && lua54.Less(best, v) || sign < 0 && lua54.Less(v, best) {
+			best = v
+		}
+	}
+	L.Push(best)
+	return 1
+}
+
+// numberArg reads argument n as a number value (numeric strings
+// converted), raising Lua's type error otherwise.
+func numberArg(L *lua.LState, n int) lua.LValue {
+	v := L.Get(n)
+	if lua54.IsNumber(v) {
+		return v
+	}
+	if s, ok := v.(lua.LString); ok {
+		if x, ok := lua54.StringToValue(string(s)); ok {
+			return x
+		}
+	}
+	L.TypeError(n, lua.LTNumber)
+	return nil
+}
+
+// compatRound is math.floor / math.ceil: integers are returned unchanged,
+// floats rounded.
+func compatRound(L *lua.LState, round func(float64) float64) int {
+	if _, ok := lua54.BigInteger(L.Get(1)); ok {
+		L.Push(L.Get(1))
+		return 1
+	}
+	f := round(checkNumber(L, 1))
+	if i, ok := isInteger(f); ok {
+		L.Push(lua54.Integer(i))
+	} else {
+		L.Push(lua.LNumber(f))
+	}
+	return 1
+}
+
+// compatTonumber is Lua 5.4's tonumber: numbers unchanged; strings read as
+// Lua numerals (integers exact); with a base, an integer numeral in that
+// base (wrapping modulo 2^64 as Lua does).
+func compatTonumber(L *lua.LState) int {
+	v := L.CheckAny(1)
+	if L.Get(2) == lua.LNil {
+		if lua54.IsNumber(v) {
+			L.Push(v)
+			return 1
+		}
+		if s, ok := v.(lua.LString); ok {
+			if n, ok := lua54.StringToValue(string(s)); ok {
+				L.Push(n)
+				return 1
+			}
+		}
+		L.Push(lua.LNil)
+		return 1
+	}
+	base := checkInteger(L, 2)
+	s, ok := v.(lua.LString)
+	if !ok {
+		L.TypeError(1, lua.LTString)
+	}
+	if base < 2 || base > 36 {
+		L.ArgError(2, "base out of range")
+	}
+	if i, ok := parseIntBase(string(s), base); ok {
+		L.Push(lua54.Integer(i))
+	} else {
+		L.Push(lua.LNil)
+	}
+	return 1
+}
+
+// parseIntBase is tonumber(s, base): optional surrounding white space and
+// a '-', at least one digit, wrapping arithmetic.
+func parseIntBase(s string, base int64) (int64, bool) {
+	s = strings.Trim(s, " \t\n\r\f\v")
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	if s == "" {
+		return 0, false
+	}
+	var n uint64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		var d int64
+		switch {
+		case c >= '0' && c <= '9':
+			d = int64(c - '0')
+		case c >= 'a' && c <= 'z':
+			d = int64(c-'a') + 10
+		case c >= 'A' && c <= 'Z':
+			d = int64(c-'A') + 10
+		default:
+			return 0, false
+		}
+		if d >= base {
+			return 0, false
+		}
+		n = n*uint64(base) + uint64(d)
+	}
+	if neg {
+		n = -n
+	}
+	return int64(n), true
 }
 
 // ---- os ----
@@ -891,7 +1041,7 @@ func compatFormat(L *lua.LState) int {
 		case 'o', 'x', 'X':
 			b.WriteString(fmt.Sprintf("%"+spec+string(conv), uint64(formatInteger(L, arg))))
 		case 'a', 'A':
-			v := float64(L.CheckNumber(arg))
+			v := checkNumber(L, arg)
 			if s, ok := nonFinite(v, spec, conv == 'A'); ok {
 				b.WriteString(s)
 				break
@@ -902,7 +1052,7 @@ func compatFormat(L *lua.LState) int {
 			}
 			b.WriteString(cHexExponent(fmt.Sprintf("%"+spec+verb, v)))
 		case 'e', 'E', 'f', 'F', 'g', 'G':
-			v := float64(L.CheckNumber(arg))
+			v := checkNumber(L, arg)
 			if s, ok := nonFinite(v, spec, conv < 'a'); ok {
 				b.WriteString(s)
 				break
@@ -940,24 +1090,7 @@ func isDigitByte(c byte) bool { return c >= '0' && c <= '9' }
 // formatInteger reads argument n as an integer (numbers and numeric
 // strings with an exact integer value).
 func formatInteger(L *lua.LState, n int) int64 {
-	var f float64
-	switch v := L.Get(n).(type) {
-	case lua.LNumber:
-		f = float64(v)
-	case lua.LString:
-		x, ok := lua54.StringToNumber(string(v))
-		if !ok {
-			L.TypeError(n, lua.LTNumber)
-		}
-		f = x
-	default:
-		L.TypeError(n, lua.LTNumber)
-	}
-	i, ok := isInteger(f)
-	if !ok {
-		L.ArgError(n, "number has no integer representation")
-	}
-	return i
+	return checkInteger(L, n)
 }
 
 // nonFinite formats inf and nan as C does ("inf", "-nan"), honouring width
@@ -1041,6 +1174,13 @@ func quoteLiteral(L *lua.LState, n int) string {
 		return cHexExponent(strconv.FormatFloat(f, 'x', -1, 64))
 	case *lua.LNilType, lua.LBool:
 		return v.String()
+	case *lua.LUserData:
+		if i, ok := lua54.BigInteger(v); ok {
+			if i == math.MinInt64 {
+				return "0x8000000000000000"
+			}
+			return strconv.FormatInt(i, 10)
+		}
 	}
 	L.ArgError(n, "value has no literal form")
 	return ""

@@ -77,7 +77,8 @@ func TestCompatCarrier(t *testing.T) {
 	runCompat(t, L, `
 		assert(math.type(1.0) == "integer", "integral floats report integer")
 		assert(math.type(2^63) == "float")
-		assert(math.maxinteger == 2^63, "maxinteger rounds to 2^63")
+		assert(math.maxinteger == 0x7fffffffffffffff and math.maxinteger + 1 == math.mininteger, "exact maxinteger")
+		assert(math.maxinteger ~= 2^63 and math.maxinteger < 2^63, "compared exactly with floats")
 		assert(tostring(10 // 2) == "5")
 		assert(string.format("%q", 2.0) == "2")
 	`, "=carrier")

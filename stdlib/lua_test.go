@@ -39,7 +39,7 @@ func newTestState(t testing.TB) *lua.LState {
 // returns the file's result (the number of assertions made).
 func runLuaFile(t *testing.T, L *lua.LState, path string) int {
 	t.Helper()
-	fn, err := L.LoadFile(path)
+	fn, err := LoadFile(L, path)
 	if err != nil {
 		t.Fatalf("load %s: %v", path, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/neosocksd-go/neosocksd/stdlib/lua54"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -17,8 +18,9 @@ const decimalLimit = 999999999999
 // Marshal serialises values in the format of the original's marshal(): Lua
 // expressions separated by commas that "return "..s reproduces.
 //
-// Numbers: gopher-lua has only float64, so an integral float within the
-// int64 range is written as a Lua 5.4 integer would be (decimal up to
+// Numbers: integers (boxed integers beyond ±2^53 exactly, and integral
+// plain numbers within the int64 range, which the float carrier cannot tell
+// from integers) are written as Lua 5.4 writes integers (decimal up to
 // 999999999999 in magnitude, signed lowercase hex above, -2^63 as
 // 0x8000000000000000); +0.0 is "0", -0.0 "-0.0", NaN "0/0", infinities
 // "1/0" and "-1/0", and every other float a C-style hex float such as
@@ -90,6 +92,12 @@ func (m *marshaler) value(v lua.LValue) error {
 		m.b = appendNumber(m.b, float64(v))
 	case lua.LString:
 		m.b = appendQuoted(m.b, string(v))
+	case *lua.LUserData:
+		i, ok := lua54.BigInteger(v)
+		if !ok {
+			return errors.New(m.L.ToStringMeta(v).String() + " is not marshallable")
+		}
+		m.b = appendInteger(m.b, i)
 	case *lua.LTable:
 		return m.table(v)
 	default:
@@ -141,21 +149,25 @@ func appendNumber(b []byte, f float64) []byte {
 		}
 		return append(b, '0')
 	case f == math.Trunc(f) && f >= -(1<<63) && f < 1<<63:
-		i := int64(f)
-		switch {
-		case i == math.MinInt64:
-			return append(b, "0x8000000000000000"...)
-		case i >= -decimalLimit && i <= decimalLimit:
-			return strconv.AppendInt(b, i, 10)
-		case i < 0:
-			b = append(b, "-0x"...)
-			return strconv.AppendUint(b, uint64(-i), 16)
-		default:
-			b = append(b, "0x"...)
-			return strconv.AppendUint(b, uint64(i), 16)
-		}
+		return appendInteger(b, int64(f))
 	}
 	return appendHexFloat(b, f)
+}
+
+// appendInteger appends i in marshal's integer format.
+func appendInteger(b []byte, i int64) []byte {
+	switch {
+	case i == math.MinInt64:
+		return append(b, "0x8000000000000000"...)
+	case i >= -decimalLimit && i <= decimalLimit:
+		return strconv.AppendInt(b, i, 10)
+	case i < 0:
+		b = append(b, "-0x"...)
+		return strconv.AppendUint(b, uint64(-i), 16)
+	default:
+		b = append(b, "0x"...)
+		return strconv.AppendUint(b, uint64(i), 16)
+	}
 }
 
 // appendHexFloat appends f like C's printf("%a"): no trailing zeros in the

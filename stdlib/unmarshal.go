@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/neosocksd-go/neosocksd/stdlib/lua54"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -109,22 +110,19 @@ func (u *unmarshaler) number() (lua.LValue, error) {
 		if err != nil {
 			return nil, errNotFast
 		}
-		switch {
-		case v == 1<<63 && !neg:
-			return lua.LNumber(math.MinInt64), nil // integer wrap-around
-		case v > math.MaxInt64:
-			return nil, errNotFast
-		case neg:
-			return lua.LNumber(-float64(v)), nil
+		// Hex integers wrap around modulo 2^64, as Lua reads them.
+		i := int64(v)
+		if neg {
+			i = -i
 		}
-		return lua.LNumber(float64(v)), nil
+		return lua54.Integer(i), nil
 	}
 	digits := u.i
 	for u.i < len(u.s) && u.s[u.i] >= '0' && u.s[u.i] <= '9' {
 		u.i++
 	}
 	d := u.s[digits:u.i]
-	if d == "" || len(d) > 15 || len(d) > 1 && d[0] == '0' {
+	if d == "" || len(d) > 18 || len(d) > 1 && d[0] == '0' {
 		return nil, errNotFast
 	}
 	if u.i < len(u.s) && (u.s[u.i] == '.' || u.s[u.i] == 'e' || u.s[u.i] == 'E' || u.s[u.i] == 'x') {
@@ -140,7 +138,7 @@ func (u *unmarshaler) number() (lua.LValue, error) {
 		}
 		v = -v
 	}
-	return lua.LNumber(float64(v)), nil
+	return lua54.Integer(v), nil
 }
 
 // hexFloat reads the rest of a C hex float ("0x1.8p+0") starting at start.

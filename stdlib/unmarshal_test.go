@@ -56,7 +56,8 @@ func TestUnmarshal(t *testing.T) {
 		{"single quotes", `'a'`, false},
 		{"names", `x`, false},
 		{"long hex", `0x10000000000000000`, false},
-		{"hex above maxinteger", `0xffffffffffffffff`, false},
+		{"hex above maxinteger wraps", `0xffffffffffffffff,-0xffffffffffffffff,0xfe80000000000000`, true},
+		{"18 digits", `123456789012345678,-123456789012345678`, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -133,11 +133,15 @@ func luaQuote(s string) string {
 func newTestState(out *bytes.Buffer) *lua.LState {
 	L := lua.NewState()
 	tostr := func(L *lua.LState, v lua.LValue) string {
-		if n, ok := v.(lua.LNumber); ok {
-			return FormatNumber(float64(n))
+		if s, ok := FormatValue(v); ok {
+			return s
 		}
 		return L.ToStringMeta(v).String()
 	}
+	L.SetGlobal("type", L.NewFunction(func(L *lua.LState) int {
+		L.Push(lua.LString(TypeName(L.CheckAny(1))))
+		return 1
+	}))
 	L.SetGlobal("tostring", L.NewFunction(func(L *lua.LState) int {
 		L.Push(lua.LString(tostr(L, L.CheckAny(1))))
 		return 1
@@ -153,7 +157,8 @@ func newTestState(out *bytes.Buffer) *lua.LState {
 		return 0
 	}))
 	// io.write into the same buffer; math.huge as in Lua 5.4 (gopher-lua's
-	// is the largest finite float); the 5.3 integer limits.
+	// is the largest finite float); the 5.3 integer limits and math.type;
+	// type() names boxed integers "number".
 	io := L.GetGlobal("io").(*lua.LTable)
 	io.RawSetString("write", L.NewFunction(func(L *lua.LState) int {
 		for i := 1; i <= L.GetTop(); i++ {
@@ -163,8 +168,16 @@ func newTestState(out *bytes.Buffer) *lua.LState {
 	}))
 	math := L.GetGlobal("math").(*lua.LTable)
 	math.RawSetString("huge", lua.LNumber(gomath.Inf(1)))
-	math.RawSetString("maxinteger", lua.LNumber(gomath.MaxInt64))
-	math.RawSetString("mininteger", lua.LNumber(gomath.MinInt64))
+	math.RawSetString("maxinteger", Integer(gomath.MaxInt64))
+	math.RawSetString("mininteger", Integer(gomath.MinInt64))
+	math.RawSetString("type", L.NewFunction(func(L *lua.LState) int {
+		if t := MathType(L.CheckAny(1)); t != "" {
+			L.Push(lua.LString(t))
+		} else {
+			L.Push(lua.LNil)
+		}
+		return 1
+	}))
 	// A minimal string-only load through this package (the full shim with
 	// reader functions and modes lives in package stdlib).
 	L.SetGlobal("load", L.NewFunction(func(L *lua.LState) int {

@@ -13,16 +13,22 @@
 //
 // # Lua 5.4 compatibility
 //
-// Numbers are float64 carriers: an "integer" is an integral value within
-// int64 range. Integer operations are computed in int64 and are exact while
-// results stay within ±2^53.
+// Numbers: values within ±2^53 are gopher-lua's float64 numbers; integers
+// beyond ±2^53 are exact, interned boxed integers (integer.go) that the
+// lowered operators, the box metamethods and package stdlib's library
+// functions treat as Lua 5.4 integers. Ordering comparisons (< <= > >=)
+// are lowered to helpers so that boxed and plain numbers compare exactly.
 //
 //	| Feature                                         | Status                                                        |
 //	|-------------------------------------------------|---------------------------------------------------------------|
-//	| & | ~ << >> and unary ~ (5.4 precedence)        | works; integer semantics in int64, metamethods __band…__bnot  |
-//	| // floor division                               | works; integral operands use integer floor division          |
+//	| & | ~ << >> and unary ~ (5.4 precedence)        | works; exact 64-bit wrapping, metamethods __band…__bnot       |
+//	| // floor division                               | works; integer operands use exact integer floor division     |
+//	| integers beyond ±2^53 (literals, maxinteger,    | exact 64-bit: + - * // % and unary minus wrap, / ^ give       |
+//	| results of integer operators, tonumber ...)     | floats, comparisons exact, equal values are one table key     |
+//	| < <= > >=                                       | works, Lua 5.4 rules (first operand's __lt/__le; __le falls   |
+//	|                                                 | back to not __lt(b, a) as Debian's lua5.4 does)               |
 //	| operators on non-integral floats                | "number has no integer representation", as Lua                |
-//	| strings as bitwise operands                     | error, as Lua 5.4 (strings coerce for // only)                |
+//	| strings as bitwise operands                     | error, as Lua 5.4 (strings coerce for arithmetic only)        |
 //	| \xXX \z \u{XXX} \ddd escapes, long brackets     | works, Lua's messages for bad escapes                         |
 //	| hex floats 0x1.8p+1, 0xA.8                      | works, exact                                                  |
 //	| hex integers above 2^63                         | wrap modulo 2^64 (0xffffffffffffffff == -1)                   |
@@ -40,10 +46,15 @@
 //	| 50th/100th/... positional item                   | helper (gopher-lua re-flushes that batch); see table.go        |
 //	| syntax error messages                           | "chunk:line: msg near 'tok'" as Lua 5.4.4; chunk names as luaO_chunkid |
 //	| goto error lines                                | clamped to the last line of the chunk                         |
-//	| int/float identity (3 vs 3.0, math.type(1.0))   | DIFFERENCE: integral floats behave and print as integers      |
-//	| integers beyond ±2^53                           | DIFFERENCE: rounded to the nearest float64 (no wrap-around)   |
-//	| math.maxinteger                                 | DIFFERENCE: 2^63 as a float; bitwise ops read 2^63 as maxinteger |
-//	| x // 0, x % 0 with integers                     | DIFFERENCE: ±inf / nan instead of an error                    |
+//	| int/float identity (3 vs 3.0, math.type(1.0))   | DIFFERENCE: integral floats behave and print as integers (so  |
+//	|                                                 | maxinteger + 1.0 wraps, and 2^60 is not == 1 << 60)           |
+//	| + - * on two plain numbers beyond ±2^53         | DIFFERENCE: float arithmetic, rounds (only operations with a  |
+//	|                                                 | boxed operand, and & | ~ << >> //, are exact)                 |
+//	| x // 0, x % 0 with plain integers               | DIFFERENCE: ±inf / nan instead of an error (boxed: the error) |
+//	| numeric for with a boxed init, limit or step    | DIFFERENCE: "for statement limit must be a number" (gopher-  |
+//	| (for i = 1, math.maxinteger)                    | lua's VM); use a while loop or math.huge                      |
+//	| type(n) of a boxed integer                      | "number" through stdlib's type(); gopher-lua's own says       |
+//	|                                                 | "userdata"; getmetatable(n) is false, not nil                 |
 //	| runtime error texts                             | DIFFERENCE: from gopher-lua's VM, without "(local 'x')" details |
 //	| string.format / tostring / print of floats      | see package stdlib (OpenCompat formats numbers like "%.14g")  |
 //	| .. on floats                                    | DIFFERENCE: gopher-lua formats with Go's shortest form        |

@@ -70,7 +70,7 @@ type token struct {
 	kind tokKind
 	line int
 	str  string  // name or decoded string value
-	num  float64 // numeral value
+	num  numeral // numeral value
 	raw  string  // source text of names, strings and numerals
 }
 

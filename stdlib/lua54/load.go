@@ -3,6 +3,7 @@ package lua54
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
@@ -103,9 +104,18 @@ func Load(L *lua.LState, src []byte, chunkname string) (*lua.LFunction, error) {
 	if len(p.used) > 0 {
 		helpers := map[string]lua.LValue{}
 		for op, name := range helperNames {
-			if p.used[name] {
+			if name != "" && p.used[name] {
 				helpers[p.prefix+name] = newHelper(L, op)
 			}
+		}
+		for name := range p.used {
+			if text, ok := strings.CutPrefix(name, intMarker); ok {
+				i, _ := strconv.ParseInt(text, 10, 64)
+				helpers[p.prefix+name] = Integer(i)
+			}
+		}
+		if p.used["intkey"] {
+			helpers[p.prefix+"intkey"] = L.NewFunction(func(L *lua.LState) int { return 1 })
 		}
 		if p.used["closecheck"] {
 			for name, v := range closeHelpers(L) {
@@ -195,4 +205,4 @@ func ChunkID(name string) string {
 }
 
 // literalValue reads back a NumberExpr value produced by numberLiteral.
-func literalValue(s string) (float64, bool) { return decimalValue(s, true) }
+func literalValue(s string) (numeral, bool) { return decimalValue(s, true) }

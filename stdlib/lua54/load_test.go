@@ -57,7 +57,7 @@ func TestNumerals(t *testing.T) {
 	}
 	for _, tc := range tests {
 		got, ok := parseNumeral(tc.in)
-		if ok != tc.ok || ok && got != tc.want {
+		if ok != tc.ok || ok && got.float() != tc.want {
 			t.Errorf("parseNumeral(%q) = %v, %v; want %v, %v", tc.in, got, ok, tc.want, tc.ok)
 		}
 	}
@@ -66,6 +66,23 @@ func TestNumerals(t *testing.T) {
 	}
 	if v, ok := StringToNumber("-0x8000000000000000"); !ok || v != -9223372036854775808 {
 		t.Errorf("StringToNumber(-minint) = %v %v", v, ok)
+	}
+	// Integer numerals keep all 64 bits.
+	exact := []struct {
+		in   string
+		want int64
+	}{
+		{"0xffffffffffffffff", -1},
+		{"0x7fffffffffffffff", 9223372036854775807},
+		{"9007199254740993", 9007199254740993},
+		{"-9223372036854775808", -9223372036854775808},
+		{" -0x8000000000000001 ", 9223372036854775807},
+	}
+	for _, tc := range exact {
+		n, ok := stringToNumeral(tc.in)
+		if !ok || !n.isInt || n.i != tc.want {
+			t.Errorf("stringToNumeral(%q) = %+v, %v; want integer %d", tc.in, n, ok, tc.want)
+		}
 	}
 }
 

@@ -6,18 +6,18 @@ import (
 	"strings"
 )
 
-// parseNumeral converts a Lua numeral (no sign, no surrounding space) to its
-// float64 carrier value the way Lua 5.4's lexer reads it: decimal integers
-// that overflow int64 become floats, hexadecimal integers wrap around modulo
-// 2^64, hexadecimal floats ("0x1.8p+1", "0xA.8") are exact.
-func parseNumeral(s string) (float64, bool) {
+// parseNumeral converts a Lua numeral (no sign, no surrounding space) the
+// way Lua 5.4's lexer reads it: decimal integers that overflow int64 become
+// floats, hexadecimal integers wrap around modulo 2^64, hexadecimal floats
+// ("0x1.8p+1", "0xA.8") are exact.
+func parseNumeral(s string) (numeral, bool) {
 	if len(s) > 1 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
 		return parseHex(s[2:])
 	}
 	return parseDecimal(s)
 }
 
-func parseDecimal(s string) (float64, bool) {
+func parseDecimal(s string) (numeral, bool) {
 	digits, isInt := 0, true
 	i := 0
 	for i < len(s) && isDigit(int(s[i])) {
@@ -33,7 +33,7 @@ func parseDecimal(s string) (float64, bool) {
 		}
 	}
 	if digits == 0 {
-		return 0, false
+		return numeral{}, false
 	}
 	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
 		isInt = false
@@ -42,14 +42,14 @@ func parseDecimal(s string) (float64, bool) {
 			i++
 		}
 		if i == len(s) || !isDigit(int(s[i])) {
-			return 0, false
+			return numeral{}, false
 		}
 		for i < len(s) && isDigit(int(s[i])) {
 			i++
 		}
 	}
 	if i != len(s) {
-		return 0, false
+		return numeral{}, false
 	}
 	return decimalValue(s, isInt)
 }
@@ -57,17 +57,17 @@ func parseDecimal(s string) (float64, bool) {
 // decimalValue converts a well-formed decimal numeral: as an int64 first
 // when tryInt is set and it fits, else as the nearest float64 (an
 // out-of-range value becomes ±Inf, as in Lua).
-func decimalValue(s string, tryInt bool) (float64, bool) {
+func decimalValue(s string, tryInt bool) (numeral, bool) {
 	if tryInt {
 		if v, err := strconv.ParseInt(s, 10, 64); err == nil {
-			return float64(v), true
+			return intNumeral(v), true
 		}
 	}
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil && !isRangeErr(err) {
-		return 0, false
+		return numeral{}, false
 	}
-	return v, true
+	return floatNumeral(v), true
 }
 
 func isRangeErr(err error) bool {
@@ -76,7 +76,7 @@ func isRangeErr(err error) bool {
 }
 
 // parseHex parses the part of a hexadecimal numeral after "0x".
-func parseHex(s string) (float64, bool) {
+func parseHex(s string) (numeral, bool) {
 	i, digits := 0, 0
 	isInt := true
 	var u uint64
@@ -94,7 +94,7 @@ func parseHex(s string) (float64, bool) {
 		}
 	}
 	if digits == 0 {
-		return 0, false
+		return numeral{}, false
 	}
 	mant := s[:i]
 	exp := "0"
@@ -105,21 +105,21 @@ func parseHex(s string) (float64, bool) {
 			j++
 		}
 		if j == len(s) {
-			return 0, false
+			return numeral{}, false
 		}
 		for k := j; k < len(s); k++ {
 			if !isDigit(int(s[k])) {
-				return 0, false
+				return numeral{}, false
 			}
 		}
 		exp = s[i+1:]
 		i = len(s)
 	}
 	if i != len(s) {
-		return 0, false
+		return numeral{}, false
 	}
 	if isInt {
-		return float64(int64(u)), true
+		return intNumeral(int64(u)), true
 	}
 	if strings.HasPrefix(mant, ".") {
 		mant = "0" + mant
@@ -129,15 +129,15 @@ func parseHex(s string) (float64, bool) {
 	}
 	v, err := strconv.ParseFloat("0x"+mant+"p"+exp, 64)
 	if err != nil && !isRangeErr(err) {
-		return 0, false
+		return numeral{}, false
 	}
-	return v, true
+	return floatNumeral(v), true
 }
 
-// StringToNumber converts a string to a number following Lua 5.4's
-// string→number coercion (tonumber without base): surrounding whitespace and
-// one leading '-' are allowed; "inf"/"nan" are rejected.
-func StringToNumber(s string) (float64, bool) {
+// stringToNumeral converts a string to a number following Lua 5.4's
+// string→number coercion (tonumber without base): surrounding whitespace
+// and one leading sign are allowed; "inf"/"nan" are rejected.
+func stringToNumeral(s string) (numeral, bool) {
 	s = strings.Trim(s, " \t\n\r\f\v")
 	neg := false
 	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
@@ -145,17 +145,40 @@ func StringToNumber(s string) (float64, bool) {
 		s = s[1:]
 	}
 	if s == "" || !(isDigit(int(s[0])) || s[0] == '.') {
-		return 0, false
+		return numeral{}, false
 	}
-	v, ok := parseNumeral(s)
-	if neg && v != -9223372036854775808.0 {
-		// Integers negate with wrap-around (-0x8000000000000000 stays min).
-		v = -v
-		if v == 0 {
-			v = 0
+	if neg {
+		// "-9223372036854775808" is math.mininteger, as Lua's l_str2int
+		// reads the sign with the digits.
+		if v, err := strconv.ParseInt("-"+s, 10, 64); err == nil {
+			return intNumeral(v), true
 		}
 	}
-	return v, ok
+	n, ok := parseNumeral(s)
+	if neg {
+		n = negate(n)
+	}
+	return n, ok
+}
+
+// StringToNumber is stringToNumeral's value as a float64 (integers beyond
+// ±2^53 round; StringToValue keeps them exact).
+func StringToNumber(s string) (float64, bool) {
+	n, ok := stringToNumeral(s)
+	return n.float(), ok
+}
+
+// negate is unary minus: integers wrap around (-math.mininteger is
+// math.mininteger); a float zero stays 0 (the float carrier prints -0.0 as
+// 0 anyway).
+func negate(n numeral) numeral {
+	if n.isInt {
+		return intNumeral(-n.i)
+	}
+	if n.f == 0 {
+		return floatNumeral(0)
+	}
+	return floatNumeral(-n.f)
 }
 
 // numberLiteral renders a float64 as a NumberExpr value that gopher-lua's

@@ -816,7 +816,7 @@ func (p *parser) suffixedExpr() ast.Expr {
 			e = g
 		case tChar + '[':
 			p.advance()
-			k := p.expr()
+			k := p.keyExpr(p.expr(), line)
 			p.checkNext(tChar + ']')
 			g := &ast.AttrGetExpr{Object: e, Key: k}
 			g.SetLine(line)
@@ -886,7 +886,7 @@ func (p *parser) tableCons() ast.Expr {
 			t.Fields = append(t.Fields, &ast.Field{Key: key, Value: p.expr()})
 		case p.tok.kind == tChar+'[':
 			p.advance()
-			k := p.expr()
+			k := p.keyExpr(p.expr(), line)
 			p.checkNext(tChar + ']')
 			p.checkNext(tChar + '=')
 			t.Fields = append(t.Fields, &ast.Field{Key: k, Value: p.expr()})
@@ -951,7 +951,7 @@ func (p *parser) simpleExpr() ast.Expr {
 	var e ast.Expr
 	switch p.tok.kind {
 	case tNumber:
-		e = numberExpr(p.tok.num)
+		e = p.numberExpr(p.tok.num)
 		if e == nil {
 			p.errNear("malformed number")
 		}
@@ -981,12 +981,32 @@ func (p *parser) simpleExpr() ast.Expr {
 	return e
 }
 
-func numberExpr(v float64) ast.Expr {
-	s := numberLiteral(v)
+// numberExpr is the expression of a numeric constant: a NumberExpr for a
+// float or an integer within ±2^53, else a marker constant that Load
+// replaces by the boxed integer (see integer.go). It is nil for NaN.
+func (p *parser) numberExpr(n numeral) ast.Expr {
+	if n.isInt && (n.i > maxExact || n.i < -maxExact) {
+		return &ast.StringExpr{Value: p.helper(intMarker + strconv.FormatInt(n.i, 10))}
+	}
+	s := numberLiteral(n.float())
 	if s == "" {
 		return nil
 	}
 	return &ast.NumberExpr{Value: s}
+}
+
+// intMarker starts the marker name of a boxed integer constant.
+const intMarker = "int:"
+
+// keyExpr guards a table key expression: gopher-lua compiles a string
+// constant key to an instruction that reads the key's text, which would be
+// the marker's, so a boxed integer constant key goes through the identity
+// helper instead.
+func (p *parser) keyExpr(k ast.Expr, line int) ast.Expr {
+	if s, ok := k.(*ast.StringExpr); ok && strings.HasPrefix(s.Value, p.prefix+intMarker) {
+		return p.helperCall("intkey", line, k)
+	}
+	return k
 }
 
 func (p *parser) subExpr(limit int) ast.Expr {
@@ -1020,8 +1040,8 @@ func (p *parser) unary(op tokKind, e ast.Expr, line int) ast.Expr {
 	case tNot:
 		r = &ast.UnaryNotOpExpr{Expr: e}
 	case tChar + '-':
-		if v, ok := constValue(e); ok {
-			if n := numberExpr(negate(v)); n != nil {
+		if v, ok := p.constValue(e); ok {
+			if n := p.numberExpr(negate(v)); n != nil {
 				n.SetLine(line)
 				return n
 			}
@@ -1030,9 +1050,9 @@ func (p *parser) unary(op tokKind, e ast.Expr, line int) ast.Expr {
 	case tChar + '#':
 		r = &ast.UnaryLenOpExpr{Expr: e}
 	case tChar + '~':
-		if v, ok := constValue(e); ok {
-			if res, err := arith(opBnot, v, 0); err == nil {
-				if n := numberExpr(res); n != nil {
+		if v, ok := p.constValue(e); ok {
+			if res, err := arithNumerals(opBnot, v, v); err == nil {
+				if n := p.numberExpr(res); n != nil {
 					n.SetLine(line)
 					return n
 				}
@@ -1044,21 +1064,10 @@ func (p *parser) unary(op tokKind, e ast.Expr, line int) ast.Expr {
 	return r
 }
 
-// negate is unary minus on the carrier with Lua integer wrap-around for
-// math.mininteger.
-func negate(v float64) float64 {
-	if v == -9223372036854775808.0 {
-		return v
-	}
-	if v == 0 {
-		return 0
-	}
-	return -v
-}
-
 var loweredOps = map[tokKind]int{
 	tChar + '&': opBand, tChar + '|': opBor, tChar + '~': opBxor,
 	tShl: opShl, tShr: opShr, tIdiv: opIdiv,
+	tChar + '<': opLt, tLe: opLe, tChar + '>': opGt, tGe: opGe,
 }
 
 func (p *parser) binary(op tokKind, l, r ast.Expr, line int) ast.Expr {
@@ -1070,25 +1079,22 @@ func (p *parser) binary(op tokKind, l, r ast.Expr, line int) ast.Expr {
 			name = "or"
 		}
 		e = &ast.LogicalOpExpr{Operator: name, Lhs: l, Rhs: r}
-	case tEq, tNe, tLe, tGe, tChar + '<', tChar + '>':
-		name := map[tokKind]string{tEq: "==", tNe: "~=", tLe: "<=", tGe: ">=", tChar + '<': "<", tChar + '>': ">"}[op]
+	case tEq, tNe:
+		name := map[tokKind]string{tEq: "==", tNe: "~="}[op]
 		e = &ast.RelationalOpExpr{Operator: name, Lhs: l, Rhs: r}
+	case tLe, tGe, tChar + '<', tChar + '>':
+		// Lowered: gopher-lua raises when it compares a plain number with
+		// a boxed integer, before looking for a metamethod.
+		return p.helperCall(helperNames[loweredOps[op]], line, l, r)
 	case tConcat:
 		e = &ast.StringConcatOpExpr{Lhs: l, Rhs: r}
 	case tChar + '+', tChar + '-', tChar + '*', tChar + '/', tChar + '%', tChar + '^':
 		name := string(rune(op - tChar))
-		if a, ok := constValue(l); ok {
-			if b, ok := constValue(r); ok && (name == "+" || name == "-" || name == "*") {
-				var v float64
-				switch name {
-				case "+":
-					v = a + b
-				case "-":
-					v = a - b
-				default:
-					v = a * b
-				}
-				if n := numberExpr(v); n != nil && !isNegZero(v) {
+		if a, ok := p.constValue(l); ok {
+			if b, ok := p.constValue(r); ok && (name == "+" || name == "-" || name == "*") {
+				code := map[string]int{"+": opAdd, "-": opSub, "*": opMul}[name]
+				v, _ := arithNumerals(code, a, b)
+				if n := p.numberExpr(v); n != nil && !(!v.isInt && isNegZero(v.f)) {
 					n.SetLine(line)
 					return n
 				}
@@ -1097,10 +1103,10 @@ func (p *parser) binary(op tokKind, l, r ast.Expr, line int) ast.Expr {
 		e = &ast.ArithmeticOpExpr{Operator: name, Lhs: l, Rhs: r}
 	default:
 		code := loweredOps[op]
-		if a, ok := constValue(l); ok {
-			if b, ok := constValue(r); ok {
-				if v, err := arith(code, a, b); err == nil {
-					if n := numberExpr(v); n != nil {
+		if a, ok := p.constValue(l); ok {
+			if b, ok := p.constValue(r); ok {
+				if v, err := arithNumerals(code, a, b); err == nil {
+					if n := p.numberExpr(v); n != nil {
 						n.SetLine(line)
 						return n
 					}
@@ -1116,11 +1122,15 @@ func (p *parser) binary(op tokKind, l, r ast.Expr, line int) ast.Expr {
 func isNegZero(v float64) bool { return v == 0 && 1/v < 0 }
 
 // constValue reports the value of a numeric constant expression.
-func constValue(e ast.Expr) (float64, bool) {
-	n, ok := e.(*ast.NumberExpr)
-	if !ok {
-		return 0, false
+func (p *parser) constValue(e ast.Expr) (numeral, bool) {
+	switch n := e.(type) {
+	case *ast.NumberExpr:
+		return literalValue(n.Value)
+	case *ast.StringExpr:
+		if text, ok := strings.CutPrefix(n.Value, p.prefix+intMarker); ok {
+			i, err := strconv.ParseInt(text, 10, 64)
+			return intNumeral(i), err == nil
+		}
 	}
-	v, ok := literalValue(n.Value)
-	return v, ok
+	return numeral{}, false
 }

@@ -1,6 +1,7 @@
 package lua54
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -16,6 +17,9 @@ import (
 // module cache) through this front end instead of gopher-lua's parser.
 // vararg.lua is left out (it relies on Lua 5.1's implicit "arg" table),
 // and so is attrib.lua (it writes files next to the scripts).
+//
+// Lines that assert a Lua 5.1 rule Lua 5.4 changed are rewritten to the 5.4
+// rule (lua54Fixes); the front end's ordering comparisons follow Lua 5.4.
 func TestGopherLuaSuite(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
@@ -41,6 +45,12 @@ func TestGopherLuaSuite(t *testing.T) {
 			if err != nil {
 				t.Skip(err)
 			}
+			for _, fix := range lua54Fixes[s] {
+				if !bytes.Contains(src, []byte(fix.old)) {
+					t.Fatalf("%s no longer contains %q", s, fix.old)
+				}
+				src = bytes.Replace(src, []byte(fix.old), []byte(fix.new), 1)
+			}
 			L := lua.NewState(lua.Options{RegistrySize: 1024 * 20, CallStackSize: 1024})
 			defer L.Close()
 			// Scripts call loadstring; route it through this front end.
@@ -65,4 +75,14 @@ func TestGopherLuaSuite(t *testing.T) {
 			}
 		})
 	}
+}
+
+// lua54Fixes rewrites assertions of Lua 5.1-only behaviour in the suite.
+var lua54Fixes = map[string][]struct{ old, new string }{
+	// Lua 5.1 compares with __lt only when both operands share it; Lua 5.4
+	// calls the first operand's (c has one, d has none).
+	"_lua5.1-tests/events.lua": {{
+		old: "assert(c ~= d and not pcall(function () return c < d end))",
+		new: "assert(c ~= d and pcall(function () return c < d end))",
+	}},
 }
