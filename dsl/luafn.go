@@ -114,21 +114,75 @@ func expandRepl(b *strings.Builder, s, repl string, md *pm.MatchData) error {
 	return nil
 }
 
-// toNumber is gopher-lua's tonumber on a string: blanks (space, tab,
-// newline) trimmed; with a '.' a float; else "0x" hex or a signed decimal
-// integer.
+// toNumber is Lua 5.4's tonumber on a string, which libruleset's
+// match.port applies to the port: surrounding white space and one sign
+// allowed; decimal and hexadecimal integers (hex wraps modulo 2^64) and
+// floats, hex floats included; "inf", "nan" and anything else fail.
 func toNumber(s string) (float64, bool) {
-	s = strings.Trim(s, " \n\t")
-	if strings.IndexByte(s, '.') >= 0 {
+	s = strings.Trim(s, " \t\n\v\f\r")
+	neg := false
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		neg, s = s[0] == '-', s[1:]
+	}
+	if s == "" || !(s[0] >= '0' && s[0] <= '9' || s[0] == '.') || strings.ContainsAny(s, "nN_") {
+		return 0, false
+	}
+	v, ok := unsignedNumeral(s)
+	if neg {
+		v = -v
+	}
+	return v, ok
+}
+
+// unsignedNumeral reads a Lua numeral without sign.
+func unsignedNumeral(s string) (float64, bool) {
+	hex, isHex := strings.CutPrefix(s, "0x")
+	if !isHex {
+		hex, isHex = strings.CutPrefix(s, "0X")
+	}
+	if !isHex {
 		v, err := strconv.ParseFloat(s, 64)
-		return v, err == nil
+		return v, err == nil || isRangeErr(err)
 	}
-	base := 10
-	if len(s) >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
-		base, s = 16, s[2:]
+	if hex == "" {
+		return 0, false
 	}
-	v, err := strconv.ParseInt(s, base, 64)
-	return float64(v), err == nil
+	if !strings.ContainsAny(hex, ".pP") {
+		var u uint64
+		for i := 0; i < len(hex); i++ {
+			d, ok := hexDigit(hex[i])
+			if !ok {
+				return 0, false
+			}
+			u = u<<4 | uint64(d)
+		}
+		return float64(int64(u)), true
+	}
+	if !strings.ContainsAny(hex, "pP") {
+		hex += "p0"
+	}
+	if hex[0] == '.' {
+		hex = "0" + hex
+	}
+	v, err := strconv.ParseFloat("0x"+hex, 64)
+	return v, err == nil || isRangeErr(err)
+}
+
+func hexDigit(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+func isRangeErr(err error) bool {
+	ne, ok := err.(*strconv.NumError)
+	return ok && ne.Err == strconv.ErrRange
 }
 
 // portNumber parses a port for `port` matchers; the fast path avoids the

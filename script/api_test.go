@@ -15,7 +15,16 @@ func TestLuaAPI(t *testing.T) {
 		name, code, want string
 	}{
 		{"parse_ipv4", `return neosocksd.parse_ipv4("203.0.113.1") == 0xCB007101, select("#", neosocksd.parse_ipv4("01.2.3.4"))`, "true,true,0"},
-		{"parse_ipv6 words", `return neosocksd.parse_ipv6("fe80::1:2")`, "true,4269801472,0,0,65538"},
+		{"parse_ipv6 halves", `return neosocksd.parse_ipv6("fe80::1:2")`, "true,-0x180000000000000,65538"},
+		{"parse_ipv6 spec example", `local subnet1, subnet2 = neosocksd.parse_ipv6("fe80::")
+local mask1, mask2 = 0xFFC0000000000000, 0
+local ip1, ip2 = neosocksd.parse_ipv6("fe80::1")
+return (ip1 & mask1) == subnet1 and (ip2 & mask2) == subnet2, subnet1 == 0xfe80000000000000`, "true,true,true"},
+		{"exact integers in rpc results", `return math.maxinteger, math.mininteger, (1 << 53) + 1, -(1 << 60)`,
+			"true,0x7fffffffffffffff,0x8000000000000000,0x20000000000001,-0x1000000000000000"},
+		{"exact integers in rpc arguments", `return (function(...) return select("#", ...), ... end)(0x7ffffffffffffffe + 1, 0xfe80000000000000)`,
+			"true,2,0x7fffffffffffffff,-0x180000000000000"},
+		{"_VERSION", `return _VERSION`, `true,"Lua 5.4"`},
 		{"parse_ipv6 invalid", `return select("#", neosocksd.parse_ipv6("::1%eth0"))`, "true,0"},
 		{"splithostport", `return neosocksd.splithostport("[::1]:443")`, `true,"::1","443"`},
 		{"splithostport empty host", `return neosocksd.splithostport(":80")`, `true,"","80"`},

@@ -69,11 +69,12 @@
 //
 // # Numbers
 //
-// gopher-lua carries every number as a float64. neosocksd.parse_ipv4
-// returns one exact non-negative 32-bit value, and neosocksd.parse_ipv6
-// returns four 32-bit words, most significant first, as the original does
-// on Lua builds with 32-bit integers. Integer configuration fields of a -c
-// table accept any integral number (4.0 cannot be told from 4).
+// Integers are exact 64-bit Lua 5.4 integers (package stdlib/lua54: plain
+// float64 numbers within ±2^53, boxed integers beyond). neosocksd.parse_ipv4
+// returns one non-negative 32-bit value and neosocksd.parse_ipv6 two 64-bit
+// integers (high, low), as the original on standard Lua 5.4. Integer
+// configuration fields of a -c table accept any integral number (4.0
+// cannot be told from 4).
 //
 // # Safety
 //

@@ -2,6 +2,7 @@ package script
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -130,6 +131,49 @@ func TestUpdateModule(t *testing.T) {
 	}
 	if d := routeOf(t, te.Engine, route.Resolve, "a.test:1"); d.Verdict != route.Forward {
 		t.Fatalf("old ruleset lost: %v", d)
+	}
+}
+
+// TestUpdateLibrulesetFor54 replaces the module "libruleset" with one
+// written for standard Lua 5.4 (64-bit IPv6 masks over parse_ipv6's (hi,
+// lo)), as /ruleset/update?module=libruleset does; every later ruleset
+// load must keep working and route IPv6 by those masks.
+func TestUpdateLibrulesetFor54(t *testing.T) {
+	te := loadTestRuleset(t, Options{}, "testdata/trivial.lua")
+	ctx := context.Background()
+	mod, err := os.ReadFile("testdata/libruleset54.lua")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := te.Update(ctx, "libruleset", "@libruleset.lua", mod); err != nil {
+		t.Fatalf("module update: %v", err)
+	}
+	rs, err := os.ReadFile("testdata/uses_libruleset54.lua")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, port := range []string{"7", "8"} {
+		te.invoke(t, "_G.PORT6 = "+port)
+		if err := te.Update(ctx, "", "@ruleset.lua", rs); err != nil {
+			t.Fatalf("ruleset load %d after the module update: %v", i+1, err)
+		}
+		for _, tc := range []struct {
+			addr string
+			want route.Verdict
+			to   string
+		}{
+			{"[fe80::1]:80", route.Reject, ""},
+			{"[febf:ffff::1]:80", route.Reject, ""},
+			{"[fec0::1]:80", route.Forward, "[fec0::1]:80"},
+			{"[2001:db8:ffff::1]:443", route.Forward, "[::1]:" + port},
+			{"[2001:db9::1]:443", route.Forward, "[2001:db9::1]:443"},
+			{"[fd12::1]:22", route.Forward, "[::1]:" + port},
+		} {
+			d := routeOf(t, te.Engine, route.Route6, tc.addr)
+			if d.Verdict != tc.want || tc.to != "" && d.Target != tc.to {
+				t.Errorf("load %d: route6 %s = %v %q, want %v %q", i+1, tc.addr, d.Verdict, d.Target, tc.want, tc.to)
+			}
+		}
 	}
 }
 

@@ -40,6 +40,9 @@ func TestRPCBetweenInstances(t *testing.T) {
 	if d := routeOf(t, a.Engine, route.Resolve, "rpcbig.test:1"); d.Verdict != route.Forward {
 		t.Fatalf("big rpc: %v %q", d.Verdict, d.Reason)
 	}
+	if d := routeOf(t, a.Engine, route.Resolve, "rpcint.test:1"); d.Verdict != route.Forward || d.Target != "127.0.0.1:2" {
+		t.Fatalf("64-bit integers over rpc: %v %q %q", d.Verdict, d.Target, d.Reason)
+	}
 	routeOf(t, a.Engine, route.Resolve, "rpcfail.test:1")
 	routeOf(t, a.Engine, route.Resolve, "rpcdead.test:1")
 	a.invoke(t, `assert(_G.rpc_error == "HTTP/1.1 500 Internal Server Error", tostring(_G.rpc_error))

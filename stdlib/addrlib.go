@@ -2,6 +2,7 @@ package stdlib
 
 import (
 	"github.com/neosocksd-go/neosocksd/core/addr"
+	"github.com/neosocksd-go/neosocksd/stdlib/lua54"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -11,7 +12,9 @@ import (
 //	splithostport(s) -> host, port   raises "invalid address: `s'" or
 //	                                 "address too long: N bytes"
 //	parse_ipv4(s)    -> n            one exact non-negative 32-bit value
-//	parse_ipv6(s)    -> w1, w2, w3, w4  four 32-bit words, most significant first
+//	parse_ipv6(s)    -> hi, lo       two 64-bit integers, as the original
+//	                                 on standard Lua 5.4 ("fe80::" gives
+//	                                 0xfe80000000000000, a negative integer)
 //
 // Invalid input to the parsers gives no value. The script package copies
 // these functions into neosocksd.*.
@@ -75,8 +78,8 @@ func luaParseIPv6(L *lua.LState) int {
 	if !ok {
 		return 0
 	}
-	for _, w := range addr.IPv6Words(a) {
-		L.Push(lua.LNumber(w))
-	}
-	return 4
+	hi, lo := ipv6Halves(a)
+	L.Push(lua54.Integer(int64(hi)))
+	L.Push(lua54.Integer(int64(lo)))
+	return 2
 }

@@ -1,11 +1,14 @@
 package stdlib
 
 import (
+	"encoding/binary"
 	"math"
+	"net/netip"
 	"sort"
 	"strings"
 
 	"github.com/neosocksd-go/neosocksd/core/addr"
+	"github.com/neosocksd-go/neosocksd/stdlib/lua54"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -207,11 +210,7 @@ func ParseCIDR6(s string) (hi, lo uint64, bits int, bad string) {
 	if !ok {
 		return 0, 0, 0, "subnet"
 	}
-	b := ip.As16()
-	for i := 0; i < 8; i++ {
-		hi = hi<<8 | uint64(b[i])
-		lo = lo<<8 | uint64(b[8+i])
-	}
+	hi, lo = ipv6Halves(ip)
 	mh, ml := mask6(bits)
 	if hi&^mh != 0 || lo&^ml != 0 {
 		return 0, 0, 0, "subnet"
@@ -253,12 +252,10 @@ func nativeParseCIDR6(L *lua.LState) int {
 	if bad != "" {
 		raiseCIDR(L, bad, s)
 	}
-	L.Push(lua.LNumber(hi >> 32))
-	L.Push(lua.LNumber(hi & 0xffffffff))
-	L.Push(lua.LNumber(lo >> 32))
-	L.Push(lua.LNumber(lo & 0xffffffff))
+	L.Push(lua54.Integer(int64(hi)))
+	L.Push(lua54.Integer(int64(lo)))
 	L.Push(lua.LNumber(bits))
-	return 5
+	return 3
 }
 
 // Ranges4 is a sorted list of disjoint, non-adjacent IPv4 ranges.
@@ -387,8 +384,8 @@ func (r Ranges6) Contains(hi, lo uint64) bool {
 	return i < len(r) && !ip.less(r[i].first)
 }
 
-// newSubnet6Matcher: inet6.subnet; matcher(w1, w2, w3, w4) takes the four
-// 32-bit words parse_ipv6 returns. Anything else raises.
+// newSubnet6Matcher: inet6.subnet; matcher(hi, lo) takes the two 64-bit
+// integers parse_ipv6 returns. Anything else raises.
 func newSubnet6Matcher(L *lua.LState) int {
 	list := listArg(L, 1)
 	nets := make([]Prefix6, 0, len(list))
@@ -401,14 +398,32 @@ func newSubnet6Matcher(L *lua.LState) int {
 	}
 	r := NewRanges6(nets)
 	L.Push(L.NewFunction(func(L *lua.LState) int {
-		var w [4]uint32
-		for i := range w {
-			w[i] = word(L, i+1, "inet6.subnet")
-		}
-		hi := uint64(w[0])<<32 | uint64(w[1])
-		lo := uint64(w[2])<<32 | uint64(w[3])
+		hi := half(L, 1, "inet6.subnet")
+		lo := half(L, 2, "inet6.subnet")
 		L.Push(lua.LBool(r.Contains(hi, lo)))
 		return 1
 	}))
 	return 1
+}
+
+// half returns argument n as one 64-bit half of an IPv6 address (any
+// integer, boxed or plain; negative values are the upper half of the
+// unsigned range). Anything else raises like word.
+func half(L *lua.LState, n int, who string) uint64 {
+	v := L.Get(n)
+	i, ok := lua54.IsInteger(v)
+	if !ok {
+		what := lua54.TypeName(v)
+		if lua54.IsNumber(v) {
+			what = "non-integral number"
+		}
+		L.RaiseError("%s: address expected, got %s", who, what)
+	}
+	return uint64(i)
+}
+
+// ipv6Halves returns an IPv6 address as its high and low 64 bits.
+func ipv6Halves(a netip.Addr) (hi, lo uint64) {
+	b := a.As16()
+	return binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
 }

@@ -73,7 +73,7 @@ func SetEventSink(L *lua.LState, sink func(Event)) {
 //	lower(s) -> s                    ASCII only
 //	quote(v) -> s                    string.format("%q", v) of Lua 5.4
 //	parse_ipv4(s), parse_ipv6(s)     as OpenAddr
-//	parse_cidr(s) -> n, bits         parse_cidr6(s) -> w1, w2, w3, w4, bits
+//	parse_cidr(s) -> n, bits         parse_cidr6(s) -> hi, lo, bits
 //	exact(s|list), host(s|list), domain(list), domain1(s),
 //	subnet(s|list), subnet6(s|list) -> matcher function
 //	log(...), logf(fmt, ...), evlog(...), evlogf(fmt, ...)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/neosocksd-go/neosocksd/core/addr"
+	"github.com/neosocksd-go/neosocksd/stdlib/lua54"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -197,27 +198,70 @@ func TestParseCIDR(t *testing.T) {
 func TestOpenAddr(t *testing.T) {
 	L := lua.NewState()
 	defer L.Close()
+	OpenCompat(L)
 	L.SetGlobal("a", OpenAddr(L))
-	err := L.DoString(`
+	fn, err := lua54.Load(L, []byte(`
 		local h, p = a.splithostport("[::1]:443")
 		assert(h == "::1" and p == "443", h)
 		h, p = a.splithostport(":80")
 		assert(h == "" and p == "80")
 		local ok, err = pcall(a.splithostport, "::1:80")
-		assert(not ok and err:find("invalid address: ` + "`" + `::1:80'", 1, true), err)
+		assert(not ok and err:find("invalid address: `+"`"+`::1:80'", 1, true), err)
 		ok, err = pcall(a.splithostport, string.rep("a", 262))
 		assert(not ok and err:find("address too long: 262 bytes", 1, true), err)
 		assert(a.parse_ipv4("203.0.113.1") == 0xCB007101)
 		assert(a.parse_ipv4("255.255.255.255") == 4294967295)
 		assert(select("#", a.parse_ipv4("01.2.3.4")) == 0)
 		assert(select("#", a.parse_ipv4({})) == 0)
-		local w1, w2, w3, w4 = a.parse_ipv6("fe80::1:2")
-		assert(w1 == 0xfe800000 and w2 == 0 and w3 == 0 and w4 == 0x10002)
-		assert(select("#", a.parse_ipv6("::1")) == 4)
+		-- two 64-bit integers (high, low), as the original on Lua 5.4
+		local hi, lo = a.parse_ipv6("fe80::1:2")
+		assert(hi == 0xfe80000000000000 and lo == 0x10002, tostring(hi))
+		assert(math.type(hi) == "integer" and hi < 0 and string.format("%x", hi) == "fe80000000000000")
+		hi, lo = a.parse_ipv6("::1")
+		assert(hi == 0 and lo == 1 and select("#", a.parse_ipv6("::1")) == 2)
+		hi, lo = a.parse_ipv6("2001:db8:1:2:3:4:5:6")
+		assert(hi == 0x20010db800010002 and lo == 0x0003000400050006)
+		hi, lo = a.parse_ipv6("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe")
+		assert(hi == -1 and lo == -2)
+		hi, lo = a.parse_ipv6("::ffff:1.2.3.4")
+		assert(hi == 0 and lo == 0xffff01020304)
 		assert(select("#", a.parse_ipv6("fe80::1%eth0")) == 0)
 		assert(select("#", a.parse_ipv6("1.2.3.4")) == 0)
-	`)
+	`), "=addr")
 	if err != nil {
+		t.Fatal(err)
+	}
+	L.Push(fn)
+	if err := L.PCall(0, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestParseIPv6SpecExample runs the Lua API reference's example for
+// neosocksd.parse_ipv6 verbatim: a /10 subnet tested with 64-bit masks.
+func TestParseIPv6SpecExample(t *testing.T) {
+	L := lua.NewState()
+	defer L.Close()
+	OpenCompat(L)
+	ns := L.NewTable()
+	L.SetGlobal("neosocksd", ns)
+	L.SetFuncs(ns, map[string]lua.LGFunction{"parse_ipv6": luaParseIPv6})
+	fn, err := lua54.Load(L, []byte(`
+local subnet1, subnet2 = neosocksd.parse_ipv6("fe80::")
+local mask1, mask2 = 0xFFC0000000000000, 0x0000000000000000
+local ip1, ip2 = neosocksd.parse_ipv6("fe80::1")
+assert((ip1 & mask1) == subnet1 and (ip2 & mask2) == subnet2)
+local ip3, ip4 = neosocksd.parse_ipv6("fec0::1")
+assert(not ((ip3 & mask1) == subnet1 and (ip4 & mask2) == subnet2))
+assert(subnet1 == 0xfe80000000000000 and subnet2 == 0)
+local one1, one2 = neosocksd.parse_ipv6("::1")
+assert(one1 == 0 and one2 == 1)
+`), "=example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	L.Push(fn)
+	if err := L.PCall(0, 0, nil); err != nil {
 		t.Fatal(err)
 	}
 }

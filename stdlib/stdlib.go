@@ -10,12 +10,12 @@
 // script package owns the VM and provides neosocksd.* and await.*; the
 // framework looks those up dynamically at call time.
 //
-// Number conventions. gopher-lua carries every number as a float64. Where
-// the original hands out Lua 5.4 integers this package hands out exactly
-// representable floats: parse_ipv4 returns the address as one non-negative
-// 32-bit value, and parse_ipv6 returns FOUR 32-bit words (most significant
-// first), as the original does on Lua builds with 32-bit integers; marshal
-// treats an integral float within the int64 range as an integer.
+// Number conventions. Integers are exact 64-bit Lua 5.4 integers: plain
+// float64 numbers within ±2^53 and boxed integers beyond (package lua54).
+// parse_ipv4 returns the address as one non-negative 32-bit value and
+// parse_ipv6 two 64-bit integers (high, low) as the original does on
+// standard Lua 5.4; marshal writes boxed integers and integral floats within
+// the int64 range as integers.
 //
 // unmarshal. libruleset defines unmarshal(s) as load("return "..s) in an
 // empty environment; the text Marshal produces is read natively by

@@ -9,13 +9,12 @@
 -- slow in an interpreter (big-list indexes, event logging), lives in the Go
 -- module "libruleset.native".
 --
--- Numbers. The host runtime carries every number as a float64:
---   * neosocksd.parse_ipv4(s) returns one exact non-negative 32-bit value;
---   * neosocksd.parse_ipv6(s) returns FOUR 32-bit words (w1, w2, w3, w4),
---     most significant first, like the original on Lua builds with 32-bit
---     integers. Therefore parse_cidr6 returns (w1, w2, w3, w4, bits) and the
---     matchers of _G.route6 (inet6.subnet, composites, functions) receive
---     (w1, w2, w3, w4) instead of (hi, lo).
+-- Numbers. Integers are exact 64-bit Lua 5.4 integers on the host:
+--   * neosocksd.parse_ipv4(s) returns one non-negative 32-bit value;
+--   * neosocksd.parse_ipv6(s) returns two 64-bit integers (hi, lo), like the
+--     original on standard Lua 5.4; parse_cidr6 returns (hi, lo, bits) and
+--     the matchers of _G.route6 (inet6.subnet, composites, functions)
+--     receive (hi, lo).
 --
 -- Fixes against the original framework (P1..P5 of the route-table design):
 --   P1  re-joining a host and a port brackets hosts that contain ':'

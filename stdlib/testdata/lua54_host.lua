@@ -112,7 +112,8 @@ local function parse_ipv6(s)
         end
         g = hg
     end
-    return g[1] << 16 | g[2], g[3] << 16 | g[4], g[5] << 16 | g[6], g[7] << 16 | g[8]
+    -- two 64-bit integers (high, low), as the original on Lua 5.4
+    return g[1] << 48 | g[2] << 32 | g[3] << 16 | g[4], g[5] << 48 | g[6] << 32 | g[7] << 16 | g[8]
 end
 
 _G.neosocksd = {
@@ -191,21 +192,28 @@ local function mask32(b)
     return (0xffffffff << (32 - b)) & 0xffffffff
 end
 
+-- mask64(b) is the mask of the first b bits of a 64-bit half (b is
+-- clamped to 0..64).
+local function mask64(b)
+    if b <= 0 then
+        return 0
+    end
+    if b >= 64 then
+        return -1
+    end
+    return ~(-1 >> b)
+end
+
 local function parse_cidr6(s)
     local a, bits = split_cidr(s, 128)
     if not a then
         error(string.format("invalid prefix size %q", s), 2)
     end
-    local w = { parse_ipv6(a) }
-    if #w ~= 4 then
+    local hi, lo = parse_ipv6(a)
+    if not hi or hi & ~mask64(bits) ~= 0 or lo & ~mask64(bits - 64) ~= 0 then
         error(string.format("invalid subnet %q", s), 2)
     end
-    for k = 1, 4 do
-        if w[k] & ~mask32(bits - 32 * (k - 1)) ~= 0 then
-            error(string.format("invalid subnet %q", s), 2)
-        end
-    end
-    return w[1], w[2], w[3], w[4], bits
+    return hi, lo, bits
 end
 
 local function format_timestamp(t)
@@ -363,24 +371,18 @@ end
 function native.subnet6(v)
     local nets = {}
     for _, s in ipairs(list_arg(v)) do
-        local w1, w2, w3, w4, bits = parse_cidr6(s)
-        nets[#nets + 1] = { { w1, w2, w3, w4 }, bits }
+        local hi, lo, bits = parse_cidr6(s)
+        nets[#nets + 1] = { hi, lo, mask64(bits), mask64(bits - 64) }
     end
-    return function(...)
-        local w = { ... }
-        for k = 1, 4 do
-            if math.type(w[k]) ~= "integer" then
-                error("inet6.subnet: address expected, got " .. type(w[k]), 2)
-            end
+    return function(hi, lo)
+        if math.type(hi) ~= "integer" then
+            error("inet6.subnet: address expected, got " .. type(hi), 2)
+        end
+        if math.type(lo) ~= "integer" then
+            error("inet6.subnet: address expected, got " .. type(lo), 2)
         end
         for _, n in ipairs(nets) do
-            local hit = true
-            for k = 1, 4 do
-                if w[k] & mask32(n[2] - 32 * (k - 1)) ~= n[1][k] then
-                    hit = false
-                end
-            end
-            if hit then
+            if hi & n[3] == n[1] and lo & n[4] == n[2] then
                 return true
             end
         end
