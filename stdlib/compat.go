@@ -8,7 +8,8 @@ package stdlib
 // escapes and numeric literals are a parser matter handled by lua54; see
 // its package documentation for the language table.
 //
-// Library compatibility (the VM carries every number as a float64):
+// Library compatibility (numbers within ±2^53 are float64, integers beyond
+// are lua54's exact boxed integers):
 //
 //	| Function                               | Status                                                         |
 //	|----------------------------------------|----------------------------------------------------------------|
@@ -17,12 +18,16 @@ package stdlib
 //	| require (Lua files)                    | yes: package.path with "?", dots → "/", chunk "@file", (name, path) passed |
 //	| package.searchers, package.searchpath  | yes (searchers is the same table as package.loaders)           |
 //	| table.unpack, table.pack, table.move   | yes                                                            |
-//	| math.type                              | integral values within int64 range report "integer"            |
-//	| math.tointeger, math.ult               | yes                                                            |
-//	| math.maxinteger, math.mininteger       | as floats (2^63-1 rounds to 2^63)                              |
+//	| table.concat                           | 5.4: numbers as tostring, __index honoured, no clamping        |
+//	| type, tonumber (with and without base) | 5.4: boxed integers are "number"; integer numerals exact       |
+//	| math.type                              | boxed integers, and integral plain values within int64 range, report "integer" |
+//	| math.tointeger, math.ult               | yes, exact                                                     |
+//	| math.abs, max, min, floor, ceil        | exact for integers; other math.* take boxed integers as floats |
+//	| math.maxinteger, math.mininteger       | exact (boxed integers)                                         |
+//	| _VERSION                               | "Lua 5.4"                                                      |
 //	| math.huge                              | +inf (gopher-lua's is the largest finite float)                |
 //	| utf8.*                                 | char, charpattern, codepoint, len, offset, codes (incl. lax)   |
-//	| string.format                          | 5.4 conversions incl. %q (5.4 escaping), %i, %a               |
+//	| string.format                          | 5.4 conversions incl. %q (5.4 escaping), %i, %a; %d %x %X %o %q exact on 64-bit integers |
 //	| string.lower, string.upper             | ASCII only, as C Lua in the "C" locale                         |
 //	| os.date                                | C99 strftime codes incl. %F %T %z %V %G, "*t" and "!*t"       |
 //	| os.exit(code)                          | flushes stdout, exits with code (true → 0, false → 1)          |
@@ -82,11 +87,15 @@ func OpenCompat(L *lua.LState) {
 		set(t, "unpack", compatUnpack)
 		set(t, "pack", compatPack)
 		set(t, "move", compatMove)
+		set(t, "concat", compatConcat)
 	}
 	if m, ok := g.RawGetString("math").(*lua.LTable); ok {
 		set(m, "type", compatMathType)
 		set(m, "tointeger", compatToInteger)
 		set(m, "ult", compatUlt)
+		floatArgs(L, m, "acos", "asin", "atan", "atan2", "cos", "cosh", "deg", "exp", "fmod", "frexp",
+			"ldexp", "log", "log10", "modf", "pow", "rad", "random", "randomseed", "sin", "sinh", "sqrt",
+			"tan", "tanh")
 		set(m, "abs", compatAbs)
 		set(m, "max", func(L *lua.LState) int { return compatMinMax(L, 1) })
 		set(m, "min", func(L *lua.LState) int { return compatMinMax(L, -1) })
@@ -559,6 +568,38 @@ func compatPack(L *lua.LState) int {
 }
 
 // compatMove is table.move(a1, f, e, t [, a2]).
+// compatConcat is Lua 5.4's table.concat: strings and numbers (formatted
+// as tostring does, boxed integers exact) from t[i] to t[j], read with
+// __index as lua_geti does; anything else raises.
+func compatConcat(L *lua.LState) int {
+	t := L.CheckTable(1)
+	sep := L.OptString(2, "")
+	i := optInteger(L, 3, 1)
+	j := int64(t.Len())
+	if L.Get(4) != lua.LNil {
+		j = checkInteger(L, 4)
+	}
+	var b strings.Builder
+	for k := i; k <= j; k++ {
+		v := L.GetTable(t, lua54.Integer(k))
+		s, ok := v.(lua.LString)
+		if !ok {
+			f, isNum := lua54.FormatValue(v)
+			if !isNum {
+				L.RaiseError("invalid value (%s) at index %d in table for 'concat'", lua54.TypeName(v), k)
+			}
+			s = lua.LString(f)
+		}
+		b.WriteString(string(s))
+		if k == j {
+			break // j may be math.maxinteger
+		}
+		b.WriteString(sep)
+	}
+	L.Push(lua.LString(b.String()))
+	return 1
+}
+
 func compatMove(L *lua.LState) int {
 	a1 := L.CheckTable(1)
 	f := L.CheckInt(2)
@@ -658,6 +699,27 @@ func compatUlt(L *lua.LState) int {
 	b := checkInteger(L, 2)
 	L.Push(lua.LBool(uint64(a) < uint64(b)))
 	return 1
+}
+
+// floatArgs wraps the Go functions t[names...] so that boxed integer
+// arguments reach them as the nearest float (gopher-lua's own math
+// functions only take plain numbers).
+func floatArgs(L *lua.LState, t *lua.LTable, names ...string) {
+	for _, name := range names {
+		orig, ok := t.RawGetString(name).(*lua.LFunction)
+		if !ok || !orig.IsG {
+			continue
+		}
+		fn := orig.GFunction
+		t.RawSetString(name, L.NewFunction(func(L *lua.LState) int {
+			for i := 1; i <= L.GetTop(); i++ {
+				if n, ok := lua54.BigInteger(L.Get(i)); ok {
+					L.Replace(i, lua.LNumber(n))
+				}
+			}
+			return fn(L)
+		}))
+	}
 }
 
 // compatAbs is math.abs; integers stay exact (math.abs(math.mininteger)

@@ -56,6 +56,11 @@ eq(keys[0x1000000000000000], "ab", "equal integers are one key")
 eq((0x20010db800000000 & 0xFFC0000000000000) == 0x2000000000000000, true, "64-bit mask")
 eq(9007199254740993 > 9007199254740992, true); eq(maxi < 2^63, true); eq(mini >= -2^63, true)
 eq(maxi .. "", "9223372036854775807")
+eq(table.concat({ 1, maxi, "x", 2.5, mini }, ","), "1,9223372036854775807,x,2.5,-9223372036854775808")
+eq(table.concat({ "a", "b", "c" }, "-", 2), "b-c"); eq(table.concat({}, "x"), "")
+eq(pcall(table.concat, { 1, {} }), false, "table.concat rejects tables")
+eq(select(2, pcall(table.concat, { "a" }, ",", 1, 2)):match("invalid value %(nil%) at index 2 in table for 'concat'") ~= nil, true)
+eq(math.sqrt(1 << 60), 2^30); eq(math.fmod(7, 3), 1); eq(math.exp(0), 1)
 
 -- utf8
 eq(utf8.char(72, 233, 8364, 128512), "H\u{E9}\u{20AC}\u{1F600}", "utf8.char")
