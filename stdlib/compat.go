@@ -88,6 +88,12 @@ func OpenCompat(L *lua.LState) {
 		set(t, "pack", compatPack)
 		set(t, "move", compatMove)
 		set(t, "concat", compatConcat)
+		if orig, ok := t.RawGetString("sort").(*lua.LFunction); ok && orig.IsG {
+			set(t, "sort", compatSort(orig.GFunction, L.NewFunction(func(L *lua.LState) int {
+				L.Push(lua.LBool(lua54.LessThan(L, L.Get(1), L.Get(2))))
+				return 1
+			})))
+		}
 	}
 	if m, ok := g.RawGetString("math").(*lua.LTable); ok {
 		set(m, "type", compatMathType)
@@ -598,6 +604,26 @@ func compatConcat(L *lua.LState) int {
 	}
 	L.Push(lua.LString(b.String()))
 	return 1
+}
+
+// compatSort wraps gopher-lua's table.sort: without a comparator, a list
+// holding a boxed integer is sorted with Lua 5.4's < (less), because
+// gopher-lua's own comparison rejects a boxed integer next to a plain
+// number.
+func compatSort(orig lua.LGFunction, less *lua.LFunction) lua.LGFunction {
+	return func(L *lua.LState) int {
+		if L.Get(2) == lua.LNil {
+			t := L.CheckTable(1)
+			for i := 1; i <= t.Len(); i++ {
+				if _, ok := lua54.BigInteger(t.RawGetInt(i)); ok {
+					L.SetTop(1)
+					L.Push(less)
+					break
+				}
+			}
+		}
+		return orig(L)
+	}
 }
 
 func compatMove(L *lua.LState) int {

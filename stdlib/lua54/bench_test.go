@@ -53,3 +53,34 @@ func BenchmarkBitwiseOp(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkCompareOp: cost of one ordering comparison of plain numbers
+// (c < i inside a Lua loop; the loop overhead is included). Since exact
+// integers, < <= > >= are lowered to a native helper.
+func BenchmarkCompareOp(b *testing.B) {
+	L := lua.NewState()
+	defer L.Close()
+	fn, err := Load(L, []byte("local n = ... local c = 0 for i = 1, n do if c < i then c = c + 1 end end return c"), "=bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	if err := L.CallByParam(lua.P{Fn: fn, NRet: 1, Protect: true}, lua.LNumber(b.N)); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkBigIntAdd: + on a boxed integer (a metamethod call and an
+// interning lookup per operation).
+func BenchmarkBigIntAdd(b *testing.B) {
+	L := lua.NewState()
+	defer L.Close()
+	fn, err := Load(L, []byte("local n = ... local x = 1 << 60 for i = 1, n do x = x + 1 end return x"), "=bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	if err := L.CallByParam(lua.P{Fn: fn, NRet: 1, Protect: true}, lua.LNumber(b.N)); err != nil {
+		b.Fatal(err)
+	}
+}

@@ -167,6 +167,13 @@ func Less(a, b lua.LValue) bool {
 	return ordered && c < 0
 }
 
+// LessThan is Lua 5.4's a < b for any two values (what the lowered <
+// computes): numbers exactly, strings byte-wise, else __lt, else Lua's
+// error.
+func LessThan(L *lua.LState, a, b lua.LValue) bool {
+	return compareValues(L, opLt, a, b)
+}
+
 // StringToValue is Lua 5.4's string→number coercion (tonumber without a
 // base) returning the Lua value: an integer numeral gives an exact integer
 // (boxed beyond ±2^53), anything else a float.

@@ -24,9 +24,12 @@ type Error struct {
 func (e *Error) Error() string { return e.Msg }
 
 // Parse parses Lua 5.4 source into gopher-lua AST statements. Lua 5.3/5.4
-// operators gopher-lua lacks (& | ~ << >> // and unary ~) are lowered to
+// operators gopher-lua lacks (& | ~ << >> // and unary ~), and < <= > >=
+// (so that boxed integers compare with plain numbers), are lowered to
 // calls whose callee is a marker string constant that Load replaces by a
-// native helper; Parse is meant for tools and tests that inspect the tree.
+// native helper; integer constants beyond ±2^53 are marker constants that
+// Load replaces by boxed integers. Parse is meant for tools and tests that
+// inspect the tree.
 func Parse(src []byte, chunkname string) ([]ast.Stmt, error) {
 	stmts, _, err := parse(src, chunkname)
 	return stmts, err

@@ -98,9 +98,9 @@ func arithNumerals(op int, a, b numeral) (numeral, error) {
 			return intNumeral(-x), nil
 		case opIdiv:
 			if y == 0 {
-				// The float carrier cannot tell an integer 0 from
-				// 0.0 in plain numbers, so only a boxed dividend (never
-				// plain) reaches here with Lua's error; see arithValues.
+				// Lua's error. With two plain operands the callers
+				// divide as floats instead: the float carrier cannot
+				// tell 0 from 0.0.
 				return numeral{}, errDivideZero
 			}
 			return intNumeral(IntFloorDiv(x, y)), nil
@@ -276,7 +276,7 @@ func arithValues(L *lua.LState, op int, a, b lua.LValue) lua.LValue {
 		}
 	}
 	if oka && okb {
-		if op == opIdiv && !na.isBoxed(a) && !nb.isBoxed(b) && nb.isInt && nb.i == 0 {
+		if op == opIdiv && !isBoxed(a) && !isBoxed(b) && nb.isInt && nb.i == 0 {
 			// Two plain operands: x // 0 cannot be told from x // 0.0.
 			return lua.LNumber(math.Floor(na.float() / nb.float()))
 		}
@@ -305,9 +305,8 @@ func arithValues(L *lua.LState, op int, a, b lua.LValue) lua.LValue {
 	return lua.LNil
 }
 
-// isBoxed reports whether the operand v this numeral came from is a boxed
-// integer.
-func (n numeral) isBoxed(v lua.LValue) bool {
+// isBoxed reports whether v is a boxed integer.
+func isBoxed(v lua.LValue) bool {
 	_, ok := BigInteger(v)
 	return ok
 }

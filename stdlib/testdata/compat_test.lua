@@ -60,6 +60,11 @@ eq(table.concat({ 1, maxi, "x", 2.5, mini }, ","), "1,9223372036854775807,x,2.5,
 eq(table.concat({ "a", "b", "c" }, "-", 2), "b-c"); eq(table.concat({}, "x"), "")
 eq(pcall(table.concat, { 1, {} }), false, "table.concat rejects tables")
 eq(select(2, pcall(table.concat, { "a" }, ",", 1, 2)):match("invalid value %(nil%) at index 2 in table for 'concat'") ~= nil, true)
+local sorted = { maxi, 3, mini, 1 << 60, -1, 9007199254740993, 9007199254740992 }
+table.sort(sorted)
+eq(table.concat(sorted, " "), "-9223372036854775808 -1 3 9007199254740992 9007199254740993 1152921504606846976 9223372036854775807")
+table.sort(sorted, function(a, b) return a > b end)
+eq(sorted[1], maxi); eq(sorted[7], mini)
 eq(math.sqrt(1 << 60), 2^30); eq(math.fmod(7, 3), 1); eq(math.exp(0), 1)
 
 -- utf8
