@@ -146,6 +146,16 @@ func OpenCompat(L *lua.LState) {
 		}
 	}
 	if d, ok := g.RawGetString("debug").(*lua.LTable); ok {
+		if orig, ok := d.RawGetString("setmetatable").(*lua.LFunction); ok && orig.IsG {
+			// Boxed integers are shared by every LState: their metatable
+			// must not change (Lua would change all numbers' at once).
+			set(d, "setmetatable", func(L *lua.LState) int {
+				if _, ok := lua54.BigInteger(L.Get(1)); ok {
+					L.RaiseError("cannot change the metatable of an integer")
+				}
+				return orig.GFunction(L)
+			})
+		}
 		if orig, ok := d.RawGetString("getinfo").(*lua.LFunction); ok && orig.IsG {
 			set(d, "getinfo", compatGetinfo(orig.GFunction))
 		}

@@ -54,7 +54,8 @@
 //	| numeric for with a boxed init, limit or step    | DIFFERENCE: "for statement limit must be a number" (gopher-  |
 //	| (for i = 1, math.maxinteger)                    | lua's VM); use a while loop or math.huge                      |
 //	| type(n) of a boxed integer                      | "number" through stdlib's type(); gopher-lua's own says       |
-//	|                                                 | "userdata"; getmetatable(n) is false, not nil                 |
+//	|                                                 | "userdata"; getmetatable(n) is false, not nil; stdlib's       |
+//	|                                                 | debug.setmetatable refuses them (boxes are shared by states)  |
 //	| runtime error texts                             | DIFFERENCE: from gopher-lua's VM, without "(local 'x')" details |
 //	| string.format / tostring / print of floats      | see package stdlib (OpenCompat formats numbers like "%.14g")  |
 //	| .. on floats                                    | DIFFERENCE: gopher-lua formats with Go's shortest form        |

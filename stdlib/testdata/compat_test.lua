@@ -65,6 +65,7 @@ table.sort(sorted)
 eq(table.concat(sorted, " "), "-9223372036854775808 -1 3 9007199254740992 9007199254740993 1152921504606846976 9223372036854775807")
 table.sort(sorted, function(a, b) return a > b end)
 eq(sorted[1], maxi); eq(sorted[7], mini)
+eq(pcall(setmetatable, 1 << 60, {}), false, "setmetatable on an integer")
 eq(math.sqrt(1 << 60), 2^30); eq(math.fmod(7, 3), 1); eq(math.exp(0), 1)
 
 -- utf8
