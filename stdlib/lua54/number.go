@@ -181,9 +181,15 @@ func negate(n numeral) numeral {
 	return floatNumeral(-n.f)
 }
 
-// numberLiteral renders a float64 as a NumberExpr value that gopher-lua's
-// compiler reads back exactly, or "" if it cannot (NaN).
-func numberLiteral(v float64) string {
+// numberLiteral renders a numeral as a NumberExpr value that gopher-lua's
+// compiler reads back exactly and literalValue reads back as the same kind
+// (an integer as digits, a float always with '.', an exponent or Inf), or
+// "" if it cannot (NaN).
+func numberLiteral(n numeral) string {
+	if n.isInt {
+		return strconv.FormatInt(n.i, 10)
+	}
+	v := n.f
 	switch {
 	case math.IsNaN(v):
 		return ""
@@ -191,13 +197,12 @@ func numberLiteral(v float64) string {
 		return "+Inf"
 	case math.IsInf(v, -1):
 		return "-Inf"
-	case v == 0:
-		return "0"
 	}
-	if v == math.Trunc(v) && math.Abs(v) < 1e18 {
-		return strconv.FormatInt(int64(v), 10)
+	s := strconv.FormatFloat(v, 'g', -1, 64)
+	if !strings.ContainsAny(s, ".e") {
+		s += ".0"
 	}
-	return strconv.FormatFloat(v, 'g', -1, 64)
+	return s
 }
 
 // FormatNumber renders a number the way Lua 5.4's tostring does, given the

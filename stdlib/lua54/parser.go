@@ -988,7 +988,7 @@ func (p *parser) numberExpr(n numeral) ast.Expr {
 	if n.isInt && (n.i > maxExact || n.i < -maxExact) {
 		return &ast.StringExpr{Value: p.helper(intMarker + strconv.FormatInt(n.i, 10))}
 	}
-	s := numberLiteral(n.float())
+	s := numberLiteral(n)
 	if s == "" {
 		return nil
 	}
@@ -1003,7 +1003,7 @@ const intMarker = "int:"
 // the marker's, so a boxed integer constant key goes through the identity
 // helper instead.
 func (p *parser) keyExpr(k ast.Expr, line int) ast.Expr {
-	if s, ok := k.(*ast.StringExpr); ok && strings.HasPrefix(s.Value, p.prefix+intMarker) {
+	if p.isIntMarker(k) {
 		return p.helperCall("intkey", line, k)
 	}
 	return k
@@ -1093,6 +1093,8 @@ func (p *parser) binary(op tokKind, l, r ast.Expr, line int) ast.Expr {
 		if a, ok := p.constValue(l); ok {
 			if b, ok := p.constValue(r); ok && (name == "+" || name == "-" || name == "*") {
 				code := map[string]int{"+": opAdd, "-": opSub, "*": opMul}[name]
+				// Integer constants fold exactly in int64 (1 << 53) + 1,
+				// a float constant makes it float arithmetic (1e15 * 1e15).
 				v, _ := arithNumerals(code, a, b)
 				if n := p.numberExpr(v); n != nil && !(!v.isInt && isNegZero(v.f)) {
 					n.SetLine(line)
@@ -1120,6 +1122,12 @@ func (p *parser) binary(op tokKind, l, r ast.Expr, line int) ast.Expr {
 }
 
 func isNegZero(v float64) bool { return v == 0 && 1/v < 0 }
+
+// isIntMarker reports whether e is a boxed integer constant.
+func (p *parser) isIntMarker(e ast.Expr) bool {
+	s, ok := e.(*ast.StringExpr)
+	return ok && strings.HasPrefix(s.Value, p.prefix+intMarker)
+}
 
 // constValue reports the value of a numeric constant expression.
 func (p *parser) constValue(e ast.Expr) (numeral, bool) {
