@@ -36,7 +36,7 @@ package stdlib
 //	| pcall, xpcall                          | run in a thread of their own (upvalues stay shared, see compat_pcall.go); xpcall passes extra arguments; no yield inside |
 //	| select('#'), rawequal, rawlen          | yes                                                            |
 //	| debug.getinfo                          | adds short_src; source is the name given to load ("@f.lua")     |
-//	| print, tostring                        | numbers formatted as Lua's "%.14g"; integral floats print as integers |
+//	| print, tostring                        | numbers formatted as Lua's "%.14g"; integral floats within ±2^53 print as integers |
 //	| string.pack, string.unpack, string.packsize | not provided                                              |
 //	| warn, collectgarbage("generational")   | not provided by this file                                      |
 //
@@ -1263,10 +1263,7 @@ func quoteLiteral(L *lua.LState, n int) string {
 		case math.IsNaN(f):
 			return "(0/0)"
 		}
-		if i, ok := isInteger(f); ok {
-			if i == math.MinInt64 {
-				return "0x8000000000000000"
-			}
+		if i, ok := lua54.PlainInteger(f); ok {
 			return strconv.FormatInt(i, 10)
 		}
 		return cHexExponent(strconv.FormatFloat(f, 'x', -1, 64))

@@ -18,9 +18,9 @@ const decimalLimit = 999999999999
 // Marshal serialises values in the format of the original's marshal(): Lua
 // expressions separated by commas that "return "..s reproduces.
 //
-// Numbers: integers (boxed integers beyond ±2^53 exactly, and integral
-// plain numbers within the int64 range, which the float carrier cannot tell
-// from integers) are written as Lua 5.4 writes integers (decimal up to
+// Numbers: integers (boxed integers beyond ±2^53, and integral plain
+// numbers within ±2^53, which the float carrier cannot tell from integers)
+// are written as Lua 5.4 writes integers (decimal up to
 // 999999999999 in magnitude, signed lowercase hex above, -2^63 as
 // 0x8000000000000000); +0.0 is "0", -0.0 "-0.0", NaN "0/0", infinities
 // "1/0" and "-1/0", and every other float a C-style hex float such as
@@ -148,7 +148,7 @@ func appendNumber(b []byte, f float64) []byte {
 			return append(b, "-0.0"...)
 		}
 		return append(b, '0')
-	case f == math.Trunc(f) && f >= -(1<<63) && f < 1<<63:
+	case f == math.Trunc(f) && f >= -(1<<53) && f <= 1<<53:
 		return appendInteger(b, int64(f))
 	}
 	return appendHexFloat(b, f)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/neosocksd-go/neosocksd/stdlib/lua54"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -44,9 +45,12 @@ func TestMarshal(t *testing.T) {
 		{"small ints", []lua.LValue{n(42), n(-3)}, "42,-3"},
 		{"decimal limit", []lua.LValue{n(999999999999), n(-999999999999)}, "999999999999,-999999999999"},
 		{"hex above limit", []lua.LValue{n(1e12), n(-1e12)}, "0xe8d4a51000,-0xe8d4a51000"},
-		{"mininteger", []lua.LValue{n(math.MinInt64)}, "0x8000000000000000"},
+		{"2^53 is the last plain integer", []lua.LValue{n(1 << 53), n(-(1 << 53))}, "0x20000000000000,-0x20000000000000"},
+		{"exact integers", []lua.LValue{lua54.Integer(math.MinInt64), lua54.Integer(math.MaxInt64), lua54.Integer(1<<53 + 1), lua54.Integer(-(1 << 60))},
+			"0x8000000000000000,0x7fffffffffffffff,0x20000000000001,-0x1000000000000000"},
+		{"floats beyond 2^53", []lua.LValue{n(math.MinInt64), n(1 << 60), n(1e16)}, "-0x1p+63,0x1p+60,0x1.1c37937e08p+53"},
 		{"2^63 is a float", []lua.LValue{n(math.Pow(2, 63))}, "0x1p+63"},
-		{"largest int64 float", []lua.LValue{n(math.Nextafter(math.Pow(2, 63), 0))}, "0x7ffffffffffffc00"},
+		{"largest int64 float", []lua.LValue{n(math.Nextafter(math.Pow(2, 63), 0))}, "0x1.fffffffffffffp+62"},
 		{"nan inf", []lua.LValue{n(math.NaN()), n(math.Inf(1)), n(math.Inf(-1))}, "0/0,1/0,-1/0"},
 		{"hex floats", []lua.LValue{n(1.5), n(0.5), n(-2.5), n(0.1), n(math.Pi)},
 			"0x1.8p+0,0x1p-1,-0x1.4p+1,0x1.999999999999ap-4,0x1.921fb54442d18p+1"},
@@ -238,16 +242,16 @@ func (r *mreader) number() (lua.LValue, error) {
 		f, err := strconv.ParseFloat(tok, 64)
 		return lua.LNumber(f), err
 	case tok == "0x8000000000000000":
-		return lua.LNumber(math.MinInt64), nil
+		return lua54.Integer(math.MinInt64), nil
 	case strings.HasPrefix(body, "0x"):
 		u, err := strconv.ParseUint(body[2:], 16, 64)
 		if err != nil || u <= decimalLimit || u > math.MaxInt64 {
 			return nil, fmt.Errorf("bad hex integer %q", tok)
 		}
 		if neg {
-			return lua.LNumber(-float64(u)), nil
+			return lua54.Integer(-int64(u)), nil
 		}
-		return lua.LNumber(float64(u)), nil
+		return lua54.Integer(int64(u)), nil
 	}
 	i, err := strconv.ParseInt(tok, 10, 64)
 	if err != nil || i > decimalLimit || i < -decimalLimit || tok == "-0" {
@@ -442,6 +446,7 @@ func FuzzMarshalRoundTrip(f *testing.F) {
 	f.Add([]byte{3, 5, 'a', '"', '\n', 0, 0x7f})                        // string escapes
 	f.Add([]byte{6, 5, 2, 1, 0, 3, 2, 'x', 'y', 1, 2, 7, 0, 3, 1, 'k'}) // table
 	f.Add([]byte{4, 0xff, 0xff, 0xff, 0xff, 6, 3, 6, 2, 2, 9, 0, 2, 8, 0})
+	f.Add([]byte{1, 0, 0, 0, 0, 0, 0, 0xb0, 0x43}) // the float 2^60
 	L := newTestState(f)
 	if err := L.DoString(`require "libruleset"`); err != nil {
 		f.Fatal(err)

@@ -46,8 +46,10 @@
 //	| 50th/100th/... positional item                   | helper (gopher-lua re-flushes that batch); see table.go        |
 //	| syntax error messages                           | "chunk:line: msg near 'tok'" as Lua 5.4.4; chunk names as luaO_chunkid |
 //	| goto error lines                                | clamped to the last line of the chunk                         |
-//	| int/float identity (3 vs 3.0, math.type(1.0))   | DIFFERENCE: integral floats behave and print as integers (so  |
-//	|                                                 | maxinteger + 1.0 wraps, and 2^60 is not == 1 << 60)           |
+//	| int/float identity (3 vs 3.0, math.type(1.0))   | DIFFERENCE: integral floats within ±2^53 behave and print as  |
+//	|                                                 | integers (so maxinteger + 1.0 wraps); plain numbers beyond    |
+//	|                                                 | ±2^53 are floats, but 2^60 == 1 << 60 is false (and they are  |
+//	|                                                 | two table keys)                                               |
 //	| + - * on two plain numbers beyond ±2^53         | DIFFERENCE: float arithmetic, rounds (only operations with a  |
 //	|                                                 | boxed operand, and & | ~ << >> //, are exact)                 |
 //	| x // 0, x % 0 with plain integers               | DIFFERENCE: ±inf / nan instead of an error (boxed: the error) |

@@ -127,12 +127,12 @@ func TypeName(v lua.LValue) string {
 }
 
 // MathType is math.type(v): "integer", "float", or "" for a non-number.
-// Integral plain numbers within int64 range are integers (the float
-// carrier cannot tell 3 from 3.0).
+// Integral plain numbers within ±2^53 are integers (the float carrier
+// cannot tell 3 from 3.0); plain numbers beyond are floats.
 func MathType(v lua.LValue) string {
 	switch n := v.(type) {
 	case lua.LNumber:
-		if _, ok := toInteger(float64(n)); ok {
+		if _, ok := PlainInteger(float64(n)); ok {
 			return "integer"
 		}
 		return "float"
@@ -210,11 +210,11 @@ func (n numeral) float() float64 {
 }
 
 // numeralOf reads a Lua number value. A plain number is an integer when it
-// is integral and within int64 range (the float carrier's rule).
+// is integral and within ±2^53 (PlainInteger).
 func numeralOf(v lua.LValue) (numeral, bool) {
 	switch x := v.(type) {
 	case lua.LNumber:
-		if i, ok := toInteger(float64(x)); ok {
+		if i, ok := PlainInteger(float64(x)); ok {
 			return intNumeral(i), true
 		}
 		return floatNumeral(float64(x)), true

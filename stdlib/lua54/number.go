@@ -205,8 +205,10 @@ func numberLiteral(n numeral) string {
 	return s
 }
 
-// FormatNumber renders a number the way Lua 5.4's tostring does, given the
-// float64 carrier: integral values in int64 range print as integers ("3"),
+// FormatNumber renders a plain number the way Lua 5.4's tostring does:
+// integral values within ±2^53 print as integers ("3"; the float carrier
+// cannot tell 3.0), integers beyond are boxed, so plain values beyond are
+// floats,
 // everything else with "%.14g" ("0.1", "1e+100", "inf", "-nan" as "nan"
 // or "-nan" following the sign bit, as glibc prints it).
 func FormatNumber(v float64) string {
@@ -221,7 +223,7 @@ func FormatNumber(v float64) string {
 	case math.IsInf(v, -1):
 		return "-inf"
 	}
-	if i, ok := toInteger(v); ok {
+	if i, ok := PlainInteger(v); ok {
 		return strconv.FormatInt(i, 10)
 	}
 	return formatG14(v)
@@ -257,8 +259,19 @@ func trimFracZeros(s string) string {
 	return strings.TrimSuffix(s, ".")
 }
 
-// toInteger reports whether v is integral and within int64 range (the
-// float64 carrier's notion of a Lua integer) and returns it.
+// PlainInteger reports whether a plain number is an integer: integral and
+// within ±2^53. Beyond ±2^53 integers are boxed, so a plain number there is
+// a float (2^60, 1e16, or + - * of plain numbers that left the range).
+func PlainInteger(v float64) (int64, bool) {
+	if v != math.Trunc(v) || v < -maxExact || v > maxExact {
+		return 0, false
+	}
+	return int64(v), true
+}
+
+// toInteger reports whether v is integral and within int64 range: whether
+// a float has an exact integer representation (lua_Number to lua_Integer
+// conversion for bitwise operands, math.tointeger, %d).
 func toInteger(v float64) (int64, bool) {
 	if v != math.Trunc(v) || v < -9223372036854775808.0 || v >= 9223372036854775808.0 {
 		return 0, false

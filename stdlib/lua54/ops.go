@@ -242,7 +242,7 @@ func newHelper(L *lua.LState, op int) *lua.LFunction {
 }
 
 func plainNumeral(n lua.LNumber) numeral {
-	if i, ok := toInteger(float64(n)); ok {
+	if i, ok := PlainInteger(float64(n)); ok {
 		return intNumeral(i)
 	}
 	return floatNumeral(float64(n))
