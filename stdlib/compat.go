@@ -20,7 +20,7 @@ package stdlib
 //	| table.unpack, table.pack, table.move   | yes                                                            |
 //	| table.concat                           | 5.4: numbers as tostring, __index honoured, no clamping        |
 //	| type, tonumber (with and without base) | 5.4: boxed integers are "number"; integer numerals exact       |
-//	| math.type                              | boxed integers, and integral plain values within int64 range, report "integer" |
+//	| math.type                              | boxed integers, and integral plain values within ±2^53, report "integer" |
 //	| math.tointeger, math.ult               | yes, exact                                                     |
 //	| math.abs, max, min, floor, ceil        | exact for integers; other math.* take boxed integers as floats |
 //	| math.maxinteger, math.mininteger       | exact (boxed integers)                                         |
@@ -583,7 +583,6 @@ func compatPack(L *lua.LState) int {
 	return 1
 }
 
-// compatMove is table.move(a1, f, e, t [, a2]).
 // compatConcat is Lua 5.4's table.concat: strings and numbers (formatted
 // as tostring does, boxed integers exact) from t[i] to t[j], read with
 // __index as lua_geti does; anything else raises.
@@ -636,6 +635,7 @@ func compatSort(orig lua.LGFunction, less *lua.LFunction) lua.LGFunction {
 	}
 }
 
+// compatMove is table.move(a1, f, e, t [, a2]).
 func compatMove(L *lua.LState) int {
 	a1 := L.CheckTable(1)
 	f := L.CheckInt(2)
