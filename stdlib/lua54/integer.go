@@ -2,7 +2,6 @@ package lua54
 
 import (
 	"math"
-	"runtime"
 	"strconv"
 	"sync"
 	"weak"
@@ -38,11 +37,17 @@ var intMeta *lua.LTable
 func init() { intMeta = newIntMeta() }
 
 // interned maps an int64 to its live box. Boxes are held weakly: a box that
-// no Lua value refers to any more is collected and its entry removed.
+// no Lua value refers to any more is collected, and its entry is dropped by
+// the next sweep (run whenever the map has doubled since the last one, so
+// sweeping costs O(1) per box created).
 var interned = struct {
 	sync.Mutex
-	m map[int64]weak.Pointer[lua.LUserData]
-}{m: map[int64]weak.Pointer[lua.LUserData]{}}
+	m         map[int64]weak.Pointer[lua.LUserData]
+	nextSweep int
+}{m: map[int64]weak.Pointer[lua.LUserData]{}, nextSweep: minSweep}
+
+// minSweep is the intern table size below which it is never swept.
+const minSweep = 1024
 
 // Integer returns the Lua value of the integer i: a plain number within
 // ±2^53, else the interned box of i.
@@ -63,18 +68,21 @@ func box(i int64) *lua.LUserData {
 	}
 	ud := &lua.LUserData{Value: i, Metatable: intMeta}
 	interned.m[i] = weak.Make(ud)
-	runtime.AddCleanup(ud, forget, i)
+	if len(interned.m) >= interned.nextSweep {
+		sweepInterned()
+	}
 	return ud
 }
 
-// forget drops the entry of a collected box, unless a new box of the same
-// value has been interned since.
-func forget(i int64) {
-	interned.Lock()
-	defer interned.Unlock()
-	if wp, ok := interned.m[i]; ok && wp.Value() == nil {
-		delete(interned.m, i)
+// sweepInterned drops the entries of collected boxes; interned must be
+// locked.
+func sweepInterned() {
+	for i, wp := range interned.m {
+		if wp.Value() == nil {
+			delete(interned.m, i)
+		}
 	}
+	interned.nextSweep = max(2*len(interned.m), minSweep)
 }
 
 // BigInteger reports whether v is a boxed integer and returns its value.

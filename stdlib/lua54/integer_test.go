@@ -82,28 +82,31 @@ func TestIntegersAcrossStates(t *testing.T) {
 	}
 }
 
-// TestIntegersAreCollected: the intern table holds boxes weakly.
+// TestIntegersAreCollected: the intern table holds boxes weakly, and a
+// sweep drops the entries of collected ones.
 func TestIntegersAreCollected(t *testing.T) {
 	size := func() int {
 		interned.Lock()
 		defer interned.Unlock()
 		return len(interned.m)
 	}
-	before := size()
-	const n = 1000
+	const n = 4 * minSweep
 	for i := int64(0); i < n; i++ {
 		Integer(math.MinInt64 + 12345 + i)
 	}
-	if size() < before+n {
-		t.Fatalf("%d boxes interned after creating %d", size()-before, n)
+	if got := size(); got < minSweep {
+		t.Fatalf("%d boxes interned after creating %d", got, n)
 	}
-	// Cleanups run after a collection, on their own goroutine: collect
-	// until they have run (bounded).
-	for i := 0; i < 200 && size() >= before+n/2; i++ {
-		runtime.GC()
-		runtime.Gosched()
+	keep := Integer(math.MinInt64 + 1)
+	runtime.GC()
+	interned.Lock()
+	sweepInterned()
+	interned.Unlock()
+	if got := size(); got >= minSweep {
+		t.Fatalf("intern table still holds %d entries after a collection", got)
 	}
-	if got := size(); got >= before+n/2 {
-		t.Fatalf("intern table still holds %d entries (%d before)", got, before)
+	if Integer(math.MinInt64+1) != keep {
+		t.Fatal("a live box was dropped")
 	}
+	runtime.KeepAlive(keep)
 }
