@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -315,6 +316,8 @@ func TestDialProxyFailures(t *testing.T) {
 		{"socks5 refused", "socks5://", []exchange{{[]byte{5, 1, 0}, []byte{5, 0}}, {req5, []byte{5, 5, 0, 1, 0, 0, 0, 0, 0, 0}}}, ProxyRefused},
 		{"socks5 general failure", "socks5://", []exchange{{[]byte{5, 1, 0}, []byte{5, 0}}, {req5, []byte{5, 1, 0, 1, 0, 0, 0, 0, 0, 0}}}, ProxyProtocol},
 		{"socks5 host unreachable", "socks5://", []exchange{{[]byte{5, 1, 0}, []byte{5, 0}}, {req5, []byte{5, 4, 0, 1}}}, ProxyProtocol},
+		{"socks5 user too long", "socks5://" + strings.Repeat("u", 256) + ":p@", []exchange{{[]byte{5, 2, 0, 2}, []byte{5, 2}}}, ProxyAuth},
+		{"socks5 password too long", "socks5://u:" + strings.Repeat("p", 256) + "@", []exchange{{[]byte{5, 2, 0, 2}, []byte{5, 2}}}, ProxyAuth},
 		{"socks5 eof at once", "socks5://", []exchange{{[]byte{5, 1, 0}, nil}}, UnexpectedEOF},
 		{"socks5 eof mid method", "socks5://", []exchange{{[]byte{5, 1, 0}, []byte{5}}}, UnexpectedEOF},
 		{"socks5 eof mid reply", "socks5://", []exchange{{[]byte{5, 1, 0}, []byte{5, 0}}, {req5, []byte{5, 0, 0, 1, 127}}}, UnexpectedEOF},

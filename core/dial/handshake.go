@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/neosocksd-go/neosocksd/core/addr"
+	"github.com/neosocksd-go/neosocksd/core/proto/http"
+	"github.com/neosocksd-go/neosocksd/core/proto/socks4"
+	"github.com/neosocksd-go/neosocksd/core/proto/socks5"
 )
 
 // aLongTimeAgo is a deadline in the past: setting it unblocks pending I/O.
@@ -119,11 +122,11 @@ func (s *stream) fill(n int) error {
 }
 
 // readSome reads whatever is available (at least one byte) into buf, up
-// to maxHTTPHead bytes in total.
+// to http.MaxConnectHeadSize bytes in total.
 func (s *stream) readSome() error {
 	have := len(s.buf)
 	if cap(s.buf)-have < 512 {
-		nb := make([]byte, have, min(max(2*cap(s.buf), 1024), maxHTTPHead))
+		nb := make([]byte, have, min(max(2*cap(s.buf), 1024), http.MaxConnectHeadSize))
 		copy(nb, s.buf)
 		s.buf = nb
 	}
@@ -182,12 +185,12 @@ func (s *stream) handshake(p *addr.Proxy, next addr.Addr) error {
 }
 
 func (s *stream) httpConnect(p *addr.Proxy, next addr.Addr) error {
-	s.out = appendHTTPConnect(s.out[:0], next, p)
+	s.out = http.AppendConnect(s.out[:0], next, p.HasUser, p.User, p.Password)
 	if err := s.write(s.out); err != nil {
 		return err
 	}
 	for {
-		status, n, err := parseHTTPHead(s.buf)
+		status, n, err := httpHead(s.buf)
 		switch {
 		case err == nil:
 			s.consume(n)
@@ -210,11 +213,16 @@ func (s *stream) socks4Connect(p *addr.Proxy, next addr.Addr) error {
 	if next.Kind() == addr.Domain && strings.IndexByte(next.Name(), 0) >= 0 {
 		return &Error{Kind: InvalidAddr, Err: errors.New("socks4a: NUL byte in host name")}
 	}
-	s.out = appendSOCKS4Connect(s.out[:0], next, p.User)
+	out, err := socks4.AppendRequest(s.out[:0], socks4.Request{Command: socks4.Connect, Addr: next, UserID: p.User})
+	if err != nil {
+		// The target was checked above: what does not fit is the user ID.
+		return &Error{Kind: ProxyAuth, Err: fmt.Errorf("user ID: %w", err)}
+	}
+	s.out = out
 	if err := s.write(s.out); err != nil {
 		return err
 	}
-	return s.readReply(parseSOCKS4Reply)
+	return s.readReply(socks4Reply)
 }
 
 func (s *stream) socks5Connect(p *addr.Proxy, next addr.Addr) error {
@@ -222,35 +230,42 @@ func (s *stream) socks5Connect(p *addr.Proxy, next addr.Addr) error {
 		return &Error{Kind: InvalidAddr, Err: errors.New("socks5: host name longer than 255 bytes")}
 	}
 	withAuth := p.HasUser
-	s.out = appendSOCKS5Greeting(s.out[:0], withAuth)
+	if withAuth {
+		s.out = socks5.AppendMethods(s.out[:0], socks5.NoAuth, socks5.UserPass)
+	} else {
+		s.out = socks5.AppendMethods(s.out[:0], socks5.NoAuth)
+	}
 	if err := s.write(s.out); err != nil {
 		return err
 	}
-	var method byte
+	var method socks5.Method
 	err := s.readReply(func(b []byte) (int, error) {
-		m, n, err := parseSOCKS5Method(b, withAuth)
+		m, n, err := socks5Method(b, withAuth)
 		method = m
 		return n, err
 	})
 	if err != nil {
 		return err
 	}
-	if method == socks5UserPass {
-		if s.out, err = appendSOCKS5Auth(s.out[:0], p.User, p.Password); err != nil {
-			return err
+	if method == socks5.UserPass {
+		out, err := socks5.AppendUserPass(s.out[:0], p.User, p.Password)
+		if err != nil {
+			return &Error{Kind: ProxyAuth, Err: errors.New("socks5: user name or password longer than 255 bytes")}
 		}
+		s.out = out
 		if err := s.write(s.out); err != nil {
 			return err
 		}
-		if err := s.readReply(parseSOCKS5AuthReply); err != nil {
+		if err := s.readReply(socks5AuthReply); err != nil {
 			return err
 		}
 	}
-	s.out = appendSOCKS5Connect(s.out[:0], next)
+	// The target's length was checked above, so this cannot fail.
+	s.out, _ = socks5.AppendRequest(s.out[:0], socks5.Request{Command: socks5.Connect, Addr: next})
 	if err := s.write(s.out); err != nil {
 		return err
 	}
-	return s.readReply(parseSOCKS5Reply)
+	return s.readReply(socks5Reply)
 }
 
 // bufConn is an outbound socket with bytes that were read ahead during

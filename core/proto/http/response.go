@@ -2,7 +2,6 @@ package http
 
 import (
 	"strconv"
-	"strings"
 )
 
 // ResponseHead is an upstream response head classified for forwarding back
@@ -23,8 +22,9 @@ type ResponseHead struct {
 	Forward []Header
 }
 
-// ParseResponse parses a response head from the start of b: "HTTP/1.x",
-// a three-digit code, a reason phrase, at most MaxHeaders headers, at most
+// ParseResponse parses a response head from the start of b: the status
+// line of parseStatusLine ("HTTP/1.<digit>", a three-digit code, a reason
+// phrase), at most MaxHeaders headers, at most
 // MaxResponseHeadSize bytes. Transfer-Encoding must be absent, empty or
 // exactly "chunked"; Content-Length must be valid and not combined with
 // chunked. It returns ErrShort while incomplete; every other error means
@@ -41,25 +41,11 @@ func ParseResponse(b []byte) (ResponseHead, int, error) {
 			return r, 0, malformed("control byte in status line")
 		}
 	}
-	// HTTP/1.x SP ddd [SP reason]
-	if len(line) < 12 || !strings.HasPrefix(line, "HTTP/1.") || line[8] != ' ' {
+	code, reason, ok := parseStatusLine(line)
+	if !ok {
 		return r, 0, malformed("status line")
 	}
-	code := 0
-	for i := 9; i < 12; i++ {
-		c := line[i]
-		if c < '0' || c > '9' {
-			return r, 0, malformed("status code")
-		}
-		code = code*10 + int(c-'0')
-	}
-	if len(line) > 12 {
-		if line[12] != ' ' {
-			return r, 0, malformed("status code")
-		}
-		r.Reason = line[13:]
-	}
-	r.Version, r.Code = line[:8], code
+	r.Version, r.Code, r.Reason = line[:8], code, reason
 	hs, n, err := parseHeaders(rest, MaxResponseHeadSize-len(line)-2, MaxHeaders)
 	if err != nil {
 		return r, 0, err

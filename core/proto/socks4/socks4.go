@@ -163,7 +163,8 @@ func AppendReply(dst []byte, r Reply) []byte {
 
 // AppendRequest appends a request for req, the client side of
 // ParseRequest: an IPv4 target is sent as SOCKS4, anything else as SOCKS4A
-// (an IPv6 target travels as its text form). It returns ErrUserIDTooLong or
+// with DSTIP 0.0.0.255, the marker neosocksd's client sends (an IPv6
+// target travels as its text form). It returns ErrUserIDTooLong or
 // ErrDomainTooLong when a field does not fit, or ErrRequestTooLong for a
 // field holding a NUL.
 func AppendRequest(dst []byte, req Request) ([]byte, error) {
@@ -189,7 +190,7 @@ func AppendRequest(dst []byte, req Request) ([]byte, error) {
 	if hasNUL(host) {
 		return dst, ErrRequestTooLong
 	}
-	dst = append(dst, Version, byte(req.Command), byte(port>>8), byte(port), 0, 0, 0, 1)
+	dst = append(dst, Version, byte(req.Command), byte(port>>8), byte(port), 0, 0, 0, 0xff)
 	dst = append(dst, req.UserID...)
 	dst = append(dst, 0)
 	dst = append(dst, host...)
@@ -205,13 +206,17 @@ func hasNUL(s string) bool {
 	return false
 }
 
-// ParseReply parses an 8-byte reply. The version byte must be 00.
-func ParseReply(b []byte) (Reply, error) {
+// ParseReply parses the 8-byte reply at the start of b; the version byte
+// must be 00. It returns the code and the bytes consumed, always ReplyLen.
+// While b is short it returns ErrShort with n = ReplyLen, the length b
+// must reach, so that a client reads exactly the reply and nothing after
+// it. Bytes after the reply are not looked at.
+func ParseReply(b []byte) (r Reply, n int, err error) {
 	if len(b) < ReplyLen {
-		return 0, ErrShort
+		return 0, ReplyLen, ErrShort
 	}
 	if b[0] != ReplyVersion {
-		return 0, ErrVersion
+		return 0, 0, ErrVersion
 	}
-	return Reply(b[1]), nil
+	return Reply(b[1]), ReplyLen, nil
 }

@@ -60,13 +60,76 @@ func TestReply(t *testing.T) {
 	if !bytes.Equal(b, []byte{0, 0x5b, 0, 0, 0, 0, 0, 0}) {
 		t.Fatalf("reply = % x", b)
 	}
-	r, err := ParseReply(b)
-	if err != nil || r != Rejected || r.String() != "request rejected or failed" {
-		t.Fatalf("ParseReply = %v, %v", r, err)
+	r, n, err := ParseReply(append(b, "tunnel"...))
+	if err != nil || r != Rejected || n != ReplyLen || r.String() != "request rejected or failed" {
+		t.Fatalf("ParseReply = %v, %d, %v", r, n, err)
 	}
-	if _, err := ParseReply([]byte{4, 0x5a, 0, 0, 0, 0, 0, 0}); !errors.Is(err, ErrVersion) {
+	if _, _, err := ParseReply([]byte{4, 0x5a, 0, 0, 0, 0, 0, 0}); !errors.Is(err, ErrVersion) {
 		t.Fatalf("version 4 reply: %v", err)
 	}
+	// A short reply says how long it must get, and no longer.
+	for k := range ReplyLen {
+		if _, n, err := ParseReply(b[:k]); err != ErrShort || n != ReplyLen {
+			t.Fatalf("%d bytes: n %d, %v", k, n, err)
+		}
+	}
+}
+
+// TestAppendRequestClient pins the bytes neosocksd's client sends an
+// upstream SOCKS4A proxy (protocols §9.4): plain SOCKS4 for IPv4, else
+// DSTIP 0.0.0.255 and the name, IPv6 as text.
+func TestAppendRequestClient(t *testing.T) {
+	tests := []struct {
+		name, target, user string
+		want               []byte
+	}{
+		{"ipv4", "1.2.3.4:80", "", []byte{4, 1, 0, 80, 1, 2, 3, 4, 0}},
+		{"ipv4 user", "10.0.0.1:443", "bob", []byte{4, 1, 1, 187, 10, 0, 0, 1, 'b', 'o', 'b', 0}},
+		{"domain", "ex.org:8080", "", append([]byte{4, 1, 0x1f, 0x90, 0, 0, 0, 0xff, 0}, "ex.org\x00"...)},
+		{"domain user", "ex.org:1", "u", append([]byte{4, 1, 0, 1, 0, 0, 0, 0xff, 'u', 0}, "ex.org\x00"...)},
+		{"ipv6 as text", "[2001:db8::1]:22", "", append([]byte{4, 1, 0, 22, 0, 0, 0, 0xff, 0}, "2001:db8::1\x00"...)},
+		{"mapped as text", "[::ffff:1.2.3.4]:22", "", append([]byte{4, 1, 0, 22, 0, 0, 0, 0xff, 0}, "::ffff:1.2.3.4\x00"...)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a, err := addr.ParseTarget(tc.target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := AppendRequest(nil, Request{Command: Connect, Addr: a, UserID: tc.user})
+			if err != nil || !bytes.Equal(got, tc.want) {
+				t.Errorf("got % x (%v), want % x", got, err, tc.want)
+			}
+		})
+	}
+}
+
+// FuzzParseReply checks the client's reply parser: it never consumes
+// more than it was given, and a short input names a length it lacks.
+func FuzzParseReply(f *testing.F) {
+	f.Add([]byte{0, 0x5a, 0, 0, 0, 0, 0, 0})
+	f.Add([]byte{0, 0x5b, 0, 0, 0, 0, 0, 0, 'x'})
+	f.Add([]byte{0, 0x5a})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, n, err := ParseReply(b)
+		switch {
+		case err == ErrShort:
+			if n <= len(b) {
+				t.Fatalf("short with n=%d for %d bytes", n, len(b))
+			}
+		case err != nil:
+			if n != 0 {
+				t.Fatalf("n=%d with %v", n, err)
+			}
+		default:
+			if n != ReplyLen || n > len(b) || byte(r) != b[1] {
+				t.Fatalf("reply %v n=%d of % x", r, n, b)
+			}
+			if got := AppendReply(nil, r); !bytes.Equal(got[:2], b[:2]) {
+				t.Fatalf("re-encoded % x, parsed % x", got, b[:n])
+			}
+		}
+	})
 }
 
 func TestAppendRequest(t *testing.T) {
@@ -75,7 +138,7 @@ func TestAppendRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "\x04\x01\x01\xbb\x00\x00\x00\x01me\x002001:db8::1\x00"
+	want := "\x04\x01\x01\xbb\x00\x00\x00\xffme\x002001:db8::1\x00"
 	if string(b) != want {
 		t.Fatalf("got %q, want %q", b, want)
 	}

@@ -306,22 +306,77 @@ func AppendReply(dst []byte, r Reply, bound addr.Addr) []byte {
 	return out
 }
 
-// ParseReply parses a reply, the client side of AppendReply.
-func ParseReply(b []byte) (Reply, addr.Addr, int, error) {
+// ParseReply parses a reply, the client side of AppendReply. It returns
+// the code, BND.ADDR and the bytes consumed.
+//
+// A client must not read past the reply, so while b is short the error is
+// ErrShort and n is the length b must reach before another call can make
+// progress (4 for the fixed header, then 5 for a domain's length byte,
+// then the whole reply). Once the fixed header is there, r is its code even
+// when the address is still short or of an unknown type, so a failure can
+// be reported without waiting for BND.ADDR.
+func ParseReply(b []byte) (r Reply, bound addr.Addr, n int, err error) {
 	if len(b) < 1 {
-		return 0, addr.Addr{}, 0, ErrShort
+		return 0, addr.Addr{}, 4, ErrShort
 	}
 	if b[0] != Version {
 		return 0, addr.Addr{}, 0, ErrVersion
 	}
 	if len(b) < 4 {
-		return 0, addr.Addr{}, 0, ErrShort
+		return 0, addr.Addr{}, 4, ErrShort
 	}
-	a, n, err := parseAddr(b[3:])
+	r = Reply(b[1])
+	a, k, err := parseAddr(b[3:])
+	if err == ErrShort {
+		return r, addr.Addr{}, 3 + addrNeed(b[3:]), err
+	}
 	if err != nil {
-		return 0, addr.Addr{}, 0, err
+		return r, addr.Addr{}, 0, err
 	}
-	return Reply(b[1]), a, 3 + n, nil
+	return r, a, 3 + k, nil
+}
+
+// addrNeed is the length ATYP ADDR PORT at the start of b must have, as
+// far as b tells: a domain's length byte first, then the whole field. b
+// holds at least ATYP, of a known type.
+func addrNeed(b []byte) int {
+	switch AddrType(b[0]) {
+	case ATypIPv4:
+		return 1 + 4 + 2
+	case ATypIPv6:
+		return 1 + 16 + 2
+	}
+	if len(b) < 2 {
+		return 2
+	}
+	return 2 + int(b[1]) + 2
+}
+
+// ParseMethodReply parses the server's method choice VER METHOD, the
+// client side of AppendMethodReply. While b is short it returns ErrShort
+// with n = 2, the length b must reach. Whether the method was offered is
+// the caller's business.
+func ParseMethodReply(b []byte) (m Method, n int, err error) {
+	if len(b) < 2 {
+		return 0, 2, ErrShort
+	}
+	if b[0] != Version {
+		return 0, 0, ErrVersion
+	}
+	return Method(b[1]), 2, nil
+}
+
+// ParseAuthReply parses an RFC 1929 reply VER STATUS, the client side of
+// AppendAuthReply; status 00 is success. While b is short it returns
+// ErrShort with n = 2. A version other than 01 is ErrVersion.
+func ParseAuthReply(b []byte) (status byte, n int, err error) {
+	if len(b) < 2 {
+		return 0, 2, ErrShort
+	}
+	if b[0] != AuthVersion {
+		return 0, 0, ErrVersion
+	}
+	return b[1], 2, nil
 }
 
 // UDPHeader is the header of a UDP ASSOCIATE datagram.

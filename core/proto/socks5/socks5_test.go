@@ -3,6 +3,7 @@ package socks5
 import (
 	"bytes"
 	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -206,5 +207,154 @@ func FuzzParseUDPHeader(f *testing.F) {
 		if err != nil || len(out) != n || !bytes.Equal(out[2:], b[2:n]) {
 			t.Fatalf("round trip %q vs %q (%v)", out, b[:n], err)
 		}
+	})
+}
+
+// TestClientMessages pins the bytes neosocksd's client sends an upstream
+// SOCKS5 proxy (protocols §9.4).
+func TestClientMessages(t *testing.T) {
+	if got := AppendMethods(nil, NoAuth); !bytes.Equal(got, []byte{5, 1, 0}) {
+		t.Errorf("greeting % x", got)
+	}
+	if got := AppendMethods(nil, NoAuth, UserPass); !bytes.Equal(got, []byte{5, 2, 0, 2}) {
+		t.Errorf("greeting with auth % x", got)
+	}
+	got, err := AppendUserPass(nil, "user", "")
+	if err != nil || !bytes.Equal(got, []byte{1, 4, 'u', 's', 'e', 'r', 0}) {
+		t.Errorf("auth % x %v", got, err)
+	}
+	long := string(bytes.Repeat([]byte("a"), 256))
+	if _, err := AppendUserPass(nil, long, ""); err != ErrTooLong {
+		t.Errorf("long user: %v", err)
+	}
+	if _, err := AppendUserPass(nil, "u", long); err != ErrTooLong {
+		t.Errorf("long password: %v", err)
+	}
+	for _, tc := range []struct {
+		target string
+		want   []byte
+	}{
+		{"1.2.3.4:80", []byte{5, 1, 0, 1, 1, 2, 3, 4, 0, 80}},
+		{"[2001:db8::1]:443", []byte{5, 1, 0, 4, 0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 187}},
+		{"[::ffff:1.2.3.4]:1", []byte{5, 1, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 1, 2, 3, 4, 0, 1}},
+		{"Ex.org:65535", append(append([]byte{5, 1, 0, 3, 6}, "Ex.org"...), 0xff, 0xff)},
+	} {
+		a, err := addr.ParseTarget(tc.target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := AppendRequest(nil, Request{Command: Connect, Addr: a}); err != nil || !bytes.Equal(got, tc.want) {
+			t.Errorf("%s: got % x (%v), want % x", tc.target, got, err, tc.want)
+		}
+	}
+}
+
+// TestClientReplies checks the reply parsers a client reads with: what
+// they consume, and the length a short input must reach.
+func TestClientReplies(t *testing.T) {
+	v6 := netip.MustParseAddr("2001:db8::1").As16()
+	tests := []struct {
+		name  string
+		in    []byte
+		reply Reply
+		n     int
+		err   error
+	}{
+		{"ipv4", []byte{5, 0, 0, 1, 127, 0, 0, 1, 0x1f, 0x90}, Succeeded, 10, nil},
+		{"ipv4 trailing", []byte{5, 0, 0, 1, 127, 0, 0, 1, 0x1f, 0x90, 'x'}, Succeeded, 10, nil},
+		{"ipv6", append(append([]byte{5, 0, 0, 4}, v6[:]...), 0, 1), Succeeded, 22, nil},
+		{"domain", append([]byte{5, 0, 0, 3, 3}, "abc\x00\x01"...), Succeeded, 10, nil},
+		{"empty domain", []byte{5, 0, 0, 3, 0, 0, 1}, Succeeded, 7, nil},
+		{"empty", nil, 0, 4, ErrShort},
+		{"short header", []byte{5, 0}, 0, 4, ErrShort},
+		{"short ipv4", []byte{5, 0, 0, 1, 1}, Succeeded, 10, ErrShort},
+		{"short domain len", []byte{5, 0, 0, 3}, Succeeded, 5, ErrShort},
+		{"short domain", []byte{5, 0, 0, 3, 9, 'a'}, Succeeded, 16, ErrShort},
+		{"failure known before the address", []byte{5, 5, 0, 1}, ConnectionRefused, 10, ErrShort},
+		{"failure with unknown address type", []byte{5, 2, 0, 9}, NotAllowed, 0, ErrAddrType},
+		{"version", []byte{4, 0, 0, 1, 0, 0, 0, 0, 0, 0}, 0, 0, ErrVersion},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, _, n, err := ParseReply(tc.in)
+			if r != tc.reply || n != tc.n || err != tc.err {
+				t.Errorf("got %v %d %v, want %v %d %v", r, n, err, tc.reply, tc.n, tc.err)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		in  []byte
+		m   Method
+		n   int
+		err error
+	}{
+		{[]byte{5, 2, 'x'}, UserPass, 2, nil},
+		{[]byte{5, 0xff}, NoAcceptable, 2, nil},
+		{[]byte{5}, 0, 2, ErrShort},
+		{[]byte{4, 0}, 0, 0, ErrVersion},
+	} {
+		if m, n, err := ParseMethodReply(tc.in); m != tc.m || n != tc.n || err != tc.err {
+			t.Errorf("method reply % x: %v %d %v", tc.in, m, n, err)
+		}
+	}
+	for _, tc := range []struct {
+		in     []byte
+		status byte
+		n      int
+		err    error
+	}{
+		{[]byte{1, 0}, 0, 2, nil},
+		{[]byte{1, 1, 'x'}, 1, 2, nil},
+		{[]byte{1}, 0, 2, ErrShort},
+		{[]byte{5, 0}, 0, 0, ErrVersion},
+	} {
+		if st, n, err := ParseAuthReply(tc.in); st != tc.status || n != tc.n || err != tc.err {
+			t.Errorf("auth reply % x: %v %d %v", tc.in, st, n, err)
+		}
+	}
+}
+
+// FuzzClientReplies checks every reply parser a client reads with: none
+// consumes more than it was given; a short input names a length it lacks,
+// and at that length the parser finishes or asks for more still.
+func FuzzClientReplies(f *testing.F) {
+	f.Add([]byte{5, 0, 0, 1, 127, 0, 0, 1, 0x1f, 0x90})
+	f.Add([]byte{5, 0, 0, 3, 3, 'a', 'b', 'c', 0, 1})
+	f.Add([]byte{5, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1})
+	f.Add([]byte{5, 5, 0, 1})
+	f.Add([]byte{5, 0, 0, 3})
+	f.Add([]byte{1, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		check := func(name string, parse func([]byte) (int, error)) {
+			n, err := parse(b)
+			switch {
+			case err == ErrShort:
+				if n <= len(b) {
+					t.Fatalf("%s: short with n=%d for %d bytes", name, n, len(b))
+				}
+				if n2, err2 := parse(append(b[:len(b):len(b)], make([]byte, n-len(b))...)); err2 == ErrShort && n2 <= n {
+					t.Fatalf("%s: no progress: %d then %d", name, n, n2)
+				}
+			case err != nil:
+				if n != 0 {
+					t.Fatalf("%s: n=%d with %v", name, n, err)
+				}
+			default:
+				if n <= 0 || n > len(b) {
+					t.Fatalf("%s: consumed %d of %d", name, n, len(b))
+				}
+			}
+		}
+		check("reply", func(b []byte) (int, error) {
+			r, a, n, err := ParseReply(b)
+			if err == nil {
+				if out := AppendReply(nil, r, a); !bytes.Equal(out[3:], b[3:n]) {
+					t.Fatalf("re-encoded % x, parsed % x", out, b[:n])
+				}
+			}
+			return n, err
+		})
+		check("method", func(b []byte) (int, error) { _, n, err := ParseMethodReply(b); return n, err })
+		check("auth", func(b []byte) (int, error) { _, n, err := ParseAuthReply(b); return n, err })
 	})
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/neosocksd-go/neosocksd/core/addr"
+	"github.com/neosocksd-go/neosocksd/core/proto/http"
+	"github.com/neosocksd-go/neosocksd/core/proto/socks5"
 )
 
 func mustTarget(t testing.TB, s string) addr.Addr {
@@ -25,34 +27,6 @@ func mustProxy(t testing.TB, s string) addr.Proxy {
 		t.Fatalf("ParseProxy(%q): %v", s, err)
 	}
 	return p
-}
-
-func TestAppendHTTPConnect(t *testing.T) {
-	tests := []struct {
-		name, proxy, target, want string
-	}{
-		{"ipv4", "http://p:1", "1.2.3.4:80", "CONNECT 1.2.3.4:80 HTTP/1.1\r\n\r\n"},
-		{"ipv6", "http://p:1", "[2001:db8::1]:443", "CONNECT [2001:db8::1]:443 HTTP/1.1\r\n\r\n"},
-		{"mapped", "http://p:1", "[::ffff:1.2.3.4]:443", "CONNECT [::ffff:1.2.3.4]:443 HTTP/1.1\r\n\r\n"},
-		{"domain", "http://p:1", "Example.ORG:8080", "CONNECT Example.ORG:8080 HTTP/1.1\r\n\r\n"},
-		{"user and password", "http://alice:s3cret@p:1", "a:1",
-			"CONNECT a:1 HTTP/1.1\r\nProxy-Authorization: Basic YWxpY2U6czNjcmV0\r\n\r\n"},
-		{"user only", "http://alice@p:1", "a:1",
-			"CONNECT a:1 HTTP/1.1\r\nProxy-Authorization: Basic YWxpY2U6\r\n\r\n"},
-		{"empty user", "http://@p:1", "a:1",
-			"CONNECT a:1 HTTP/1.1\r\nProxy-Authorization: Basic Og==\r\n\r\n"},
-		{"percent-decoded", "http://a%3Ab:c%40d@p:1", "a:1",
-			"CONNECT a:1 HTTP/1.1\r\nProxy-Authorization: Basic YTpiOmNAZA==\r\n\r\n"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			p := mustProxy(t, tc.proxy)
-			got := string(appendHTTPConnect(nil, mustTarget(t, tc.target), &p))
-			if got != tc.want {
-				t.Errorf("got %q, want %q", got, tc.want)
-			}
-		})
-	}
 }
 
 func TestParseHTTPHead(t *testing.T) {
@@ -80,7 +54,7 @@ func TestParseHTTPHead(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			status, n, err := parseHTTPHead([]byte(tc.in))
+			status, n, err := httpHead([]byte(tc.in))
 			if status != tc.status || n != tc.n {
 				t.Errorf("got status %d n %d, want %d %d", status, n, tc.status, tc.n)
 			}
@@ -88,11 +62,11 @@ func TestParseHTTPHead(t *testing.T) {
 		})
 	}
 	// An endless head is cut off.
-	long := append([]byte("HTTP/1.1 200 OK\r\n"), bytes.Repeat([]byte("X: y\r\n"), maxHTTPHead/6+1)...)
-	if _, _, err := parseHTTPHead(long); KindOf(err) != ProxyProtocol {
+	long := append([]byte("HTTP/1.1 200 OK\r\n"), bytes.Repeat([]byte("X: y\r\n"), http.MaxConnectHeadSize/6+1)...)
+	if _, _, err := httpHead(long); KindOf(err) != ProxyProtocol {
 		t.Errorf("long head: %v", err)
 	}
-	if _, _, err := parseHTTPHead(bytes.Repeat([]byte("HTTP/1.1"), maxHTTPHead)); KindOf(err) != ProxyProtocol {
+	if _, _, err := httpHead(bytes.Repeat([]byte("HTTP/1.1"), http.MaxConnectHeadSize)); KindOf(err) != ProxyProtocol {
 		t.Errorf("long status line: %v", err)
 	}
 }
@@ -105,28 +79,6 @@ func TestHTTPStatusError(t *testing.T) {
 		if got := httpStatusError(status).Kind; got != want {
 			t.Errorf("%d: got %v, want %v", status, got, want)
 		}
-	}
-}
-
-func TestAppendSOCKS4Connect(t *testing.T) {
-	tests := []struct {
-		name, target, user string
-		want               []byte
-	}{
-		{"ipv4", "1.2.3.4:80", "", []byte{4, 1, 0, 80, 1, 2, 3, 4, 0}},
-		{"ipv4 user", "10.0.0.1:443", "bob", []byte{4, 1, 1, 187, 10, 0, 0, 1, 'b', 'o', 'b', 0}},
-		{"domain", "ex.org:8080", "", append([]byte{4, 1, 0x1f, 0x90, 0, 0, 0, 0xff, 0}, "ex.org\x00"...)},
-		{"domain user", "ex.org:1", "u", append([]byte{4, 1, 0, 1, 0, 0, 0, 0xff, 'u', 0}, "ex.org\x00"...)},
-		{"ipv6 as text", "[2001:db8::1]:22", "", append([]byte{4, 1, 0, 22, 0, 0, 0, 0xff, 0}, "2001:db8::1\x00"...)},
-		{"mapped as text", "[::ffff:1.2.3.4]:22", "", append([]byte{4, 1, 0, 22, 0, 0, 0, 0xff, 0}, "::ffff:1.2.3.4\x00"...)},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got := appendSOCKS4Connect(nil, mustTarget(t, tc.target), tc.user)
-			if !bytes.Equal(got, tc.want) {
-				t.Errorf("got % x, want % x", got, tc.want)
-			}
-		})
 	}
 }
 
@@ -146,7 +98,7 @@ func TestParseSOCKS4Reply(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			n, err := parseSOCKS4Reply(tc.in)
+			n, err := socks4Reply(tc.in)
 			checkParse(t, n, err, tc.n, tc.kind)
 		})
 	}
@@ -180,45 +132,12 @@ func checkKind(t *testing.T, err error, kind Kind) {
 	}
 }
 
-func TestSOCKS5Messages(t *testing.T) {
-	if got := appendSOCKS5Greeting(nil, false); !bytes.Equal(got, []byte{5, 1, 0}) {
-		t.Errorf("greeting % x", got)
-	}
-	if got := appendSOCKS5Greeting(nil, true); !bytes.Equal(got, []byte{5, 2, 0, 2}) {
-		t.Errorf("greeting with auth % x", got)
-	}
-	got, err := appendSOCKS5Auth(nil, "user", "")
-	if err != nil || !bytes.Equal(got, []byte{1, 4, 'u', 's', 'e', 'r', 0}) {
-		t.Errorf("auth % x %v", got, err)
-	}
-	long := string(bytes.Repeat([]byte("a"), 256))
-	if _, err := appendSOCKS5Auth(nil, long, ""); KindOf(err) != ProxyAuth {
-		t.Errorf("long user: %v", err)
-	}
-	if _, err := appendSOCKS5Auth(nil, "u", long); KindOf(err) != ProxyAuth {
-		t.Errorf("long password: %v", err)
-	}
-	for _, tc := range []struct {
-		target string
-		want   []byte
-	}{
-		{"1.2.3.4:80", []byte{5, 1, 0, 1, 1, 2, 3, 4, 0, 80}},
-		{"[2001:db8::1]:443", []byte{5, 1, 0, 4, 0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 187}},
-		{"[::ffff:1.2.3.4]:1", []byte{5, 1, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 1, 2, 3, 4, 0, 1}},
-		{"Ex.org:65535", append(append([]byte{5, 1, 0, 3, 6}, "Ex.org"...), 0xff, 0xff)},
-	} {
-		if got := appendSOCKS5Connect(nil, mustTarget(t, tc.target)); !bytes.Equal(got, tc.want) {
-			t.Errorf("%s: got % x, want % x", tc.target, got, tc.want)
-		}
-	}
-}
-
 func TestParseSOCKS5Method(t *testing.T) {
 	tests := []struct {
 		name     string
 		in       []byte
 		withAuth bool
-		method   byte
+		method   socks5.Method
 		n        int
 		kind     Kind
 	}{
@@ -233,7 +152,7 @@ func TestParseSOCKS5Method(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			m, n, err := parseSOCKS5Method(tc.in, tc.withAuth)
+			m, n, err := socks5Method(tc.in, tc.withAuth)
 			if m != tc.method {
 				t.Errorf("method %d, want %d", m, tc.method)
 			}
@@ -253,7 +172,7 @@ func TestParseSOCKS5AuthReply(t *testing.T) {
 		{[]byte{5, 0}, 0, ProxyAuth},
 		{[]byte{1}, 2, 255},
 	} {
-		n, err := parseSOCKS5AuthReply(tc.in)
+		n, err := socks5AuthReply(tc.in)
 		checkParse(t, n, err, tc.n, tc.kind)
 	}
 }
@@ -287,7 +206,7 @@ func TestParseSOCKS5Reply(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			n, err := parseSOCKS5Reply(tc.in)
+			n, err := socks5Reply(tc.in)
 			checkParse(t, n, err, tc.n, tc.kind)
 		})
 	}
@@ -325,7 +244,7 @@ func FuzzParseSOCKS4Reply(f *testing.F) {
 	f.Add([]byte{0, 0x5b, 0, 0, 0, 0, 0, 0})
 	f.Add([]byte{0, 0x5a})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		checkReplyParser(t, b, parseSOCKS4Reply)
+		checkReplyParser(t, b, socks4Reply)
 	})
 }
 
@@ -336,12 +255,12 @@ func FuzzParseSOCKS5Reply(f *testing.F) {
 	f.Add([]byte{5, 5, 0, 1})
 	f.Add([]byte{5, 0, 0, 3})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		checkReplyParser(t, b, parseSOCKS5Reply)
-		checkReplyParser(t, b, parseSOCKS5AuthReply)
+		checkReplyParser(t, b, socks5Reply)
+		checkReplyParser(t, b, socks5AuthReply)
 		for _, withAuth := range []bool{false, true} {
 			checkReplyParser(t, b, func(b []byte) (int, error) {
-				m, n, err := parseSOCKS5Method(b, withAuth)
-				if err == nil && m != socks5NoAuth && (m != socks5UserPass || !withAuth) {
+				m, n, err := socks5Method(b, withAuth)
+				if err == nil && m != socks5.NoAuth && (m != socks5.UserPass || !withAuth) {
 					t.Fatalf("accepted method %d (auth offered %v)", m, withAuth)
 				}
 				return n, err
@@ -357,7 +276,7 @@ func FuzzParseHTTPHead(f *testing.F) {
 	f.Add([]byte("HTTP/1.1 200 OK\n\n"))
 	f.Add([]byte("HTTP/1."))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		status, n, err := parseHTTPHead(b)
+		status, n, err := httpHead(b)
 		switch {
 		case err == nil:
 			if n < len("HTTP/1.1 200\n\n") || n > len(b) || status < 0 || status > 999 {
@@ -368,12 +287,12 @@ func FuzzParseHTTPHead(f *testing.F) {
 			}
 			// Parsing just the head gives the same result, and bytes
 			// after it never change it.
-			s2, n2, err2 := parseHTTPHead(b[:n:n])
+			s2, n2, err2 := httpHead(b[:n:n])
 			if err2 != nil || s2 != status || n2 != n {
 				t.Fatalf("prefix parse: %d %d %v", s2, n2, err2)
 			}
 		case err == errShort:
-			if n != 0 || len(b) >= maxHTTPHead {
+			if n != 0 || len(b) >= http.MaxConnectHeadSize {
 				t.Fatalf("short with n=%d len=%d", n, len(b))
 			}
 		default:
