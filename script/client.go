@@ -2,9 +2,6 @@ package script
 
 import (
 	"bufio"
-	"bytes"
-	"compress/gzip"
-	"compress/zlib"
 	"context"
 	"errors"
 	"io"
@@ -13,12 +10,12 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/neosocksd-go/neosocksd/core/proto/rpc"
 )
 
-// RPC wire constants (api.md §9).
+// Limits of the responses the RPC client reads.
 const (
-	rpcMIME            = "application/x-neosocksd-rpc; version=1"
-	rpcCompressMin     = 256
 	maxResponseHead    = 8192
 	maxResponseContent = 4 << 20
 )
@@ -38,40 +35,20 @@ type callResult struct {
 func appendRPCRequest(dst []byte, path string, payload []byte) []byte {
 	body := payload
 	deflated := false
-	if len(payload) >= rpcCompressMin {
-		var b bytes.Buffer
-		zw := zlib.NewWriter(&b)
-		_, _ = zw.Write(payload)
-		_ = zw.Close()
-		body = b.Bytes()
+	if len(payload) >= rpc.MinDeflate {
+		body = rpc.Deflate(payload)
 		deflated = true
 	}
 	dst = append(dst, "POST "...)
 	dst = append(dst, path...)
 	dst = append(dst, " HTTP/1.1\r\nAccept-Encoding: deflate\r\nConnection: close\r\nContent-Length: "...)
 	dst = strconv.AppendInt(dst, int64(len(body)), 10)
-	dst = append(dst, "\r\nContent-Type: "+rpcMIME+"\r\n"...)
+	dst = append(dst, "\r\nContent-Type: "+rpc.ContentType+"\r\n"...)
 	if deflated {
 		dst = append(dst, "Content-Encoding: deflate\r\n"...)
 	}
 	dst = append(dst, "\r\n"...)
 	return append(dst, body...)
-}
-
-// isRPCMIME reports whether a Content-Type value is the RPC type with
-// version=1 (type and subtype case-insensitive, spaces trimmed).
-func isRPCMIME(v string) bool {
-	parts := strings.Split(v, ";")
-	if !strings.EqualFold(strings.TrimSpace(parts[0]), "application/x-neosocksd-rpc") {
-		return false
-	}
-	for _, p := range parts[1:] {
-		k, val, ok := strings.Cut(p, "=")
-		if ok && strings.EqualFold(strings.TrimSpace(k), "version") {
-			return strings.TrimSpace(val) == "1"
-		}
-	}
-	return false
 }
 
 // call performs one API request to target (through hops) and maps every
@@ -237,11 +214,11 @@ func readResponse(br *bufio.Reader, invoke bool) callResult {
 		if invoke && len(raw) == 0 {
 			return res
 		}
-		if !isRPCMIME(ctype) {
+		if !rpc.IsContentType(ctype) {
 			return callResult{err: "unsupported content-type", status: code, statusLine: res.statusLine}
 		}
-	} else if len(raw) > 0 && isRPCMIME(ctype) {
-		body, err := decodeContent(raw, cenc)
+	} else if len(raw) > 0 && rpc.IsContentType(ctype) {
+		body, err := rpc.Decode(raw, cenc, maxResponseContent)
 		if err != nil {
 			return callResult{err: "error parsing response"}
 		}
@@ -249,38 +226,10 @@ func readResponse(br *bufio.Reader, invoke bool) callResult {
 	} else {
 		return callResult{err: res.statusLine, status: code, statusLine: res.statusLine}
 	}
-	body, err := decodeContent(raw, cenc)
+	body, err := rpc.Decode(raw, cenc, maxResponseContent)
 	if err != nil {
 		return callResult{err: "error parsing response"}
 	}
 	res.body = body
 	return res
-}
-
-// decodeContent undoes a Content-Encoding (none, deflate = zlib, gzip).
-func decodeContent(raw []byte, enc string) ([]byte, error) {
-	var r io.ReadCloser
-	var err error
-	switch enc {
-	case "", "identity":
-		return raw, nil
-	case "deflate":
-		r, err = zlib.NewReader(bytes.NewReader(raw))
-	case "gzip":
-		r, err = gzip.NewReader(bytes.NewReader(raw))
-	default:
-		return nil, errors.New("unsupported content encoding")
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	out, err := io.ReadAll(io.LimitReader(r, maxResponseContent+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(out) > maxResponseContent {
-		return nil, errors.New("content too large")
-	}
-	return out, nil
 }

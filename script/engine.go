@@ -17,6 +17,7 @@ import (
 
 	"github.com/neosocksd-go/neosocksd/core/api"
 	"github.com/neosocksd-go/neosocksd/core/config"
+	"github.com/neosocksd-go/neosocksd/core/proto/rpc"
 	"github.com/neosocksd-go/neosocksd/core/stats"
 	lua "github.com/yuin/gopher-lua"
 )
@@ -55,7 +56,7 @@ type Options struct {
 // Errors of the engine.
 var (
 	ErrClosed    = errors.New("script: engine closed")
-	ErrNoRuleset = errors.New("ruleset is not enabled on the server")
+	ErrNoRuleset = errors.New(rpc.NoRuleset)
 	// ErrBudget is the error a runaway entry fails with.
 	ErrBudget = errors.New("execution budget exceeded")
 )

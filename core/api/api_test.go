@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/neosocksd-go/neosocksd/core/proto/rpc"
 	"github.com/neosocksd-go/neosocksd/core/stats"
 )
 
@@ -307,8 +308,8 @@ func TestStatusPaths(t *testing.T) {
 				t.Fatalf("headers %v", r.header)
 			}
 			if tc.code == 500 {
-				if r.body != msgNoRuleset || r.get("Content-Type") != "text/plain; charset=utf-8" ||
-					r.get("X-Content-Type-Options") != "nosniff" || r.get("Content-Length") != strconv.Itoa(len(msgNoRuleset)) {
+				if r.body != rpc.NoRuleset || r.get("Content-Type") != "text/plain; charset=utf-8" ||
+					r.get("X-Content-Type-Options") != "nosniff" || r.get("Content-Length") != strconv.Itoa(len(rpc.NoRuleset)) {
 					t.Fatalf("500 %q", r.raw)
 				}
 				return
@@ -752,7 +753,7 @@ func TestRPCall(t *testing.T) {
 	out := []byte(`return true,"ping"`)
 	rs.set(func(f *fakeRuleset) { f.rpcOut = out })
 	r := req("Accept-Encoding: deflate\r\n")
-	if r.code != 200 || r.body != string(out) || r.get("Content-Type") != RPCType || r.get("Content-Encoding") != "" {
+	if r.code != 200 || r.body != string(out) || r.get("Content-Type") != rpc.ContentType || r.get("Content-Encoding") != "" {
 		t.Fatal(r.raw)
 	}
 	out = []byte(`return true,"` + strings.Repeat("x", 300) + `"`)
@@ -769,7 +770,7 @@ func TestRPCall(t *testing.T) {
 		t.Fatal(r.raw)
 	}
 	rs.set(func(f *fakeRuleset) { f.fail = errors.New("attempt to call a nil value") })
-	if r = req(""); r.code != 500 || r.body != msgRPCNoReturn {
+	if r = req(""); r.code != 500 || r.body != rpc.NoReturn {
 		t.Fatal(r.raw)
 	}
 }
@@ -938,7 +939,7 @@ func TestCurl(t *testing.T) {
 	if body, code := run("-X", "POST", base+"/ruleset/gc"); code != 200 || !strings.HasPrefix(body, "Difference          : ") {
 		t.Fatal(code, body)
 	}
-	if body, code := run(base+"/ruleset/rpcall", "-H", "Content-Type: "+RPCType, "--data-binary", "return 1"); code != 200 || body != "return true" {
+	if body, code := run(base+"/ruleset/rpcall", "-H", "Content-Type: "+rpc.ContentType, "--data-binary", "return 1"); code != 200 || body != "return true" {
 		t.Fatal(code, body)
 	}
 	if _, code := run("-I", base+"/healthy"); code != 405 {

@@ -1,28 +1,14 @@
 package api
 
 import (
-	"bytes"
-	"compress/gzip"
-	"compress/zlib"
 	"context"
-	"io"
+	"errors"
 	"strings"
 	"time"
 
+	"github.com/neosocksd-go/neosocksd/core/proto/rpc"
 	"github.com/neosocksd-go/neosocksd/core/stats"
 )
-
-// Fixed error messages of api.md §1.3.
-const (
-	msgNoRuleset   = "ruleset is not enabled on the server"
-	msgRPCNoReturn = "rpcall did not return"
-)
-
-// RPCType is the MIME type of /ruleset/rpcall bodies.
-const RPCType = "application/x-neosocksd-rpc; version=1"
-
-// minRPCDeflate is the smallest rpcall answer sent compressed.
-const minRPCDeflate = 256
 
 // endpoint describes the restapi_check a leaf endpoint runs.
 type endpoint struct {
@@ -67,7 +53,7 @@ func (s *Server) handle(ctx context.Context, w *writer) {
 	case "ruleset":
 		rs := s.ruleset()
 		if rs == nil {
-			w.errmsg(500, msgNoRuleset)
+			w.errmsg(500, rpc.NoRuleset)
 			return
 		}
 		sub, ok := tg.segment()
@@ -140,24 +126,13 @@ func (s *Server) body(w *writer) ([]byte, bool) {
 	if r.encoding == "" {
 		return b, true
 	}
-	var zr io.ReadCloser
-	if r.encoding == "gzip" {
-		zr, err = gzip.NewReader(bytes.NewReader(b))
-	} else {
-		zr, err = zlib.NewReader(bytes.NewReader(b))
-	}
-	if err != nil {
-		w.page(400)
-		return nil, false
-	}
-	defer zr.Close()
-	out, err := io.ReadAll(io.LimitReader(zr, MaxDecodedBody+1))
+	out, err := rpc.Decode(b, r.encoding, MaxDecodedBody)
 	switch {
+	case errors.Is(err, rpc.ErrTooLarge):
+		w.page(413)
+		return nil, false
 	case err != nil:
 		w.page(400)
-		return nil, false
-	case len(out) > MaxDecodedBody:
-		w.page(413)
 		return nil, false
 	}
 	return out, true
@@ -174,15 +149,6 @@ func (s *Server) healthy(ctx context.Context, w *writer) {
 		}
 	}
 	w.reply(200, "", nil)
-}
-
-// deflate compresses b in zlib format.
-func deflate(b []byte) []byte {
-	var buf bytes.Buffer
-	zw := zlib.NewWriter(&buf)
-	zw.Write(b)
-	zw.Close()
-	return buf.Bytes()
 }
 
 func (s *Server) statsPage(ctx context.Context, w *writer, tg *target) {
@@ -216,7 +182,7 @@ func (s *Server) statsPage(ctx context.Context, w *writer, tg *target) {
 	hdr.WriteString(textPlain)
 	if r.acceptDeflate {
 		hdr.WriteString("Content-Encoding: deflate\r\n")
-		body = deflate(body)
+		body = rpc.Deflate(body)
 	}
 	w.reply(200, hdr.String(), body)
 }
@@ -229,7 +195,7 @@ func (s *Server) metrics(ctx context.Context, w *writer) {
 	hdr := "Cache-Control: no-store\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
 	if w.req.acceptDeflate {
 		hdr += "Content-Encoding: deflate\r\n"
-		body = deflate(body)
+		body = rpc.Deflate(body)
 	}
 	w.reply(200, hdr, body)
 }
@@ -301,7 +267,7 @@ func (s *Server) gc(ctx context.Context, w *writer, rs Ruleset) {
 
 func (s *Server) rpcall(ctx context.Context, w *writer, rs Ruleset) {
 	r := w.req
-	if !r.hasContentType || !isRPCType(r.contentType) {
+	if !r.hasContentType || !rpc.IsContentType(r.contentType) {
 		w.page(400)
 		return
 	}
@@ -317,13 +283,13 @@ func (s *Server) rpcall(ctx context.Context, w *writer, rs Ruleset) {
 			return
 		}
 		s.log.Debug("api rpcall", "err", err)
-		w.errmsg(500, msgRPCNoReturn)
+		w.errmsg(500, rpc.NoReturn)
 		return
 	}
-	hdr := "Content-Type: " + RPCType + "\r\n"
-	if r.acceptDeflate && len(out) >= minRPCDeflate {
+	hdr := "Content-Type: " + rpc.ContentType + "\r\n"
+	if r.acceptDeflate && len(out) >= rpc.MinDeflate {
 		hdr += "Content-Encoding: deflate\r\n"
-		out = deflate(out)
+		out = rpc.Deflate(out)
 	}
 	w.reply(200, hdr, out)
 }

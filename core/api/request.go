@@ -273,40 +273,6 @@ func boolParam(m map[string]queryValue, key string, def bool) bool {
 	return false
 }
 
-// isRPCType checks a Content-Type for application/x-neosocksd-rpc with
-// version=1.
-func isRPCType(v string) bool {
-	parts := splitSemi(v)
-	mt := http.TrimOWS(parts[0])
-	slash := indexByte(mt, '/')
-	if slash < 0 || !http.EqualFold(http.TrimOWS(mt[:slash]), "application") ||
-		!http.EqualFold(http.TrimOWS(mt[slash+1:]), "x-neosocksd-rpc") {
-		return false
-	}
-	for _, p := range parts[1:] {
-		eq := indexByte(p, '=')
-		if eq < 0 {
-			continue
-		}
-		if http.EqualFold(http.TrimOWS(p[:eq]), "version") {
-			return http.TrimOWS(p[eq+1:]) == "1"
-		}
-	}
-	return false
-}
-
-func splitSemi(s string) []string {
-	var out []string
-	for {
-		i := indexByte(s, ';')
-		if i < 0 {
-			return append(out, s)
-		}
-		out = append(out, s[:i])
-		s = s[i+1:]
-	}
-}
-
 // writer builds and sends the response to one request.
 type writer struct {
 	cc     *conn
