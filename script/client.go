@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/neosocksd-go/neosocksd/core/proto/rpc"
+	"github.com/neosocksd-go/neosocksd/core/route"
 )
 
 // Limits of the responses the RPC client reads.
@@ -76,7 +77,7 @@ func (e *Engine) call(ctx context.Context, path string, code []byte, target stri
 
 func (e *Engine) dialAPI(ctx context.Context, target string, hops []string) (net.Conn, error) {
 	if e.o.Dial != nil {
-		return e.o.Dial(ctx, target, hops)
+		return e.o.Dial(ctx, target, route.MakeChain(hops...))
 	}
 	if len(hops) > 0 {
 		return nil, errors.New("no dialer for proxies")

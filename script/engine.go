@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/netip"
 	"os"
 	"runtime"
@@ -18,6 +17,7 @@ import (
 	"github.com/neosocksd-go/neosocksd/core/api"
 	"github.com/neosocksd-go/neosocksd/core/config"
 	"github.com/neosocksd-go/neosocksd/core/proto/rpc"
+	"github.com/neosocksd-go/neosocksd/core/route"
 	"github.com/neosocksd-go/neosocksd/core/stats"
 	lua "github.com/yuin/gopher-lua"
 )
@@ -31,9 +31,10 @@ type Options struct {
 	// Stats are the server counters neosocksd.stats() reports. May be nil.
 	Stats *stats.Counters
 	// Dial connects to target through hops (first hop first) after the -x
-	// chain; await.invoke and neosocksd.invoke use it. Nil dials directly
-	// with net.Dialer and refuses hops.
-	Dial func(ctx context.Context, target string, hops []string) (net.Conn, error)
+	// chain; await.invoke and neosocksd.invoke use it. The daemon gives the
+	// same dialer entry point that routed requests and await.forward go
+	// through. Nil dials directly with net.Dialer and refuses hops.
+	Dial route.DialFunc
 	// Resolve resolves a host name with the dialer's resolver and -4/-6
 	// preference, for await.resolve and neosocksd.resolve. Nil uses
 	// net.DefaultResolver.

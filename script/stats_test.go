@@ -27,9 +27,7 @@ func TestProxyCountersLeaveOutRejectsAndRPC(t *testing.T) {
 	d := dial.New(dial.Options{Stats: st})
 	te := loadTestRuleset(t, Options{
 		Stats: st,
-		Dial: func(ctx context.Context, target string, hops []string) (net.Conn, error) {
-			return d.DialString(ctx, nil, target, hops)
-		},
+		Dial:  d.DialString,
 	}, "testdata/e2e.lua")
 	c := config.Default()
 	c.Listen = "127.0.0.1:0"

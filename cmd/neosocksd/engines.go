@@ -109,7 +109,7 @@ func (d *daemon) newScript() (*script.Engine, error) {
 	e, err := script.New(script.Options{
 		Config:  d.conf,
 		Stats:   d.stats,
-		Dial:    d.dialWithBase,
+		Dial:    d.dial,
 		Resolve: d.resolve,
 		Logger:  d.log,
 		Version: version,

@@ -178,7 +178,9 @@ type daemon struct {
 	log   *slog.Logger
 	level *slog.LevelVar
 	stats *stats.Counters
-	out   atomic.Pointer[outbound] // replaced on reload
+	// out is the outbound dialer, -x chain included, replaced whole on
+	// reload; the server and the engines' RPC client dial through it.
+	out atomic.Pointer[dial.Dialer]
 	// active is the ruleset requests and the API see (nil: none). lua is
 	// the Lua engine, kept while a -c config installs no ruleset so that
 	// SIGHUP can re-run it; table is a loaded route table.
@@ -192,38 +194,31 @@ type daemon struct {
 	startedUp func()
 }
 
-// outbound is the dialer and the -x chain built from the configuration.
-type outbound struct {
-	dialer *dial.Dialer
-	base   []addr.Proxy
-}
-
-// buildDialer parses -x and -f and builds a dialer (with the resolver of
-// --nameserver); on an error the previous one stays.
+// buildDialer builds the dialer of the configuration: the -x chain,
+// parsed once here, and the resolver of --nameserver. It checks -f too,
+// which the server parses. On an error the previous dialer stays.
 func (d *daemon) buildDialer() error {
 	c := d.conf
-	base, err := addr.ParseProxyList(c.Proxy)
-	if err != nil {
-		return err
-	}
 	if c.Forward != "" {
 		if _, err := addr.ParseTarget(c.Forward); err != nil {
 			return err
 		}
 	}
-	o := dial.OptionsFrom(c)
+	o, err := dial.OptionsFrom(c)
+	if err != nil {
+		return err
+	}
 	o.Stats, o.Logger = d.stats, d.log
-	d.out.Store(&outbound{dialer: dial.New(o), base: base})
+	d.out.Store(dial.New(o))
 	return nil
 }
 
-func (d *daemon) dialer() *dial.Dialer { return d.out.Load().dialer }
+func (d *daemon) dialer() *dial.Dialer { return d.out.Load() }
 
-// dialWithBase dials target through the -x chain and then hops; it serves
-// the engines' await.invoke and neosocksd.invoke.
-func (d *daemon) dialWithBase(ctx context.Context, target string, hops []string) (net.Conn, error) {
-	out := d.out.Load()
-	return out.dialer.DialString(ctx, out.base, target, hops)
+// dial is the engines' dialer (await.invoke, neosocksd.invoke): the
+// current one, so that a reload applies to the next call.
+func (d *daemon) dial(ctx context.Context, target string, hops route.Chain) (net.Conn, error) {
+	return d.out.Load().DialString(ctx, target, hops)
 }
 
 func (d *daemon) serve(ident *identity, sigs chan os.Signal) int {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/neosocksd-go/neosocksd/core/addr"
+	"github.com/neosocksd-go/neosocksd/core/route"
 	"github.com/neosocksd-go/neosocksd/core/stats"
 )
 
@@ -29,7 +30,7 @@ func BenchmarkDialDirect(b *testing.B) {
 	ctx := testCtx(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		c, err := d.Dial(ctx, target, nil)
+		c, err := d.Dial(ctx, target, route.Chain{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -73,12 +74,12 @@ func socks5Server(c net.Conn) {
 // handshake round trips, close.
 func BenchmarkDialSOCKS5(b *testing.B) {
 	ap := serve(b, "tcp4", socks5Server)
-	d := New(Options{Stats: &stats.Counters{}, TCPNoDelay: true, TCPKeepAlive: true})
 	base := []addr.Proxy{mustProxy(b, "socks5://user:password@"+ap.String())}
+	d := New(Options{Proxies: base, Stats: &stats.Counters{}, TCPNoDelay: true, TCPKeepAlive: true})
 	ctx := testCtx(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		c, err := d.DialString(ctx, base, "www.example.org:443", nil)
+		c, err := d.DialString(ctx, "www.example.org:443", route.Chain{})
 		if err != nil {
 			b.Fatal(err)
 		}

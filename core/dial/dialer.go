@@ -16,13 +16,17 @@ import (
 
 	"github.com/neosocksd-go/neosocksd/core/addr"
 	"github.com/neosocksd-go/neosocksd/core/config"
+	"github.com/neosocksd-go/neosocksd/core/route"
 	"github.com/neosocksd-go/neosocksd/core/stats"
 )
 
-// Options configure a Dialer. The zero value dials with the system
-// resolver, TCP_NODELAY and SO_KEEPALIVE off, and blocks only unspecified
-// addresses; OptionsFrom fills it from the configuration.
+// Options configure a Dialer. The zero value dials directly with the
+// system resolver, TCP_NODELAY and SO_KEEPALIVE off, and blocks only
+// unspecified addresses; OptionsFrom fills it from the configuration.
 type Options struct {
+	// Proxies is the -x chain, first hop first: every dial goes through
+	// it before the hops of the request.
+	Proxies []addr.Proxy
 	// ResolvePF is config.PFUnspec, PFInet (-4) or PFInet6 (-6).
 	ResolvePF int
 	// Nameserver is the --nameserver list "ip[:port],..."; empty means the
@@ -48,10 +52,19 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// OptionsFrom returns the dialer options of c (resolve_pf, nameserver,
-// netdev, block_*, tcp_* fields). Stats and Logger are left for the caller.
-func OptionsFrom(c *config.Config) Options {
+// OptionsFrom returns the dialer options of c: the -x chain, parsed here
+// once, and the resolve_pf, nameserver, netdev, block_* and tcp_* fields.
+// Stats and Logger are left for the caller. An -x chain that does not
+// parse is an error.
+func OptionsFrom(c *config.Config) (Options, error) {
+	proxies, err := addr.ParseProxyList(c.Proxy)
+	if err != nil {
+		// addr's error names the URI; the daemon says it is the
+		// outbound configuration.
+		return Options{}, err
+	}
 	return Options{
+		Proxies:    proxies,
 		ResolvePF:  c.ResolvePF,
 		Nameserver: c.Nameserver,
 		Netdev:     c.Netdev,
@@ -66,13 +79,16 @@ func OptionsFrom(c *config.Config) Options {
 		FastOpenConnect: c.TCPFastOpenConnect,
 		SndBuf:          c.TCPSndBuf,
 		RcvBuf:          c.TCPRcvBuf,
-	}
+	}, nil
 }
 
-// Dialer dials targets directly or through proxy chains. It is safe for
-// concurrent use and immutable once built; to apply a new configuration,
-// build a new Dialer.
+// Dialer dials targets through the -x chain and the hops each request
+// adds. It is safe for concurrent use and its configuration is immutable
+// once built; to apply a new configuration (a reload), build a new Dialer
+// and swap it for the old one.
 type Dialer struct {
+	base     []addr.Proxy // the -x chain
+	chains   chainCache
 	block    Policy
 	nodelay  bool
 	netdev   string
@@ -103,6 +119,7 @@ const ifNameMax = 15
 // New builds a Dialer from o.
 func New(o Options) *Dialer {
 	d := &Dialer{
+		base:     o.Proxies,
 		block:    o.Block,
 		nodelay:  o.TCPNoDelay,
 		netdev:   o.Netdev,
@@ -178,8 +195,14 @@ func (d *Dialer) warn(which int, err error, opt, value string) {
 	d.log.Log(context.Background(), level, "setsockopt failed", "opt", opt, "value", value, "err", err)
 }
 
-// Dial connects to target through chain (first hop first). Only the first
-// hop is resolved locally (the -4/-6 preference applies, the first answer
+// Dial connects to target through the -x chain followed by hops (first hop
+// first). It is the one entry point of every outbound connection: the
+// server's own dials, the ruleset's routed requests, await.forward and
+// the RPC client's await.invoke. A hop URI that does not parse is an
+// *Error of kind InvalidAddr wrapping ErrHop; hop chains are parsed once
+// and remembered, not once per request.
+//
+// Only the first hop is resolved locally (the -4/-6 preference applies, the first answer
 // is used); the block policy is applied to its IP; then each proxy's
 // CONNECT handshake is run towards the next hop, which is sent by name.
 //
@@ -193,9 +216,13 @@ func (d *Dialer) warn(which int, err error, opt, value string) {
 //
 // ctx bounds everything: resolution, connect and the handshakes. Errors
 // are *Error; connect failures carry the errno.
-func (d *Dialer) Dial(ctx context.Context, target addr.Addr, chain []addr.Proxy) (net.Conn, error) {
+func (d *Dialer) Dial(ctx context.Context, target addr.Addr, hops route.Chain) (net.Conn, error) {
 	if !target.IsValid() {
 		return nil, &Error{Kind: InvalidAddr, Err: errors.New("no target")}
+	}
+	chain, err := d.chain(hops)
+	if err != nil {
+		return nil, err
 	}
 	first := target
 	if len(chain) > 0 {
@@ -232,28 +259,15 @@ func (d *Dialer) Dial(ctx context.Context, target addr.Addr, chain []addr.Proxy)
 	return conn, nil
 }
 
-// DialString parses target ("host:port", see addr.ParseTarget) and hops
-// (proxy URIs, first hop first) and dials target through base followed by
-// hops. Parse errors are *Error of kind InvalidAddr. It is the dialer
-// behind Lua's await.forward and await.invoke.
-func (d *Dialer) DialString(ctx context.Context, base []addr.Proxy, target string, hops []string) (net.Conn, error) {
+// DialString is Dial for a target given as text ("host:port", see
+// addr.ParseTarget), as the ruleset names it; a target that does not parse
+// is an *Error of kind InvalidAddr.
+func (d *Dialer) DialString(ctx context.Context, target string, hops route.Chain) (net.Conn, error) {
 	t, err := addr.ParseTarget(target)
 	if err != nil {
 		return nil, &Error{Kind: InvalidAddr, Err: err}
 	}
-	chain := base
-	if len(hops) > 0 {
-		chain = make([]addr.Proxy, 0, len(base)+len(hops))
-		chain = append(chain, base...)
-		for _, h := range hops {
-			p, err := addr.ParseProxy(h)
-			if err != nil {
-				return nil, &Error{Kind: InvalidAddr, Err: err}
-			}
-			chain = append(chain, p)
-		}
-	}
-	return d.Dial(ctx, t, chain)
+	return d.Dial(ctx, t, hops)
 }
 
 // connectError classifies a failed connect.

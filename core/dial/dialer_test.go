@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
 	"os"
+	"reflect"
 	"runtime"
 	"strconv"
 	"strings"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/neosocksd-go/neosocksd/core/addr"
 	"github.com/neosocksd-go/neosocksd/core/config"
+	"github.com/neosocksd-go/neosocksd/core/route"
 	"github.com/neosocksd-go/neosocksd/core/stats"
 )
 
@@ -59,7 +62,7 @@ func TestDialDirect(t *testing.T) {
 			ap := serve(t, network, echo)
 			st := &stats.Counters{}
 			d := New(Options{Stats: st, TCPNoDelay: true, TCPKeepAlive: true})
-			c, err := d.Dial(testCtx(t), addr.FromAddrPort(ap), nil)
+			c, err := d.Dial(testCtx(t), addr.FromAddrPort(ap), route.Chain{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -93,7 +96,7 @@ func TestDialSocketOptions(t *testing.T) {
 		t.Errorf("netdev %q not truncated to IFNAMSIZ-1", d.netdev)
 	}
 	for i := range 2 {
-		c, err := d.Dial(testCtx(t), addr.FromAddrPort(ap), nil)
+		c, err := d.Dial(testCtx(t), addr.FromAddrPort(ap), route.Chain{})
 		if err != nil {
 			t.Fatalf("dial %d: %v", i, err)
 		}
@@ -121,35 +124,34 @@ func TestDialSocketOptions(t *testing.T) {
 func TestDialErrors(t *testing.T) {
 	dead := closedPort(t)
 	t.Run("refused", func(t *testing.T) {
-		_, err := New(Options{}).Dial(testCtx(t), addr.FromAddrPort(dead), nil)
+		_, err := New(Options{}).Dial(testCtx(t), addr.FromAddrPort(dead), route.Chain{})
 		e := wantKind(t, err, Connect)
 		if e.Errno != syscall.ECONNREFUSED {
 			t.Errorf("errno %v", e.Errno)
 		}
 	})
 	t.Run("blocked loopback", func(t *testing.T) {
-		_, err := New(Options{Block: Policy{Loopback: true}}).Dial(testCtx(t), addr.FromAddrPort(dead), nil)
+		_, err := New(Options{Block: Policy{Loopback: true}}).Dial(testCtx(t), addr.FromAddrPort(dead), route.Chain{})
 		wantKind(t, err, Blocked)
 	})
 	t.Run("blocked first proxy", func(t *testing.T) {
-		p := mustProxy(t, "socks5://"+dead.String())
-		_, err := New(Options{Block: Policy{Loopback: true}}).Dial(testCtx(t), mustTarget(t, "8.8.8.8:53"), []addr.Proxy{p})
+		_, err := New(Options{Block: Policy{Loopback: true}}).Dial(testCtx(t), mustTarget(t, "8.8.8.8:53"), route.MakeChain("socks5://"+dead.String()))
 		wantKind(t, err, Blocked)
 	})
 	t.Run("unspecified always blocked", func(t *testing.T) {
-		_, err := New(Options{}).Dial(testCtx(t), mustTarget(t, "0.0.0.0:"+strconv.Itoa(int(dead.Port()))), nil)
+		_, err := New(Options{}).Dial(testCtx(t), mustTarget(t, "0.0.0.0:"+strconv.Itoa(int(dead.Port()))), route.Chain{})
 		wantKind(t, err, Blocked)
-		_, err = New(Options{}).Dial(testCtx(t), mustTarget(t, "[::]:1"), nil)
+		_, err = New(Options{}).Dial(testCtx(t), mustTarget(t, "[::]:1"), route.Chain{})
 		wantKind(t, err, Blocked)
 	})
 	t.Run("cancelled before", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		_, err := New(Options{}).Dial(ctx, addr.FromAddrPort(dead), nil)
+		_, err := New(Options{}).Dial(ctx, addr.FromAddrPort(dead), route.Chain{})
 		wantKind(t, err, Cancelled)
 	})
 	t.Run("invalid target", func(t *testing.T) {
-		_, err := New(Options{}).Dial(testCtx(t), addr.Addr{}, nil)
+		_, err := New(Options{}).Dial(testCtx(t), addr.Addr{}, route.Chain{})
 		wantKind(t, err, InvalidAddr)
 	})
 }
@@ -263,7 +265,7 @@ func TestDialProxyHandshakes(t *testing.T) {
 			ap := serve(t, "tcp4", script(t, tc.steps, echo))
 			st := &stats.Counters{}
 			d := New(Options{Stats: st})
-			c, err := d.DialString(testCtx(t), nil, tc.target, []string{tc.proxy + ap.String()})
+			c, err := d.DialString(testCtx(t), tc.target, route.MakeChain(tc.proxy+ap.String()))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -339,7 +341,7 @@ func TestDialProxyFailures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ap := serve(t, "tcp4", script(t, tc.steps, nil))
 			st := &stats.Counters{}
-			c, err := New(Options{Stats: st}).DialString(testCtx(t), nil, "192.0.2.1:80", []string{tc.proxy + ap.String()})
+			c, err := New(Options{Stats: st}).DialString(testCtx(t), "192.0.2.1:80", route.MakeChain(tc.proxy+ap.String()))
 			if err == nil {
 				c.Close()
 				t.Fatal("dial succeeded")
@@ -373,11 +375,10 @@ func TestDialChainFakes(t *testing.T) {
 		{[]byte{5, 1, 0, 1, h2[0], h2[1], h2[2], h2[3], byte(hop2.Port() >> 8), byte(hop2.Port())}, bnd4()},
 	}, relayTo(t, hop2)))
 
-	base := []addr.Proxy{mustProxy(t, "socks5://"+hop1.String())}
-	d := New(Options{})
+	d := New(Options{Proxies: []addr.Proxy{mustProxy(t, "socks5://"+hop1.String())}})
 	// A context that is never done: the handshakes must not depend on one.
-	c, err := d.DialString(context.Background(), base, "target.test:"+strconv.Itoa(int(target.Port())),
-		[]string{"socks4a://u4@" + hop2.String(), "http://" + hop2name + ":" + strconv.Itoa(int(hop3.Port()))})
+	c, err := d.DialString(context.Background(), "target.test:"+strconv.Itoa(int(target.Port())),
+		route.MakeChain("socks4a://u4@"+hop2.String(), "http://"+hop2name+":"+strconv.Itoa(int(hop3.Port()))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -400,7 +401,7 @@ func TestDialStringErrors(t *testing.T) {
 		{"bad hop", "a:1", []string{"socks5://x:1", "http://"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := d.DialString(testCtx(t), nil, tc.target, tc.hops)
+			_, err := d.DialString(testCtx(t), tc.target, route.MakeChain(tc.hops...))
 			wantKind(t, err, InvalidAddr)
 		})
 	}
@@ -418,7 +419,7 @@ func TestDialReadAhead(t *testing.T) {
 		b, _ := io.ReadAll(c)
 		sink <- b
 	})
-	c, err := New(Options{}).DialString(testCtx(t), nil, "a.test:1", []string{"http://" + ap.String()})
+	c, err := New(Options{}).DialString(testCtx(t), "a.test:1", route.MakeChain("http://"+ap.String()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -482,7 +483,7 @@ func TestDialCancelHandshake(t *testing.T) {
 				}()
 			}
 			defer cancel()
-			c, err := New(Options{}).DialString(ctx, nil, "1.2.3.4:1", []string{tc.proxy + ap.String()})
+			c, err := New(Options{}).DialString(ctx, "1.2.3.4:1", route.MakeChain(tc.proxy+ap.String()))
 			if err == nil {
 				c.Close()
 				t.Fatal("dial succeeded")
@@ -587,7 +588,7 @@ func TestDialDomainTarget(t *testing.T) {
 	dns := startDNS(t, map[string][]netip.Addr{"echo.test.": {netip.MustParseAddr("127.0.0.1")}})
 	st := &stats.Counters{}
 	d := New(Options{Nameserver: dns.addr.String(), ResolvePF: config.PFInet, Stats: st})
-	c, err := d.Dial(testCtx(t), addr.FromDomain("echo.test.", ap.Port()), nil)
+	c, err := d.Dial(testCtx(t), addr.FromDomain("echo.test.", ap.Port()), route.Chain{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -597,15 +598,15 @@ func TestDialDomainTarget(t *testing.T) {
 		t.Errorf("dns counters %d/%d", st.DNSQuery.Load(), st.DNSSuccess.Load())
 	}
 	blocked := New(Options{Nameserver: dns.addr.String(), Block: Policy{Loopback: true}})
-	_, err = blocked.Dial(testCtx(t), addr.FromDomain("echo.test.", ap.Port()), nil)
+	_, err = blocked.Dial(testCtx(t), addr.FromDomain("echo.test.", ap.Port()), route.Chain{})
 	wantKind(t, err, Blocked)
-	_, err = d.Dial(testCtx(t), addr.FromDomain("missing.test.", ap.Port()), nil)
+	_, err = d.Dial(testCtx(t), addr.FromDomain("missing.test.", ap.Port()), route.Chain{})
 	wantKind(t, err, Resolve)
 	// A proxy given by name is resolved; the target behind it is not.
 	hop := serve(t, "tcp4", script(t, []exchange{
 		{[]byte("CONNECT never-resolved.test:9 HTTP/1.1\r\n\r\n"), []byte("HTTP/1.1 200 OK\r\n\r\n")},
 	}, echo))
-	c, err = d.DialString(testCtx(t), nil, "never-resolved.test:9", []string{"http://echo.test.:" + strconv.Itoa(int(hop.Port()))})
+	c, err = d.DialString(testCtx(t), "never-resolved.test:9", route.MakeChain("http://echo.test.:"+strconv.Itoa(int(hop.Port()))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -667,12 +668,27 @@ func TestOptionsFrom(t *testing.T) {
 	c.BlockLoopback, c.BlockLocal = true, true
 	c.TCPFastOpenConnect = true
 	c.TCPSndBuf, c.TCPRcvBuf = 32768, 65536
-	o := OptionsFrom(&c)
+	c.Proxy = "socks5://u:p@127.0.0.1:1080,http://[::1]:3128"
+	o, err := OptionsFrom(&c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(o.Proxies); got != fmt.Sprint([]addr.Proxy{mustProxy(t, "socks5://u:p@127.0.0.1:1080"), mustProxy(t, "http://[::1]:3128")}) {
+		t.Errorf("proxies %s", got)
+	}
+	o.Proxies = nil
 	want := Options{ResolvePF: config.PFInet6, Nameserver: "127.0.0.1:5353", Netdev: "eth9",
 		Block:      Policy{Loopback: true, Multicast: true, Local: true},
 		TCPNoDelay: true, TCPKeepAlive: true, FastOpenConnect: true, SndBuf: 32768, RcvBuf: 65536}
-	if o != want {
+	if !reflect.DeepEqual(o, want) {
 		t.Errorf("got %+v\nwant %+v", o, want)
+	}
+	// A -x chain that does not parse fails, whatever else is set.
+	for _, bad := range []string{"socks6://nowhere:1", "socks4://x", "socks5://a:1,http://"} {
+		c.Proxy = bad
+		if _, err := OptionsFrom(&c); err == nil {
+			t.Errorf("-x %q accepted", bad)
+		}
 	}
 }
 
@@ -691,7 +707,7 @@ func TestDialUnencodableNames(t *testing.T) {
 		{"socks4a name with NUL", "socks4a://", addr.FromDomain("a\x00b", 80)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := d.Dial(testCtx(t), tc.target, []addr.Proxy{mustProxy(t, tc.proxy+ap.String())})
+			_, err := d.Dial(testCtx(t), tc.target, route.MakeChain(tc.proxy+ap.String()))
 			wantKind(t, err, InvalidAddr)
 		})
 	}
@@ -731,7 +747,7 @@ func TestDialTrickle(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ap := serve(t, "tcp4", trickle(tc.steps))
-			c, err := New(Options{}).DialString(testCtx(t), nil, "a.test:1", []string{tc.proxy + ap.String()})
+			c, err := New(Options{}).DialString(testCtx(t), "a.test:1", route.MakeChain(tc.proxy+ap.String()))
 			if err != nil {
 				t.Fatal(err)
 			}

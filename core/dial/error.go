@@ -1,7 +1,11 @@
 // Package dial connects to targets: directly (with the -4/-6 preference,
 // -i netdev and the --block-outbound policy) or through a chain of
-// socks4a, socks5 and http proxies. It owns the client side of those
-// protocols and the dialer error taxonomy the ruleset sees.
+// socks4a, socks5 and http proxies. It owns the outbound connection: the
+// -x chain, parsed once when the Dialer is built, the hop lists of
+// requests (route.Chain, parsed once each and remembered), the handshakes
+// (spoken through the codecs of core/proto) and the dialer error taxonomy
+// the ruleset sees. Dialer.Dial is the one entry point of every outbound
+// connection.
 //
 // Dial resolves only the first hop (the first proxy, or the target when
 // there is none), applies the --block-outbound policy to the address it

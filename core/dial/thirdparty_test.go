@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/neosocksd-go/neosocksd/core/addr"
+	"github.com/neosocksd-go/neosocksd/core/route"
 	"github.com/neosocksd-go/neosocksd/core/stats"
 )
 
@@ -140,7 +141,7 @@ socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
 func dialVia(t *testing.T, target string, hops ...string) (net.Conn, *stats.Counters, error) {
 	t.Helper()
 	st := &stats.Counters{}
-	c, err := New(Options{Stats: st}).DialString(testCtx(t), nil, target, hops)
+	c, err := New(Options{Stats: st}).DialString(testCtx(t), target, route.MakeChain(hops...))
 	return c, st, err
 }
 
@@ -306,7 +307,7 @@ func TestRealChains(t *testing.T) {
 	})
 	t.Run("base chain first", func(t *testing.T) {
 		base := []addr.Proxy{mustProxy(t, "socks5://u:p@"+ms)}
-		c, err := New(Options{}).DialString(testCtx(t), base, echoAddr.String(), []string{"http://" + tp})
+		c, err := New(Options{Proxies: base}).DialString(testCtx(t), echoAddr.String(), route.MakeChain("http://"+tp))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -316,7 +317,7 @@ func TestRealChains(t *testing.T) {
 	t.Run("cancel while the chain is being built", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		_, err := New(Options{}).DialString(ctx, nil, echoAddr.String(), []string{"socks5://u:p@" + ms})
+		_, err := New(Options{}).DialString(ctx, echoAddr.String(), route.MakeChain("socks5://u:p@"+ms))
 		wantKind(t, err, Cancelled)
 	})
 }

@@ -60,7 +60,7 @@ type Credentials struct {
 }
 
 // DialFunc dials target through chain (first hop first, after the -x chain,
-// which the server prepends itself). The proxy provides one with every
+// which the dialer prepends itself). The proxy provides one with every
 // request for engines that forward actively (Lua's await.forward). Errors
 // are *dial.Error values whose text is the dialer taxonomy of the spec.
 type DialFunc func(ctx context.Context, target string, chain Chain) (net.Conn, error)
@@ -134,7 +134,7 @@ type RouterFunc func(ctx context.Context, req *Request) (Decision, error)
 func (f RouterFunc) Route(ctx context.Context, req *Request) (Decision, error) { return f(ctx, req) }
 
 // Static is the router used when no ruleset is loaded: every request goes
-// where it asked to (the server prepends the -x chain).
+// where it asked to (the dialer prepends the -x chain).
 var Static Router = RouterFunc(func(_ context.Context, req *Request) (Decision, error) {
 	return Direct(req.Addr), nil
 })

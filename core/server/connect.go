@@ -93,7 +93,7 @@ var (
 // returns the upstream connection.
 //
 // With no router, target (or, if it is the zero Addr, req.Addr parsed) is
-// dialed through the -x chain. With a router, req is routed and the
+// dialed (through the dialer's -x chain). With a router, req is routed and the
 // decision carried out: the caller sets req.Callback and req.Cred, and
 // req.Addr (if left empty, target.String() is used); connect sets
 // req.Dial on its copy. Errors are *connectError values; see
@@ -108,8 +108,7 @@ func (s *Server) connect(c *conn, req route.Request, target addr.Addr) (net.Conn
 			}
 			target = t
 		}
-		out := s.cur.Load()
-		return s.dialUpstream(c, out, target, out.base)
+		return s.dialUpstream(c, target, route.Chain{})
 	}
 	if req.Addr == "" {
 		req.Addr = target.String()
@@ -139,15 +138,7 @@ func (s *Server) connect(c *conn, req route.Request, target addr.Addr) (net.Conn
 			s.stats.RejectRuleset.Add(1)
 			return nil, &connectError{failPolicy, err}
 		}
-		out := s.cur.Load()
-		chain := out.base
-		if d.Chain.Len() > 0 {
-			if chain, err = out.extend(d.Chain); err != nil {
-				s.stats.RejectRuleset.Add(1)
-				return nil, &connectError{failPolicy, err}
-			}
-		}
-		return s.dialUpstream(c, out, t, chain)
+		return s.dialUpstream(c, t, d.Chain)
 	case route.Error:
 		s.stats.RejectRuleset.Add(1)
 		if d.Reason != "" {
@@ -180,10 +171,15 @@ func (c *conn) phaseError() error {
 }
 
 // dialUpstream is the server-driven dial. A success is a Connect Latency
-// sample.
-func (s *Server) dialUpstream(c *conn, out *settings, target addr.Addr, chain []addr.Proxy) (net.Conn, error) {
+// sample. A hop the router named that does not parse is the router's
+// refusal, not an upstream failure.
+func (s *Server) dialUpstream(c *conn, target addr.Addr, hops route.Chain) (net.Conn, error) {
 	start := time.Now()
-	up, err := out.dialer.Dial(c.ctx, target, chain)
+	up, err := s.cur.Load().dialer.Dial(c.ctx, target, hops)
+	if errors.Is(err, dial.ErrHop) {
+		s.stats.RejectRuleset.Add(1)
+		return nil, &connectError{failPolicy, err}
+	}
 	if err != nil {
 		if e := c.phaseError(); e != nil {
 			return nil, e
@@ -199,23 +195,9 @@ func (s *Server) dialUpstream(c *conn, out *settings, target addr.Addr, chain []
 	return up, nil
 }
 
-// extend returns the -x chain followed by hops.
-func (o *settings) extend(hops route.Chain) ([]addr.Proxy, error) {
-	list := hops.Hops()
-	chain := make([]addr.Proxy, 0, len(o.base)+len(list))
-	chain = append(chain, o.base...)
-	for _, h := range list {
-		p, err := addr.ParseProxy(h)
-		if err != nil {
-			return nil, err
-		}
-		chain = append(chain, p)
-	}
-	return chain, nil
-}
-
 // dialHook is route.Request.Dial: the active dial of an engine
-// (await.forward). The -x chain is prepended. Parse errors are *dial.Error
+// (await.forward), through the same Dialer.Dial as the server's own
+// dials, so the dialer prepends the -x chain. Parse errors are *dial.Error
 // of kind InvalidAddr. A success is a Connect Latency sample, as a
 // server-driven dial; a failure counts nothing: it is the engine's
 // business.
@@ -224,15 +206,8 @@ func (s *Server) dialHook(ctx context.Context, target string, hops route.Chain) 
 	if err != nil {
 		return nil, &dial.Error{Kind: dial.InvalidAddr, Err: err}
 	}
-	out := s.cur.Load()
-	chain := out.base
-	if hops.Len() > 0 {
-		if chain, err = out.extend(hops); err != nil {
-			return nil, &dial.Error{Kind: dial.InvalidAddr, Err: err}
-		}
-	}
 	start := time.Now()
-	up, err := out.dialer.Dial(ctx, t, chain)
+	up, err := s.cur.Load().dialer.Dial(ctx, t, hops)
 	if err == nil {
 		s.stats.ConnectLatency.Add(time.Since(start))
 	}

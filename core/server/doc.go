@@ -26,10 +26,13 @@
 //	s.relay(c, up, readAhead)                                   // hands c and up over; return next
 //
 // connect asks the current router (or, with no router, dials target
-// through the -x chain directly), turns the Decision into an upstream
-// connection (Forward: dial Target through -x + Decision.Chain; Committed:
-// take Decision.Conn), counts RejectRuleset and RejectUpstream, and
-// classifies failures; see failureOf and the fail* constants. The timeout
+// directly), turns the Decision into an upstream connection (Forward: dial
+// Target through Decision.Chain; Committed: take Decision.Conn), counts
+// RejectRuleset and RejectUpstream, and
+// classifies failures; see failureOf and the fail* constants. Every dial,
+// the engines' await.forward (dialHook) included, goes through one entry
+// point, Dialer.Dial with the hops unparsed: the dialer holds the -x chain,
+// prepends it and parses each hop list once. The timeout
 // itself (RejectTimeout) is counted once, by the dispatcher, when a
 // handler returns without starting a session after the deadline.
 //
@@ -48,7 +51,7 @@
 // # Reloading
 //
 // SetRouter swaps the router and Reconfigure the settings a reload may
-// change (the -x chain, the -f target, the dialer, the half-open timeout,
+// change (the -f target, the dialer with its -x chain, the half-open timeout,
 // the admission limits, --auth-required, tcp_nodelay and --pipe); both
 // take effect for connections accepted afterwards. Listeners and the
 // serving mode are fixed at New and Listen, as in the original, which

@@ -17,7 +17,7 @@ import (
 // other end echoes.
 type pipeDialer struct{ wg sync.WaitGroup }
 
-func (d *pipeDialer) Dial(_ context.Context, _ addr.Addr, _ []addr.Proxy) (net.Conn, error) {
+func (d *pipeDialer) Dial(_ context.Context, _ addr.Addr, _ route.Chain) (net.Conn, error) {
 	a, b := net.Pipe()
 	d.wg.Add(1)
 	go func() {

@@ -44,12 +44,17 @@ func startServer(t testing.TB, conf *config.Config, r route.Router, d Dialer) *t
 }
 
 // startServerWith is startServer with every option; a nil Dialer is a
-// direct dialer and Stats is always a fresh set.
+// dialer through the configuration's -x chain, and Stats is always a fresh
+// set.
 func startServerWith(t testing.TB, o Options) *testServer {
 	t.Helper()
 	st := new(stats.Counters)
 	if o.Dialer == nil {
-		o.Dialer = dial.New(dial.Options{TCPNoDelay: true, Stats: st})
+		proxies, err := addr.ParseProxyList(o.Config.Proxy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Dialer = dial.New(dial.Options{Proxies: proxies, TCPNoDelay: true, Stats: st})
 	}
 	o.Stats = st
 	s, err := New(o)
@@ -231,12 +236,12 @@ type fakeDialer struct {
 	mu     sync.Mutex
 	err    error
 	target addr.Addr
-	chain  []addr.Proxy
+	hops   route.Chain
 }
 
-func (f *fakeDialer) Dial(ctx context.Context, target addr.Addr, chain []addr.Proxy) (net.Conn, error) {
+func (f *fakeDialer) Dial(ctx context.Context, target addr.Addr, hops route.Chain) (net.Conn, error) {
 	f.mu.Lock()
-	f.target, f.chain = target, chain
+	f.target, f.hops = target, hops
 	err := f.err
 	f.mu.Unlock()
 	if err != nil {

@@ -72,7 +72,7 @@ type scriptedDialer struct {
 	ups  []*scriptedConn
 }
 
-func (d *scriptedDialer) Dial(ctx context.Context, target addr.Addr, chain []addr.Proxy) (net.Conn, error) {
+func (d *scriptedDialer) Dial(ctx context.Context, target addr.Addr, hops route.Chain) (net.Conn, error) {
 	if d.fail {
 		return nil, &dial.Error{Kind: dial.Connect}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/neosocksd-go/neosocksd/core/addr"
 	"github.com/neosocksd-go/neosocksd/core/dial"
+	"github.com/neosocksd-go/neosocksd/core/route"
 	"golang.org/x/net/proxy"
 )
 
@@ -18,9 +19,9 @@ type countingDialer struct {
 	n chan struct{}
 }
 
-func (d countingDialer) Dial(ctx context.Context, t addr.Addr, chain []addr.Proxy) (net.Conn, error) {
+func (d countingDialer) Dial(ctx context.Context, t addr.Addr, hops route.Chain) (net.Conn, error) {
 	d.n <- struct{}{}
-	return d.Dialer.Dial(ctx, t, chain)
+	return d.Dialer.Dial(ctx, t, hops)
 }
 
 func TestReconfigureAppliesToNewConnections(t *testing.T) {
@@ -33,11 +34,13 @@ func TestReconfigureAppliesToNewConnections(t *testing.T) {
 	echoRoundTrip(t, c, "one")
 	c.Close()
 
+	// A reload that fails keeps what there was. (A bad -x fails earlier,
+	// building the dialer: see dial's TestOptionsFrom.)
 	bad := *conf
-	bad.Proxy = "socks6://nowhere:1"
+	bad.Forward = "no-port"
 	err := ts.Reconfigure(&bad, dial.New(dial.Options{TCPNoDelay: true}))
 	if err == nil || !strings.Contains(err.Error(), "unable to parse outbound configuration") {
-		t.Fatalf("bad -x accepted: %v", err)
+		t.Fatalf("bad -f accepted: %v", err)
 	}
 
 	next := *conf

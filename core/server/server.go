@@ -18,22 +18,24 @@ import (
 	"github.com/neosocksd-go/neosocksd/core/stats"
 )
 
-// Dialer connects to target through chain (first hop first). Errors
-// should be *dial.Error so that replies carry the right code; anything
-// else is a general failure. *dial.Dialer implements it.
+// Dialer connects to target through the -x chain, which it holds, and
+// then hops (first hop first). Errors should be *dial.Error so that
+// replies carry the right code, and wrap dial.ErrHop for a hop URI that
+// does not parse (the ruleset's fault); anything else is a general
+// failure. *dial.Dialer implements it.
 type Dialer interface {
-	Dial(ctx context.Context, target addr.Addr, chain []addr.Proxy) (net.Conn, error)
+	Dial(ctx context.Context, target addr.Addr, hops route.Chain) (net.Conn, error)
 }
 
 // Options configure a Server.
 type Options struct {
-	// Config supplies the listen addresses, -f, -x, the timeout, limits,
-	// TCP and SOCKS5 options. It is copied by New; later changes to it
+	// Config supplies the listen addresses, -f, the timeout, limits,
+	// TCP and SOCKS5 options (the -x chain is the Dialer's). It is copied by New; later changes to it
 	// have no effect.
 	Config *config.Config
 	// Router decides where requests go; nil means no ruleset: every
-	// request is dialed where it asked to, through the -x chain. It can
-	// be replaced at run time with SetRouter.
+	// request is dialed where it asked to (through the Dialer's -x
+	// chain). It can be replaced at run time with SetRouter.
 	Router route.Router
 	// Dialer dials upstream connections. Required.
 	Dialer Dialer
@@ -47,7 +49,7 @@ type Options struct {
 // set by http.go; see the package documentation for the contract.
 var httpServe func(s *Server, c *conn)
 
-// errOutbound is the message of the error New returns for bad -f or -x.
+// errOutbound is the message of the error New returns for a bad -f.
 var errOutbound = errors.New("unable to parse outbound configuration")
 
 // Server is the proxy server. Create it with New, bind with Listen, run
@@ -77,15 +79,14 @@ type Server struct {
 }
 
 // settings is what a reload may change for connections accepted from
-// then on: the -x chain, the -f target, the dialer (which holds the
+// then on: the -f target, the dialer (which holds the -x chain and the
 // resolver of --nameserver), the half-open timeout, the admission limits,
 // --auth-required, tcp_nodelay and --pipe. Listeners and the serving mode
 // (forward, TPROXY or SOCKS; BIND and UDP ASSOCIATE) never change.
 type settings struct {
 	conf    config.Config
 	timeout time.Duration
-	base    []addr.Proxy // the -x chain
-	forward addr.Addr    // the -f target, valid in forward mode
+	forward addr.Addr // the -f target, valid in forward mode
 	dialer  Dialer
 }
 
@@ -93,13 +94,6 @@ func newSettings(c *config.Config, d Dialer) (*settings, error) {
 	st := &settings{conf: *c, timeout: c.TimeoutDuration(), dialer: d}
 	if st.timeout <= 0 {
 		st.timeout = 60 * time.Second
-	}
-	if c.Proxy != "" {
-		chain, err := addr.ParseProxyList(c.Proxy)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", errOutbound, err)
-		}
-		st.base = chain
 	}
 	if c.Forward != "" {
 		t, err := addr.ParseTarget(c.Forward)
@@ -114,7 +108,7 @@ func newSettings(c *config.Config, d Dialer) (*settings, error) {
 // Reconfigure applies a reloaded configuration and a new dialer to the
 // connections accepted from now on (cli.md §10: after SIGHUP new field
 // values take effect for new connections, and the base dial request is
-// rebuilt from -f and -x). Connections already running keep what they
+// rebuilt from -f and, in the new dialer, -x). Connections already running keep what they
 // started with. On a parse error nothing changes. The serving mode stays:
 // a server started with -f keeps its target if the new configuration has
 // none.
@@ -136,8 +130,8 @@ func (s *Server) Reconfigure(c *config.Config, d Dialer) error {
 // routerBox lets an interface value live behind an atomic.Pointer.
 type routerBox struct{ r route.Router }
 
-// New builds a server. It parses -f and -x; if either fails it returns an
-// error whose text starts with "unable to parse outbound configuration".
+// New builds a server. It parses -f; if that fails it returns an error
+// whose text starts with "unable to parse outbound configuration".
 func New(o Options) (*Server, error) {
 	if o.Config == nil {
 		return nil, errors.New("server: no configuration")

@@ -176,7 +176,7 @@ func TestSOCKS5Replies(t *testing.T) {
 		{name: "reject", router: reject, req: connectReq(t, echo), want: socks5.GeneralFailure, counter: "ruleset"},
 		{name: "router error", router: failing, req: connectReq(t, echo), want: socks5.GeneralFailure, counter: "ruleset"},
 		{name: "unparsable destination", router: badTarget, req: connectReq(t, echo), want: socks5.GeneralFailure, counter: "ruleset"},
-		{name: "unparsable hop", router: badHop, req: connectReq(t, echo), want: socks5.GeneralFailure, counter: "ruleset"},
+		{name: "unparsable hop", router: badHop, realDial: true, req: connectReq(t, echo), want: socks5.GeneralFailure, counter: "ruleset"},
 		{name: "resolve", dialErr: &dial.Error{Kind: dial.Resolve}, req: connectReq(t, "nx.invalid:80"), want: socks5.HostUnreachable, counter: "upstream"},
 		{name: "net unreachable", dialErr: errno(syscall.ENETUNREACH), req: connectReq(t, echo), want: socks5.NetworkUnreachable, counter: "upstream"},
 		{name: "host unreachable", dialErr: errno(syscall.EHOSTUNREACH), req: connectReq(t, echo), want: socks5.HostUnreachable, counter: "upstream"},

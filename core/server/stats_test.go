@@ -44,7 +44,7 @@ func TestConnectLatencyCountsProxyDials(t *testing.T) {
 		{"rpc client dial", func(t *testing.T) {
 			// the daemon's RPC client dials with a dialer sharing the counters
 			d := dial.New(dial.Options{Stats: ts.stats})
-			c, err := d.Dial(context.Background(), addr.FromAddrPort(netip.MustParseAddrPort(echo)), nil)
+			c, err := d.Dial(context.Background(), addr.FromAddrPort(netip.MustParseAddrPort(echo)), route.Chain{})
 			if err != nil {
 				t.Fatal(err)
 			}
