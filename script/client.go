@@ -7,10 +7,10 @@ import (
 	"io"
 	"net"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
+	"github.com/neosocksd-go/neosocksd/core/proto/http"
 	"github.com/neosocksd-go/neosocksd/core/proto/rpc"
 	"github.com/neosocksd-go/neosocksd/core/route"
 )
@@ -125,79 +125,34 @@ func (c *countReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// readResponse parses an HTTP/1.x response to an API client request.
+// readResponse reads an HTTP/1.x response to an API client request and
+// maps it to await.invoke's result (api.md §9.4). The head is parsed by
+// core/proto/http, the one HTTP response parser.
 func readResponse(br *bufio.Reader, invoke bool) callResult {
-	var head int
-	readLine := func() (string, string) {
-		line, err := br.ReadSlice('\n')
-		head += len(line)
-		if err != nil {
-			if errors.Is(err, bufio.ErrBufferFull) {
-				return "", "error parsing response"
-			}
-			return "", "error receiving response"
-		}
-		if head > maxResponseHead {
-			return "", "error parsing response"
-		}
-		s := string(line)
-		if !strings.HasSuffix(s, "\r\n") {
-			return "", "error parsing response"
-		}
-		return s[:len(s)-2], ""
-	}
-	status, fail := readLine()
+	r, statusLine, fail := readHead(br)
 	if fail != "" {
 		return callResult{err: fail}
 	}
-	version, rest, ok := strings.Cut(status, " ")
-	if !ok || !strings.HasPrefix(version, "HTTP/1.") {
-		return callResult{err: "error parsing response"}
+	if r.Chunked {
+		return callResult{err: "chunked response not supported"}
 	}
-	codeStr, reason, _ := strings.Cut(rest, " ")
-	code, err := strconv.Atoi(codeStr)
-	if err != nil || len(codeStr) != 3 {
-		return callResult{err: "error parsing response"}
-	}
+	code, clen := r.Code, r.ContentLength
 	var ctype, cenc string
-	clen := -1
-	for {
-		line, fail := readLine()
-		if fail != "" {
-			return callResult{err: fail}
-		}
-		if line == "" {
-			break
-		}
-		k, val, ok := strings.Cut(line, ":")
-		if !ok {
-			return callResult{err: "error parsing response"}
-		}
-		val = strings.TrimSpace(val)
+	for _, f := range r.Header {
 		switch {
-		case strings.EqualFold(k, "Content-Length"):
-			n, err := strconv.Atoi(val)
-			if err != nil || n < 0 || clen >= 0 {
-				return callResult{err: "error parsing response"}
-			}
-			clen = n
-		case strings.EqualFold(k, "Content-Type"):
-			ctype = val
-		case strings.EqualFold(k, "Content-Encoding"):
-			cenc = strings.ToLower(val)
-		case strings.EqualFold(k, "Transfer-Encoding"):
-			if strings.EqualFold(val, "chunked") {
-				return callResult{err: "chunked response not supported"}
-			}
-			return callResult{err: "error parsing response"}
+		case http.EqualFold(f.Name, "Content-Type"):
+			ctype = f.Value
+		case http.EqualFold(f.Name, "Content-Encoding"):
+			cenc = f.Value
 		}
 	}
+	var err error
 	if clen > maxResponseContent {
 		return callResult{err: "error parsing response"}
 	}
 	var raw []byte
 	if clen >= 0 {
-		raw = make([]byte, clen)
+		raw = make([]byte, int(clen))
 		if _, err := io.ReadFull(br, raw); err != nil {
 			return callResult{err: "error receiving response"}
 		}
@@ -210,7 +165,7 @@ func readResponse(br *bufio.Reader, invoke bool) callResult {
 			return callResult{err: "error parsing response"}
 		}
 	}
-	res := callResult{status: code, statusLine: version + " " + codeStr + " " + reason}
+	res := callResult{status: code, statusLine: statusLine}
 	if code >= 200 && code <= 299 {
 		if invoke && len(raw) == 0 {
 			return res
@@ -233,4 +188,40 @@ func readResponse(br *bufio.Reader, invoke bool) callResult {
 	}
 	res.body = body
 	return res
+}
+
+// readHead reads a response head up to and including its empty line, at
+// most maxResponseHead bytes, and parses it. statusLine is the status
+// line as received; fail is await.invoke's error text. A line that does
+// not end in CRLF fails at once, without waiting for more.
+func readHead(br *bufio.Reader) (r http.ResponseHead, statusLine, fail string) {
+	var head []byte
+	start := 0 // where the current line starts in head
+	for {
+		chunk, err := br.ReadSlice('\n')
+		head = append(head, chunk...)
+		if len(head) > maxResponseHead {
+			return r, "", "error parsing response"
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if err != nil {
+			return r, "", "error receiving response"
+		}
+		line := head[start:]
+		if len(line) < 2 || line[len(line)-2] != '\r' {
+			return r, "", "error parsing response"
+		}
+		if len(line) == 2 {
+			break
+		}
+		start = len(head)
+	}
+	r, _, err := http.ParseResponse(head)
+	if err != nil {
+		return r, "", "error parsing response"
+	}
+	// "HTTP/1.x ddd" and the reason, as the status line had them.
+	return r, string(head[:12]) + " " + r.Reason, ""
 }

@@ -131,6 +131,11 @@ func TestRPCWireFormat(t *testing.T) {
 		{name: "truncated", resp: head + "Content-Type: application/x-neosocksd-rpc; version=1\r\nContent-Length: 50\r\n\r\nreturn", err: "error receiving response"},
 		{name: "garbage", resp: "SSH-2.0-OpenSSH\r\n\r\n", err: "error parsing response"},
 		{name: "invoke empty 200", resp: head + "Content-Length: 0\r\n\r\n", invoke: true},
+		{name: "bare LF", resp: "HTTP/1.1 200 OK\nContent-Length: 0\n\n", err: "error parsing response"},
+		{name: "no reason", resp: "HTTP/1.1 503\r\nContent-Length: 0\r\n\r\n", err: "HTTP/1.1 503 "},
+		{name: "head too large", resp: head + "X-Pad: " + strings.Repeat("a", maxResponseHead) + "\r\n\r\n", err: "error parsing response"},
+		{name: "header without colon", resp: head + "garbage\r\n\r\n", err: "error parsing response"},
+		{name: "content-length twice", resp: head + "Content-Length: 1\r\nContent-Length: 2\r\n\r\nab", err: "error parsing response"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
