@@ -1,13 +1,13 @@
 package dial
 
 import (
-	"bytes"
 	"errors"
 	"net/netip"
 	"testing"
 
 	"github.com/neosocksd-go/neosocksd/core/addr"
 	"github.com/neosocksd-go/neosocksd/core/proto/http"
+	"github.com/neosocksd-go/neosocksd/core/proto/prototest"
 	"github.com/neosocksd-go/neosocksd/core/proto/socks5"
 )
 
@@ -29,47 +29,9 @@ func mustProxy(t testing.TB, s string) addr.Proxy {
 	return p
 }
 
-func TestParseHTTPHead(t *testing.T) {
-	tests := []struct {
-		name   string
-		in     string
-		status int
-		n      int
-		kind   Kind // 0: no error; 255: errShort
-	}{
-		{"ok", "HTTP/1.1 200 Connection established\r\n\r\n", 200, 39, 0},
-		{"ok with headers and data", "HTTP/1.0 200 OK\r\nVia: x\r\nX: y\r\n\r\nDATA", 200, 33, 0},
-		{"bare LF", "HTTP/1.1 200 OK\nA: b\n\nrest", 200, 22, 0},
-		{"no reason", "HTTP/1.1 200\r\n\r\n", 200, 16, 0},
-		{"status only so far", "HTTP/1.1 200 OK\r\nVia: x\r\n", 200, 0, 255},
-		{"refusal before headers end", "HTTP/1.1 403 Forbidden\r\n", 403, 0, 255},
-		{"partial status line", "HTTP/1.1 20", 0, 0, 255},
-		{"empty", "", 0, 0, 255},
-		{"garbage early", "SSH-2.0", 0, 0, ProxyProtocol},
-		{"http/2", "HTTP/2 200\r\n\r\n", 0, 0, ProxyProtocol},
-		{"two-digit code", "HTTP/1.1 20 OK\r\n\r\n", 0, 0, ProxyProtocol},
-		{"code glued", "HTTP/1.1 2000\r\n\r\n", 0, 0, ProxyProtocol},
-		{"letters", "HTTP/1.x 200 OK\r\n\r\n", 0, 0, ProxyProtocol},
-		{"non-200 complete", "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic\r\n\r\n", 407, 73, 0},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			status, n, err := httpHead([]byte(tc.in))
-			if status != tc.status || n != tc.n {
-				t.Errorf("got status %d n %d, want %d %d", status, n, tc.status, tc.n)
-			}
-			checkKind(t, err, tc.kind)
-		})
-	}
-	// An endless head is cut off.
-	long := append([]byte("HTTP/1.1 200 OK\r\n"), bytes.Repeat([]byte("X: y\r\n"), http.MaxConnectHeadSize/6+1)...)
-	if _, _, err := httpHead(long); KindOf(err) != ProxyProtocol {
-		t.Errorf("long head: %v", err)
-	}
-	if _, _, err := httpHead(bytes.Repeat([]byte("HTTP/1.1"), http.MaxConnectHeadSize)); KindOf(err) != ProxyProtocol {
-		t.Errorf("long status line: %v", err)
-	}
-}
+// The CONNECT response head rows live with the parser, in http's
+// TestParseConnectResponse; FuzzParseHTTPHead below checks that httpHead
+// classifies every error it reports as a proxy protocol error.
 
 func TestHTTPStatusError(t *testing.T) {
 	for status, want := range map[int]Kind{
@@ -212,29 +174,15 @@ func TestParseSOCKS5Reply(t *testing.T) {
 	}
 }
 
-// checkReplyParser holds for every fixed-layout parser: it never claims
-// more bytes than it was given, asks for more only when short, and fails
-// with a classified *Error.
+// checkReplyParser holds for every reply classifier: the contract of
+// the codecs' parsers (prototest.CheckNeed), and failures are classified
+// *Error values.
 func checkReplyParser(t *testing.T, b []byte, parse func([]byte) (int, error)) {
-	n, err := parse(b)
-	switch {
-	case err == errShort:
-		if n <= len(b) {
-			t.Fatalf("short with n=%d <= len %d for % x", n, len(b), b)
-		}
-		// A longer input of that size parses or fails, never short again
-		// with the same need.
-		if n2, err2 := parse(append(b[:len(b):len(b)], make([]byte, n-len(b))...)); err2 == errShort && n2 <= n {
-			t.Fatalf("no progress: %d then %d for % x", n, n2, b)
-		}
-	case err != nil:
+	err := prototest.CheckNeed(t, b, errShort, parse)
+	if err != nil && err != errShort {
 		var e *Error
 		if !errors.As(err, &e) || e.Kind == 0 {
 			t.Fatalf("unclassified error %v", err)
-		}
-	default:
-		if n <= 0 || n > len(b) {
-			t.Fatalf("consumed %d of %d", n, len(b))
 		}
 	}
 }
@@ -269,36 +217,26 @@ func FuzzParseSOCKS5Reply(f *testing.F) {
 	})
 }
 
+// FuzzParseHTTPHead checks the classification of CONNECT response heads;
+// http's FuzzParseConnectResponse checks the parser itself.
 func FuzzParseHTTPHead(f *testing.F) {
 	f.Add([]byte("HTTP/1.1 200 Connection established\r\n\r\n"))
-	f.Add([]byte("HTTP/1.0 200 OK\r\nVia: 1.1 tinyproxy\r\n\r\nbanner"))
 	f.Add([]byte("HTTP/1.1 407 Proxy Authentication Required\r\n"))
-	f.Add([]byte("HTTP/1.1 200 OK\n\n"))
-	f.Add([]byte("HTTP/1."))
+	f.Add([]byte("SSH-2.0"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		status, n, err := httpHead(b)
+		s2, n2, err2 := http.ParseConnectResponse(b)
 		switch {
 		case err == nil:
-			if n < len("HTTP/1.1 200\n\n") || n > len(b) || status < 0 || status > 999 {
-				t.Fatalf("status %d n %d len %d", status, n, len(b))
-			}
-			if b[n-1] != '\n' {
-				t.Fatalf("head does not end in LF: %q", b[:n])
-			}
-			// Parsing just the head gives the same result, and bytes
-			// after it never change it.
-			s2, n2, err2 := httpHead(b[:n:n])
-			if err2 != nil || s2 != status || n2 != n {
-				t.Fatalf("prefix parse: %d %d %v", s2, n2, err2)
+			if err2 != nil || status != s2 || n != n2 {
+				t.Fatalf("got %d %d, parser %d %d %v", status, n, s2, n2, err2)
 			}
 		case err == errShort:
-			if n != 0 || len(b) >= http.MaxConnectHeadSize {
-				t.Fatalf("short with n=%d len=%d", n, len(b))
+			if err2 != http.ErrShort || status != s2 {
+				t.Fatalf("short with status %d, parser %d %v", status, s2, err2)
 			}
-		default:
-			if KindOf(err) != ProxyProtocol {
-				t.Fatalf("error kind %v", err)
-			}
+		case KindOf(err) != ProxyProtocol || err2 == nil || err2 == http.ErrShort:
+			t.Fatalf("error %v, parser %v", err, err2)
 		}
 	})
 }

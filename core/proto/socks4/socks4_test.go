@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/neosocksd-go/neosocksd/core/addr"
+	"github.com/neosocksd-go/neosocksd/core/proto/prototest"
 )
 
 func TestParseRequest(t *testing.T) {
@@ -111,24 +112,13 @@ func FuzzParseReply(f *testing.F) {
 	f.Add([]byte{0, 0x5b, 0, 0, 0, 0, 0, 0, 'x'})
 	f.Add([]byte{0, 0x5a})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		r, n, err := ParseReply(b)
-		switch {
-		case err == ErrShort:
-			if n <= len(b) {
-				t.Fatalf("short with n=%d for %d bytes", n, len(b))
-			}
-		case err != nil:
-			if n != 0 {
-				t.Fatalf("n=%d with %v", n, err)
-			}
-		default:
-			if n != ReplyLen || n > len(b) || byte(r) != b[1] {
+		prototest.CheckNeed(t, b, ErrShort, func(b []byte) (int, error) {
+			r, n, err := ParseReply(b)
+			if err == nil && (n != ReplyLen || byte(r) != b[1] || !bytes.Equal(AppendReply(nil, r)[:2], b[:2])) {
 				t.Fatalf("reply %v n=%d of % x", r, n, b)
 			}
-			if got := AppendReply(nil, r); !bytes.Equal(got[:2], b[:2]) {
-				t.Fatalf("re-encoded % x, parsed % x", got, b[:n])
-			}
-		}
+			return n, err
+		})
 	})
 }
 

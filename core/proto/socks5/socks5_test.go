@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/neosocksd-go/neosocksd/core/addr"
+	"github.com/neosocksd-go/neosocksd/core/proto/prototest"
 )
 
 func TestParseMethods(t *testing.T) {
@@ -325,27 +326,7 @@ func FuzzClientReplies(f *testing.F) {
 	f.Add([]byte{5, 0, 0, 3})
 	f.Add([]byte{1, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		check := func(name string, parse func([]byte) (int, error)) {
-			n, err := parse(b)
-			switch {
-			case err == ErrShort:
-				if n <= len(b) {
-					t.Fatalf("%s: short with n=%d for %d bytes", name, n, len(b))
-				}
-				if n2, err2 := parse(append(b[:len(b):len(b)], make([]byte, n-len(b))...)); err2 == ErrShort && n2 <= n {
-					t.Fatalf("%s: no progress: %d then %d", name, n, n2)
-				}
-			case err != nil:
-				if n != 0 {
-					t.Fatalf("%s: n=%d with %v", name, n, err)
-				}
-			default:
-				if n <= 0 || n > len(b) {
-					t.Fatalf("%s: consumed %d of %d", name, n, len(b))
-				}
-			}
-		}
-		check("reply", func(b []byte) (int, error) {
+		prototest.CheckNeed(t, b, ErrShort, func(b []byte) (int, error) {
 			r, a, n, err := ParseReply(b)
 			if err == nil {
 				if out := AppendReply(nil, r, a); !bytes.Equal(out[3:], b[3:n]) {
@@ -354,7 +335,7 @@ func FuzzClientReplies(f *testing.F) {
 			}
 			return n, err
 		})
-		check("method", func(b []byte) (int, error) { _, n, err := ParseMethodReply(b); return n, err })
-		check("auth", func(b []byte) (int, error) { _, n, err := ParseAuthReply(b); return n, err })
+		prototest.CheckNeed(t, b, ErrShort, func(b []byte) (int, error) { _, n, err := ParseMethodReply(b); return n, err })
+		prototest.CheckNeed(t, b, ErrShort, func(b []byte) (int, error) { _, n, err := ParseAuthReply(b); return n, err })
 	})
 }
