@@ -202,9 +202,10 @@ func (d *Dialer) warn(which int, err error, opt, value string) {
 // *Error of kind InvalidAddr wrapping ErrHop; hop chains are parsed once
 // and remembered, not once per request.
 //
-// Only the first hop is resolved locally (the -4/-6 preference applies, the first answer
-// is used); the block policy is applied to its IP; then each proxy's
-// CONNECT handshake is run towards the next hop, which is sent by name.
+// Only the first hop is resolved locally (the -4/-6 preference applies,
+// the first answer is used); the block policy is applied to its IP; then
+// each proxy's CONNECT handshake is run towards the next hop, which is
+// sent by name.
 //
 // The returned conn is the outbound TCP socket, a *net.TCPConn, so that
 // io.Copy between two TCP conns can splice; its LocalAddr is the local

@@ -93,8 +93,8 @@ var (
 // returns the upstream connection.
 //
 // With no router, target (or, if it is the zero Addr, req.Addr parsed) is
-// dialed (through the dialer's -x chain). With a router, req is routed and the
-// decision carried out: the caller sets req.Callback and req.Cred, and
+// dialed (through the dialer's -x chain). With a router, req is routed and
+// the decision carried out: the caller sets req.Callback and req.Cred, and
 // req.Addr (if left empty, target.String() is used); connect sets
 // req.Dial on its copy. Errors are *connectError values; see
 // failureOf.
@@ -176,9 +176,11 @@ func (c *conn) phaseError() error {
 func (s *Server) dialUpstream(c *conn, target addr.Addr, hops route.Chain) (net.Conn, error) {
 	start := time.Now()
 	up, err := s.cur.Load().dialer.Dial(c.ctx, target, hops)
-	if errors.Is(err, dial.ErrHop) {
+	if de := (*dial.Error)(nil); errors.Is(err, dial.ErrHop) && errors.As(err, &de) {
+		// Logged as a refusal, with the URI and what is wrong with it
+		// rather than the taxonomy text.
 		s.stats.RejectRuleset.Add(1)
-		return nil, &connectError{failPolicy, err}
+		return nil, &connectError{failPolicy, de.Err}
 	}
 	if err != nil {
 		if e := c.phaseError(); e != nil {
