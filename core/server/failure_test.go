@@ -325,3 +325,34 @@ func netipAddrPort(t *testing.T, s string) netip.AddrPort {
 	}
 	return ap
 }
+
+// TestUnparsableHopLogged checks that a hop URI the router named and the
+// dialer cannot parse is logged with the URI, not only as "invalid
+// address", and counts as the ruleset's refusal.
+func TestUnparsableHopLogged(t *testing.T) {
+	echo := echoServer(t)
+	badHop := route.RouterFunc(func(context.Context, *route.Request) (route.Decision, error) {
+		return route.Decision{Verdict: route.Forward, Target: echo, Chain: route.MakeChain("socks4://x:1")}, nil
+	})
+	logs := new(captureHandler)
+	ts := startServerWith(t, Options{Config: testConfig(), Router: badHop, Logger: slog.New(logs)})
+	c := dialProxy(t, ts.addr)
+	if r, _ := request5(t, c, connectReq(t, echo)...); r != socks5.GeneralFailure {
+		t.Fatalf("reply %v", r)
+	}
+	expectClosed(t, c)
+	c.Close()
+	waitFor(t, "the connection to end", ts.idle)
+	if n := ts.stats.RejectRuleset.Load(); n != 1 {
+		t.Errorf("ruleset rejections %d, want 1", n)
+	}
+	var errs []string
+	for _, r := range logs.records(config.LevelVeryVerbose) {
+		if e, ok := r.attrs["err"]; ok {
+			errs = append(errs, e)
+		}
+	}
+	if len(errs) != 1 || !strings.Contains(errs[0], `"socks4://x:1"`) || !strings.Contains(errs[0], "rejected by ruleset") {
+		t.Errorf("err attributes %q, want one naming the hop", errs)
+	}
+}
