@@ -47,7 +47,11 @@
 // in a throw-away table, _G.x persists); /ruleset/rpcall runs in a
 // sandbox in a new routine and answers "return " .. marshal(true, ...);
 // await.invoke and neosocksd.invoke speak the same
-// application/x-neosocksd-rpc wire format as the original's client.
+// application/x-neosocksd-rpc wire format as the original's client (its
+// constants, content type and body coding live in core/proto/rpc, shared
+// with the API server; the response head is read by core/proto/http) and
+// dial through Options.Dial, which the daemon points at the same dialer
+// entry point as routed requests and await.forward.
 // Negative setinterval values tick whenever the loop is idle, at most
 // once a millisecond.
 //
