@@ -7,5 +7,6 @@ import lua "github.com/yuin/gopher-lua"
 // lua54 front end) and the regex library.
 func openExtras(L *lua.LState) {
 	OpenCompat(L)
+	openPattern(L)
 	register(L, "regex", OpenRegex(L))
 }
