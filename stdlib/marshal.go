@@ -27,7 +27,7 @@ const decimalLimit = 999999999999
 // 0x1.8p+0. Functions, userdata, threads and channels are errors, as are
 // cycles; metatables are ignored.
 func Marshal(L *lua.LState, values ...lua.LValue) (string, error) {
-	m := marshaler{L: L}
+	m := marshaler{L: L, poll: pollOf(L)}
 	for i, v := range values {
 		if i > 0 {
 			m.b = append(m.b, ',')
@@ -44,6 +44,7 @@ type marshaler struct {
 	b    []byte
 	path []*lua.LTable        // tables being written, outermost first
 	deep map[*lua.LTable]bool // the same, once path is long
+	poll budgetPoll           // the budget, polled once per value
 }
 
 // enter records t as being written; false means t is its own ancestor.
@@ -83,6 +84,9 @@ func (m *marshaler) leave() {
 }
 
 func (m *marshaler) value(v lua.LValue) error {
+	if m.poll.tick() {
+		return errBudgetEnded{} // shared subtables make output exponential
+	}
 	switch v := v.(type) {
 	case *lua.LNilType:
 		m.b = append(m.b, "nil"...)
@@ -208,12 +212,14 @@ func appendQuoted(b []byte, s string) []byte {
 
 func luaMarshal(L *lua.LState) int {
 	n := L.GetTop()
-	m := marshaler{L: L}
+	m := marshaler{L: L, poll: pollOf(L)}
 	for i := 1; i <= n; i++ {
 		if i > 1 {
 			m.b = append(m.b, ',')
 		}
-		if err := m.value(L.Get(i)); err != nil {
+		if err := m.value(L.Get(i)); errors.Is(err, errBudgetEnded{}) {
+			raiseBudget(L)
+		} else if err != nil {
 			L.Error(lua.LString(err.Error()), 0)
 		}
 	}

@@ -46,9 +46,7 @@ func newMatcher(L *lua.LState, src, pat string) *lpattern.Matcher {
 // position, and a stop as the error of the context that stopped it.
 func patternRaise(L *lua.LState, err error) {
 	if errors.Is(err, lpattern.ErrStopped) {
-		if ctx := L.Context(); ctx != nil && ctx.Err() != nil {
-			L.RaiseError("%s", ctx.Err().Error())
-		}
+		raiseBudget(L)
 	}
 	L.Error(lua.LString(err.Error()), 0)
 }

@@ -29,7 +29,7 @@ func Unmarshal(L *lua.LState, s string) (values []lua.LValue, ok bool) {
 	if s == "" {
 		return nil, true
 	}
-	u := unmarshaler{L: L, s: s}
+	u := unmarshaler{L: L, s: s, poll: pollOf(L)}
 	for {
 		v, err := u.value(0)
 		if err != nil {
@@ -47,9 +47,10 @@ func Unmarshal(L *lua.LState, s string) (values []lua.LValue, ok bool) {
 }
 
 type unmarshaler struct {
-	L *lua.LState
-	s string
-	i int
+	L    *lua.LState
+	s    string
+	i    int
+	poll budgetPoll // the budget, polled once per value
 }
 
 func (u *unmarshaler) has(tok string) bool {
@@ -61,6 +62,9 @@ func (u *unmarshaler) has(tok string) bool {
 }
 
 func (u *unmarshaler) value(depth int) (lua.LValue, error) {
+	if u.poll.tick() {
+		return nil, errBudgetEnded{}
+	}
 	if u.i >= len(u.s) {
 		return nil, errNotFast
 	}
@@ -296,6 +300,9 @@ func (u *unmarshaler) table(depth int) (lua.LValue, error) {
 // nativeUnmarshal is Unmarshal for Lua: ok, values... or just false.
 func nativeUnmarshal(L *lua.LState) int {
 	values, ok := Unmarshal(L, L.CheckString(1))
+	if p := pollOf(L); !ok && p.ended() {
+		raiseBudget(L) // not a slow path to take: the budget is spent
+	}
 	if !ok {
 		L.Push(lua.LFalse)
 		return 1

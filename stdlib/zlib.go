@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"compress/zlib"
+	"errors"
 	"io"
 
 	lua "github.com/yuin/gopher-lua"
@@ -25,59 +26,83 @@ func OpenZlib(L *lua.LState) *lua.LTable {
 
 // Compress returns s in zlib format.
 func Compress(s []byte) []byte {
-	var b bytes.Buffer
-	w := zlib.NewWriter(&b)
-	w.Write(s) // writes to a bytes.Buffer cannot fail
-	w.Close()
-	return b.Bytes()
+	out, _ := compress(s, budgetPoll{}, zlibWriter)
+	return out
 }
 
 // Uncompress inverts Compress.
 func Uncompress(z []byte) ([]byte, error) {
-	r, err := zlib.NewReader(bytes.NewReader(z))
+	return uncompress(z, budgetPoll{}, zlibReader)
+}
+
+func zlibWriter(w io.Writer) io.WriteCloser { return zlib.NewWriter(w) }
+func gzipWriter(w io.Writer) io.WriteCloser { return gzip.NewWriter(w) }
+
+func zlibReader(r io.Reader) (io.ReadCloser, error) { return zlib.NewReader(r) }
+func gzipReader(r io.Reader) (io.ReadCloser, error) { return gzip.NewReader(r) }
+
+// zlibChunk is how much input compress hands the compressor between two
+// polls of the budget: about a millisecond of work.
+const zlibChunk = 64 << 10
+
+// compress writes s through the compressor made by newW, a chunk at a
+// time; it fails with errBudgetEnded once poll reports the end.
+func compress(s []byte, poll budgetPoll, newW func(io.Writer) io.WriteCloser) ([]byte, error) {
+	var b bytes.Buffer
+	w := newW(&b)
+	for len(s) > 0 {
+		if poll.ended() {
+			return nil, errBudgetEnded{}
+		}
+		n := min(len(s), zlibChunk)
+		w.Write(s[:n]) // writes to a bytes.Buffer cannot fail
+		s = s[n:]
+	}
+	w.Close()
+	return b.Bytes(), nil
+}
+
+// uncompress reads z through the decompressor made by newR, polling the
+// budget before each read of decompressed output.
+func uncompress(z []byte, poll budgetPoll, newR func(io.Reader) (io.ReadCloser, error)) ([]byte, error) {
+	r, err := newR(bytes.NewReader(z))
 	if err != nil {
 		return nil, err
 	}
-	out, err := io.ReadAll(r)
+	out, err := io.ReadAll(&polledReader{r: r, poll: poll})
 	if err != nil {
 		return nil, err
 	}
 	return out, r.Close()
 }
 
-func zlibCompress(L *lua.LState) int {
-	L.Push(lua.LString(Compress([]byte(L.CheckString(1)))))
+// zlibCall runs one zlib function on argument 1 and pushes its result:
+// a blown budget raises the budget error, any other failure "<what>
+// error: ...".
+func zlibCall(L *lua.LState, what string, f func([]byte, budgetPoll) ([]byte, error)) int {
+	out, err := f([]byte(L.CheckString(1)), pollOf(L))
+	if errors.Is(err, errBudgetEnded{}) {
+		raiseBudget(L)
+	}
+	if err != nil {
+		L.RaiseError("%s error: %v", what, err)
+	}
+	L.Push(lua.LString(out))
 	return 1
+}
+
+func zlibCompress(L *lua.LState) int {
+	return zlibCall(L, "compress", func(s []byte, p budgetPoll) ([]byte, error) { return compress(s, p, zlibWriter) })
 }
 
 func zlibUncompress(L *lua.LState) int {
-	out, err := Uncompress([]byte(L.CheckString(1)))
-	if err != nil {
-		L.RaiseError("uncompress error: %v", err)
-	}
-	L.Push(lua.LString(out))
-	return 1
+	return zlibCall(L, "uncompress", func(z []byte, p budgetPoll) ([]byte, error) { return uncompress(z, p, zlibReader) })
 }
 
 func zlibGzip(L *lua.LState) int {
-	var b bytes.Buffer
-	w := gzip.NewWriter(&b)
-	w.Write([]byte(L.CheckString(1)))
-	w.Close()
-	L.Push(lua.LString(b.String()))
-	return 1
+	return zlibCall(L, "gzip", func(s []byte, p budgetPoll) ([]byte, error) { return compress(s, p, gzipWriter) })
 }
 
 func zlibGunzip(L *lua.LState) int {
-	s := L.CheckString(1)
-	r, err := gzip.NewReader(bytes.NewReader([]byte(s)))
-	if err != nil {
-		L.RaiseError("gunzip error: %v", err)
-	}
-	out, err := io.ReadAll(r)
-	if err != nil {
-		L.RaiseError("gunzip error: %v", err)
-	}
-	L.Push(lua.LString(out))
-	return 1
+	return zlibCall(L, "gunzip", func(z []byte, p budgetPoll) ([]byte, error) { return uncompress(z, p, gzipReader) })
 }
