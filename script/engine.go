@@ -284,9 +284,11 @@ func (e *Engine) exec(t task) {
 // samples the heap for --memlimit and the runtime statistics.
 func (e *Engine) watchdog() {
 	defer e.wg.Done()
-	period := 100 * time.Millisecond
-	if e.budget > 0 && e.budget/10 < period {
-		period = max(e.budget/10, time.Millisecond)
+	// an entry overruns its budget by at most one period: a twentieth of
+	// the budget, and no more than 50 ms (1.05 s for the default second)
+	period := 50 * time.Millisecond
+	if e.budget > 0 && e.budget/20 < period {
+		period = max(e.budget/20, time.Millisecond)
 	}
 	tk := time.NewTicker(period)
 	defer tk.Stop()

@@ -1,10 +1,6 @@
 package stdlib
 
-import (
-	"io"
-
-	lua "github.com/yuin/gopher-lua"
-)
+import lua "github.com/yuin/gopher-lua"
 
 // The host bounds each VM entry by cancelling the context of the running
 // Lua thread; gopher-lua notices between two instructions. A native
@@ -61,21 +57,7 @@ func raiseBudget(L *lua.LState) {
 	L.RaiseError("%s", msg)
 }
 
-// errBudgetEnded is what a polled copy loop returns when the context ends.
+// errBudgetEnded is what a polling loop returns when the context ends.
 type errBudgetEnded struct{}
 
 func (errBudgetEnded) Error() string { return "stdlib: execution budget ended" }
-
-// polledReader is an io.Reader that fails once the context has ended, so
-// that io.Copy and io.ReadAll over a decompressor stop in time.
-type polledReader struct {
-	r    io.Reader
-	poll budgetPoll
-}
-
-func (r *polledReader) Read(b []byte) (int, error) {
-	if r.poll.ended() {
-		return 0, errBudgetEnded{}
-	}
-	return r.r.Read(b)
-}

@@ -63,15 +63,41 @@ func compress(s []byte, poll budgetPoll, newW func(io.Writer) io.WriteCloser) ([
 }
 
 // uncompress reads z through the decompressor made by newR, polling the
-// budget before each read of decompressed output.
+// budget between reads. The output is collected in chunks and joined once
+// at the end: growing one buffer would copy everything read so far at each
+// doubling, a pause the poll cannot cut short when a bomb has produced a
+// gigabyte.
 func uncompress(z []byte, poll budgetPoll, newR func(io.Reader) (io.ReadCloser, error)) ([]byte, error) {
 	r, err := newR(bytes.NewReader(z))
 	if err != nil {
 		return nil, err
 	}
-	out, err := io.ReadAll(&polledReader{r: r, poll: poll})
-	if err != nil {
-		return nil, err
+	var chunks [][]byte
+	total, size := 0, 4<<10
+	for {
+		if poll.ended() {
+			return nil, errBudgetEnded{}
+		}
+		c := make([]byte, size)
+		size = min(2*size, 1<<20)
+		n := 0
+		for n < len(c) && err == nil {
+			var k int
+			k, err = r.Read(c[n:])
+			n += k
+		}
+		chunks = append(chunks, c[:n])
+		total += n
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	out := make([]byte, 0, total)
+	for _, c := range chunks {
+		out = append(out, c...)
 	}
 	return out, r.Close()
 }
