@@ -106,9 +106,13 @@ func run(argv []string) int {
 	}
 
 	// Signals are caught before scripts load and listeners bind, so that
-	// one arriving during start-up is handled like any other.
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
+	// one arriving during start-up is handled like any other; a second
+	// SIGINT or SIGTERM exits at once from any state, with status 0 as a
+	// shutdown does.
+	sigs := watchSignals(log, func() {
+		stopProfile()
+		os.Exit(0)
+	})
 
 	d := newDaemon(conf, log, level)
 	d.startedUp = startedUp
@@ -221,7 +225,7 @@ func (d *daemon) dial(ctx context.Context, target string, hops route.Chain) (net
 	return d.out.Load().DialString(ctx, target, hops)
 }
 
-func (d *daemon) serve(ident *identity, sigs chan os.Signal) int {
+func (d *daemon) serve(ident *identity, sigs signals) int {
 	conf, log := d.conf, d.log
 	var router route.Router
 	if e := d.activeEngine(); e != nil {
@@ -278,36 +282,25 @@ func (d *daemon) serve(ident *identity, sigs chan os.Signal) int {
 			if err != nil && !errors.Is(err, context.Canceled) {
 				return fatal(log, "server: %s", err)
 			}
-		case sig := <-sigs:
-			if sig == syscall.SIGHUP {
-				sdNotify("RELOADING=1")
-				d.reload(srv)
-				sdNotify("READY=1")
-				continue
-			}
+		case <-sigs.reload:
+			sdNotify("RELOADING=1")
+			d.reload(srv)
+			sdNotify("READY=1")
+		case <-sigs.stop:
 			sdNotify("STOPPING=1")
-			return d.shutdown(srv, cancel, sigs)
+			return d.shutdown(srv, cancel)
 		}
 	}
 }
 
-// shutdown stops accepting, drains relays until drainTimeout, and exits at
-// once on a second signal.
-func (d *daemon) shutdown(srv *server.Server, cancel context.CancelFunc, sigs <-chan os.Signal) int {
+// shutdown stops accepting, drains relays until drainTimeout and closes
+// the ruleset engine; a second signal meanwhile ends the process at once
+// (see watchSignals).
+func (d *daemon) shutdown(srv *server.Server, cancel context.CancelFunc) int {
 	ctx, stop := context.WithTimeout(context.Background(), drainTimeout)
 	defer stop()
-	finished := make(chan struct{})
-	go func() {
-		srv.Shutdown(ctx)
-		cancel()
-		close(finished)
-	}()
-	select {
-	case <-finished:
-	case <-sigs:
-		d.log.Log(context.Background(), config.LevelNotice, "second signal: exiting now")
-		return 0
-	}
+	srv.Shutdown(ctx)
+	cancel()
 	if d.lua != nil {
 		d.lua.Close()
 	}

@@ -110,6 +110,7 @@ type daemonProc struct {
 	done  chan error
 	mu    sync.Mutex    // guards log while the daemon runs
 	log   *bytes.Buffer // complete once stop has returned
+	lines chan string   // log lines as they come, for waitLog (dropped when full)
 }
 
 // logSnapshot returns what the daemon has logged so far.
@@ -125,7 +126,17 @@ var listenLine = regexp.MustCompile(`listen: (\S+)`)
 // lines.
 func startDaemon(t *testing.T, n int, args ...string) *daemonProc {
 	t.Helper()
+	return startDaemonStdin(t, nil, n, args...)
+}
+
+// startDaemonStdin is startDaemon with the daemon's standard input read
+// from stdin (nil: the null device).
+func startDaemonStdin(t *testing.T, stdin *os.File, n int, args ...string) *daemonProc {
+	t.Helper()
 	cmd := exec.Command(binPath, append([]string{"--loglevel", "5"}, args...)...)
+	if stdin != nil {
+		cmd.Stdin = stdin
+	}
 	pr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +144,7 @@ func startDaemon(t *testing.T, n int, args ...string) *daemonProc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	d := &daemonProc{cmd: cmd, done: make(chan error, 1), log: new(bytes.Buffer)}
+	d := &daemonProc{cmd: cmd, done: make(chan error, 1), log: new(bytes.Buffer), lines: make(chan string, 1024)}
 	found := make(chan string, 8)
 	go func() {
 		sc := bufio.NewScanner(pr)
@@ -142,6 +153,10 @@ func startDaemon(t *testing.T, n int, args ...string) *daemonProc {
 			d.mu.Lock()
 			d.log.WriteString(line + "\n")
 			d.mu.Unlock()
+			select {
+			case d.lines <- line:
+			default:
+			}
 			if m := listenLine.FindStringSubmatch(line); m != nil {
 				found <- m[1]
 			}
@@ -166,6 +181,22 @@ func startDaemon(t *testing.T, n int, args ...string) *daemonProc {
 		}
 	}
 	return d
+}
+
+// waitLog waits until the daemon logs a line containing text.
+func (d *daemonProc) waitLog(t *testing.T, text string) {
+	t.Helper()
+	deadline := time.After(15 * time.Second)
+	for {
+		select {
+		case line := <-d.lines:
+			if strings.Contains(line, text) {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("the daemon did not log %q", text)
+		}
+	}
 }
 
 // stop sends sig and returns the exit status.
@@ -371,5 +402,70 @@ func TestConfigReloadChangesForwardTarget(t *testing.T) {
 	}
 	if st := d.stop(t, syscall.SIGTERM); st != 0 {
 		t.Fatalf("exit status %d", st)
+	}
+}
+
+// TestSecondSignalEndsStuckDaemon stops a daemon whose ruleset is stuck in
+// a native call that no execution budget can interrupt (a read of the
+// daemon's standard input, a pipe nobody writes to): the first SIGINT or
+// SIGTERM starts the shutdown, which then waits for the VM; the second
+// must end the process. Two different signals are sent, because the Go
+// runtime merges a signal that arrives while the same one is pending.
+func TestSecondSignalEndsStuckDaemon(t *testing.T) {
+	rs := filepath.Join(t.TempDir(), "stuck.lua")
+	if err := os.WriteFile(rs, []byte(`local ruleset = {}
+local function stuck() io.read() end
+function ruleset.resolve(addr) stuck() end
+function ruleset.route(addr) stuck() end
+function ruleset.route6(addr) stuck() end
+return ruleset`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		reload bool // a SIGHUP first: the main goroutine waits in the reload
+	}{
+		{name: "while shutting down"},
+		{name: "while reloading", reload: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			stdin, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { w.Close() })
+			d := startDaemonStdin(t, stdin, 1, "-l", "127.0.0.1:0", "-r", rs)
+			stdin.Close()
+			dialer, err := proxy.SOCKS5("tcp", d.addrs[0], nil, proxy.Direct)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dropped := make(chan error, 1)
+			go func() {
+				c, err := dialer.Dial("tcp", "stuck.test:80")
+				if c != nil {
+					c.Close()
+				}
+				dropped <- err
+			}()
+			d.waitLog(t, "ruleset stuck in native code")
+
+			if tc.reload {
+				d.cmd.Process.Signal(syscall.SIGHUP)
+			}
+			d.cmd.Process.Signal(syscall.SIGTERM)
+			if !tc.reload {
+				// the shutdown has begun: the stuck session is dropped
+				select {
+				case <-dropped:
+				case <-time.After(15 * time.Second):
+					t.Fatalf("the first signal did not start the shutdown\n%s", d.log)
+				}
+			}
+			if st := d.stop(t, syscall.SIGINT); st != 0 {
+				t.Fatalf("exit status %d\n%s", st, d.log)
+			}
+		})
 	}
 }
