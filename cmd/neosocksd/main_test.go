@@ -469,3 +469,81 @@ return ruleset`), 0o600); err != nil {
 		})
 	}
 }
+
+// TestRequestsFlowWhileACallbackIsAborted keeps one Lua-routed request at
+// a time stuck in a pathological pattern (each is aborted at the end of
+// its budget) while other requests go through the proxy and /healthy is
+// polled: every one of them must be served. Their waits are logged.
+func TestRequestsFlowWhileACallbackIsAborted(t *testing.T) {
+	target := echoServer(t)
+	rs := filepath.Join(t.TempDir(), "ruleset.lua")
+	if err := os.WriteFile(rs, []byte(fmt.Sprintf(`local ruleset = {}
+function ruleset.resolve(addr)
+	if neosocksd.splithostport(addr) == "stuck.test" then
+		string.find(string.rep("a", 3000), string.rep("a-", 12) .. "b")
+	end
+	return %q
+end
+return ruleset`, target)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, 2, "-l", "127.0.0.1:0", "--api", "127.0.0.1:0", "-r", rs, "-t", "10")
+	dialer, err := proxy.SOCKS5("tcp", d.addrs[0], nil, proxy.Direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	const rounds = 3
+	stuckDone := make(chan struct{})
+	go func() {
+		defer close(stuckDone)
+		for range rounds {
+			if c, err := dialer.Dial("tcp", "stuck.test:80"); err == nil {
+				c.Close()
+			}
+		}
+	}()
+
+	var served int
+	var worstDial, worstHealthy time.Duration
+	for i := 0; i < 100; i++ {
+		select {
+		case <-stuckDone:
+			i = 100
+			continue
+		default:
+		}
+		start := time.Now()
+		c, err := dialer.Dial("tcp", "ok.test:80")
+		if err != nil {
+			t.Fatalf("request %d not served: %v\n%s", i, err, d.log)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprint(c, "ping")
+		buf := make([]byte, 4)
+		_, err = io.ReadFull(c, buf)
+		c.Close()
+		if err != nil || string(buf) != "ping" {
+			t.Fatalf("request %d: echo %q %v", i, buf, err)
+		}
+		worstDial = max(worstDial, time.Since(start))
+
+		start = time.Now()
+		resp, err := http.Get("http://" + d.addrs[1] + "/healthy")
+		if err != nil {
+			t.Fatalf("/healthy %d: %v", i, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("/healthy %d: status %d", i, resp.StatusCode)
+		}
+		worstHealthy = max(worstHealthy, time.Since(start))
+		served++
+	}
+	<-stuckDone
+	if n := strings.Count(d.log.String(), "execution budget exceeded"); n < rounds {
+		t.Fatalf("%d callbacks aborted, want %d\n%s", n, rounds, d.log)
+	}
+	t.Logf("%d requests and /healthy calls served while %d callbacks were aborted; longest wait: request %v, /healthy %v",
+		served, rounds, worstDial.Round(time.Millisecond), worstHealthy.Round(time.Millisecond))
+}
