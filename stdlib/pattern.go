@@ -147,25 +147,20 @@ func strFindAux(L *lua.LState, find bool) int {
 	if anchor {
 		pi = 1
 	}
-	for si := int(init); si <= len(s); si++ {
-		e, err := m.MatchAt(si, pi)
-		if err != nil {
-			patternRaise(L, err)
-		}
-		if e >= 0 {
-			if find {
-				L.Push(lua.LNumber(si + 1))
-				L.Push(lua.LNumber(e))
-				return 2 + mustPushCaptures(L, m, -1, 0)
-			}
-			return mustPushCaptures(L, m, si, e)
-		}
-		if anchor {
-			break
-		}
+	start, e, err := m.Scan(int(init), pi, anchor)
+	if err != nil {
+		patternRaise(L, err)
 	}
-	L.Push(lua.LNil)
-	return 1
+	if start < 0 {
+		L.Push(lua.LNil)
+		return 1
+	}
+	if find {
+		L.Push(lua.LNumber(start + 1))
+		L.Push(lua.LNumber(e))
+		return 2 + mustPushCaptures(L, m, -1, 0)
+	}
+	return mustPushCaptures(L, m, start, e)
 }
 
 // pushCaptures pushes the captures of the match [s, e), or the whole match
@@ -218,21 +213,32 @@ func strGmatch(L *lua.LState) int {
 		init = int64(len(s)) + 1
 	}
 	src, last := int(init), -1
+	m := newMatcher(L, s, p)
 	L.Push(L.NewFunction(func(L *lua.LState) int {
-		m := newMatcher(L, s, p)
+		m.Stop = nil // each call polls the context of its own caller
+		if ctx := L.Context(); ctx != nil {
+			m.Stop = ctx.Done()
+		}
 		for si := src; si <= len(s); si++ {
-			e, err := m.MatchAt(si, 0)
+			start, e, err := m.Scan(si, 0, false)
 			if err != nil {
 				gmatchRaise(L, err)
 			}
-			if e >= 0 && e != last {
-				src, last = e, e
-				n, err := pushCaptures(L, m, si, e)
-				if err != nil {
-					gmatchRaise(L, err)
-				}
-				return n
+			if start < 0 {
+				src = len(s) + 1
+				return 0
 			}
+			if e == last {
+				// empty, where the last match ended: try one byte on
+				si = start
+				continue
+			}
+			src, last = e, e
+			n, err := pushCaptures(L, m, start, e)
+			if err != nil {
+				gmatchRaise(L, err)
+			}
+			return n
 		}
 		return 0
 	}))
@@ -265,28 +271,31 @@ func strGsub(L *lua.LState) int {
 	changed := false
 	var n int64
 	si, last, copied := 0, -1, 0 // copied: src[:copied] is in b
-loop:
 	for n < maxN {
-		e, err := m.MatchAt(si, pi)
+		start, e, err := m.Scan(si, pi, anchor)
 		if err != nil {
 			patternRaise(L, err)
 		}
-		switch {
-		case e >= 0 && e != last:
-			n++
-			// an unchanged match stays in the pending run of src
-			if v, ok := gsubValue(L, m, repl, replStr, si, e); ok {
-				b.WriteString(src[copied:si])
-				b.WriteString(v)
-				copied = e
-				changed = true
-			}
-			si, last = e, e
-		case si < len(src):
-			si++
-		default:
-			break loop
+		if start < 0 {
+			break
 		}
+		if e == last {
+			// empty, where the last match ended: try one byte on
+			if anchor || start >= len(src) {
+				break
+			}
+			si = start + 1
+			continue
+		}
+		n++
+		// an unchanged match stays in the pending run of src
+		if v, ok := gsubValue(L, m, repl, replStr, start, e); ok {
+			b.WriteString(src[copied:start])
+			b.WriteString(v)
+			copied = e
+			changed = true
+		}
+		si, last = e, e
 		if anchor {
 			break
 		}

@@ -250,3 +250,33 @@ func TestPatternsAgainstLua54(t *testing.T) {
 	}
 	t.Logf("%d cases compared", len(wl)-1)
 }
+
+// BenchmarkPatterns calls the pattern functions from Lua on inputs a
+// ruleset sees: a host:port split, a domain suffix test, and the issue's
+// gsub of 625 KB with 40 000 matches.
+func BenchmarkPatterns(b *testing.B) {
+	for _, bc := range []struct{ name, setup, call string }{
+		{"match hostport", `s = "www.example.com:443"`, `return string.match(s, "^(.-):(%d+)$")`},
+		{"find suffix", `s = "www.example.com"`, `return string.find(s, "%.example%.com$")`},
+		{"gmatch labels", `s = "a.bb.ccc.dddd.example.com"`, `local n = 0 for l in string.gmatch(s, "[^.]+") do n = n + 1 end return n`},
+		{"gsub 625KB 40000 matches", `s = string.rep("abcdefghijklmno.", 40000)`, `return string.gsub(s, "%.", "/")`},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			L := newTestState(b)
+			if err := L.DoString(bc.setup); err != nil {
+				b.Fatal(err)
+			}
+			fn, err := L.LoadString(bc.call)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				L.Push(fn)
+				if err := L.PCall(0, 0, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

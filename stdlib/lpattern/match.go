@@ -95,6 +95,58 @@ func (m *Matcher) MatchAt(si, pi int) (end int, err error) {
 	return m.match(si, pi), nil
 }
 
+// Scan looks for the first match of the pattern, from its byte offset pi,
+// at subject offsets si, si+1, ... up to the end of the subject, or at si
+// alone when anchored. It returns the start and end of the match, or -1
+// and -1. When the pattern starts with a literal byte that must occur,
+// offsets where it does not are skipped unseen, as trying them could only
+// fail at that first item.
+func (m *Matcher) Scan(si, pi int, anchor bool) (start, end int, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			a, ok := r.(abort)
+			if !ok {
+				panic(r)
+			}
+			start, end, err = -1, -1, a.err
+		}
+	}()
+	lead, hasLead := m.literalLead(pi)
+	for ; si <= len(m.src); si++ {
+		if hasLead && !anchor {
+			i := strings.IndexByte(m.src[si:], lead)
+			if i < 0 {
+				break
+			}
+			si += i
+		}
+		m.level = 0
+		m.depth = maxDepth
+		if e := m.match(si, pi); e >= 0 {
+			return si, e, nil
+		}
+		if anchor {
+			break
+		}
+	}
+	return -1, -1, nil
+}
+
+// literalLead returns the byte the pattern from pi must start its match
+// with, when its first item is a plain character repeated at least once.
+func (m *Matcher) literalLead(pi int) (byte, bool) {
+	if pi >= len(m.pat) || strings.IndexByte("^$*+?.([%-)", m.pat[pi]) >= 0 {
+		return 0, false
+	}
+	switch m.patByte(pi + 1) {
+	case '*', '?', '-':
+		if pi+1 < len(m.pat) {
+			return 0, false
+		}
+	}
+	return m.pat[pi], true
+}
+
 // Subject is the subject of the match.
 func (m *Matcher) Subject() string { return m.src }
 
