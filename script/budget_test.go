@@ -26,6 +26,7 @@ func TestNativeCallsWithinBudget(t *testing.T) {
 		{name: "gmatch"},
 		{name: "gsub"},
 		{name: "gsubmany", fits: true},
+		{name: "regex"},
 		{name: "marshal"},
 		{name: "compress"},
 		{name: "gzip"},

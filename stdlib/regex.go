@@ -1,6 +1,7 @@
 package stdlib
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -63,6 +64,26 @@ func OpenRegex(L *lua.LState) *lua.LTable {
 // library's lua_error does.
 func regexRaise(L *lua.LState, msg string) {
 	L.Error(lua.LString(msg), 0)
+}
+
+// regexStop is the channel that ends a long search: the end of the
+// running thread's context, the host's execution budget. Searches are
+// linear in the subject, but a 1 MB subject and a pattern such as
+// "[ab]{0,1000}c" make a minute of work.
+func regexStop(L *lua.LState) <-chan struct{} {
+	if ctx := L.Context(); ctx != nil {
+		return ctx.Done()
+	}
+	return nil
+}
+
+// regexFail raises the error of a search: the budget error when the
+// context ended, else the backtracking engine's timeout.
+func regexFail(L *lua.LState, err error) {
+	if errors.Is(err, ere.ErrStopped) {
+		raiseBudget(L)
+	}
+	regexRaise(L, regexTimeoutError)
 }
 
 // regexOptInteger reads an optional integer argument like luaL_optinteger.
@@ -151,9 +172,9 @@ func regexSubject(L *lua.LState) (string, int, string) {
 func regexFind(L *lua.LState) int {
 	re := regexCheck(L, 1)
 	_, start, suffix := regexSubject(L)
-	idx, err := re.FindIndex(suffix)
+	idx, err := re.FindIndexStop(suffix, regexStop(L))
 	if err != nil {
-		regexRaise(L, regexTimeoutError)
+		regexFail(L, err)
 	}
 	if idx == nil {
 		return 0
@@ -180,9 +201,9 @@ func regexPushMatches(L *lua.LState, s string, idx []int) int {
 func regexMatch(L *lua.LState) int {
 	re := regexCheck(L, 1)
 	_, _, suffix := regexSubject(L)
-	idx, err := re.FindSubmatchIndex(suffix)
+	idx, err := re.FindSubmatchIndexStop(suffix, regexStop(L))
 	if err != nil {
-		regexRaise(L, regexTimeoutError)
+		regexFail(L, err)
 	}
 	if idx == nil {
 		return 0
@@ -202,9 +223,9 @@ func regexGmatch(L *lua.LState) int {
 		if strings.IndexByte(suffix, 0) >= 0 {
 			regexRaise(L, regexNulError)
 		}
-		idx, err := re.FindSubmatchIndex(suffix)
+		idx, err := re.FindSubmatchIndexStop(suffix, regexStop(L))
 		if err != nil {
-			regexRaise(L, regexTimeoutError)
+			regexFail(L, err)
 		}
 		if idx == nil {
 			pos = len(s) + 1

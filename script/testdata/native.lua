@@ -23,6 +23,9 @@ local work = {
 		local s, n = string.gsub(string.rep("abcdefghijklmno.", 40000), "%.", "/")
 		assert(n == 40000 and #s == 640000 and not s:find(".", 1, true))
 	end,
+	regex = function() -- linear, but a minute of work
+		return regex.find(regex.compile("[ab]{0,1000}c"), string.rep("a", 2^20))
+	end,
 	marshal = function() -- 2^40 leaves through shared subtables
 		local t = {}
 		for i = 1, 40 do t = { t, t } end
