@@ -17,6 +17,13 @@ import (
 func TestNativeCallsWithinBudget(t *testing.T) {
 	const budget = time.Second // the daemon's
 	te := loadTestRuleset(t, Options{Budget: budget}, "testdata/native.lua")
+	// 5 million numbers for table.sort (about 11 s to sort unbounded),
+	// built by entries that each fit the budget
+	for range 20 {
+		te.invoke(t, `local t = _G.big or {}
+for i = #t + 1, #t + 2^18 do t[i] = (i * 7919) % 1000003 end
+_G.big = t`)
+	}
 	tests := []struct {
 		name string
 		fits bool // finishes within the budget now
@@ -27,6 +34,7 @@ func TestNativeCallsWithinBudget(t *testing.T) {
 		{name: "gsub"},
 		{name: "gsubmany", fits: true},
 		{name: "regex"},
+		{name: "sort"},
 		{name: "marshal"},
 		{name: "compress"},
 		{name: "gzip"},

@@ -76,6 +76,7 @@ func TestNativeLoopsStopWhenContextEnds(t *testing.T) {
 		{name: "regex.find", setup: `re = regex.compile("[ab]{0,1000}c") s = string.rep("a", 2^20)`, fn: "regex.find", args: []string{"re", "s"}},
 		{name: "regex.match", setup: `re = regex.compile("[ab]{0,1000}c") s = string.rep("a", 2^20)`, fn: "regex.match", args: []string{"re", "s"}},
 		{name: "regex.gmatch iterator", setup: `it = regex.gmatch(regex.compile("[ab]{0,1000}c"), string.rep("a", 2^20))`, fn: "it"},
+		{name: "table.sort", setup: `t = {} for i = 1, 2^16 do t[i] = (i * 7919) % 1000003 end`, fn: "table.sort", args: []string{"t"}},
 		{name: "marshal of shared subtables", setup: `t = {} for i = 1, 40 do t = {t, t} end`, fn: "marshal", args: []string{"t"}},
 		{name: "unmarshal", setup: `s = "{" .. string.rep("1,", 1e6) .. "}"`, fn: "require('libruleset.native').unmarshal", args: []string{"s"}},
 		{name: "zlib.compress", setup: `s = string.rep("0123456789abcdef", 2^20)`, fn: "zlib.compress", args: []string{"s"}},

@@ -8,5 +8,6 @@ import lua "github.com/yuin/gopher-lua"
 func openExtras(L *lua.LState) {
 	OpenCompat(L)
 	openPattern(L)
+	openSort(L)
 	register(L, "regex", OpenRegex(L))
 }

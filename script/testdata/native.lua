@@ -26,6 +26,9 @@ local work = {
 	regex = function() -- linear, but a minute of work
 		return regex.find(regex.compile("[ab]{0,1000}c"), string.rep("a", 2^20))
 	end,
+	sort = function() -- _G.big, filled by earlier entries
+		table.sort(_G.big)
+	end,
 	marshal = function() -- 2^40 leaves through shared subtables
 		local t = {}
 		for i = 1, 40 do t = { t, t } end
