@@ -86,13 +86,18 @@
 // proxy. The owner runs every VM entry (a resume, a hook call, a load)
 // under an execution budget (Options.Budget, default 1 s): all states share
 // one "epoch" context that a watchdog goroutine cancels when an entry has
-// run longer than the budget (checked every budget/10, and at least every
-// 100 ms). gopher-lua then raises in the running code; the entry fails
+// run longer than the budget (checked every budget/20, and at least every
+// 50 ms). gopher-lua then raises in the running code; the entry fails
 // with "execution budget exceeded", its request is rejected, the event is
 // logged and counted, and a fresh epoch serves the next entry. Go code
-// cannot be pre-empted: a single native call that runs long (a
-// pathological string pattern) is only reported, as "ruleset stuck in
-// native code", once it has run for twice the budget.
+// cannot be pre-empted, so the native functions whose work grows with
+// their input poll the same context and raise the same error: the Lua
+// pattern functions (string.find, match, gmatch, gsub, on stdlib's own
+// matcher), regex.*, table.sort, marshal, unmarshal and zlib.* (see
+// stdlib). A native call that still runs long (a blocking read, a compile
+// of a huge chunk by load) is reported, as "ruleset stuck in native
+// code", once it has run for twice the budget; a second SIGINT or SIGTERM
+// ends the daemon whatever the VM is doing.
 //
 // Every VM entry runs under recover(). A Go panic inside gopher-lua (its
 // traceback code can panic on a value-stack overflow) rebuilds the VM from

@@ -22,6 +22,15 @@
 // Unmarshal (gopher-lua's compiler is quadratic in the number of constants
 // of a chunk), anything else goes through the loader.
 //
+// Execution budget. The host bounds a VM entry by cancelling the context
+// of the running Lua thread, which gopher-lua checks between instructions.
+// The functions here whose work grows with their input poll that context
+// themselves and raise the error gopher-lua raises: string.find, match,
+// gmatch and gsub (on lpattern, Lua 5.4 patterns, not gopher-lua's 5.1
+// matcher; gsub builds its result once), regex.* on long subjects,
+// table.sort, marshal, unmarshal and zlib.*. Without a context they
+// never stop.
+//
 // Event capture. Every message recorded by evlog/evlogf (and every tagged
 // rule hit of libruleset, whose message is `[tag] "addr"`) is passed to the
 // sink installed with SetEventSink, in order, whatever the log level; at
