@@ -28,6 +28,9 @@ func tableSort(L *lua.LState) int {
 	n := t.Len()
 	s.vals = make([]lua.LValue, n)
 	for i := range s.vals {
+		if s.poll.tick() {
+			raiseBudget(L)
+		}
 		s.vals[i] = t.RawGetInt(i + 1)
 	}
 	sort.Sort(s)

@@ -460,11 +460,11 @@ return ruleset`), 0o600); err != nil {
 				select {
 				case <-dropped:
 				case <-time.After(15 * time.Second):
-					t.Fatalf("the first signal did not start the shutdown\n%s", d.log)
+					t.Fatalf("the first signal did not start the shutdown\n%s", d.logSnapshot())
 				}
 			}
 			if st := d.stop(t, syscall.SIGINT); st != 0 {
-				t.Fatalf("exit status %d\n%s", st, d.log)
+				t.Fatalf("exit status %d\n%s", st, d.logSnapshot())
 			}
 		})
 	}
@@ -516,7 +516,7 @@ return ruleset`, target)), 0o600); err != nil {
 		start := time.Now()
 		c, err := dialer.Dial("tcp", "ok.test:80")
 		if err != nil {
-			t.Fatalf("request %d not served: %v\n%s", i, err, d.log)
+			t.Fatalf("request %d not served: %v\n%s", i, err, d.logSnapshot())
 		}
 		c.SetDeadline(time.Now().Add(10 * time.Second))
 		fmt.Fprint(c, "ping")
@@ -541,8 +541,8 @@ return ruleset`, target)), 0o600); err != nil {
 		served++
 	}
 	<-stuckDone
-	if n := strings.Count(d.log.String(), "execution budget exceeded"); n < rounds {
-		t.Fatalf("%d callbacks aborted, want %d\n%s", n, rounds, d.log)
+	if n := strings.Count(d.logSnapshot(), "execution budget exceeded"); n < rounds {
+		t.Fatalf("%d callbacks aborted, want %d\n%s", n, rounds, d.logSnapshot())
 	}
 	t.Logf("%d requests and /healthy calls served while %d callbacks were aborted; longest wait: request %v, /healthy %v",
 		served, rounds, worstDial.Round(time.Millisecond), worstHealthy.Round(time.Millisecond))
