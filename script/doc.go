@@ -86,8 +86,8 @@
 // proxy. The owner runs every VM entry (a resume, a hook call, a load)
 // under an execution budget (Options.Budget, default 1 s): all states share
 // one "epoch" context that a watchdog goroutine cancels when an entry has
-// run longer than the budget (checked every budget/20, and at least every
-// 50 ms). gopher-lua then raises in the running code; the entry fails
+// run longer than the budget (checked every budget/50, and at least every
+// 20 ms). gopher-lua then raises in the running code; the entry fails
 // with "execution budget exceeded", its request is rejected, the event is
 // logged and counted, and a fresh epoch serves the next entry. Go code
 // cannot be pre-empted, so the native functions whose work grows with

@@ -284,11 +284,13 @@ func (e *Engine) exec(t task) {
 // samples the heap for --memlimit and the runtime statistics.
 func (e *Engine) watchdog() {
 	defer e.wg.Done()
-	// an entry overruns its budget by at most one period: a twentieth of
-	// the budget, and no more than 50 ms (1.05 s for the default second)
-	period := 50 * time.Millisecond
-	if e.budget > 0 && e.budget/20 < period {
-		period = max(e.budget/20, time.Millisecond)
+	// an entry overruns its budget by at most one period: a fiftieth of
+	// the budget, and no more than 20 ms (1.02 s for the default second),
+	// so that the requests queued behind an aborted one wait little more
+	// than the budget
+	period := 20 * time.Millisecond
+	if e.budget > 0 && e.budget/50 < period {
+		period = max(e.budget/50, time.Millisecond)
 	}
 	tk := time.NewTicker(period)
 	defer tk.Stop()
