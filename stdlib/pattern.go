@@ -2,7 +2,6 @@ package stdlib
 
 import (
 	"errors"
-	"math"
 	"strings"
 
 	"github.com/neosocksd-go/neosocksd/stdlib/lpattern"
@@ -63,11 +62,12 @@ func gmatchRaise(L *lua.LState, err error) {
 // patString reads argument n as a string; numbers convert as Lua 5.4
 // prints them.
 func patString(L *lua.LState, n int) string {
-	switch v := L.Get(n).(type) {
-	case lua.LString:
-		return string(v)
-	case lua.LNumber:
-		return lua54.FormatNumber(float64(v))
+	v := L.Get(n)
+	if s, ok := v.(lua.LString); ok {
+		return string(s)
+	}
+	if s, ok := lua54.FormatValue(v); ok {
+		return s
 	}
 	L.ArgError(n, "string expected, got "+patTypeName(L, n))
 	return ""
@@ -78,7 +78,7 @@ func patTypeName(L *lua.LState, n int) string {
 	if n > L.GetTop() {
 		return "no value"
 	}
-	return L.Get(n).Type().String()
+	return lua54.TypeName(L.Get(n))
 }
 
 // patOptInteger reads optional integer argument n like luaL_optinteger.
@@ -87,23 +87,21 @@ func patOptInteger(L *lua.LState, n int, def int64) int64 {
 	if v == lua.LNil {
 		return def
 	}
-	var f float64
-	switch v := v.(type) {
-	case lua.LNumber:
-		f = float64(v)
-	case lua.LString:
-		x, ok := lua54.StringToNumber(string(v))
+	if s, ok := v.(lua.LString); ok {
+		x, ok := lua54.StringToValue(string(s))
 		if !ok {
 			L.ArgError(n, "number expected, got string")
 		}
-		f = x
-	default:
+		v = x
+	}
+	if !lua54.IsNumber(v) {
 		L.ArgError(n, "number expected, got "+patTypeName(L, n))
 	}
-	if f != math.Trunc(f) || f < -9223372036854775808.0 || f >= 9223372036854775808.0 {
+	i, ok := lua54.IsInteger(v)
+	if !ok {
 		L.ArgError(n, "number has no integer representation")
 	}
-	return int64(f)
+	return i
 }
 
 // patInit converts a 1-based, possibly negative start position into a
@@ -251,16 +249,16 @@ func strGsub(L *lua.LState) int {
 	src := patString(L, 1)
 	p := patString(L, 2)
 	repl := L.Get(3)
-	switch repl.Type() {
-	case lua.LTNumber, lua.LTString, lua.LTFunction, lua.LTTable:
-	default:
-		L.ArgError(3, "string/function/table expected, got "+patTypeName(L, 3))
-	}
-	maxN := patOptInteger(L, 4, int64(len(src))+1)
 	var replStr string
-	if repl.Type() != lua.LTFunction && repl.Type() != lua.LTTable {
+	switch repl.Type() {
+	case lua.LTFunction, lua.LTTable:
+	default:
+		if repl.Type() != lua.LTString && !lua54.IsNumber(repl) {
+			L.ArgError(3, "string/function/table expected, got "+patTypeName(L, 3))
+		}
 		replStr = patString(L, 3)
 	}
+	maxN := patOptInteger(L, 4, int64(len(src))+1)
 	pi := 0
 	anchor := len(p) > 0 && p[0] == '^'
 	if anchor {
@@ -329,16 +327,16 @@ func gsubValue(L *lua.LState, m *lpattern.Matcher, repl lua.LValue, replStr stri
 	default:
 		return expandReplacement(L, m, replStr, s, e), true
 	}
-	switch v := v.(type) {
-	case lua.LString:
-		return string(v), true
-	case lua.LNumber:
-		return lua54.FormatNumber(float64(v)), true
+	if s, ok := v.(lua.LString); ok {
+		return string(s), true
+	}
+	if s, ok := lua54.FormatValue(v); ok {
+		return s, true
 	}
 	if !lua.LVAsBool(v) {
 		return "", false
 	}
-	L.Error(lua.LString("invalid replacement value (a "+v.Type().String()+")"), 0)
+	L.Error(lua.LString("invalid replacement value (a "+lua54.TypeName(v)+")"), 0)
 	return "", false
 }
 

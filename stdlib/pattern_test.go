@@ -56,6 +56,13 @@ local function fn(a, b)
 	if b then return tostring(b) .. a end
 	return "{" .. a .. "}"
 end
+-- integers beyond 2^53 as subject, pattern, position and replacement
+print("big " .. show(pcall(string.find, math.maxinteger, "807")) ..
+	show(pcall(string.match, "x" .. math.mininteger, math.mininteger)) ..
+	show(pcall(string.find, "abc", "b", math.mininteger)) ..
+	show(pcall(string.gsub, "x", "x", math.maxinteger)) ..
+	show(pcall(string.gsub, "abc", "%w", {a = math.maxinteger})) ..
+	show(pcall(string.gsub, "abc", "%w", function() return math.mininteger end)))
 for _, c in ipairs(cases) do
 	local s, p = c[1], c[2]
 	print(q(s) .. " " .. q(p) ..
