@@ -30,6 +30,11 @@ import (
 // drainTimeout bounds how long a shutdown waits for relays to finish.
 const drainTimeout = 5 * time.Second
 
+// closeTimeout bounds how long a shutdown waits for the ruleset engine,
+// which waits for its VM: a VM stuck in a native call (a blocking read)
+// would otherwise keep the process alive after SIGTERM.
+const closeTimeout = 2 * time.Second
+
 func main() {
 	defaultProcs()
 	os.Exit(run(os.Args))
@@ -294,15 +299,25 @@ func (d *daemon) serve(ident *identity, sigs signals) int {
 }
 
 // shutdown stops accepting, drains relays until drainTimeout and closes
-// the ruleset engine; a second signal meanwhile ends the process at once
-// (see watchSignals).
+// the ruleset engine, waiting for it up to closeTimeout; a second signal
+// meanwhile ends the process at once (see watchSignals).
 func (d *daemon) shutdown(srv *server.Server, cancel context.CancelFunc) int {
 	ctx, stop := context.WithTimeout(context.Background(), drainTimeout)
 	defer stop()
 	srv.Shutdown(ctx)
 	cancel()
 	if d.lua != nil {
-		d.lua.Close()
+		closed := make(chan struct{})
+		go func() { // abandoned with the process when the VM is stuck
+			d.lua.Close()
+			close(closed)
+		}()
+		select {
+		case <-closed:
+		case <-time.After(closeTimeout):
+			d.log.Warn("ruleset stuck in native code: exiting without closing it")
+			return 0
+		}
 	}
 	d.log.Log(context.Background(), config.LevelNotice, "server shutdown gracefully")
 	return 0

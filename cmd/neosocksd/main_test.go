@@ -466,7 +466,45 @@ return ruleset`), 0o600); err != nil {
 			if st := d.stop(t, syscall.SIGINT); st != 0 {
 				t.Fatalf("exit status %d\n%s", st, d.logSnapshot())
 			}
+			if !strings.Contains(d.logSnapshot(), "second signal: exiting now") {
+				t.Fatalf("not ended by the second signal:\n%s", d.logSnapshot())
+			}
 		})
+	}
+}
+
+// TestShutdownLeavesAStuckVM sends one SIGTERM to a daemon whose ruleset
+// is stuck in a read of its standard input: the shutdown must not wait for
+// the VM for ever.
+func TestShutdownLeavesAStuckVM(t *testing.T) {
+	rs := filepath.Join(t.TempDir(), "stuck.lua")
+	if err := os.WriteFile(rs, []byte(`local ruleset = {}
+function ruleset.resolve(addr) io.read() end
+return ruleset`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stdin, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	d := startDaemonStdin(t, stdin, 1, "-l", "127.0.0.1:0", "-r", rs)
+	stdin.Close()
+	dialer, err := proxy.SOCKS5("tcp", d.addrs[0], nil, proxy.Direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		if c, err := dialer.Dial("tcp", "stuck.test:80"); err == nil {
+			c.Close()
+		}
+	}()
+	d.waitLog(t, "ruleset stuck in native code")
+	if st := d.stop(t, syscall.SIGTERM); st != 0 {
+		t.Fatalf("exit status %d\n%s", st, d.logSnapshot())
+	}
+	if !strings.Contains(d.logSnapshot(), "exiting without closing it") {
+		t.Fatalf("no word of the stuck VM:\n%s", d.logSnapshot())
 	}
 }
 
