@@ -84,7 +84,10 @@
 //
 // Unlike the original, a callback that loops forever does not freeze the
 // proxy. The owner runs every VM entry (a resume, a hook call, a load)
-// under an execution budget (Options.Budget, default 1 s): all states share
+// under an execution budget (Options.Budget, default 1 s; an entry that
+// loads a script, at start-up, on reload or through /ruleset/update, has
+// Options.LoadBudget, default 30 s, as a large generated ruleset can take
+// seconds to build on a busy machine): all states share
 // one "epoch" context that a watchdog goroutine cancels when an entry has
 // run longer than the budget (checked every budget/50, and at least every
 // 20 ms). gopher-lua then raises in the running code; the entry fails

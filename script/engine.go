@@ -47,6 +47,14 @@ type Options struct {
 	// documentation). Zero means one second; negative disables the
 	// watchdog.
 	Budget time.Duration
+	// LoadBudget is the execution budget of an entry that loads a script:
+	// -r and -c at start-up and on SIGHUP, /ruleset/update, and the replay
+	// after a VM rebuild. Zero means 30 s; negative disables it. Loading
+	// is not a request: a large generated ruleset may take seconds to
+	// compile and build its tables on a busy machine, and the original
+	// puts no bound on it at all, so only a script that never finishes
+	// is stopped.
+	LoadBudget time.Duration
 	// Version is the version string logged when the engine starts.
 	Version string
 	// Started is the server start time for neosocksd.stats().uptime; the
@@ -70,13 +78,20 @@ type funcTask func(e *Engine)
 
 func (f funcTask) run(e *Engine) { f(e) }
 
+// loadTask is a task that loads a script: it runs under LoadBudget.
+type loadTask func(e *Engine)
+
+func (f loadTask) run(e *Engine) { f(e) }
+
 // Engine is the Lua ruleset engine. Its methods may be called from any
 // goroutine; they hand work to the owner goroutine and wait.
 type Engine struct {
 	o      Options
-	budget time.Duration
-	log    *slog.Logger
-	stdout io.Writer
+	budget time.Duration // of a request or API entry
+	// loadBudget is the budget of a loadTask entry
+	loadBudget time.Duration
+	log        *slog.Logger
+	stdout     io.Writer
 
 	inbox chan task
 	quit  chan struct{}
@@ -86,6 +101,7 @@ type Engine struct {
 
 	// watchdog state, shared with the owner
 	entryStart  atomic.Int64 // monotonic ns of the running entry, 0 when idle
+	entryLimit  atomic.Int64 // the running entry's budget in ns; negative: none
 	epochMu     sync.Mutex
 	epochCancel func()
 	overMem     atomic.Bool
@@ -127,6 +143,10 @@ func New(o Options) (*Engine, error) {
 	if e.budget == 0 {
 		e.budget = time.Second
 	}
+	e.loadBudget = o.LoadBudget
+	if e.loadBudget == 0 {
+		e.loadBudget = 30 * time.Second
+	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -161,10 +181,23 @@ func (e *Engine) Close() {
 // run).
 func (e *Engine) do(ctx context.Context, f func(v *vm)) error {
 	ch := make(chan struct{})
-	t := funcTask(func(e *Engine) {
+	return e.await(ctx, ch, funcTask(func(e *Engine) {
 		defer close(ch)
 		f(e.v)
-	})
+	}))
+}
+
+// doLoad is do for an entry that loads a script, under LoadBudget.
+func (e *Engine) doLoad(ctx context.Context, f func(v *vm)) error {
+	ch := make(chan struct{})
+	return e.await(ctx, ch, loadTask(func(e *Engine) {
+		defer close(ch)
+		f(e.v)
+	}))
+}
+
+// await queues t, which closes ch when it has run, and waits for it.
+func (e *Engine) await(ctx context.Context, ch chan struct{}, t task) error {
 	select {
 	case e.inbox <- t:
 	case <-e.quit:
@@ -264,10 +297,19 @@ func (e *Engine) exec(t task) {
 	}
 	start := time.Now()
 	v.now = start
+	limit := e.budget
+	if _, ok := t.(loadTask); ok {
+		limit = e.loadBudget
+	}
+	// the limit is stored before the start, so the watchdog never pairs
+	// a new entry's start with the previous entry's limit
+	e.entryLimit.Store(int64(limit))
 	e.entryStart.Store(int64(start.Sub(e.monoBase)) | 1)
 	defer func() {
 		if r := recover(); r != nil {
-			// the rebuild replays scripts: a new entry, with its own budget
+			// the rebuild replays scripts: a new entry, with the budget
+			// of a load
+			e.entryLimit.Store(int64(e.loadBudget))
 			e.entryStart.Store(int64(time.Since(e.monoBase)) | 1)
 			e.v.crashed(r)
 		}
@@ -318,12 +360,13 @@ func (e *Engine) watchdog() {
 				}
 			}
 			st := e.entryStart.Load()
+			budget := time.Duration(e.entryLimit.Load())
 			lim := e.memLimit.Load()
 			over := lim > 0 && e.allocated.Load() >= lim
 			if over {
 				e.overMem.Store(true)
 			}
-			if st == 0 || e.budget < 0 {
+			if st == 0 || budget < 0 {
 				continue
 			}
 			if st != seenEntry {
@@ -333,11 +376,11 @@ func (e *Engine) watchdog() {
 			// aborted like a runaway one
 			growing := over && e.allocated.Load() > heapAtSeen+max(lim/4, 16<<20)
 			ran := time.Duration(int64(now.Sub(e.monoBase)) - st)
-			if ran >= 2*e.budget && reported != st {
+			if ran >= 2*budget && reported != st {
 				reported = st
 				e.log.Error("ruleset stuck in native code", "dur", ran)
 			}
-			if ran >= e.budget || growing {
+			if ran >= budget || growing {
 				// cancel only the epoch of the entry measured: the owner
 				// clears entryStart before it installs a fresh epoch
 				e.epochMu.Lock()

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"time"
 
 	"github.com/neosocksd-go/neosocksd/core/config"
 	lua "github.com/yuin/gopher-lua"
@@ -106,7 +107,7 @@ func (e *Engine) loadBoot(path string, kind loadKind, chunkname string, run func
 		return err
 	}
 	var lerr error
-	if err := e.do(context.Background(), func(v *vm) {
+	if err := e.doLoad(context.Background(), func(v *vm) {
 		rec := loadRecord{kind: kind, path: path, chunkname: chunkname, code: src}
 		lerr = run(v, rec)
 		if lerr == nil {
@@ -371,7 +372,7 @@ func (v *vm) callMain(fn lua.LValue, nret int, args ...lua.LValue) ([]lua.LValue
 		val := apiErrValue(err)
 		if v.budgetBlown() {
 			v.e.runaways.Add(1)
-			v.e.log.Error("ruleset: "+ErrBudget.Error(), "budget", v.e.budget)
+			v.e.log.Error("ruleset: "+ErrBudget.Error(), "budget", time.Duration(v.e.entryLimit.Load()))
 			val = lua.LString(ErrBudget.Error())
 		}
 		v.setLastError(val)
@@ -444,7 +445,7 @@ func (e *Engine) Update(ctx context.Context, module, chunkname string, code []by
 		}
 	}
 	var lerr error
-	if err := e.do(ctx, func(v *vm) {
+	if err := e.doLoad(ctx, func(v *vm) {
 		rec := loadRecord{kind: loadUpdate, module: module, chunkname: chunkname, code: bytes.Clone(code)}
 		lerr = v.apply(rec)
 		if lerr == nil {

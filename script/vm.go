@@ -146,7 +146,7 @@ func newVM(e *Engine) (*vm, error) {
 		L.Close()
 		return nil, err
 	}
-	if e.budget > 0 {
+	if e.budget > 0 || e.loadBudget > 0 {
 		v.newEpoch()
 	}
 	return v, nil
