@@ -118,24 +118,28 @@ func (s *Server) body(w *writer) ([]byte, bool) {
 			return nil, false
 		}
 	}
-	b, err := w.cc.readBody(r.contentLength)
-	if err != nil {
-		w.err, w.close = err, true
-		return nil, false
-	}
 	if r.encoding == "" {
+		b, err := w.cc.readBody(r.contentLength)
+		if err != nil {
+			w.err, w.close = err, true
+			return nil, false
+		}
 		return b, true
 	}
-	out, err := rpc.Decode(b, r.encoding, MaxDecodedBody)
+	b, err := w.cc.readEncodedBody(r.contentLength, r.encoding)
+	var ioErr *bodyIOError
 	switch {
-	case errors.Is(err, rpc.ErrTooLarge):
+	case errors.As(err, &ioErr):
+		w.err, w.close = ioErr.err, true
+		return nil, false
+	case errors.Is(err, errBodyTooLarge):
 		w.page(413)
 		return nil, false
 	case err != nil:
 		w.page(400)
 		return nil, false
 	}
-	return out, true
+	return b, true
 }
 
 func (s *Server) healthy(ctx context.Context, w *writer) {

@@ -11,7 +11,9 @@
 //     a body over MaxBody, 415, 417) are answered before routing; the first
 //     offending header decides. A chunked body is 501 after routing.
 //   - A Content-Encoding body that does not decode is 400; one that
-//     decodes to more than MaxDecodedBody is 413.
+//     decodes to more than MaxBody is 413, found while the body is
+//     inflated as it arrives, so a compression bomb is refused after its
+//     first few KiB.
 //   - /metrics adds the standard process_* families and
 //     neosocksd_build_info after the neosocksd_* families, before the
 //     ruleset's own metrics, and follows Prometheus's conventions where the

@@ -15,11 +15,9 @@ import (
 // Body limits.
 const (
 	// MaxBody is the largest Content-Length accepted (413 above it, before
-	// any of the body is read).
+	// any of the body is read), and the largest size a Content-Encoding
+	// body may decode to (413 once the decoder passes it).
 	MaxBody = 4 << 20
-	// MaxDecodedBody bounds a body after Content-Encoding decoding (413).
-	// The original has no such bound; it stops compression bombs.
-	MaxDecodedBody = 64 << 20
 	// maxErrMsgResponse bounds a whole text/plain error response.
 	maxErrMsgResponse = 8192
 )

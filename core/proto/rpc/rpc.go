@@ -88,22 +88,13 @@ func Deflate(b []byte) []byte {
 // body that decodes to more than limit bytes is ErrTooLarge; a coding it
 // does not know, ErrCoding; a corrupt body, the decompressor's error.
 func Decode(b []byte, coding string, limit int) ([]byte, error) {
-	var zr io.ReadCloser
-	var err error
-	switch {
-	case coding == "", http.EqualFold(coding, "identity"):
+	if coding == "" || http.EqualFold(coding, "identity") {
 		return b, nil
-	case http.EqualFold(coding, "deflate"):
-		zr, err = zlib.NewReader(bytes.NewReader(b))
-	case http.EqualFold(coding, "gzip"):
-		zr, err = gzip.NewReader(bytes.NewReader(b))
-	default:
-		return nil, fmt.Errorf("%w: %q", ErrCoding, coding)
 	}
+	zr, err := NewReader(bytes.NewReader(b), coding)
 	if err != nil {
-		return nil, fmt.Errorf("rpc: %s body: %w", coding, err)
+		return nil, err
 	}
-	defer zr.Close()
 	out, err := io.ReadAll(io.LimitReader(zr, int64(limit)+1))
 	if err != nil {
 		return nil, fmt.Errorf("rpc: %s body: %w", coding, err)
@@ -112,4 +103,26 @@ func Decode(b []byte, coding string, limit int) ([]byte, error) {
 		return nil, ErrTooLarge
 	}
 	return out, nil
+}
+
+// NewReader returns a reader of what r decodes to in a compressing
+// content coding, "deflate" (zlib) or "gzip" (named case-insensitively),
+// for a receiver that inflates a body as it arrives. Another coding is
+// ErrCoding; a stream whose header is corrupt, the decompressor's error.
+// Neither decompressor holds anything that needs closing.
+func NewReader(r io.Reader, coding string) (io.Reader, error) {
+	var zr io.Reader
+	var err error
+	switch {
+	case http.EqualFold(coding, "deflate"):
+		zr, err = zlib.NewReader(r)
+	case http.EqualFold(coding, "gzip"):
+		zr, err = gzip.NewReader(r)
+	default:
+		return nil, fmt.Errorf("%w: %q", ErrCoding, coding)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("rpc: %s body: %w", coding, err)
+	}
+	return zr, nil
 }
