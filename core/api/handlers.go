@@ -33,6 +33,10 @@ func (s *Server) handle(ctx context.Context, w *writer) {
 		w.page(400)
 		return
 	}
+	if s.needsToken(seg) && !s.authorized(r) {
+		w.unauthorized()
+		return
+	}
 	switch seg {
 	case "healthy":
 		if s.check(w, &tg, endpoint{method: "GET"}) {

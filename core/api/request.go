@@ -306,10 +306,16 @@ const textPlain = "Content-Type: text/plain; charset=utf-8\r\nX-Content-Type-Opt
 // errmsg sends a text/plain message; status 400 and above close the
 // connection. The message is cut so the response fits 8 KiB.
 func (w *writer) errmsg(code int, msg string) {
+	w.errmsgWith(code, "", msg)
+}
+
+// errmsgWith is errmsg with extra pre-formatted header lines.
+func (w *writer) errmsgWith(code int, extra, msg string) {
 	if code >= 400 {
 		w.close = true
 	}
 	b := w.head(make([]byte, 0, 512), code)
+	b = append(b, extra...)
 	b = append(b, textPlain...)
 	b = append(b, "Content-Length: "...)
 	room := maxErrMsgResponse - len(b) - len("\r\n\r\n") - 4

@@ -18,6 +18,9 @@
 //     neosocksd_build_info after the neosocksd_* families, before the
 //     ruleset's own metrics, and follows Prometheus's conventions where the
 //     original does not (see appendMetrics).
+//   - Beyond the original, Server.Token makes every endpoint but /healthy
+//     (and /metrics with Server.MetricsOpen) answer 401 unless the request
+//     carries the token (auth.go).
 //   - The POST /stats rate state belongs to the Server value: one per
 //     process, shared by all its clients.
 package api

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"io"
 	"log/slog"
@@ -49,11 +50,21 @@ type Server struct {
 	// Logger receives one debug line per request and warnings; nil
 	// discards.
 	Logger *slog.Logger
+	// Token, when not empty, is required by every endpoint but /healthy
+	// (see ReadToken and authorized); empty leaves the API open, as the
+	// original's.
+	Token string
+	// MetricsOpen exempts /metrics from the Token, for scrapers that
+	// cannot send it.
+	MetricsOpen bool
 
 	once  sync.Once
 	stats *stats.Counters
 	start time.Time
 	log   *slog.Logger
+	// tokenHash is the SHA-256 of Token, what credentials are compared
+	// with.
+	tokenHash [sha256.Size]byte
 
 	rateMu sync.Mutex
 	rate   rateState
@@ -73,6 +84,7 @@ func (s *Server) init() {
 		if s.log == nil {
 			s.log = slog.New(slog.DiscardHandler)
 		}
+		s.tokenHash = sha256.Sum256([]byte(s.Token))
 	})
 }
 
