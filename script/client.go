@@ -33,7 +33,9 @@ type callResult struct {
 // appendRPCRequest renders the request neosocksd's API client sends:
 // POST with Accept-Encoding, Connection, Content-Length, Content-Type and
 // (for payloads of 256 bytes or more) Content-Encoding: deflate, no Host.
-func appendRPCRequest(dst []byte, path string, payload []byte) []byte {
+// A token (Options.APIToken, beyond the original) adds
+// "Authorization: Bearer <token>".
+func appendRPCRequest(dst []byte, path string, payload []byte, token string) []byte {
 	body := payload
 	deflated := false
 	if len(payload) >= rpc.MinDeflate {
@@ -48,6 +50,11 @@ func appendRPCRequest(dst []byte, path string, payload []byte) []byte {
 	if deflated {
 		dst = append(dst, "Content-Encoding: deflate\r\n"...)
 	}
+	if token != "" {
+		dst = append(dst, "Authorization: Bearer "...)
+		dst = append(dst, token...)
+		dst = append(dst, "\r\n"...)
+	}
 	dst = append(dst, "\r\n"...)
 	return append(dst, body...)
 }
@@ -56,7 +63,7 @@ func appendRPCRequest(dst []byte, path string, payload []byte) []byte {
 // failure to the error texts of api.md §9.4. A connection reset while
 // sending is retried once on a fresh connection.
 func (e *Engine) call(ctx context.Context, path string, code []byte, target string, hops []string) callResult {
-	req := appendRPCRequest(nil, path, code)
+	req := appendRPCRequest(nil, path, code, e.o.APIToken)
 	for attempt := 0; ; attempt++ {
 		conn, err := e.dialAPI(ctx, target, hops)
 		if err != nil {

@@ -60,6 +60,10 @@ type Options struct {
 	// Started is the server start time for neosocksd.stats().uptime; the
 	// zero time reports 0.
 	Started time.Time
+	// APIToken, when not empty, is sent as "Authorization: Bearer" by the
+	// API client (await.invoke, neosocksd.invoke and what is built on
+	// them, await.rpcall included), for peers whose API requires it.
+	APIToken string
 }
 
 // Errors of the engine.

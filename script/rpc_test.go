@@ -102,10 +102,10 @@ func TestRPCWireFormat(t *testing.T) {
 		"Content-Length: 35\r\n" +
 		"Content-Type: application/x-neosocksd-rpc; version=1\r\n" +
 		"\r\n" + code
-	if got := string(appendRPCRequest(nil, "/ruleset/rpcall", []byte(code))); got != want {
+	if got := string(appendRPCRequest(nil, "/ruleset/rpcall", []byte(code), "")); got != want {
 		t.Fatalf("request:\n%q\nwant\n%q", got, want)
 	}
-	big := appendRPCRequest(nil, "/ruleset/invoke", []byte(strings.Repeat("-- padding\n", 30)))
+	big := appendRPCRequest(nil, "/ruleset/invoke", []byte(strings.Repeat("-- padding\n", 30)), "")
 	if !strings.Contains(string(big), "Content-Encoding: deflate\r\n\r\nx") {
 		t.Fatalf("large request not deflated:\n%q", big[:200])
 	}
@@ -144,5 +144,46 @@ func TestRPCWireFormat(t *testing.T) {
 				t.Fatalf("got body %q err %q; want body %q err %q", res.body, res.err, tc.body, tc.err)
 			}
 		})
+	}
+}
+
+// TestRPCWithToken checks that the API client sends Options.APIToken to
+// a peer whose API requires one, and that a client without it is refused.
+func TestRPCWithToken(t *testing.T) {
+	const token = "peer-token-42"
+	b := loadTestRuleset(t, Options{}, "testdata/rpc.lua")
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &api.Server{Ruleset: func() api.Ruleset { return b.Engine }, Timeout: 10 * time.Second, Token: token}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Serve(ctx, ln) }()
+	t.Cleanup(func() { cancel(); ln.Close(); <-done })
+	peer := ln.Addr().String()
+
+	withToken := loadTestRuleset(t, Options{APIToken: token}, "testdata/rpc.lua")
+	withToken.invoke(t, fmt.Sprintf("_G.PEER = %q", peer))
+	if d := routeOf(t, withToken.Engine, route.Resolve, "rpc.test:1"); d.Verdict != route.Forward || d.Target != "127.0.0.1:4242" {
+		t.Fatalf("await.invoke with the token: %v %q %q", d.Verdict, d.Target, d.Reason)
+	}
+	withToken.invoke(t, `neosocksd.invoke("_G.pushed = true", _G.PEER)`)
+	deadline := time.Now().Add(5 * time.Second)
+	for b.Invoke(context.Background(), []byte(`assert(_G.pushed == true)`)) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("neosocksd.invoke with the token never arrived")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	without := loadTestRuleset(t, Options{}, "testdata/rpc.lua")
+	without.invoke(t, fmt.Sprintf("_G.PEER = %q", peer))
+	routeOf(t, without.Engine, route.Resolve, "rpcfail.test:1")
+	without.invoke(t, `assert(_G.rpc_error == "HTTP/1.1 401 Unauthorized", tostring(_G.rpc_error))`)
+
+	req := string(appendRPCRequest(nil, "/ruleset/rpcall", []byte("return 1"), token))
+	if !strings.Contains(req, "\r\nAuthorization: Bearer "+token+"\r\n") {
+		t.Fatalf("request without the token:\n%q", req)
 	}
 }
