@@ -21,6 +21,13 @@ type options struct {
 	logSink    string // stdout, stderr, terminal, syslog, discard
 	logFormat  string // text or json (--log-format, an addition)
 	httpOnly   bool   // --http without an address: the -l address serves HTTP
+	// apiTokenFile names the file holding the API token (beyond the
+	// original): the API requires it and the RPC client sends it. The
+	// token itself never appears on the command line, where other users
+	// could read it in /proc.
+	apiTokenFile string
+	// apiMetricsOpen leaves /metrics open when the API requires a token.
+	apiMetricsOpen bool
 }
 
 // usageError is an argument error: the daemon logs it and exits 1.
@@ -108,6 +115,14 @@ var flagSpecs = []flagSpec{
 	{"", "--enable-socks5-bind", noArg, setTrue(func(c *config.Config) *bool { return &c.SOCKS5Bind })},
 	{"", "--enable-socks5-udp", noArg, setTrue(func(c *config.Config) *bool { return &c.SOCKS5UDP })},
 	{"", "--api", requiredArg, setStr(func(c *config.Config) *string { return &c.RestAPI })},
+	{"", "--api-token-file", requiredArg, func(o *options, v string) error {
+		if v == "" {
+			return errBadValue
+		}
+		o.apiTokenFile = v
+		return nil
+	}},
+	{"", "--api-metrics-open", noArg, func(o *options, _ string) error { o.apiMetricsOpen = true; return nil }},
 	{"-t", "--timeout", requiredArg, func(o *options, v string) error {
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil && !errors.Is(err, strconv.ErrRange) {
@@ -252,6 +267,10 @@ usage: %s <option>...
   -x, --proxy proxy1[,...]   forward outbound connections through this proxy chain
                              (socks4a://, socks5:// or http://, first hop first)
   --api <bind_address>       RESTful API for monitoring and ruleset management
+  --api-token-file <file>    require the token in this file on every API endpoint but /healthy
+                             (Authorization: Bearer, or as the Basic password); the ruleset's
+                             RPC client (await.invoke, neosocksd.invoke) sends it too
+  --api-metrics-open         with --api-token-file, leave /metrics open for scrapers
   -r, --ruleset <file>       load a Lua ruleset (or a route table, *.nrt)
   -c, --config <file>        load a Lua boot configuration (excludes -r)
   --dump-config              print the effective configuration as Lua and exit

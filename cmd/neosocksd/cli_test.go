@@ -40,6 +40,14 @@ func TestParseArgs(t *testing.T) {
 		{name: "timeout garbage", args: []string{"-t", "5s"}, err: "argument error: -t `5s'"},
 		{name: "loglevel", args: []string{"--loglevel", "7"},
 			check: func(t *testing.T, o *options) { wantInt(t, o.conf.LogLevel, 7) }},
+		{name: "api token file and open metrics", args: []string{"--api-token-file", "tok", "--api-metrics-open"},
+			check: func(t *testing.T, o *options) {
+				want(t, o.apiTokenFile, "tok")
+				if !o.apiMetricsOpen {
+					t.Fatal("--api-metrics-open not set")
+				}
+			}},
+		{name: "api token file missing", args: []string{"--api-token-file"}, err: "requires an argument"},
 		{name: "loglevel negative", args: []string{"--loglevel", "-1"}, err: "argument error"},
 		{name: "loglevel empty", args: []string{"--loglevel", ""}, err: "argument error"},
 		{name: "max-sessions too big", args: []string{"-m", "2147483648"}, err: "argument error"},

@@ -114,6 +114,8 @@ func (d *daemon) newScript() (*script.Engine, error) {
 		Logger:  d.log,
 		Version: version,
 		Started: d.started,
+
+		APIToken: d.apiToken,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ruleset engine: %w", err)

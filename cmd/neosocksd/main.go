@@ -121,6 +121,9 @@ func run(argv []string) int {
 
 	d := newDaemon(conf, log, level)
 	d.startedUp = startedUp
+	if err := d.readAPIToken(o); err != nil {
+		return fatal(log, "%s", err)
+	}
 	if err := d.load(); err != nil {
 		return reportLoad(log, err)
 	}
@@ -146,6 +149,24 @@ func checkConfig(log *slog.Logger, conf *config.Config) error {
 
 func newDaemon(conf *config.Config, log *slog.Logger, level *slog.LevelVar) *daemon {
 	return &daemon{conf: conf, log: log, level: level, stats: new(stats.Counters), started: time.Now()}
+}
+
+// readAPIToken reads --api-token-file, before privileges are dropped (the
+// file may be readable by root only), and notes --api-metrics-open.
+func (d *daemon) readAPIToken(o *options) error {
+	d.apiMetricsOpen = o.apiMetricsOpen
+	if o.apiTokenFile == "" {
+		if o.apiMetricsOpen {
+			d.log.Warn("--api-metrics-open has no effect without --api-token-file")
+		}
+		return nil
+	}
+	tok, err := api.ReadToken(o.apiTokenFile)
+	if err != nil {
+		return err
+	}
+	d.apiToken = tok
+	return nil
 }
 
 // load builds the outbound dialer and loads -c or -r, then runs the checks
@@ -201,6 +222,10 @@ type daemon struct {
 	// startedUp, for a daemon started by -d, stops copying the log to
 	// the waiting parent; nil otherwise.
 	startedUp func()
+	// apiToken is what the API requires and the RPC client sends ("" for
+	// none); apiMetricsOpen exempts /metrics from it.
+	apiToken       string
+	apiMetricsOpen bool
 }
 
 // buildDialer builds the dialer of the configuration: the -x chain,
@@ -249,7 +274,7 @@ func (d *daemon) serve(ident *identity, sigs signals) int {
 			return fatal(log, "failed to start server: %s", err)
 		}
 		log.Log(context.Background(), config.LevelNotice, "listen: "+apiLn.Addr().String())
-		if ap, err := netipAddrOf(apiLn.Addr()); err == nil && !ap.IsLoopback() {
+		if ap, err := netipAddrOf(apiLn.Addr()); err == nil && !ap.IsLoopback() && d.apiToken == "" {
 			log.Warn("the API is not bound to a loopback address: anyone who reaches it can run code in the ruleset")
 		}
 	}
@@ -272,6 +297,9 @@ func (d *daemon) serve(ident *identity, sigs signals) int {
 			Version: version,
 			Started: d.started,
 			Logger:  log,
+
+			Token:       d.apiToken,
+			MetricsOpen: d.apiMetricsOpen,
 		}
 		go func() { done <- a.Serve(ctx, apiLn) }()
 	}

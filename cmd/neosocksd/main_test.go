@@ -86,6 +86,8 @@ func TestCommandLineExits(t *testing.T) {
 		{"dump config fails check", []string{"--dump-config"}, 1, "configuration check failed", ""},
 		{"auth without ruleset", []string{"-l", "127.0.0.1:0", "--auth-required"}, 1, "authentication requires a ruleset", ""},
 		{"bind failure", []string{"-l", "192.0.2.1:1"}, 1, "failed to start server", ""},
+		{"missing token file", []string{"-l", "127.0.0.1:0", "--api", "127.0.0.1:0", "--api-token-file", "/nonexistent/token"}, 1, "api token", ""},
+		{"empty token file name", []string{"-l", "127.0.0.1:0", "--api-token-file", ""}, 1, "argument error: --api-token-file", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -584,4 +586,59 @@ return ruleset`, target)), 0o600); err != nil {
 	}
 	t.Logf("%d requests and /healthy calls served while %d callbacks were aborted; longest wait: request %v, /healthy %v",
 		served, rounds, worstDial.Round(time.Millisecond), worstHealthy.Round(time.Millisecond))
+}
+
+// apiStatus sends a GET with an optional Authorization header to the
+// daemon's API and returns the status.
+func apiStatus(t *testing.T, url, authorization string) int {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestDaemonAPIToken(t *testing.T) {
+	const token = "daemon-token-7f3a"
+	file := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(file, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	locked := startDaemon(t, 2, "-l", "127.0.0.1:0", "--api", "127.0.0.1:0", "--api-token-file", file)
+	open := startDaemon(t, 2, "-l", "127.0.0.1:0", "--api", "127.0.0.1:0", "--api-token-file", file, "--api-metrics-open")
+	plain := startDaemon(t, 2, "-l", "127.0.0.1:0", "--api", "127.0.0.1:0")
+	tests := []struct {
+		name string
+		d    *daemonProc
+		path string
+		auth string
+		want int
+	}{
+		{"healthy is open", locked, "/healthy", "", 200},
+		{"stats needs the token", locked, "/stats", "", 401},
+		{"stats with the token", locked, "/stats", "Bearer " + token, 200},
+		{"stats with another token", locked, "/stats", "Bearer " + token + "0", 401},
+		{"metrics needs the token", locked, "/metrics", "", 401},
+		{"metrics open", open, "/metrics", "", 200},
+		{"stats stays locked with metrics open", open, "/stats", "", 401},
+		{"without the option the API is open", plain, "/stats", "", 200},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := apiStatus(t, "http://"+tc.d.addrs[1]+tc.path, tc.auth); got != tc.want {
+				t.Fatalf("status %d, want %d", got, tc.want)
+			}
+		})
+	}
 }
