@@ -274,6 +274,7 @@ func (d *daemon) serve(ident *identity, sigs signals) int {
 			return fatal(log, "failed to start server: %s", err)
 		}
 		log.Log(context.Background(), config.LevelNotice, "listen: "+apiLn.Addr().String())
+		apiLn = server.GuardListener(apiLn, log)
 		if ap, err := netipAddrOf(apiLn.Addr()); err == nil && !ap.IsLoopback() && d.apiToken == "" {
 			log.Warn("the API is not bound to a loopback address: anyone who reaches it can run code in the ruleset")
 		}

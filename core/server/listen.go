@@ -40,7 +40,8 @@ func (s *Server) Listen() error {
 	return nil
 }
 
-// listen binds one listener.
+// listen binds one listener, guarded against descriptor exhaustion
+// (GuardListener).
 func (s *Server) listen(address string, transparent bool) (net.Listener, error) {
 	host, port, err := addr.Split(address)
 	if err != nil {
@@ -69,7 +70,7 @@ func (s *Server) listen(address string, transparent bool) (net.Listener, error) 
 		}
 	}
 	s.log.Log(context.Background(), config.LevelNotice, "listen: "+l.Addr().String())
-	return l, nil
+	return GuardListener(l, s.log), nil
 }
 
 // isIPv4Socket reports whether a (a socket's own address) belongs to an

@@ -292,7 +292,8 @@ func (s *Server) acceptLoop(l net.Listener, h func(*conn)) {
 			if errors.As(err, &ne) && ne.Timeout() {
 				continue
 			}
-			// EMFILE and the like: pause as the original does.
+			// Descriptor exhaustion is handled by the guarded listener
+			// (exhaust.go); other failures (ENOBUFS, ENOMEM) pause.
 			s.log.Warn("accept", "err", err)
 			t := time.NewTimer(500 * time.Millisecond)
 			select {
