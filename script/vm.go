@@ -17,12 +17,25 @@ import (
 
 // Limits of every Lua state.
 const (
-	callStackSize   = 256     // nested Lua calls (gopher-lua's default)
-	registrySize    = 1024    // initial value-stack slots per thread
-	registryMax     = 1 << 20 // value-stack slots per thread
-	registryGrow    = 64 << 10
-	maxPooled       = 1024     // idle threads kept for reuse
-	maxStringResult = 64 << 20 // string.rep result cap
+	callStackSize = 256     // nested Lua calls (gopher-lua's default)
+	registrySize  = 1024    // initial value-stack slots per thread
+	registryMax   = 1 << 20 // value-stack slots per thread
+	registryGrow  = 64 << 10
+	// threadRegistrySize and threadRegistryGrow size the value stack of
+	// each coroutine (request routines, pcall threads): they are set on
+	// the main state's Options after NewState, because NewThread copies
+	// them without NewState's floor of 128 slots. 64 slots (1 KiB) hold
+	// the routing callbacks seen so far, so that a request parked in an
+	// await costs a few KiB; gopher-lua grows a registry by a fixed step,
+	// and 1024 slots (16 KiB) keep a thread that outgrows the first size
+	// near what every thread used to cost, instead of the main state's
+	// 1 MiB step. Growing to the registryMax by this step copies
+	// quadratically: a routine that pushes hundreds of thousands of
+	// values (unpack of a huge table) is slower than on the main state.
+	threadRegistrySize = 64
+	threadRegistryGrow = 1024
+	maxPooled          = 1024     // idle threads kept for reuse
+	maxStringResult    = 64 << 20 // string.rep result cap
 )
 
 // rkind is what an owner-managed routine is for.
@@ -111,6 +124,8 @@ func newVM(e *Engine) (*vm, error) {
 		RegistryGrowStep:    registryGrow,
 		MinimizeStackMemory: true,
 	})
+	L.Options.RegistrySize = threadRegistrySize
+	L.Options.RegistryGrowStep = threadRegistryGrow
 	v := &vm{
 		e:        e,
 		L:        L,
