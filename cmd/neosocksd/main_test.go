@@ -126,7 +126,7 @@ var listenLine = regexp.MustCompile(`listen: (\S+)`)
 
 // startDaemon starts the daemon and waits until it has logged n listen
 // lines.
-func startDaemon(t *testing.T, n int, args ...string) *daemonProc {
+func startDaemon(t testing.TB, n int, args ...string) *daemonProc {
 	t.Helper()
 	return startDaemonStdin(t, nil, n, args...)
 }
@@ -222,7 +222,7 @@ func (d *daemonProc) stop(t *testing.T, sig syscall.Signal) int {
 // serveLoopback listens on a loopback port and runs handle on each accepted
 // connection in a goroutine of its own, closing the connection afterwards;
 // the listener is closed at the end of the test. It returns its address.
-func serveLoopback(t *testing.T, handle func(c net.Conn)) string {
+func serveLoopback(t testing.TB, handle func(c net.Conn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -244,7 +244,7 @@ func serveLoopback(t *testing.T, handle func(c net.Conn)) string {
 	return ln.Addr().String()
 }
 
-func echoServer(t *testing.T) string {
+func echoServer(t testing.TB) string {
 	t.Helper()
 	return serveLoopback(t, func(c net.Conn) { io.Copy(c, c) })
 }

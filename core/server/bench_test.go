@@ -167,7 +167,7 @@ func minimalSOCKS5(tb testing.TB) string {
 
 // openTunnel connects to a SOCKS5 proxy, sends req (greeting and CONNECT
 // request at once) and requires a successful reply for an IPv4 address.
-func openTunnel(b *testing.B, proxyAddr string, req []byte) net.Conn {
+func openTunnel(b testing.TB, proxyAddr string, req []byte) net.Conn {
 	b.Helper()
 	c, err := net.Dial("tcp4", proxyAddr)
 	if err != nil {

@@ -43,6 +43,7 @@ func (s *Server) newConn(nc net.Conn) *conn {
 		return nil
 	}
 	s.conns[c] = struct{}{}
+	s.connAdded()
 	s.conndone.Add(1)
 	s.mu.Unlock()
 	c.halfOpen = true
@@ -70,6 +71,7 @@ func (c *conn) finish() {
 	c.Conn.Close()
 	s.mu.Lock()
 	delete(s.conns, c)
+	s.connRemoved()
 	up := c.up
 	c.up = nil
 	s.mu.Unlock()

@@ -76,6 +76,7 @@ type Server struct {
 	loops    sync.WaitGroup // one per accept loop
 	serving  chan struct{}  // closed when Serve's listeners are stopped
 	stopOnce sync.Once
+	release  releaseState // memory release after a drop (release.go)
 }
 
 // settings is what a reload may change for connections accepted from
@@ -340,6 +341,7 @@ func (s *Server) closeListeners() {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
+	s.stopRelease()
 	s.mu.Unlock()
 	s.closeListeners()
 	s.cancel()
