@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	nhttp "github.com/neosocksd-go/neosocksd/core/proto/http"
 )
 
 // scriptConn is a net.Conn whose peer sends a fixed input and then shuts
@@ -84,6 +86,51 @@ func FuzzServeConn(f *testing.F) {
 			if resp.StatusCode >= 400 && !resp.Close {
 				t.Fatalf("error %d keeps the connection", resp.StatusCode)
 			}
+		}
+	})
+}
+
+// FuzzCredential checks the Authorization check on arbitrary values: a
+// value is accepted exactly when the secret it carries is the token, and
+// the token is always accepted as Bearer and as a Basic password.
+func FuzzCredential(f *testing.F) {
+	for _, s := range []struct{ value, token string }{
+		{"Bearer tok", "tok"},
+		{"bearer  tok ", "tok"},
+		{"Basic dXNlcjp0b2s=", "tok"},
+		{"Basic OnRvaw==", "tok"},
+		{"Basic !!!", "tok"},
+		{"Bearer", "tok"},
+		{"Digest tok", "tok"},
+		{"", "x"},
+	} {
+		f.Add(s.value, s.token)
+	}
+	f.Fuzz(func(t *testing.T, value, token string) {
+		if token == "" || len(token) > maxTokenLen {
+			return
+		}
+		for i := 0; i < len(token); i++ {
+			if c := token[i]; c <= ' ' || c >= 0x7f {
+				return
+			}
+		}
+		s := &Server{Token: token}
+		s.init()
+		req := func(v string) *request {
+			r := &request{}
+			r.Header = append(r.Header, nhttp.Header{Name: "Authorization", Value: v})
+			return r
+		}
+		cred, ok := credential(value)
+		if got, want := s.authorized(req(value)), ok && cred == token; got != want {
+			t.Fatalf("authorized(%q) = %v with token %q", value, got, token)
+		}
+		if !s.authorized(req("Bearer " + token)) {
+			t.Fatalf("Bearer %q refused", token)
+		}
+		if !s.authorized(req(string(nhttp.AppendBasic(nil, "user", token)))) {
+			t.Fatalf("Basic password %q refused", token)
 		}
 	})
 }
