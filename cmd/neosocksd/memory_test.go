@@ -4,8 +4,11 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -144,4 +147,65 @@ func TestDaemonReleasesMemoryAfterPeak(t *testing.T) {
 	}
 	t.Logf("RSS before %d KiB, peak with %d tunnels %d KiB, %d KiB %v after they closed",
 		before>>10, n, peak>>10, rss>>10, time.Since(closed).Round(10*time.Millisecond))
+}
+
+// BenchmarkDaemonParkedRequestRSS reports the daemon's resident memory
+// per SOCKS5 request whose ruleset callback is parked in await.sleep:
+// the connection (its goroutine blocked in the routing call, its socket)
+// and the Lua routine together.
+func BenchmarkDaemonParkedRequestRSS(b *testing.B) {
+	const n = 2000
+	path := filepath.Join(b.TempDir(), "sleep.lua")
+	ruleset := `_G.parked = 0
+local ruleset = {}
+function ruleset.resolve(addr)
+	_G.parked = _G.parked + 1
+	await.sleep(3600)
+	return addr
+end
+return ruleset
+`
+	if err := os.WriteFile(path, []byte(ruleset), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	var sum float64
+	for range b.N {
+		d := startDaemon(b, 2, "-l", "127.0.0.1:0", "-r", path, "--api", "127.0.0.1:0", "-t", "3600")
+		pid := d.cmd.Process.Pid
+		before := procRSS(b, pid)
+		conns := make([]net.Conn, 0, n)
+		for range n {
+			c, err := net.DialTimeout("tcp", d.addrs[0], 5*time.Second)
+			if err != nil {
+				b.Fatal(err)
+			}
+			// A SOCKS5 greeting and a CONNECT to a name: the request
+			// reaches ruleset.resolve and parks there.
+			c.Write([]byte{5, 1, 0, 5, 1, 0, 3, 11, 'p', 'a', 'r', 'k', '.', 'e', 'x', 'a', 'm', 'p', 'l', 0, 80})
+			conns = append(conns, c)
+		}
+		// Wait until every request is parked (bounded: 20 s).
+		for i := 0; ; i++ {
+			resp, err := http.Post("http://"+d.addrs[1]+"/ruleset/rpcall", "application/x-neosocksd-rpc; version=1", strings.NewReader("return _G.parked"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(body), fmt.Sprint(n)) {
+				break
+			}
+			if i == 200 {
+				b.Fatalf("not all requests parked: %q", body)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		sum += float64(procRSS(b, pid)-before) / n
+		for _, c := range conns {
+			c.Close()
+		}
+		d.cmd.Process.Kill()
+		d.done <- <-d.done
+	}
+	b.ReportMetric(sum/float64(b.N), "B/parked-rss")
 }
