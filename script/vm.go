@@ -18,7 +18,7 @@ import (
 // Limits of every Lua state.
 const (
 	callStackSize = 256     // nested Lua calls (gopher-lua's default)
-	registrySize  = 1024    // initial value-stack slots per thread
+	registrySize  = 1024    // initial value-stack slots of the main state
 	registryMax   = 1 << 20 // value-stack slots per thread
 	registryGrow  = 64 << 10
 	// threadRegistrySize and threadRegistryGrow size the value stack of
@@ -26,14 +26,15 @@ const (
 	// the main state's Options after NewState, because NewThread copies
 	// them without NewState's floor of 128 slots. 64 slots (1 KiB) hold
 	// the routing callbacks seen so far, so that a request parked in an
-	// await costs a few KiB; gopher-lua grows a registry by a fixed step,
-	// and 1024 slots (16 KiB) keep a thread that outgrows the first size
-	// near what every thread used to cost, instead of the main state's
-	// 1 MiB step. Growing to the registryMax by this step copies
-	// quadratically: a routine that pushes hundreds of thousands of
-	// values (unpack of a huge table) is slower than on the main state.
+	// await costs a few KiB instead of 16 KiB. gopher-lua grows a
+	// registry by a fixed step, and copies it each time: 4096 slots
+	// (64 KiB) keep deep vararg recursion to a few milliseconds (1024
+	// took tens, near a tight budget under load) while a thread that
+	// outgrows its first size does not jump by the main state's 1 MiB.
+	// A routine that pushes hundreds of thousands of values (unpack of a
+	// huge table) is still slower than on the main state.
 	threadRegistrySize = 64
-	threadRegistryGrow = 1024
+	threadRegistryGrow = 4096
 	maxPooled          = 1024     // idle threads kept for reuse
 	maxStringResult    = 64 << 20 // string.rep result cap
 )
