@@ -111,4 +111,10 @@
 //   - An empty -l host binds the IPv4 wildcard (what a passive getaddrinfo
 //     returns first on Linux).
 //   - Bytes counted for UDP ASSOCIATE are datagram payloads.
+//   - Running out of descriptors (EMFILE, ENFILE) refuses the queued
+//     clients at once, with a spare descriptor kept for it, instead of
+//     pausing the accept loop with the clients left waiting (exhaust.go).
+//   - After a large drop of live connections the freed memory is returned
+//     to the system (release.go), so the resident size follows the load
+//     down instead of staying at its peak until the runtime gets to it.
 package server
