@@ -117,20 +117,27 @@ func (g *guardedListener) shed(cause error) {
 
 // refuseQueued accepts and closes queued connections until the queue is
 // empty, no descriptor is free, or maxRefuseBurst; it returns how many.
-// It calls accept4(2) itself on the listener's non-blocking socket, so
-// that an empty queue (EAGAIN) ends the burst instead of blocking.
+// It calls accept(2) itself on the listener's non-blocking socket, so
+// that an empty queue (EAGAIN) ends the burst instead of blocking. The
+// fork lock keeps a descriptor that lives only until the next line from
+// leaking into a child started meanwhile (accept(2), unlike accept4,
+// cannot set close-on-exec, and macOS has only accept).
 func (g *guardedListener) refuseQueued() int {
 	n := 0
 	g.raw.Control(func(fd uintptr) {
 		for n < maxRefuseBurst {
-			nfd, _, err := syscall.Accept4(int(fd), syscall.SOCK_CLOEXEC)
-			if err == syscall.EINTR {
+			syscall.ForkLock.RLock()
+			nfd, _, err := syscall.Accept(int(fd))
+			if err == nil {
+				syscall.Close(nfd)
+			}
+			syscall.ForkLock.RUnlock()
+			if err == syscall.EINTR || err == syscall.ECONNABORTED {
 				continue
 			}
 			if err != nil {
 				return
 			}
-			syscall.Close(nfd)
 			n++
 		}
 	})
