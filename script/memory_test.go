@@ -39,7 +39,7 @@ func measureParked(tb testing.TB, n int) parkedCost {
 	defer wg.Wait()
 	defer cancel()
 
-	h0, s0 := memInUse()
+	h0, _ := memInUse()
 	release := make(chan struct{})
 	var waiting sync.WaitGroup
 	var wait route.Router = route.RouterFunc(func(ctx context.Context, _ *route.Request) (route.Decision, error) {
@@ -61,7 +61,7 @@ func measureParked(tb testing.TB, n int) parkedCost {
 	close(release)
 	wg.Wait()
 
-	h0, s0 = memInUse()
+	h0, s0 := memInUse()
 	for range n {
 		wg.Add(1)
 		go func() {
