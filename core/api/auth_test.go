@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/neosocksd-go/neosocksd/core/proto/rpc"
 )
 
 const testToken = "s3cret-Token_0123456789"
@@ -74,7 +76,7 @@ func TestAuth(t *testing.T) {
 				t.Fatal(err)
 			}
 			if strings.HasSuffix(tc.path, "/rpcall") {
-				req.Header.Set("Content-Type", RPCType)
+				req.Header.Set("Content-Type", rpc.ContentType)
 			}
 			if tc.auth != nil {
 				tc.auth(req)
