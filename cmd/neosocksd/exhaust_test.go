@@ -109,7 +109,7 @@ func TestDescriptorExhaustion(t *testing.T) {
 	wg.Wait()
 	t.Logf("%d clients with 64 descriptors: %d answered, %d closed, %d unanswered", clients, counts["answered"], counts["closed"], counts["hang"])
 	if counts["hang"] > 0 || counts["answered"] == 0 || counts["closed"] == 0 {
-		t.Fatalf("want clients answered up to the limit and every other one closed, got %v\n%s", counts, d.log)
+		t.Fatalf("want clients answered up to the limit and every other one closed, got %v\n%s", counts, d.logSnapshot())
 	}
 
 	// The API is out of descriptors too: a request is refused (closed)
@@ -124,7 +124,7 @@ func TestDescriptorExhaustion(t *testing.T) {
 	c.Close()
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		t.Fatalf("API request unanswered while descriptors are exhausted\n%s", d.log)
+		t.Fatalf("API request unanswered while descriptors are exhausted\n%s", d.logSnapshot())
 	}
 
 	// Free the descriptors: the next client is served, through a tunnel
@@ -143,7 +143,7 @@ func TestDescriptorExhaustion(t *testing.T) {
 			break
 		}
 		if i == 250 {
-			t.Fatalf("the proxy did not serve again after the tunnels closed\n%s", d.log)
+			t.Fatalf("the proxy did not serve again after the tunnels closed\n%s", d.logSnapshot())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -151,10 +151,10 @@ func TestDescriptorExhaustion(t *testing.T) {
 	if got := apiStatus(t, "http://"+apiAddr+"/healthy", ""); got != 200 {
 		t.Fatalf("API /healthy = %d after the exhaustion", got)
 	}
-	if !strings.Contains(d.log.String(), "queued connections refused") {
-		t.Fatalf("no exhaustion warning logged:\n%s", d.log)
+	if !strings.Contains(d.logSnapshot(), "queued connections refused") {
+		t.Fatalf("no exhaustion warning logged:\n%s", d.logSnapshot())
 	}
-	t.Logf("exhaustion log:\n%s", grepLines(d.log.String(), "refused"))
+	t.Logf("exhaustion log:\n%s", grepLines(d.logSnapshot(), "refused"))
 }
 
 // grepLines returns the lines of s that contain sub.

@@ -133,7 +133,7 @@ func startDaemon(t testing.TB, n int, args ...string) *daemonProc {
 
 // startDaemonStdin is startDaemon with the daemon's standard input read
 // from stdin (nil: the null device).
-func startDaemonStdin(t *testing.T, stdin *os.File, n int, args ...string) *daemonProc {
+func startDaemonStdin(t testing.TB, stdin *os.File, n int, args ...string) *daemonProc {
 	t.Helper()
 	cmd := exec.Command(binPath, append([]string{"--loglevel", "5"}, args...)...)
 	if stdin != nil {
