@@ -1,0 +1,190 @@
+package ere
+
+import "strings"
+
+// Witnesses lets a test suite probe a regex where it decides: strings
+// that match it and strings that barely do not, derived from the parsed
+// expression rather than from its text.
+
+// maxWitnesses bounds each of the two lists Witnesses returns.
+const maxWitnesses = 24
+
+// Witnesses returns strings that the pattern matches and near misses. The
+// matches are a shortest one (each repetition at its minimum count, the
+// first alternative of each alternation) and, one choice at a time, each
+// other alternative and each repetition taken once more (or up to its
+// maximum). The near misses, which mostly do not match, are each match
+// with its first, middle or last byte changed, with text added before and
+// after (so an anchor is tested), and each repetition one below its
+// minimum and one above its maximum. Both lists are deterministic and hold
+// at most 24 strings each. Anchors and back-references are satisfied as
+// far as a single left-to-right choice can; word anchors are ignored.
+func Witnesses(pattern string, flags Flags) (matches, near []string, err error) {
+	if strings.IndexByte(pattern, 0) >= 0 {
+		return nil, nil, &Error{Code: errEmbedNUL}
+	}
+	p := newParser(pattern, flags)
+	tree := p.parse()
+	if p.err != 0 {
+		return nil, nil, &Error{Code: p.err}
+	}
+	if tree == nil {
+		return []string{""}, []string{"x"}, nil
+	}
+	w := &witnesser{}
+	w.choices(tree)
+	add := func(list *[]string, s string) {
+		for _, x := range *list {
+			if x == s {
+				return
+			}
+		}
+		if len(*list) < maxWitnesses {
+			*list = append(*list, s)
+		}
+	}
+	add(&matches, w.gen(tree, nil, 0))
+	for _, c := range w.points {
+		for _, v := range c.alts {
+			add(&matches, w.gen(tree, c.n, v))
+		}
+	}
+	for _, m := range matches {
+		add(&near, "x"+m)
+		add(&near, m+"x")
+		if m != "" {
+			for _, i := range []int{0, len(m) / 2, len(m) - 1} {
+				b := []byte(m)
+				b[i] = changed(b[i])
+				add(&near, string(b))
+			}
+		}
+	}
+	for _, c := range w.points {
+		for _, v := range c.misses {
+			add(&near, w.gen(tree, c.n, v))
+		}
+	}
+	return matches, near, nil
+}
+
+// changed returns a byte of another kind than b: a letter for a digit,
+// a digit for a letter, a letter for anything else.
+func changed(b byte) byte {
+	switch {
+	case b >= '0' && b <= '9':
+		return 'q'
+	case b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z':
+		return '7'
+	}
+	return 'q'
+}
+
+// choicePoint is an alternation or repetition whose choice can vary:
+// alts are the other choices that still match, misses those that do not.
+type choicePoint struct {
+	n      *node
+	alts   []int
+	misses []int
+}
+
+type witnesser struct {
+	points []choicePoint
+	groups map[int]string
+}
+
+func (w *witnesser) choices(n *node) {
+	switch n.kind {
+	case nAlt:
+		var alts []int
+		for i := 1; i < len(n.subs); i++ {
+			alts = append(alts, i)
+		}
+		w.points = append(w.points, choicePoint{n: n, alts: alts})
+	case nRepeat:
+		c := choicePoint{n: n}
+		if n.max < 0 || n.max > n.min {
+			c.alts = append(c.alts, n.min+1)
+		}
+		if n.max > n.min+1 && n.max <= 8 {
+			c.alts = append(c.alts, n.max)
+		}
+		if n.max < 0 {
+			c.alts = append(c.alts, n.min+2)
+		}
+		if n.min > 0 {
+			c.misses = append(c.misses, n.min-1)
+		}
+		if n.max >= 0 && n.max < 8 {
+			c.misses = append(c.misses, n.max+1)
+		}
+		w.points = append(w.points, c)
+	}
+	for _, s := range n.subs {
+		if s != nil {
+			w.choices(s)
+		}
+	}
+}
+
+// gen builds one string for n with the choice v at point at (nil: every
+// choice at its default).
+func (w *witnesser) gen(n *node, at *node, v int) string {
+	w.groups = map[int]string{}
+	b := make([]byte, 0, 32)
+	return string(w.emit(b, n, at, v))
+}
+
+func (w *witnesser) emit(b []byte, n *node, at *node, v int) []byte {
+	switch n.kind {
+	case nSet:
+		return append(b, pick(&n.set))
+	case nConcat:
+		for _, s := range n.subs {
+			if s != nil {
+				b = w.emit(b, s, at, v)
+			}
+		}
+	case nAlt:
+		i := 0
+		if n == at {
+			i = v
+		}
+		if i < len(n.subs) && n.subs[i] != nil {
+			b = w.emit(b, n.subs[i], at, v)
+		}
+	case nGroup:
+		start := len(b)
+		if len(n.subs) > 0 && n.subs[0] != nil {
+			b = w.emit(b, n.subs[0], at, v)
+		}
+		w.groups[n.idx] = string(b[start:])
+	case nRepeat:
+		k := n.min
+		if n == at {
+			k = v
+		}
+		for i := 0; i < k && len(b) < 256 && n.subs[0] != nil; i++ {
+			b = w.emit(b, n.subs[0], at, v)
+		}
+	case nBackref:
+		b = append(b, w.groups[n.idx]...)
+	}
+	return b
+}
+
+// pick chooses a byte from s, preferring ones that read well in host
+// names: lower-case letters, digits, then '.', '-', ':'.
+func pick(s *charSet) byte {
+	for _, c := range []byte("abcdefghijklmnopqrstuvwxyz0123456789.-:_ABCDEFGHIJKLMNOPQRSTUVWXYZ[]/") {
+		if s.has(c) {
+			return c
+		}
+	}
+	for c := 1; c < 256; c++ {
+		if s.has(byte(c)) {
+			return byte(c)
+		}
+	}
+	return 0
+}
