@@ -6,9 +6,10 @@ import (
 )
 
 // lint adds the warnings and whole-program errors that need the complete
-// program: unreachable rules, hosts entries shadowed by redirect_name,
-// routing loops through default.
+// program: unreachable and shadowed rules, hosts entries shadowed by
+// redirect_name, routing loops through default.
 func (c *checker) lint() {
+	c.lintShadowed()
 	p := c.p
 	chains := append([]*ChainIR{}, p.Chains...)
 	for _, t := range p.Tables {
