@@ -154,14 +154,21 @@ func LiteralsOf(p *dsl.Program) Literals {
 			switch ms.Kind {
 			case dsl.KExact:
 				l.Addrs = append(l.Addrs, v)
-				if h, _, err := addr.Split(v); err == nil {
+				if h, port, err := addr.Split(v); err == nil {
 					l.Names = append(l.Names, h)
+					if n, err := strconv.Atoi(port); err == nil && n >= 0 && n < 65536 {
+						l.Ports = append(l.Ports, uint16(n))
+					}
 				}
 			case dsl.KHost:
 				l.Names = append(l.Names, v)
 			case dsl.KDomain:
 				l.Names = append(l.Names, v, "www."+v)
-			default:
+			case dsl.KRegex:
+				l.Regexes = append(l.Regexes, v)
+				l.Names = append(l.Names, patternWords(v)...)
+			case dsl.KPattern:
+				l.Patterns = append(l.Patterns, v)
 				l.Names = append(l.Names, patternWords(v)...)
 			}
 		}
@@ -211,6 +218,7 @@ func LiteralsOf(p *dsl.Program) Literals {
 			}
 		}
 		if a.Kind == dsl.ARewrite || a.Kind == dsl.ALoopback {
+			l.Patterns = append(l.Patterns, a.Pat)
 			l.Names = append(l.Names, patternWords(a.Pat)...)
 			l.Names = append(l.Names, patternWords(a.Repl)...)
 		}
@@ -221,9 +229,11 @@ func LiteralsOf(p *dsl.Program) Literals {
 	for _, r := range p.Rules {
 		if r.M != nil {
 			walk(r.M)
+			l.Probes = append(l.Probes, mcdcProbes(r.M)...)
 		}
 		act(r.A)
 	}
+	l.Probes = append(l.Probes, orderProbes(p)...)
 	for _, h := range p.Hosts {
 		l.Names = append(l.Names, h.Key)
 		if _, ok := addr.ParseIPv4(h.Val); !ok {
@@ -250,6 +260,9 @@ func LiteralsOf(p *dsl.Program) Literals {
 	return l
 }
 
+// labelRE is a single DNS label that is not a number.
+var labelRE = regexp.MustCompile(`^\.?[A-Za-z0-9-]*[A-Za-z-][A-Za-z0-9-]*$`)
+
 var wordRE = regexp.MustCompile(`[A-Za-z0-9][A-Za-z0-9-]*(\.[A-Za-z0-9-]+)+`)
 
 // patternWords pulls host-like words out of a Lua pattern or a regex
@@ -261,7 +274,65 @@ func patternWords(p string) []string {
 
 var (
 	luaStringRE = regexp.MustCompile(`"((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\\.)*)'`)
+	// luaMatcherRE finds the argument of match.regex/match.pattern and the
+	// pattern of rule.rewrite/rule.loopback: a table of strings or one
+	// string, quoted or long.
+	luaMatcherRE   = regexp.MustCompile(`(match\.regex|match\.pattern|rule\.rewrite|rule\.loopback)\s*\(\s*(\{[^}]*\}|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|\[\[[^\]]*\]\])`)
+	luaAnyStringRE = regexp.MustCompile(`"((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\\.)*)'|\[\[([^\]]*)\]\]`)
 )
+
+// luaSecretsRE finds the entries of a `secrets = { ... }` table:
+// ["user"] = "password", user = "password" or user = true.
+var (
+	luaSecretsRE = regexp.MustCompile(`secrets\s*=\s*\{([^}]*)\}`)
+	luaSecretRE  = regexp.MustCompile(`(?:\[\s*"((?:[^"\\]|\\.)*)"\s*\]|([A-Za-z_][A-Za-z0-9_]*))\s*=\s*(?:"((?:[^"\\]|\\.)*)"|(true))`)
+)
+
+// luaUsers adds the users of src's secrets table, so that streams try
+// their credentials even when the route table has none.
+func luaUsers(l *Literals, src []byte) {
+	for _, t := range luaSecretsRE.FindAllSubmatch(src, -1) {
+		for _, e := range luaSecretRE.FindAllSubmatch(t[1], -1) {
+			user := string(e[1]) + string(e[2])
+			if u, err := strconv.Unquote(`"` + user + `"`); err == nil {
+				user = u
+			}
+			pass := string(e[3])
+			if p, err := strconv.Unquote(`"` + pass + `"`); err == nil {
+				pass = p
+			}
+			if l.Users == nil {
+				l.Users = map[string]string{}
+			}
+			l.Users[user] = pass
+		}
+	}
+}
+
+// luaMatcherLiterals adds the regexes and Lua patterns of src's
+// match.regex, match.pattern, rule.rewrite and rule.loopback calls.
+func luaMatcherLiterals(l *Literals, src []byte) {
+	for _, m := range luaMatcherRE.FindAllSubmatch(src, -1) {
+		fn, arg := string(m[1]), m[2]
+		strs := luaAnyStringRE.FindAllSubmatch(arg, -1)
+		if fn == "rule.rewrite" || fn == "rule.loopback" {
+			strs = strs[:min(len(strs), 1)]
+		}
+		for _, q := range strs {
+			v := string(q[1]) + string(q[2]) + string(q[3])
+			if q[3] == nil {
+				if u, err := strconv.Unquote(`"` + strings.ReplaceAll(v, `\'`, `'`) + `"`); err == nil {
+					v = u
+				}
+			}
+			if fn == "match.regex" {
+				l.Regexes = append(l.Regexes, v)
+			} else {
+				l.Patterns = append(l.Patterns, v)
+			}
+		}
+	}
+}
 
 // LuaLiterals collects candidate literals from Lua source: every short
 // string literal that looks like an address, a prefix, a domain or a
@@ -269,6 +340,8 @@ var (
 // rulesets; the streams also carry every fixed edge case.
 func LuaLiterals(src []byte) Literals {
 	var l Literals
+	luaMatcherLiterals(&l, src)
+	luaUsers(&l, src)
 	for _, m := range luaStringRE.FindAllSubmatch(src, -1) {
 		s := string(m[1])
 		if m[2] != nil {
@@ -297,6 +370,10 @@ func LuaLiterals(src []byte) Literals {
 			}
 			continue
 		}
+		if labelRE.MatchString(s) {
+			l.Names = append(l.Names, strings.TrimPrefix(s, ".")) // a single-label domain or host: "lan", "localhost"
+			continue
+		}
 		l.Names = append(l.Names, patternWords(strings.TrimPrefix(s, "."))...)
 	}
 	l.dedup()
@@ -317,6 +394,10 @@ func (l *Literals) dedup() {
 	l.Prefixes = slices.Compact(l.Prefixes)
 	slices.Sort(l.Ports)
 	l.Ports = slices.Compact(l.Ports)
+	for _, xs := range []*[]string{&l.Regexes, &l.Patterns, &l.Probes} {
+		slices.Sort(*xs)
+		*xs = slices.Compact(*xs)
+	}
 }
 
 // MakeDNS builds the suite's fake resolver answers for lits: each name

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/neosocksd-go/neosocksd/core/addr"
+	"github.com/neosocksd-go/neosocksd/core/ere"
 	"github.com/neosocksd-go/neosocksd/core/route"
 )
 
@@ -38,6 +39,9 @@ type Literals struct {
 	Prefixes []netip.Prefix // CIDRs of route/route6 rules and sets
 	Ports    []uint16
 	Users    map[string]string // user -> password ("" with AnyPassword for `any`)
+	Regexes  []string          // POSIX EREs of regex matchers
+	Patterns []string          // Lua patterns of pattern matchers, rewrite and loopback
+	Probes   []string          // addresses built from the rules' structure (MC/DC pairs)
 }
 
 // Merge adds the literals of o to l.
@@ -46,6 +50,9 @@ func (l *Literals) Merge(o Literals) {
 	l.Addrs = append(l.Addrs, o.Addrs...)
 	l.Prefixes = append(l.Prefixes, o.Prefixes...)
 	l.Ports = append(l.Ports, o.Ports...)
+	l.Regexes = append(l.Regexes, o.Regexes...)
+	l.Patterns = append(l.Patterns, o.Patterns...)
+	l.Probes = append(l.Probes, o.Probes...)
 	if len(o.Users) > 0 && l.Users == nil {
 		l.Users = map[string]string{}
 	}
@@ -109,6 +116,31 @@ func Generate(lits Literals, seed uint64, size int) []Request {
 	for _, p := range ports {
 		g.name("example.com:" + p)
 		g.add(route.Route, "10.0.0.1:"+p)
+		g.add(route.Route6, "[2001:db8::1]:"+p)
+	}
+	// Each name as a subdomain, as its parent and with a trailing dot:
+	// host and domain rules differ exactly there.
+	for _, n := range lits.Names {
+		for _, v := range nameNeighbours(n) {
+			g.addr(addr.Join(v, "80"))
+			g.addr(addr.Join(v, "443"))
+		}
+	}
+	g.cross(lits)
+	// Strings that match each regex and pattern, and near misses: the
+	// witness as it is (it may be a whole address) and with a port.
+	for _, re := range lits.Regexes {
+		ms, near, err := ere.Witnesses(ere.Compat(re), ere.Extended|ere.Newline)
+		if err == nil {
+			g.witnesses(append(ms, near...))
+		}
+	}
+	for _, p := range lits.Patterns {
+		ms, near := PatternWitnesses(p)
+		g.witnesses(append(ms, near...))
+	}
+	for _, a := range lits.Probes {
+		g.addr(a)
 	}
 	for _, m := range malformed {
 		g.name(m)
@@ -152,6 +184,14 @@ func Generate(lits Literals, seed uint64, size int) []Request {
 		route.Credentials{Username: "nobody", Password: "pw", HasUsername: true, HasPassword: true},
 		route.Credentials{Username: "", HasUsername: true},
 		route.Credentials{Username: "nobody", HasUsername: true})
+	// Every credential class on a few addresses, then random pairs.
+	for i, c := range creds {
+		for k := 0; k < 3 && base > 0; k++ {
+			r := g.reqs[(i*7+k*13)%base]
+			r.Cred = c
+			g.reqs = append(g.reqs, r)
+		}
+	}
 	for i := 0; i < base && i < 64; i++ {
 		r := g.reqs[rng.IntN(base)]
 		r.Cred = creds[rng.IntN(len(creds))]
@@ -196,6 +236,82 @@ func (g *gen) name(a string) { g.add(route.Resolve, a) }
 func (g *gen) ip4(ip, port string) {
 	g.add(route.Route, ip+":"+port)
 	g.name(ip + ":" + port)
+}
+
+// addr adds a as a name request and, when its host is an IP address,
+// through the IPv4 or IPv6 callback too.
+func (g *gen) addr(a string) {
+	g.name(a)
+	if h, _, err := addr.Split(a); err == nil {
+		if _, ok := addr.ParseIPv4(h); ok {
+			g.add(route.Route, a)
+		} else if _, ok := addr.ParseIPv6(h); ok {
+			g.add(route.Route6, a)
+		}
+	}
+}
+
+// witnesses adds regex or pattern witnesses as they are and, when they
+// have no port of their own, followed by ":80".
+func (g *gen) witnesses(ws []string) {
+	for _, w := range ws {
+		g.addr(w)
+		if _, p, err := addr.Split(w); err != nil || p == "" {
+			g.addr(w + ":80")
+		}
+	}
+}
+
+// maxCross bounds the names × ports part of a stream.
+const maxCross = 6000
+
+// cross adds every name and CIDR edge crossed with every port literal,
+// its ±1 edges and the common ports 80 and 443. Past maxCross requests, each name keeps
+// the common ports and a seeded sample of the others, so the stream stays
+// bounded on large tables.
+func (g *gen) cross(lits Literals) {
+	ports := []int{80, 443}
+	for _, p := range lits.Ports {
+		ports = append(ports, int(p)-1, int(p), int(p)+1)
+	}
+	slices.Sort(ports)
+	ports = slices.Compact(ports)
+	ports = slices.DeleteFunc(ports, func(p int) bool { return p < 0 || p > 65535 })
+	// CIDR edges too: the IP flows meet port and exact rules of redirect
+	// and redirect6 before route and route6.
+	names := slices.Clone(lits.Names)
+	for _, pr := range lits.Prefixes {
+		for _, a := range prefixEdges(pr) {
+			names = append(names, a.String())
+		}
+	}
+	perName := len(ports)
+	if len(names)*len(ports) > maxCross && len(names) > 0 {
+		perName = max(maxCross/len(names), 4)
+	}
+	for _, n := range names {
+		if perName >= len(ports) {
+			for _, p := range ports {
+				g.addr(addr.Join(n, strconv.Itoa(p)))
+			}
+			continue
+		}
+		g.addr(addr.Join(n, "80"))
+		g.addr(addr.Join(n, "443"))
+		for k := 2; k < perName; k++ {
+			g.addr(addr.Join(n, strconv.Itoa(ports[g.rng.IntN(len(ports))])))
+		}
+	}
+}
+
+// nameNeighbours returns a name's subdomain, parent and trailing-dot
+// forms.
+func nameNeighbours(n string) []string {
+	out := []string{"x." + n, n + "."}
+	if _, parent, ok := strings.Cut(n, "."); ok && parent != "" {
+		out = append(out, parent)
+	}
+	return out
 }
 
 func caseVariants(s string) []string {

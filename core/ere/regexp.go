@@ -232,3 +232,15 @@ func Compat(s string) string {
 	}
 	return b.String()
 }
+
+// Syntax returns the Go regexp (RE2) syntax of pattern that Compile runs,
+// over strings widened byte by byte to runes 0-255, or false when the
+// pattern runs on the backtracking engine (back-references, word anchors,
+// or too large for RE2). Analyses of a pattern's language use it.
+func Syntax(pattern string, flags Flags) (string, bool) {
+	re, err := Compile(pattern, flags)
+	if err != nil || re.re == nil {
+		return "", false
+	}
+	return re.re.String(), true
+}

@@ -49,20 +49,24 @@ func Witnesses(pattern string, flags Flags) (matches, near []string, err error) 
 			add(&matches, w.gen(tree, c.n, v))
 		}
 	}
+	for _, c := range w.points {
+		for _, v := range c.misses {
+			add(&near, w.gen(tree, c.n, v))
+		}
+	}
 	for _, m := range matches {
 		add(&near, "x"+m)
 		add(&near, m+"x")
+		add(&near, "."+m) // a prefix no word class takes: tests a leading ^
+		add(&near, m+".")
+	}
+	for _, m := range matches {
 		if m != "" {
 			for _, i := range []int{0, len(m) / 2, len(m) - 1} {
 				b := []byte(m)
 				b[i] = changed(b[i])
 				add(&near, string(b))
 			}
-		}
-	}
-	for _, c := range w.points {
-		for _, v := range c.misses {
-			add(&near, w.gen(tree, c.n, v))
 		}
 	}
 	return matches, near, nil
