@@ -16,6 +16,15 @@ func RandomRuleset(seed uint64) string {
 	return g.file()
 }
 
+// RandomRegexFreeRuleset is RandomRuleset without regex and pattern
+// matchers (also none in sets and lists), loopback actions and load
+// balancers: a table whose request classes PartitionOf enumerates
+// exactly.
+func RandomRegexFreeRuleset(seed uint64) string {
+	g := &ruleGen{rng: rand.New(rand.NewPCG(seed, 0x5eed)), regexFree: true}
+	return g.file()
+}
+
 type ruleGen struct {
 	rng     *rand.Rand
 	b       strings.Builder
@@ -25,6 +34,9 @@ type ruleGen struct {
 	chains  []string
 	tag     int
 	v6      bool // the IP table being written is route6
+	// regexFree leaves out regex and pattern matchers, loopback and
+	// load balancers.
+	regexFree bool
 }
 
 var (
@@ -70,7 +82,16 @@ func (g *ruleGen) file() string {
 	// Sets.
 	for i := 0; i < g.rng.IntN(4); i++ {
 		name := fmt.Sprintf("s%d", i)
-		switch g.rng.IntN(8) {
+		kind := g.rng.IntN(8)
+		if g.regexFree && (kind == 3 || kind == 4 || kind == 5) {
+			kind = 0
+		}
+		if g.regexFree && kind == 6 {
+			g.p("set %s %s external", name, g.pick([]string{"domain", "host", "exact"}))
+			g.strSets = append(g.strSets, name)
+			continue
+		}
+		switch kind {
 		case 0:
 			g.p("set %s domain { %s }", name, g.some(genDomains, 4))
 		case 1:
@@ -219,7 +240,11 @@ func (g *ruleGen) leaf(ip bool) string {
 		}
 		return "cidr " + g.some(genV4, 3)
 	}
-	switch g.rng.IntN(10) {
+	k := g.rng.IntN(10)
+	if g.regexFree && (k == 6 || k == 7) {
+		k = 4
+	}
+	switch k {
 	case 0:
 		return "any"
 	case 1:
@@ -260,7 +285,11 @@ func (g *ruleGen) action(depth int, inNamed bool) string {
 	if !inNamed && len(g.actions) > 0 && g.rng.IntN(6) == 0 {
 		return g.pick(g.actions)
 	}
-	switch g.rng.IntN(14) {
+	k := g.rng.IntN(14)
+	if g.regexFree && (k == 11 || k == 12 || k == 13) {
+		k = 0
+	}
+	switch k {
 	case 0, 1:
 		return "direct"
 	case 2:
