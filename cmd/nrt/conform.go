@@ -15,7 +15,10 @@ import (
 // conform compares a route table with a Lua ruleset on requests generated
 // from the literals of both files (plus --requests), in order, with fresh
 // load-balancer state, with authentication off and, when the table has
-// users or --auth-required is given, on.
+// users or --auth-required is given, on. When they agree it reports the
+// stream's coverage of the table's rules (with authentication off): rules
+// no request selected, and rules no request reached without matching;
+// --min-coverage fails the run when too few rules were hit.
 func conform(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("conform", stderr)
 	dslFile := fs.String("dsl", "", "route table `file` (.nrt)")
@@ -25,8 +28,9 @@ func conform(args []string, stdout, stderr io.Writer) int {
 	seed := fs.Uint64("seed", 1, "generator seed")
 	authReq := fs.Bool("auth-required", false, "also compare with authentication required")
 	dns := fs.String("dns", "", "fake resolver answers `name=ip,...` added to the generated ones")
+	minCov := fs.Float64("min-coverage", 0, "fail when fewer than this `percent` of the table's rules are hit by a request")
 	if err := fs.Parse(args); err != nil || *dslFile == "" || *luaFile == "" || fs.NArg() != 0 {
-		fmt.Fprint(stderr, "usage: nrt conform --dsl FILE.nrt --lua FILE.lua [--requests FILE] [-n N] [--seed S] [--auth-required] [--dns name=ip,...]\n")
+		fmt.Fprint(stderr, "usage: nrt conform --dsl FILE.nrt --lua FILE.lua [--requests FILE] [-n N] [--seed S] [--auth-required] [--dns name=ip,...] [--min-coverage PERCENT]\n")
 		return 2
 	}
 	p, ok := load(*dslFile, stderr)
@@ -94,5 +98,15 @@ func conform(args []string, stdout, stderr io.Writer) int {
 		total += len(stream)
 	}
 	fmt.Fprintf(stdout, "%s and %s agree on %d requests\n", *dslFile, *luaFile, total)
+	cov, err := conformance.CoverageOf(p, worlds[0], stream)
+	if err != nil {
+		fmt.Fprintf(stderr, "nrt: %v\n", err)
+		return 1
+	}
+	cov.Write(stdout)
+	if cov.Percent() < *minCov {
+		fmt.Fprintf(stdout, "FAIL coverage %.1f%% is below --min-coverage %g%%\n", cov.Percent(), *minCov)
+		return 1
+	}
 	return 0
 }

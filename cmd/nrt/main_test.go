@@ -93,6 +93,10 @@ func TestConform(t *testing.T) {
 			"--requests", "testdata/conform/requests.req"}, 0, []string{"agree on"}},
 		{"differ", []string{"conform", "--dsl", "testdata/conform/rules.nrt", "--lua", "testdata/conform/differ.lua"}, 1,
 			[]string{"DIVERGENCE", `G    ROUTE "192.168.`, `chain [] events [lan]`, `chain [socks5://gw.lan:1080] events [gw]`}},
+		{"coverage", []string{"conform", "--dsl", "testdata/conform/rules.nrt", "--lua", "testdata/conform/agree.lua", "--min-coverage", "100"}, 0,
+			[]string{"coverage 7 of 7 rules hit (100.0%), 0 never missed"}},
+		{"coverage too low", []string{"conform", "--dsl", "testdata/conform/rules.nrt", "--lua", "testdata/conform/agree.lua", "-n", "1",
+			"--min-coverage", "100.5"}, 1, []string{"FAIL coverage 100.0% is below --min-coverage 100.5%"}},
 		{"usage", []string{"conform", "--dsl", "testdata/conform/rules.nrt"}, 2, nil},
 		{"bad lua", []string{"conform", "--dsl", "testdata/conform/rules.nrt", "--lua", "testdata/conform/requests.req"}, 1, nil},
 	} {
@@ -108,5 +112,43 @@ func TestConform(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestConformStable: the same seed gives the same report, byte for byte.
+func TestConformStable(t *testing.T) {
+	args := []string{"conform", "--dsl", "testdata/conform/rules.nrt", "--lua", "testdata/conform/agree.lua", "--seed", "7"}
+	var first, second bytes.Buffer
+	if code := run(args, &first, &bytes.Buffer{}); code != 0 {
+		t.Fatalf("exit %d\n%s", code, first.String())
+	}
+	run(args, &second, &bytes.Buffer{})
+	if first.String() != second.String() {
+		t.Errorf("reports differ\n--- first\n%s--- second\n%s", first.String(), second.String())
+	}
+	if !strings.Contains(first.String(), "coverage ") {
+		t.Errorf("no coverage line:\n%s", first.String())
+	}
+}
+
+// TestConformCoverage: a rule no request can select is listed and fails
+// --min-coverage.
+func TestConformCoverage(t *testing.T) {
+	dir := t.TempDir()
+	nrt := filepath.Join(dir, "shadow.nrt")
+	lua := filepath.Join(dir, "shadow.lua")
+	os.WriteFile(nrt, []byte("redirect_name {\n    domain lan => direct\n    host a.lan => reject\n    port 22 => reject\n}\n"), 0o644)
+	if code := run([]string{"translate", "-o", lua, nrt}, &bytes.Buffer{}, &bytes.Buffer{}); code != 0 {
+		t.Fatal(code)
+	}
+	var out bytes.Buffer
+	code := run([]string{"conform", "--dsl", nrt, "--lua", lua, "--min-coverage", "90"}, &out, &bytes.Buffer{})
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	for _, want := range []string{"coverage 2 of 3 rules hit (66.7%)", "never hit    " + nrt + ":3:5 host a.lan", "FAIL coverage 66.7% is below --min-coverage 90%"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
 	}
 }
