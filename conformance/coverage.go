@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -28,9 +29,13 @@ func (c Coverage) Percent() float64 {
 	return 100 * float64(c.Hit) / float64(c.Rules)
 }
 
-// CoverageOf runs the stream on the compiled table in trace mode (fresh
-// load balancers, world w) and records, per rule, whether a request
-// selected it and whether one reached it and did not match.
+// maxTraced bounds the requests CoverageOf traces to find misses.
+const maxTraced = 1000
+
+// CoverageOf runs the stream on the compiled table (fresh load balancers,
+// world w) and records, per rule, whether a request selected it (the
+// table's hit counters) and whether one of the first 1000 requests, run
+// again in trace mode, reached it and did not match.
 func CoverageOf(p *dsl.Program, w World, stream []Request) (Coverage, error) {
 	t, err := dsl.Compile(p)
 	if err != nil {
@@ -39,7 +44,19 @@ func CoverageOf(p *dsl.Program, w World, stream []Request) (Coverage, error) {
 	env := dsl.Env{AuthRequired: w.AuthRequired, Resolve: w.resolver()}
 	hit, missed := map[string]bool{}, map[string]bool{}
 	for _, r := range stream {
-		_, tr, _, _ := t.Explain(r.Callback, r.Addr, r.Cred, env)
+		t.Decide(context.Background(), r.Callback, r.Addr, r.Cred, &env)
+	}
+	for _, h := range t.Hits() {
+		if h.Hits > 0 {
+			hit[h.Rule] = true
+		}
+	}
+	traced, err := dsl.Compile(p)
+	if err != nil {
+		return Coverage{}, fmt.Errorf("coverage: %w", err)
+	}
+	for _, r := range stream[:min(len(stream), maxTraced)] {
+		_, tr, _, _ := traced.Explain(r.Callback, r.Addr, r.Cred, env)
 		if tr == nil {
 			continue
 		}
@@ -47,10 +64,7 @@ func CoverageOf(p *dsl.Program, w World, stream []Request) (Coverage, error) {
 			if st.Kind != "rule" {
 				continue
 			}
-			switch st.Result {
-			case "MATCH":
-				hit[st.Rule] = true
-			case "no":
+			if st.Result == "no" {
 				missed[st.Rule] = true
 			}
 		}

@@ -61,9 +61,9 @@ func TestMutants(t *testing.T) {
 		t.Logf("%s: %s", filepath.Base(f), tl)
 		total.add(tl)
 	}
-	n := 24
+	n := 12
 	if testing.Short() {
-		n = 6
+		n = 2
 	}
 	var random mutationTally
 	for seed := uint64(1); seed <= uint64(n); seed++ {

@@ -59,6 +59,7 @@ func (l *Literals) Merge(o Literals) {
 	for u, p := range o.Users {
 		l.Users[u] = p
 	}
+	l.dedup()
 }
 
 // fixedNames are the name edge cases of design §8 (case, IDN, dots,
@@ -85,8 +86,15 @@ var fixedIPv6 = []string{"::", "::1", "2001:DB8::1", "2001:db8::1", "2001:0db8:0
 
 // Generate builds a request stream from lits: every literal through every
 // callback where it is well-formed, the fixed edge cases, CIDR edges ±1,
-// credentials, and repeats so that load balancers cycle at least twice.
-// The same seed always gives the same stream.
+// names and CIDR edges crossed with the port literals, regex and pattern
+// witnesses, the probes, credentials, and repeats so that load balancers
+// cycle at least twice. The same seed always gives the same stream.
+//
+// Its size grows with names × (port literals × 3 + 2) (at most maxCross),
+// plus about 50 per regex or pattern and a few per probe, name and
+// prefix; past maxBase requests a seeded sample of maxBase is kept (in
+// order), so that a table of thousands of rules stays quick to check.
+// Credentials add up to 64 + 3 per user, and size pads with repeats.
 func Generate(lits Literals, seed uint64, size int) []Request {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	g := &gen{rng: rng}
@@ -97,11 +105,13 @@ func Generate(lits Literals, seed uint64, size int) []Request {
 	}
 	// Every literal, in every case variant, with common ports.
 	for _, n := range names {
-		for _, v := range caseVariants(n) {
+		for i, v := range caseVariants(n) {
+			g.core = i == 0
 			g.name(v + ":80")
 			g.name(v + ":443")
 		}
 	}
+	g.core = true
 	for _, a := range lits.Addrs {
 		g.name(a)
 		g.name(addr.Upper(a))
@@ -113,6 +123,7 @@ func Generate(lits Literals, seed uint64, size int) []Request {
 			}
 		}
 	}
+	g.core = false
 	for _, p := range ports {
 		g.name("example.com:" + p)
 		g.add(route.Route, "10.0.0.1:"+p)
@@ -132,16 +143,17 @@ func Generate(lits Literals, seed uint64, size int) []Request {
 	for _, re := range lits.Regexes {
 		ms, near, err := ere.Witnesses(ere.Compat(re), ere.Extended|ere.Newline)
 		if err == nil {
-			g.witnesses(append(ms, near...))
+			g.witnesses(ms, near)
 		}
 	}
 	for _, p := range lits.Patterns {
-		ms, near := PatternWitnesses(p)
-		g.witnesses(append(ms, near...))
+		g.witnesses(PatternWitnesses(p))
 	}
+	g.core = true
 	for _, a := range lits.Probes {
 		g.addr(a)
 	}
+	g.core = false
 	for _, m := range malformed {
 		g.name(m)
 	}
@@ -154,7 +166,8 @@ func Generate(lits Literals, seed uint64, size int) []Request {
 		g.name("[" + s + "]:443")
 	}
 	for _, p := range lits.Prefixes {
-		for _, a := range prefixEdges(p) {
+		for i, a := range prefixEdges(p) {
+			g.core = i == 0 // the first address of each prefix
 			if a.Is4() {
 				g.ip4(a.String(), "80")
 			} else {
@@ -163,6 +176,7 @@ func Generate(lits Literals, seed uint64, size int) []Request {
 			}
 		}
 	}
+	g.thin(maxBase)
 	// Credentials: none, right, wrong, empty user, unknown user; each user
 	// also without a password, as a SOCKS4 user ID arrives.
 	base := len(g.reqs)
@@ -212,19 +226,26 @@ func Generate(lits Literals, seed uint64, size int) []Request {
 type gen struct {
 	rng  *rand.Rand
 	reqs []Request
-	seen map[Request]bool
+	seen map[Request]int // index in reqs before thin
+	// core marks the requests added while it is set: those thin keeps.
+	core   bool
+	isCore []bool
 }
 
 func (g *gen) add(cb route.Callback, a string) {
 	r := Request{Callback: cb, Addr: a}
 	if g.seen == nil {
-		g.seen = map[Request]bool{}
+		g.seen = map[Request]int{}
 	}
-	if g.seen[r] {
+	if i, ok := g.seen[r]; ok {
+		if g.core && i < len(g.isCore) {
+			g.isCore[i] = true
+		}
 		return
 	}
-	g.seen[r] = true
+	g.seen[r] = len(g.reqs)
 	g.reqs = append(g.reqs, r)
+	g.isCore = append(g.isCore, g.core)
 }
 
 // name adds a request for the name callback (as SOCKS5 with a domain or
@@ -251,19 +272,60 @@ func (g *gen) addr(a string) {
 	}
 }
 
-// witnesses adds regex or pattern witnesses as they are and, when they
-// have no port of their own, followed by ":80".
-func (g *gen) witnesses(ws []string) {
-	for _, w := range ws {
-		g.addr(w)
-		if _, p, err := addr.Split(w); err != nil || p == "" {
-			g.addr(w + ":80")
+// witnesses adds regex or pattern matches and near misses as they are
+// and, when they have no port of their own, followed by ":80"; the first
+// of each list is core.
+func (g *gen) witnesses(matches, near []string) {
+	for _, list := range [][]string{matches, near} {
+		for i, w := range list {
+			g.core = i == 0
+			g.addr(w)
+			if _, p, err := addr.Split(w); err != nil || p == "" {
+				g.addr(w + ":80")
+			}
 		}
 	}
+	g.core = false
 }
 
-// maxCross bounds the names × ports part of a stream.
-const maxCross = 6000
+// maxCross bounds the names × ports part of a stream, maxBase the
+// requests before credentials and repeats.
+const (
+	maxCross = 3000
+	maxBase  = 6000
+)
+
+// thin keeps at most n requests, in their order: the core ones (each
+// literal once, the first witnesses, the probes) and a seeded sample of
+// the rest.
+func (g *gen) thin(n int) {
+	if len(g.reqs) <= n {
+		return
+	}
+	var core, rest []int
+	for i, c := range g.isCore {
+		if c {
+			core = append(core, i)
+		} else {
+			rest = append(rest, i)
+		}
+	}
+	keep := core
+	if len(core) > n {
+		g.rng.Shuffle(len(core), func(i, j int) { core[i], core[j] = core[j], core[i] })
+		keep = core[:n]
+	} else {
+		g.rng.Shuffle(len(rest), func(i, j int) { rest[i], rest[j] = rest[j], rest[i] })
+		keep = append(keep, rest[:n-len(core)]...)
+	}
+	slices.Sort(keep)
+	kept := make([]Request, len(keep))
+	for i, k := range keep {
+		kept[i] = g.reqs[k]
+	}
+	g.reqs = kept
+	g.isCore = nil
+}
 
 // cross adds every name and CIDR edge crossed with every port literal,
 // its ±1 edges and the common ports 80 and 443. Past maxCross requests, each name keeps
@@ -285,6 +347,8 @@ func (g *gen) cross(lits Literals) {
 			names = append(names, a.String())
 		}
 	}
+	slices.Sort(names)
+	names = slices.Compact(names)
 	perName := len(ports)
 	if len(names)*len(ports) > maxCross && len(names) > 0 {
 		perName = max(maxCross/len(names), 4)
