@@ -100,3 +100,63 @@ func BenchmarkList1k(b *testing.B) {
 	}
 	benchStream(b, es, stream)
 }
+
+// thousandRules is a route table of 1 000 rules: names, port ranges,
+// exact addresses, regexes, patterns, composites and CIDRs.
+func thousandRules() string {
+	var b strings.Builder
+	b.WriteString("upstream gw = \"socks5://gw.lan:1080\"\nredirect_name {\n")
+	for i := 0; i < 600; i++ {
+		switch i % 6 {
+		case 0:
+			fmt.Fprintf(&b, "    domain d%d.example => proxy gw tag d%d\n", i, i)
+		case 1:
+			fmt.Fprintf(&b, "    host h%d.example and port %d-%d => direct tag h%d\n", i, 1000+i, 2000+i, i)
+		case 2:
+			fmt.Fprintf(&b, "    exact e%d.example:%d => reject\n", i, 80+i)
+		case 3:
+			fmt.Fprintf(&b, "    regex `^r%d\\.[a-z]+:[0-9]+$` => direct tag r%d\n", i, i)
+		case 4:
+			fmt.Fprintf(&b, "    pattern \"^p%d%%.%%w+:%%d+$\" => reject tag p%d\n", i, i)
+		default:
+			fmt.Fprintf(&b, "    host n%d.example or domain m%d.example => redirect 10.%d.0.1:80\n", i, i, i%250)
+		}
+	}
+	b.WriteString("}\nroute {\n")
+	for i := 0; i < 400; i++ {
+		fmt.Fprintf(&b, "    cidr 10.%d.%d.0/20 => direct tag c%d\n", i%250, i/250*16, i)
+	}
+	b.WriteString("}\ndefault => proxy gw tag gw\n")
+	return b.String()
+}
+
+// BenchmarkConform1000 is `nrt conform` on a 1 000-rule table and its
+// translation: literals, stream, both engines, coverage.
+func BenchmarkConform1000(b *testing.B) {
+	p, d := dsl.Check("big.nrt", []byte(thousandRules()), dsl.CheckOptions{})
+	if p == nil {
+		b.Fatal(d.Format())
+	}
+	lua := []byte(dsl.Translate(p))
+	for b.Loop() {
+		lits := LiteralsOf(p)
+		lits.Merge(LuaLiterals(lua))
+		w := World{DNS: MakeDNS(lits, 1)}
+		stream := Generate(lits, 1, 2000)
+		g, err := NewGoEngine(p, Indexed, w)
+		if err != nil {
+			b.Fatal(err)
+		}
+		l, err := NewLuaEngine("L", lua, "@big.lua", LuaOptions{Resolve: w.resolver()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if m := Run([]Engine{g, l}, stream); m != nil {
+			b.Fatal(m)
+		}
+		l.Close()
+		if _, err := CoverageOf(p, w, stream); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -13,9 +13,19 @@
 // come from stdlib's event sink (not from parsing printed log lines).
 // Engines returns all four for a checked program; Run compares them over
 // a stream and Shrink shortens a failing stream. Generate, LiteralsOf,
-// LuaLiterals and MakeDNS build the streams and the fake resolver;
+// LuaLiterals and MakeDNS build the streams and the fake resolver: every
+// literal crossed with the port edges, regex witnesses (core/ere) and Lua
+// pattern witnesses (PatternWitnesses) with near misses, MC/DC pairs for
+// composite rules, and for adjacent rules an address both take (found on
+// the product of automata that over-approximate their languages).
+// PartitionOf enumerates one request per class a regex-free table can
+// tell apart; CoverageOf reports which rules a stream hit and missed.
 // ReadStream and WriteStream read and write the .req format;
 // RunLuaTests runs a route table's test blocks on the translated Lua.
+//
+// The suite measures itself with mutation testing: every one-literal
+// mutant of the examples and of seeded random tables (dsl.Mutants) runs
+// against the original's Lua; each survivor must be proven equivalent.
 //
 // The package is used by its own tests (in CI: examples, one table per
 // construct and per patch, seeded random tables, saved regressions,
