@@ -219,11 +219,9 @@ func (m *mutator) decl(d *Decl) {
 	case d.Table != nil:
 		m.rules(d.Table.Rules)
 	case d.Hosts != nil:
-		for i, e := range d.Hosts.Entries {
-			if len(d.Hosts.Entries) > 1 || i == 0 {
-				from, to := span(e.Tokens)
-				m.add(e.Pos, "drop", "hosts entry "+m.text(e.Pos, to-from)+" dropped", edit{from, to, ""})
-			}
+		for _, e := range d.Hosts.Entries {
+			from, to := span(e.Tokens)
+			m.add(e.Pos, "drop", "hosts entry "+m.text(e.Pos, to-from)+" dropped", edit{from, to, ""})
 		}
 	case d.Users != nil:
 		for _, e := range d.Users.Entries {
