@@ -241,13 +241,8 @@ func mapKeys(m map[string]string) []string {
 	return out
 }
 
-// killed reports whether the mutant mp and the original's translation lua
-// differ on the stream in one of the worlds.
-func killed(t *testing.T, mp *dsl.Program, lua []byte, worlds []World, stream []Request) bool {
-	t.Helper()
-	return firstMismatch(t, mp, lua, worlds, stream) != nil
-}
-
+// firstMismatch runs the mutant mp against the original's translation lua
+// on the stream in each world and returns the first difference.
 func firstMismatch(t *testing.T, mp *dsl.Program, lua []byte, worlds []World, stream []Request) *Mismatch {
 	t.Helper()
 	for _, w := range worlds {

@@ -107,8 +107,7 @@ func (m *mutator) collectTargets(f *File) {
 			}
 		}
 	}
-	var rules func(rs []*Rule)
-	rules = func(rs []*Rule) {
+	rules := func(rs []*Rule) {
 		for _, r := range rs {
 			act(r.Action)
 		}
