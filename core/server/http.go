@@ -63,17 +63,45 @@ func httpStatusOf(err error) int {
 
 // inbuf buffers reads from one side of the exchange.
 type inbuf struct {
-	buf    []byte
-	off    int // buf[off:] is unconsumed
-	read   func([]byte) (int, error)
+	buf []byte
+	off int      // buf[off:] is unconsumed
+	src net.Conn // read from src, unless hs is set
+	// hs, while set, reads the client through hs.read, which counts the
+	// bytes as handshake (ServerRx); proxyPass clears it once client
+	// bytes are payload.
+	hs     *conn
 	notify func() // called after every successful read, may be nil
 }
 
-func newInbuf(c net.Conn, size int, read func([]byte) (int, error)) *inbuf {
-	if read == nil {
-		read = c.Read
+// inbufSize is the initial size of an inbuf, enough for the usual head.
+const inbufSize = 4096
+
+// inbufPool holds the client-side inbufs of the HTTP listener: each is
+// lent to one request and returned when serveHTTP ends, so that the
+// 4 KiB is not allocated per connection.
+var inbufPool = sync.Pool{New: func() any { return &inbuf{buf: make([]byte, 0, inbufSize)} }}
+
+// newInbuf returns an empty buffer reading from src.
+func newInbuf(src net.Conn, size int) *inbuf {
+	return &inbuf{buf: make([]byte, 0, size), src: src}
+}
+
+// clientInbuf lends a pooled buffer reading c's handshake; release
+// returns it.
+func clientInbuf(c *conn) *inbuf {
+	b := inbufPool.Get().(*inbuf)
+	b.hs = c
+	return b
+}
+
+// release returns a buffer from clientInbuf to the pool; nothing may use
+// it afterwards. A buffer grown past inbufSize is left to the collector.
+func (b *inbuf) release() {
+	if cap(b.buf) != inbufSize {
+		return
 	}
-	return &inbuf{buf: make([]byte, 0, size), read: read}
+	*b = inbuf{buf: b.buf[:0]}
+	inbufPool.Put(b)
 }
 
 func (b *inbuf) pending() []byte { return b.buf[b.off:] }
@@ -95,7 +123,13 @@ func (b *inbuf) fill(limit int) error {
 		copy(nb, b.buf)
 		b.buf = nb
 	}
-	n, err := b.read(b.buf[len(b.buf):cap(b.buf)])
+	var n int
+	var err error
+	if b.hs != nil {
+		n, err = b.hs.read(b.buf[len(b.buf):cap(b.buf)])
+	} else {
+		n, err = b.src.Read(b.buf[len(b.buf):cap(b.buf)])
+	}
 	b.buf = b.buf[:len(b.buf)+n]
 	if n > 0 {
 		if b.notify != nil {
@@ -131,7 +165,8 @@ func readHead[H any](b *inbuf, limit int, parse func([]byte) (H, int, error)) (H
 
 // serveHTTP serves one connection of the --http listener.
 func (s *Server) serveHTTP(c *conn) {
-	in := newInbuf(c.Conn, 4096, c.read)
+	in := clientInbuf(c)
+	defer in.release() // every use of in ends before serveHTTP returns
 	head, err := readHead(in, http.MaxHeadSize+1, http.ParseRequest)
 	if err != nil {
 		if errors.Is(err, http.ErrMalformed) || errors.Is(err, http.ErrTooLarge) {
@@ -209,13 +244,16 @@ func (s *Server) httpRoute(c *conn, addrText string, cred route.Credentials) (ne
 	return s.connect(c, req, addr.Addr{})
 }
 
+// connectEstablished is http.ConnectEstablished, converted once.
+var connectEstablished = []byte(http.ConnectEstablished)
+
 // httpConnect serves CONNECT (protocols §5.3).
 func (s *Server) httpConnect(c *conn, p *http.ProxyRequest, cred route.Credentials, in *inbuf) error {
 	up, err := s.httpRoute(c, p.Target, cred)
 	if err != nil {
 		return err
 	}
-	if err := c.write([]byte(http.ConnectEstablished)); err != nil {
+	if err := c.write(connectEstablished); err != nil {
 		up.Close()
 		return &errSent{err}
 	}
@@ -259,7 +297,7 @@ func (s *Server) proxyPass(c *conn, p *http.ProxyRequest, cred route.Credentials
 	x := &exchange{s: s, c: c, up: up, timeout: s.cur.Load().timeout}
 	x.arm()
 	// From here on client bytes are payload (BytesUp), not handshake.
-	in.read, in.notify = c.Conn.Read, x.activity
+	in.hs, in.src, in.notify = nil, c.Conn, x.activity
 	return x.run(p, in)
 }
 
@@ -406,7 +444,7 @@ func (x *exchange) sendBody(p *http.ProxyRequest, in *inbuf) error {
 // receive reads the upstream response, forwards interim responses and
 // then the final one with its body.
 func (x *exchange) receive(method string) error {
-	up := newInbuf(x.up, 4096, nil)
+	up := newInbuf(x.up, inbufSize)
 	up.notify = x.activity
 	for {
 		r, err := readHead(up, http.MaxResponseHeadSize, http.ParseResponse)
