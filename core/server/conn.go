@@ -29,6 +29,7 @@ type conn struct {
 	detached bool      // relay took over: the dispatcher must not finish c
 	dst      addr.Addr // the requested target, for logs
 	target   string    // the requested target as text when dst cannot say it
+	sess     session   // the relay, once relay has started one
 }
 
 // newConn registers an admitted connection and starts its half-open

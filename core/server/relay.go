@@ -49,13 +49,15 @@ func (s *Server) relay(c *conn, up net.Conn, readAhead []byte) {
 	c.startSession()
 	c.detached = true
 	s.conndone.Add(1)
-	r := &session{c: c, up: up}
+	r := &c.sess
+	r.c, r.up = c, up
 	pipe := s.cur.Load().conf.Pipe && splice.Available()
-	go r.pump(up, c.Conn, pipe, &s.stats.BytesUp, &r.upN, &r.upErr)
-	go r.pump(c.Conn, up, pipe, &s.stats.BytesDown, &r.downN, &r.downErr)
+	go r.pump(up, c.Conn, pipe, s.countUp, &r.upN, &r.upErr)
+	go r.pump(c.Conn, up, pipe, s.countDown, &r.downN, &r.downErr)
 }
 
-// session is a relay in progress.
+// session is a relay in progress. It lives in its conn (conn.sess), so
+// that starting one allocates nothing of its own.
 type session struct {
 	c              *conn
 	up             net.Conn
@@ -65,8 +67,8 @@ type session struct {
 }
 
 // pump runs one direction; the second one to finish ends the session.
-func (r *session) pump(dst, src net.Conn, pipe bool, ctr *atomic.Uint64, n *int64, errp *error) {
-	*n, *errp = pump(dst, src, pipe, ctr)
+func (r *session) pump(dst, src net.Conn, pipe bool, count func(int64), n *int64, errp *error) {
+	*n, *errp = pump(dst, src, pipe, count)
 	// When the other direction has already ended, this one needs no
 	// half-close: finish closes dst right after. If the other ended at
 	// EOF, close(2) sends the same FIN, since dst's read side has reached
@@ -131,15 +133,14 @@ func settle(dst, src net.Conn, err error) {
 }
 
 // pump copies src to dst until EOF (nil error) or an error, adding the
-// bytes to ctr as it goes. Between two plain TCP sockets the copy is
+// bytes through count as it goes. Between two plain TCP sockets the copy is
 // splice.CopyProgress with --pipe (a pipe per direction for the whole
 // session, as the original's --pipe) and splice.CopyBursts otherwise
 // (small bursts through a pooled buffer, bulk spliced through a pipe lent
 // per burst, nothing held while idle); other pairs use a pooled buffer.
-func pump(dst, src net.Conn, pipe bool, ctr *atomic.Uint64) (int64, error) {
+func pump(dst, src net.Conn, pipe bool, count func(int64)) (int64, error) {
 	if d, ok := dst.(*net.TCPConn); ok {
 		if s, ok := src.(*net.TCPConn); ok {
-			count := func(n int64) { ctr.Add(uint64(n)) }
 			if pipe {
 				return splice.CopyProgress(d, s, count)
 			}
@@ -155,7 +156,7 @@ func pump(dst, src net.Conn, pipe bool, ctr *atomic.Uint64) (int64, error) {
 		if n > 0 {
 			w, werr := dst.Write(buf[:n])
 			total += int64(w)
-			ctr.Add(uint64(w))
+			count(int64(w))
 			if werr != nil {
 				return total, werr
 			}

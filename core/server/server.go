@@ -63,6 +63,9 @@ type Server struct {
 	cur     atomic.Pointer[settings] // what a reload may change; see Reconfigure
 	fwdMode bool
 	hook    route.DialFunc // Request.Dial for engines, built once
+	// countUp and countDown add relayed bytes to BytesUp and BytesDown;
+	// built once so that a session does not allocate them.
+	countUp, countDown func(n int64)
 
 	ctx    context.Context // canceled by Shutdown: ends every half-open phase
 	cancel context.CancelFunc
@@ -160,6 +163,8 @@ func New(o Options) (*Server, error) {
 	s.cur.Store(cur)
 	s.fwdMode = o.Config.Forward != ""
 	s.hook = s.dialHook
+	s.countUp = func(n int64) { s.stats.BytesUp.Add(uint64(n)) }
+	s.countDown = func(n int64) { s.stats.BytesDown.Add(uint64(n)) }
 	s.SetRouter(o.Router)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s, nil
