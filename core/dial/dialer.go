@@ -239,12 +239,12 @@ func (d *Dialer) Dial(ctx context.Context, target addr.Addr, hops route.Chain) (
 	if !d.block.Allows(ip) {
 		return nil, &Error{Kind: Blocked, Err: fmt.Errorf("dial %s: %s address %s", first, Classify(ip), ip)}
 	}
-	// DialTCP takes the address as it is: DialContext would print it and
-	// run it through the resolver again, a dozen allocations per dial.
-	tc, err := d.nd.DialTCP(ctx, "tcp", netip.AddrPort{}, netip.AddrPortFrom(ip, first.Port()))
+	ap := netip.AddrPortFrom(ip, first.Port())
+	c, err := d.nd.DialContext(ctx, "tcp", ap.String())
 	if err != nil {
 		return nil, connectError(ctx, err)
 	}
+	tc := c.(*net.TCPConn)
 	if !d.nodelay {
 		// Go enables TCP_NODELAY on every TCP socket; undo it. A failure
 		// here only costs latency, so it is ignored.
