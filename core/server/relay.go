@@ -19,12 +19,12 @@ const bufSize = 16 << 10
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
 
-// relay ends c's half-open phase and hands c and up to two relay
-// goroutines, one per direction, then returns at once: from then on the
-// relay owns both connections, and the caller must return without
+// relay ends c's half-open phase and hands c and up to two relay tasks,
+// one per direction, run by s.workers, then returns at once: from then on
+// the relay owns both connections, and the caller must return without
 // touching c or up again (the dispatcher leaves c alone). Handing over
-// lets the handler goroutine, whose stack grew during the handshake, exit:
-// an idle tunnel holds only two small goroutine stacks.
+// frees the handler's goroutine, whose stack grew during the handshake,
+// for the next task rather than keeping it for the tunnel's lifetime.
 //
 // readAhead (bytes the client sent after its request) is written to up
 // first. Each direction propagates EOF as a half-close of the other side
@@ -51,9 +51,19 @@ func (s *Server) relay(c *conn, up net.Conn, readAhead []byte) {
 	s.conndone.Add(1)
 	r := &c.sess
 	r.c, r.up = c, up
-	pipe := s.cur.Load().conf.Pipe && splice.Available()
-	go r.pump(up, c.Conn, pipe, s.countUp, &r.upN, &r.upErr)
-	go r.pump(c.Conn, up, pipe, s.countDown, &r.downN, &r.downErr)
+	r.pipe = s.cur.Load().conf.Pipe && splice.Available()
+	s.workers.run(s, task{c: c, up: true})
+	s.workers.run(s, task{c: c, up: false})
+}
+
+// pumpDirection runs the client-to-upstream direction (up) or the other.
+func (r *session) pumpDirection(up bool) {
+	s := r.c.s
+	if up {
+		r.pump(r.up, r.c.Conn, r.pipe, s.countUp, &r.upN, &r.upErr)
+	} else {
+		r.pump(r.c.Conn, r.up, r.pipe, s.countDown, &r.downN, &r.downErr)
+	}
 }
 
 // session is a relay in progress. It lives in its conn (conn.sess), so
@@ -61,6 +71,7 @@ func (s *Server) relay(c *conn, up net.Conn, readAhead []byte) {
 type session struct {
 	c              *conn
 	up             net.Conn
+	pipe           bool         // splice.CopyProgress (--pipe) rather than CopyBursts
 	left           atomic.Int32 // directions finished
 	upN, downN     int64
 	upErr, downErr error

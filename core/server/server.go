@@ -66,6 +66,7 @@ type Server struct {
 	// countUp and countDown add relayed bytes to BytesUp and BytesDown;
 	// built once so that a session does not allocate them.
 	countUp, countDown func(n int64)
+	workers            *workers // run handlers and relay directions
 
 	ctx    context.Context // canceled by Shutdown: ends every half-open phase
 	cancel context.CancelFunc
@@ -75,7 +76,7 @@ type Server struct {
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
 	closing  bool
-	conndone sync.WaitGroup // one per connection goroutine (and helpers)
+	conndone sync.WaitGroup // one per connection being served (and helpers)
 	loops    sync.WaitGroup // one per accept loop
 	serving  chan struct{}  // closed when Serve's listeners are stopped
 	stopOnce sync.Once
@@ -167,6 +168,7 @@ func New(o Options) (*Server, error) {
 	s.countDown = func(n int64) { s.stats.BytesDown.Add(uint64(n)) }
 	s.SetRouter(o.Router)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.workers = newWorkers(s.ctx.Done())
 	return s, nil
 }
 
@@ -319,7 +321,7 @@ func (s *Server) acceptLoop(l net.Listener, h func(*conn)) {
 			c.Close()
 			continue
 		}
-		go s.serveConn(cc, h)
+		s.workers.run(s, task{c: cc, h: h})
 	}
 }
 
@@ -362,6 +364,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		s.conndone.Wait()
+		// Every task has ended; parked workers see s.ctx done and exit.
+		s.workers.wg.Wait()
 		close(done)
 	}()
 	var err error
