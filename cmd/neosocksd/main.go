@@ -37,6 +37,7 @@ const closeTimeout = 2 * time.Second
 
 func main() {
 	defaultProcs()
+	defaultGC()
 	os.Exit(run(os.Args))
 }
 
