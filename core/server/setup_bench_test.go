@@ -64,7 +64,7 @@ func BenchmarkSetup(b *testing.B) {
 // setupCycle opens a tunnel through proxy with req, checks the reply
 // (reply bytes, or an HTTP head if reply is 0, or nothing if negative),
 // echoes one byte and closes, the client first.
-func setupCycle(b *testing.B, proxy string, req []byte, reply int, buf []byte) {
+func setupCycle(b testing.TB, proxy string, req []byte, reply int, buf []byte) {
 	c, err := net.Dial("tcp4", proxy)
 	if err != nil {
 		b.Fatal(err)

@@ -1,0 +1,74 @@
+package server
+
+import (
+	"net"
+	"runtime"
+	"testing"
+
+	"github.com/neosocksd-go/neosocksd/core/proto/socks4"
+)
+
+// TestSetupAllocations bounds the proxy's allocations per set-up on the
+// no-ruleset path of each protocol: the set-up cycle of BenchmarkSetup,
+// counted over the whole process, minus the same cycle without the proxy.
+// The bounds are the counts measured with Go 1.26 plus a margin of 2; most
+// of what remains is inside net (accept, dial, the resolver), so a Go
+// release that changes those may need them raised, after a look at
+//
+//	go test -run '^$' -bench Setup -benchmem -memprofile m.out -memprofilerate 1 ./core/server
+func TestSetupAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes what allocates")
+	}
+	echo := echoServer(t)
+	_, port, err := net.SplitHostPort(echo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := testConfig()
+	conf.HTTPListen = "127.0.0.1:0"
+	ts := startServer(t, conf, nil, nil)
+	_, hp := ts.Addrs()
+	byName := "localhost:" + port
+	v4a, err := socks4.AppendRequest(nil, socks4.Request{Command: socks4.Connect, Addr: mustTarget(t, byName), UserID: "u"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 50
+	buf := make([]byte, 512)
+	perSetup := func(proxy string, req []byte, reply int) float64 {
+		for range 5 { // warm the pools and park the workers
+			setupCycle(t, proxy, req, reply, buf)
+		}
+		waitFor(t, "sessions to end", func() bool { return ts.stats.Sessions.Load() == 0 })
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		for range n {
+			setupCycle(t, proxy, req, reply, buf)
+		}
+		waitFor(t, "sessions to end", func() bool { return ts.stats.Sessions.Load() == 0 })
+		runtime.ReadMemStats(&m1)
+		return float64(m1.Mallocs-m0.Mallocs) / n
+	}
+	direct := perSetup(echo, nil, -1)
+	for _, tc := range []struct {
+		name  string
+		proxy string
+		req   []byte
+		reply int
+		max   float64
+	}{
+		{"socks5_ip", ts.addr, append([]byte{5, 1, 0}, connectReq(t, echo)...), 12, 41 + 2},
+		{"socks5_host", ts.addr, append([]byte{5, 1, 0}, connectReq(t, byName)...), 12, 62 + 2},
+		{"socks4a", ts.addr, v4a, 8, 62 + 2},
+		{"http", hp.String(), []byte("CONNECT " + byName + " HTTP/1.1\r\nHost: " + byName + "\r\n\r\n"), 0, 65 + 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := perSetup(tc.proxy, tc.req, tc.reply) - direct
+			t.Logf("%.1f proxy allocations per set-up", got)
+			if got > tc.max {
+				t.Errorf("%.1f proxy allocations per set-up, want at most %.0f", got, tc.max)
+			}
+		})
+	}
+}
