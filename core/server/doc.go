@@ -38,14 +38,15 @@
 //
 // relay ends the half-open phase (HalfOpen−1, Success+1, Sessions+1),
 // writes readAhead to the upstream and hands both connections to two relay
-// tasks that copy the directions (splice(2) between TCP sockets),
+// goroutines that copy the directions (splice(2) between TCP sockets),
 // propagate half-closes with CloseWrite, add to BytesUp and BytesDown, and
 // close both connections at the end. relay returns at once; the handler
 // must then return without touching c or up (so that its goroutine, with
-// the stack the handshake grew, is free for the next task). Handlers, relay
-// directions included, run on the server's workers (workers.go):
-// goroutines parked for reuse, so that a set-up does not start and grow
-// fresh stacks. Handlers
+// the stack the handshake grew, is free for the next connection).
+// Handlers and the end of each session run on the server's workers
+// (workers.go): goroutines parked for reuse, so that a set-up does not
+// grow fresh stacks; the relay goroutines start fresh and stay small.
+// Handlers
 // that do not relay plainly (HTTP proxy_pass) call c.startSession and
 // c.endSession themselves and register the upstream with c.setUpstream
 // so Shutdown can force it closed; c.endHalfOpen clears the socket

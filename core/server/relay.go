@@ -19,12 +19,14 @@ const bufSize = 16 << 10
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
 
-// relay ends c's half-open phase and hands c and up to two relay tasks,
-// one per direction, run by s.workers, then returns at once: from then on
-// the relay owns both connections, and the caller must return without
+// relay ends c's half-open phase and hands c and up to two relay
+// goroutines, one per direction, then returns at once: from then on the
+// relay owns both connections, and the caller must return without
 // touching c or up again (the dispatcher leaves c alone). Handing over
-// frees the handler's goroutine, whose stack grew during the handshake,
-// for the next task rather than keeping it for the tunnel's lifetime.
+// frees the handler's worker (see workers), whose stack grew during the
+// handshake, for the next connection; the relay goroutines start fresh,
+// so that an idle tunnel holds only two small stacks, and the session's
+// end, whose frames would grow them, is handed back to a worker.
 //
 // readAhead (bytes the client sent after its request) is written to up
 // first. Each direction propagates EOF as a half-close of the other side
@@ -52,8 +54,8 @@ func (s *Server) relay(c *conn, up net.Conn, readAhead []byte) {
 	r := &c.sess
 	r.c, r.up = c, up
 	r.pipe = s.cur.Load().conf.Pipe && splice.Available()
-	s.workers.run(s, task{c: c, up: true})
-	s.workers.run(s, task{c: c, up: false})
+	go r.pumpDirection(true)
+	go r.pumpDirection(false)
 }
 
 // pumpDirection runs the client-to-upstream direction (up) or the other.
@@ -93,7 +95,10 @@ func (r *session) pump(dst, src net.Conn, pipe bool, count func(int64), n *int64
 	if r.left.Add(1) < 2 {
 		return
 	}
-	r.end()
+	// The end (log, close, bookkeeping) runs on a worker whose stack has
+	// already grown, rather than growing this small one for its frames.
+	s := r.c.s
+	s.workers.run(s, task{c: r.c})
 }
 
 // end is the epilogue of the direction that finishes last: it logs the
