@@ -66,7 +66,7 @@ type Server struct {
 	// countUp and countDown add relayed bytes to BytesUp and BytesDown;
 	// built once so that a session does not allocate them.
 	countUp, countDown func(n int64)
-	workers            *workers // run handlers and relay directions
+	workers            *workers // run handlers and the ends of sessions
 
 	ctx    context.Context // canceled by Shutdown: ends every half-open phase
 	cancel context.CancelFunc

@@ -26,6 +26,8 @@ type task struct {
 // instructions of a set-up (cmd/nsbench/EXPERIMENTS.md). The relay's two
 // directions do not run here: they idle for the tunnel's lifetime, and a
 // fresh goroutine's small stack is what an idle tunnel should hold.
+// Parked workers exit when Shutdown cancels the server's context, and
+// Shutdown waits for them.
 type workers struct {
 	tasks chan task       // unbuffered: a send succeeds only into a parked worker
 	done  <-chan struct{} // closed when the server shuts down: parked workers exit
