@@ -122,4 +122,24 @@
 //
 // The package must not listen, parse proxy protocols, or touch the VM from
 // any goroutine but the owner.
+//
+// # Files
+//
+// vm.go builds the state and installs the libraries (and rebuilds it after
+// a crash); budget.go holds the epoch context of the execution budget;
+// routine.go the pooled coroutines and how a routine's results or error
+// reach its request, async finish or rpcall; pcall.go the yieldable
+// pcall/xpcall; yield.go coroutine.yield and the Go-stack check behind
+// "attempt to yield across a C-call boundary"; coroutine.go the coroutine
+// library overrides; errors.go error values and tracebacks; builtins.go
+// the replaced string.rep and print; luaapi.go the neosocksd.* and await.*
+// functions and the await plumbing (await, finishOp, complete); load.go
+// script loading and replay; hooks.go the API hooks; route.go the routing
+// callbacks; client.go the RPC client of await.invoke.
+//
+// A new Lua API function touches: luaapi.go (its Go function, and its entry
+// in openNeosocksd or openAwait; an await.* function prepares with await,
+// starts its Go work in a goroutine, finishes with finishOp and yields),
+// doc.go when it changes a documented rule, a test in the _test.go file
+// of its concept, and the README's list of the Lua API.
 package script
