@@ -2,17 +2,16 @@ package script
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"time"
 
 	"github.com/neosocksd-go/neosocksd/core/config"
+	"github.com/neosocksd-go/neosocksd/stdlib"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -35,50 +34,28 @@ type loadRecord struct {
 	code      []byte
 }
 
-// readScript reads a script file the way neosocksd does: "-" is standard
-// input, gzip data is decompressed (a truncated stream is an error), a
-// UTF-8 BOM is skipped, UTF-16/32 BOMs are refused, and a first line
-// starting with "#" is blanked (its newline kept for line numbers).
+// readScript reads a script file through stdlib.ReadScript (gzip, BOM
+// and "#!" handling), wording its failures as the engine always has:
+// "cannot open PATH: no such file or directory" for a file that cannot be
+// read, "cannot read PATH: ..." for bad gzip data or a refused encoding.
 func readScript(path string) ([]byte, error) {
-	var data []byte
-	var err error
-	if path == "-" {
-		data, err = io.ReadAll(os.Stdin)
-	} else {
-		data, err = os.ReadFile(path)
+	data, err := stdlib.ReadScript(path)
+	var se *stdlib.ScriptError
+	if !errors.As(err, &se) {
+		return data, err
 	}
-	if err != nil {
+	switch se.Stage {
+	case stdlib.StageOpen:
 		var pe *os.PathError
-		if errors.As(err, &pe) {
+		if errors.As(se.Err, &pe) {
 			return nil, fmt.Errorf("cannot open %s: %s", path, pe.Err.Error())
 		}
-		return nil, err
-	}
-	if len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b {
-		zr, err := gzip.NewReader(bytes.NewReader(data))
-		if err != nil {
-			return nil, fmt.Errorf("cannot read %s: %v", path, err)
-		}
-		data, err = io.ReadAll(zr)
-		if err != nil {
-			return nil, fmt.Errorf("cannot read %s: %v", path, err)
-		}
-	}
-	switch {
-	case bytes.HasPrefix(data, []byte{0xEF, 0xBB, 0xBF}):
-		data = data[3:]
-	case bytes.HasPrefix(data, []byte{0, 0, 0xFE, 0xFF}), bytes.HasPrefix(data, []byte{0xFF, 0xFE}),
-		bytes.HasPrefix(data, []byte{0xFE, 0xFF}):
+		return nil, se.Err
+	case stdlib.StageGunzip:
+		return nil, fmt.Errorf("cannot read %s: %v", path, se.Err)
+	default:
 		return nil, fmt.Errorf("cannot read %s: unsupported text encoding", path)
 	}
-	if len(data) > 0 && data[0] == '#' {
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			data = data[i:]
-		} else {
-			data = nil
-		}
-	}
-	return data, nil
 }
 
 // LoadRuleset runs a ruleset file (-r; "-" is stdin) with chunk name

@@ -45,7 +45,6 @@ package stdlib
 
 import (
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -198,67 +197,6 @@ func LoadFile(L *lua.LState, path string) (*lua.LFunction, error) {
 		return nil, errors.New("attempt to load a binary chunk (mode is 't')")
 	}
 	return lua54.Load(L, src, chunkname)
-}
-
-func readSource(path string) ([]byte, string, error) {
-	var (
-		data      []byte
-		err       error
-		chunkname = "@" + path
-		shown     = path
-	)
-	if path == "-" {
-		chunkname, shown = "=stdin", "stdin"
-		data, err = io.ReadAll(os.Stdin)
-	} else {
-		data, err = os.ReadFile(path)
-	}
-	if err != nil {
-		return nil, "", fmt.Errorf("cannot read %s: %s", shown, errText(err))
-	}
-	if len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b {
-		zr, err := gzip.NewReader(bytes.NewReader(data))
-		if err != nil {
-			return nil, "", fmt.Errorf("cannot read %s: %s", shown, errText(err))
-		}
-		data, err = io.ReadAll(zr)
-		if err != nil {
-			return nil, "", fmt.Errorf("cannot read %s: %s", shown, errText(err))
-		}
-	}
-	switch {
-	case bytes.HasPrefix(data, []byte{0xEF, 0xBB, 0xBF}):
-		data = data[3:]
-	case bytes.HasPrefix(data, []byte{0, 0, 0xFE, 0xFF}), bytes.HasPrefix(data, []byte{0xFF, 0xFE, 0, 0}):
-		return nil, "", fmt.Errorf("cannot read %s: UTF-32 text is not supported", shown)
-	case bytes.HasPrefix(data, []byte{0xFE, 0xFF}), bytes.HasPrefix(data, []byte{0xFF, 0xFE}):
-		return nil, "", fmt.Errorf("cannot read %s: UTF-16 text is not supported", shown)
-	}
-	if len(data) > 0 && data[0] == '#' {
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			data = data[i:]
-		} else {
-			data = nil
-		}
-	}
-	return data, chunkname, nil
-}
-
-// errText renders an I/O error like C's strerror ("No such file or
-// directory").
-func errText(err error) string {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return "truncated gzip data"
-	}
-	s := err.Error()
-	if s != "" {
-		s = strings.ToUpper(s[:1]) + s[1:]
-	}
-	return s
 }
 
 // loadChunk compiles src with the given mode and optional environment; it

@@ -10,6 +10,7 @@ import (
 	"github.com/neosocksd-go/neosocksd/conformance"
 	"github.com/neosocksd-go/neosocksd/core/addr"
 	"github.com/neosocksd-go/neosocksd/dsl"
+	"github.com/neosocksd-go/neosocksd/stdlib"
 )
 
 // conform compares a route table with a Lua ruleset on requests generated
@@ -37,7 +38,8 @@ func conform(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return 1
 	}
-	luaSrc, err := os.ReadFile(*luaFile)
+	// the Lua file is read as the daemon reads -r (gzip, BOM, "#!" line)
+	luaSrc, err := stdlib.ReadScript(*luaFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "nrt: %v\n", err)
 		return 1

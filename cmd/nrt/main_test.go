@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -150,5 +151,32 @@ func TestConformCoverage(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// TestConformReadsLuaAsTheDaemon checks that nrt conform reads its Lua
+// file as the daemon reads -r: gzip-compressed, with a UTF-8 BOM and a
+// "#!" line, it still agrees with the route table.
+func TestConformReadsLuaAsTheDaemon(t *testing.T) {
+	src, err := os.ReadFile("testdata/conform/agree.lua")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	zw.Write([]byte("\xEF\xBB\xBF#!/usr/bin/env neosocksd -r\n"))
+	zw.Write(src)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "agree.lua.gz")
+	if err := os.WriteFile(path, z.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	code := run([]string{"conform", "--dsl", "testdata/conform/rules.nrt", "--lua", path,
+		"--requests", "testdata/conform/requests.req"}, &out, &errb)
+	if code != 0 || !strings.Contains(out.String(), "agree on") {
+		t.Fatalf("exit %d, want 0 and agreement\n%s%s", code, out.String(), errb.String())
 	}
 }
