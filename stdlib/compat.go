@@ -62,9 +62,16 @@ import (
 // compatStdout is where print writes (unbuffered).
 var compatStdout io.Writer = os.Stdout
 
-// OpenCompat installs the Lua 5.4 shims into L. The base, table, string,
-// math, os, coroutine and package libraries must already be open.
+// OpenCompat installs the Lua 5.4 shims into L with the synchronous host
+// (NewSyncHost). The base, table, string, math, os, coroutine and package
+// libraries must already be open.
 func OpenCompat(L *lua.LState) {
+	openCompat(L)
+	InstallHost(L, NewSyncHost(L))
+}
+
+// openCompat installs the Lua 5.4 shims but not the host's functions.
+func openCompat(L *lua.LState) {
 	g := L.G.Global
 	set := func(t *lua.LTable, name string, fn lua.LGFunction) {
 		t.RawSetString(name, L.NewFunction(fn))
@@ -76,7 +83,6 @@ func OpenCompat(L *lua.LState) {
 	set(g, "rawlen", compatRawlen)
 	set(g, "rawequal", compatRawequal)
 	set(g, "tostring", compatTostring)
-	set(g, "print", compatPrint)
 	set(g, "select", compatSelect)
 	set(g, "type", func(L *lua.LState) int { L.Push(lua.LString(lua54.TypeName(L.CheckAny(1)))); return 1 })
 	set(g, "tonumber", compatTonumber)
@@ -118,24 +124,6 @@ func OpenCompat(L *lua.LState) {
 	if o, ok := g.RawGetString("os").(*lua.LTable); ok {
 		set(o, "date", compatDate)
 		set(o, "exit", compatExit)
-	}
-	pc := NewProtectedCalls(L)
-	set(g, "pcall", pc.PCall)
-	set(g, "xpcall", pc.XPCall)
-	if c, ok := g.RawGetString("coroutine").(*lua.LTable); ok {
-		set(c, "isyieldable", func(L *lua.LState) int {
-			L.Push(lua.LBool(L.Parent != nil && !pc.InProtected(L)))
-			return 1
-		})
-		set(c, "running", func(L *lua.LState) int {
-			t := pc.Logical(L)
-			L.Push(t)
-			L.Push(lua.LBool(t.Parent == nil))
-			return 2
-		})
-		if y, ok := c.RawGetString("yield").(*lua.LFunction); ok && y.IsG {
-			set(c, "yield", pc.Yield(y.GFunction))
-		}
 	}
 	if p, ok := g.RawGetString("package").(*lua.LTable); ok {
 		set(p, "searchpath", compatSearchpath)

@@ -21,14 +21,9 @@ package stdlib
 // boundary" otherwise (the error is catchable inside, as in Lua 5.4).
 
 import (
-	"strings"
-
 	"github.com/neosocksd-go/neosocksd/stdlib/lua54"
 	lua "github.com/yuin/gopher-lua"
 )
-
-// helperChunk names the chunk of the Lua half of pcall/xpcall.
-const helperChunk = "(pcall)"
 
 // maxFreePCall bounds the idle protected-call threads kept per state.
 const maxFreePCall = 8
@@ -57,7 +52,7 @@ return function(f, ...)
 	return pcall(f, ...)
 end, function(h, f, ...)
 	return pcall(xp, h, f, ...)
-end`), "="+helperChunk)
+end`), "="+HelperChunk)
 	if err != nil {
 		panic("stdlib: protected call helper: " + err.Error())
 	}
@@ -78,19 +73,11 @@ func basePCall(L *lua.LState) int {
 	if err := L.PCall(top-1, lua.MultRet, nil); err != nil {
 		L.SetTop(0)
 		L.Push(lua.LFalse)
-		L.Push(errValue(err))
+		L.Push(ErrorValue(err))
 		return 2
 	}
 	L.Insert(lua.LTrue, 1)
 	return L.GetTop()
-}
-
-// errValue is the Lua value carried by a gopher-lua error.
-func errValue(err error) lua.LValue {
-	if ae, ok := err.(*lua.ApiError); ok && ae.Object != nil {
-		return ae.Object
-	}
-	return lua.LString(err.Error())
 }
 
 // setHandler installs xpcall's message handler on the running thread for
@@ -185,23 +172,18 @@ func (pc *ProtectedCalls) run(L *lua.LState, body *lua.LFunction, args []lua.LVa
 		return 2
 	default:
 		L.Push(lua.LFalse)
-		L.Push(errValue(err))
+		L.Push(ErrorValue(err))
 		return 2
 	}
-}
-
-// callable reports whether v can be called.
-func callable(L *lua.LState, v lua.LValue) bool {
-	return v.Type() == lua.LTFunction || L.GetMetaField(v, "__call").Type() == lua.LTFunction
 }
 
 // PCall is pcall(f, ...).
 func (pc *ProtectedCalls) PCall(L *lua.LState) int {
 	f := L.CheckAny(1)
-	if !callable(L, f) {
+	if !Callable(L, f) {
 		L.SetTop(0)
 		L.Push(lua.LFalse)
-		L.Push(lua.LString("attempt to call a " + f.Type().String() + " value"))
+		L.Push(CallError(f))
 		return 2
 	}
 	top := L.GetTop()
@@ -227,10 +209,10 @@ func (pc *ProtectedCalls) XPCall(L *lua.LState) int {
 		args = append(args, L.Get(i))
 	}
 	L.SetTop(0)
-	if !callable(L, f) {
+	if !Callable(L, f) {
 		// Lua calls the handler with the call error
 		L.Push(h)
-		L.Push(lua.LString("attempt to call a " + f.Type().String() + " value"))
+		L.Push(CallError(f))
 		var msg lua.LValue
 		if err := L.PCall(1, 1, nil); err != nil {
 			msg = lua.LString("error in error handling")
@@ -249,26 +231,11 @@ func (pc *ProtectedCalls) XPCall(L *lua.LState) int {
 	return n
 }
 
-// trimGoPosition drops a position that points into the helper chunk: an
-// error raised with level 1 by a Go function called directly by pcall, or
-// with level 2 by a function called directly by pcall, where Lua names no
-// position (the caller is a C function).
+// trimGoPosition drops a position pointing into the helper chunk from
+// the error of a failed protected call (see TrimHelperPosition).
 func (pc *ProtectedCalls) trimGoPosition(L *lua.LState, n int) {
-	if n != 2 || L.Get(1) != lua.LFalse {
-		return
-	}
-	s, ok := L.Get(2).(lua.LString)
-	if !ok {
-		return
-	}
-	if rest, ok := strings.CutPrefix(string(s), helperChunk+":"); ok {
-		i := 0
-		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
-			i++
-		}
-		if i > 0 && strings.HasPrefix(rest[i:], ": ") {
-			L.Replace(2, lua.LString(rest[i+2:]))
-		}
+	if n == 2 && L.Get(1) == lua.LFalse {
+		L.Replace(2, TrimHelperPosition(L.Get(2)))
 	}
 }
 

@@ -6,8 +6,8 @@ import lua "github.com/yuin/gopher-lua"
 // files: the Lua 5.4 shims (load, require, string.format, ... through the
 // lua54 front end) and the regex library.
 func openExtras(L *lua.LState) {
-	openSort(L) // before OpenCompat, which wraps table.sort for boxed integers
-	OpenCompat(L)
+	openSort(L) // before openCompat, which wraps table.sort for boxed integers
+	openCompat(L)
 	openPattern(L)
 	register(L, "regex", OpenRegex(L))
 }

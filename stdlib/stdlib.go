@@ -56,8 +56,16 @@ func LibrulesetSource() []byte { return librulesetSource }
 // entry for "libruleset" built from the embedded source, so that
 // require "libruleset" works whatever package.path says. L must have the
 // standard libraries opened (lua.NewState does); neosocksd.* and await.*
-// are the host's to install.
+// are the host's to install. pcall, xpcall, print and coroutine.running,
+// isyieldable and yield are those of the synchronous host (NewSyncHost);
+// OpenHost takes another.
 func Open(L *lua.LState) {
+	OpenHost(L, nil)
+}
+
+// OpenHost is Open with h's pcall, xpcall, print and coroutine.running,
+// isyieldable and yield (see Host); nil means NewSyncHost(L).
+func OpenHost(L *lua.LState, h Host) {
 	openExtras(L)
 	register(L, "zlib", OpenZlib(L))
 	register(L, "time", OpenTime(L))
@@ -76,6 +84,10 @@ func Open(L *lua.LState) {
 		L.Call(1, 1)
 		return 1
 	})
+	if h == nil {
+		h = NewSyncHost(L)
+	}
+	InstallHost(L, h)
 }
 
 // register sets _G[name] and package.loaded[name] to v.
