@@ -8,20 +8,6 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-// apiErrValue extracts the Lua error value of err.
-func apiErrValue(err error) lua.LValue {
-	if err == nil {
-		return lua.LNil
-	}
-	if ae, ok := err.(*lua.ApiError); ok {
-		if ae.Object != nil {
-			return ae.Object
-		}
-		return lua.LString(ae.Error())
-	}
-	return lua.LString(err.Error())
-}
-
 // errValueText is the text of a routine's error, naming a blown budget.
 func (v *vm) errValueText(val lua.LValue) string {
 	if v.budgetBlown() {

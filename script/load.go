@@ -346,7 +346,7 @@ func (v *vm) callMain(fn lua.LValue, nret int, args ...lua.LValue) ([]lua.LValue
 	}
 	if err := L.PCall(len(args), nret, h); err != nil {
 		L.SetTop(top)
-		val := apiErrValue(err)
+		val := stdlib.ErrorValue(err)
 		if v.budgetBlown() {
 			v.e.runaways.Add(1)
 			v.e.log.Error("ruleset: "+ErrBudget.Error(), "budget", time.Duration(v.e.entryLimit.Load()))

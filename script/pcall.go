@@ -4,8 +4,7 @@ package script
 // in a pooled thread and pass its yields outward.
 
 import (
-	"strings"
-
+	"github.com/neosocksd-go/neosocksd/stdlib"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -30,28 +29,6 @@ func (v *vm) depthOf(L *lua.LState) int { return v.logical[L].depth }
 // isMain reports whether L runs on behalf of the main thread.
 func (v *vm) isMain(L *lua.LState) bool { return v.logicalOf(L) == v.L }
 
-// helperChunk names the chunk of the protected-call trampolines.
-const helperChunk = "(pcall)"
-
-// trimHelperPosition drops a position pointing into the trampolines: an
-// error raised with level 1 by a Go function called directly by pcall,
-// where C Lua names no position.
-func trimHelperPosition(s lua.LString) lua.LString {
-	// the Lua 5.4 front end prints "=(pcall)" as "(pcall)", as Lua does
-	rest, ok := strings.CutPrefix(string(s), helperChunk+":")
-	if !ok {
-		return s
-	}
-	i := 0
-	for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
-		i++
-	}
-	if i > 0 && strings.HasPrefix(rest[i:], ": ") {
-		return lua.LString(rest[i+2:])
-	}
-	return s
-}
-
 // luaSetHandler installs xpcall's message handler on the calling thread:
 // it runs where the error is raised, before the stack unwinds.
 func (v *vm) luaSetHandler(L *lua.LState) int {
@@ -64,7 +41,7 @@ func (v *vm) luaSetHandler(L *lua.LState) int {
 			L.Push(h)
 			L.Push(msg)
 			if err := L.PCall(1, 1, nil); err != nil {
-				msg = apiErrValue(err)
+				msg = stdlib.ErrorValue(err)
 			} else {
 				msg = L.Get(-1)
 			}
@@ -82,11 +59,11 @@ func (v *vm) luaPCallStart(L *lua.LState) int {
 	h := L.Get(1)
 	f := L.Get(2)
 	nargs := L.GetTop() - 2
-	if f.Type() != lua.LTFunction && L.GetMetaField(f, "__call").Type() != lua.LTFunction {
+	if !stdlib.Callable(L, f) {
 		L.SetTop(0)
 		L.Push(lua.LFalse)
 		L.Push(lua.LFalse)
-		L.Push(lua.LString("attempt to call a " + f.Type().String() + " value"))
+		L.Push(stdlib.CallError(f))
 		return 3
 	}
 	// Every protected call, the main thread's too, runs in a pooled
@@ -154,10 +131,7 @@ func (v *vm) pcallResult(L, co *lua.LState, st lua.ResumeState, err error, rets 
 		}
 		return L.GetTop()
 	default:
-		val := apiErrValue(err)
-		if s, ok := val.(lua.LString); ok {
-			val = trimHelperPosition(s)
-		}
+		val := stdlib.TrimHelperPosition(stdlib.ErrorValue(err))
 		delete(v.logical, co)
 		v.e.routineEnded()
 		L.Push(lua.LFalse)

@@ -100,8 +100,8 @@ func (v *vm) resumeOwner(th *lua.LState, args ...lua.LValue) {
 	v.refresh(th)
 	st, err, rets := v.L.Resume(th, nil, args...)
 	if _, ok := v.routines[th]; !ok && st == lua.ResumeError {
-		v.setLastError(apiErrValue(err))
-		v.e.log.Warn("ruleset routine: " + errorText(apiErrValue(err)))
+		v.setLastError(stdlib.ErrorValue(err))
+		v.e.log.Warn("ruleset routine: " + errorText(stdlib.ErrorValue(err)))
 	}
 	_ = rets
 	v.after(th, st, err)
@@ -121,7 +121,7 @@ func (v *vm) after(th *lua.LState, st lua.ResumeState, err error) {
 	default:
 		if !r.delivered {
 			r.delivered = true
-			v.fail(r, apiErrValue(err))
+			v.fail(r, stdlib.ErrorValue(err))
 		}
 		v.end(r, false)
 	}
@@ -231,8 +231,8 @@ func (v *vm) callFinish(L *lua.LState, finish lua.LValue, args []lua.LValue) {
 		L.Push(a)
 	}
 	if err := L.PCall(len(args), 0, nil); err != nil {
-		v.setLastError(apiErrValue(err))
-		v.e.log.Warn("async finish: " + errorText(apiErrValue(err)))
+		v.setLastError(stdlib.ErrorValue(err))
+		v.e.log.Warn("async finish: " + errorText(stdlib.ErrorValue(err)))
 	}
 	L.SetTop(top)
 }

@@ -54,11 +54,9 @@ type vm struct {
 	runTramp *lua.LFunction
 	xpTramp  *lua.LFunction
 	pTramp   *lua.LFunction
-	pcallFn  *lua.LFunction
 	getHook  *lua.LFunction
 
 	traceback bool // error values carry a traceback
-	xpcallFn  *lua.LFunction
 
 	origCreate lua.LGFunction
 	origResume lua.LGFunction
@@ -116,7 +114,7 @@ func newVM(e *Engine) (*vm, error) {
 		pkg.RawSetString("path", lua.LString("?.lua"))
 		pkg.RawSetString("cpath", lua.LString("?.so"))
 	}
-	stdlib.Open(L)
+	stdlib.OpenHost(L, host{v})
 	if err := v.install(); err != nil {
 		L.Close()
 		return nil, err
@@ -147,8 +145,8 @@ func compileHelper(L *lua.LState, src, name string) *lua.LFunction {
 	return fn
 }
 
-// install registers neosocksd, await, the yieldable pcall/xpcall, the
-// coroutine overrides, the capped builtins and print.
+// install registers neosocksd, await, the coroutine overrides and the
+// capped builtins (stdlib.OpenHost has installed the host's functions).
 func (v *vm) install() error {
 	L := v.L
 	g := L.G.Global
@@ -157,22 +155,6 @@ func (v *vm) install() error {
 	}
 
 	v.setTraceback(v.e.o.Config.Traceback)
-
-	// The bodies of protected calls: "true" first tells zero results
-	// from a single nil (Resume reports both as one nil).
-	tramp := compileHelper(L, `local sethandler = ...
-return function(h, f, ...)
-	sethandler(h)
-	return true, f(...)
-end, function(f, ...)
-	return true, f(...)
-end`, helperChunk)
-	L.Push(tramp)
-	L.Push(L.NewFunction(v.luaSetHandler))
-	L.Call(1, 2)
-	v.xpTramp = L.Get(-2).(*lua.LFunction)
-	v.pTramp = L.Get(-1).(*lua.LFunction)
-	L.Pop(2)
 
 	co := g.RawGetString("coroutine").(*lua.LTable)
 	getG := func(t *lua.LTable, name string) lua.LGFunction {
@@ -185,42 +167,14 @@ end`, helperChunk)
 	v.origResume = getG(co, "resume")
 	v.origStatus = getG(co, "status")
 
-	// pcall/xpcall: a Lua loop over Go steps, so that yields pass through.
-	loop := compileHelper(L, `local start, step, yield = ...
-local function loop(co, ...)
-	if co then
-		return loop(step(co, yield(...)))
-	end
-	return ...
-end
-return function(f, ...)
-	return loop(start(false, f, ...))
-end, function(f, h, ...)
-	return loop(start(h, f, ...))
-end`, "(pcall)")
-	L.Push(loop)
-	L.Push(L.NewFunction(v.luaPCallStart))
-	L.Push(L.NewFunction(v.luaPCallStep))
-	L.Push(L.NewFunction(v.luaYield))
-	L.Call(3, 2)
-	v.pcallFn = L.Get(-2).(*lua.LFunction)
-	v.xpcallFn = L.Get(-1).(*lua.LFunction)
-	L.Pop(2)
-	g.RawSetString("pcall", v.pcallFn)
-	g.RawSetString("xpcall", v.xpcallFn)
-
 	set(co, "create", v.luaCoCreate)
 	set(co, "resume", v.luaCoResume)
 	set(co, "wrap", v.luaCoWrap)
-	set(co, "yield", v.luaYield)
-	set(co, "running", v.luaCoRunning)
-	set(co, "isyieldable", v.luaCoIsYieldable)
 	set(co, "status", v.luaCoStatus)
 
 	if s, ok := g.RawGetString("string").(*lua.LTable); ok {
 		set(s, "rep", luaStringRep)
 	}
-	set(g, "print", v.luaPrint)
 
 	v.openNeosocksd()
 	v.openAwait()
