@@ -34,7 +34,11 @@ type LuaOptions struct {
 //     returns true: that is the decision (chain reversed to first hop first);
 //   - await.resolve(host) asks LuaOptions.Resolve and answers the address as
 //     text (IPv4-mapped answers unmapped, as the Go engine treats them) or nil;
-//   - tag events and authentication failures come from stdlib's event sink.
+//   - tag events and authentication failures come from stdlib's event sink;
+//   - pcall, xpcall, print and coroutine.running/isyieldable/yield come
+//     from stdlib's synchronous host (stdlib.NewSyncHost), installed by
+//     stdlib.OpenHost as the daemon installs its scheduler's: errors caught
+//     by pcall read the same, but nothing can yield to a scheduler.
 //
 // Every Reset starts a fresh state and loads the chunk again, so load
 // balancers restart. A LuaEngine is not safe for concurrent use.
@@ -79,7 +83,7 @@ func (e *LuaEngine) Close() {
 func (e *LuaEngine) Reset() error {
 	e.Close()
 	L := lua.NewState()
-	stdlib.Open(L)
+	stdlib.OpenHost(L, stdlib.NewSyncHost(L))
 	ns := stdlib.OpenAddr(L)
 	L.SetField(ns, "config", L.NewFunction(func(L *lua.LState) int {
 		c := L.NewTable()
