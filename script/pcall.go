@@ -60,10 +60,22 @@ func (v *vm) luaPCallStart(L *lua.LState) int {
 	f := L.Get(2)
 	nargs := L.GetTop() - 2
 	if !stdlib.Callable(L, f) {
+		var msg lua.LValue = stdlib.CallError(f)
+		if h != lua.LFalse {
+			// xpcall: as in Lua 5.4, the handler sees the call error too
+			L.SetTop(0)
+			L.Push(h)
+			L.Push(msg)
+			if err := L.PCall(1, 1, nil); err != nil {
+				msg = stdlib.ErrorValue(err)
+			} else {
+				msg = L.Get(-1)
+			}
+		}
 		L.SetTop(0)
 		L.Push(lua.LFalse)
 		L.Push(lua.LFalse)
-		L.Push(stdlib.CallError(f))
+		L.Push(msg)
 		return 3
 	}
 	// Every protected call, the main thread's too, runs in a pooled
