@@ -128,8 +128,9 @@
 // vm.go builds the state and installs the libraries (and rebuilds it after
 // a crash); budget.go holds the epoch context of the execution budget;
 // routine.go the pooled coroutines and how a routine's results or error
-// reach its request, async finish or rpcall; pcall.go the yieldable
-// pcall/xpcall; yield.go coroutine.yield and the Go-stack check behind
+// reach its request, async finish or rpcall; host.go the VM as stdlib's
+// Host (what installs pcall, xpcall, print and coroutine.running,
+// isyieldable and yield); pcall.go the yieldable pcall/xpcall; yield.go coroutine.yield and the Go-stack check behind
 // "attempt to yield across a C-call boundary"; coroutine.go the coroutine
 // library overrides; errors.go error values and tracebacks; builtins.go
 // the replaced string.rep and print; luaapi.go the neosocksd.* and await.*
