@@ -37,19 +37,24 @@ func (v *vm) luaSetHandler(L *lua.LState) int {
 		msg := L.Get(-1)
 		L.Panic = plainPanic
 		if !v.budgetBlown() {
-			top := L.GetTop()
-			L.Push(h)
-			L.Push(msg)
-			if err := L.PCall(1, 1, nil); err != nil {
-				msg = stdlib.ErrorValue(err)
-			} else {
-				msg = L.Get(-1)
-			}
-			L.SetTop(top)
+			msg = callHandler(L, h, msg)
 		}
 		panic(&lua.ApiError{Type: lua.ApiErrorRun, Object: msg})
 	}
 	return 0
+}
+
+// callHandler runs xpcall's message handler h on msg and returns what it
+// returns, or the error it raised.
+func callHandler(L *lua.LState, h, msg lua.LValue) lua.LValue {
+	top := L.GetTop()
+	defer L.SetTop(top)
+	L.Push(h)
+	L.Push(msg)
+	if err := L.PCall(1, 1, nil); err != nil {
+		return stdlib.ErrorValue(err)
+	}
+	return L.Get(-1)
 }
 
 // luaPCallStart is the Go half of pcall/xpcall: start(h, f, ...) runs f
@@ -63,14 +68,7 @@ func (v *vm) luaPCallStart(L *lua.LState) int {
 		var msg lua.LValue = stdlib.CallError(f)
 		if h != lua.LFalse {
 			// xpcall: as in Lua 5.4, the handler sees the call error too
-			L.SetTop(0)
-			L.Push(h)
-			L.Push(msg)
-			if err := L.PCall(1, 1, nil); err != nil {
-				msg = stdlib.ErrorValue(err)
-			} else {
-				msg = L.Get(-1)
-			}
+			msg = callHandler(L, h, msg)
 		}
 		L.SetTop(0)
 		L.Push(lua.LFalse)
