@@ -1,6 +1,7 @@
 package script
 
-// Builtins the engine replaces: a capped string.rep and print.
+// Builtins the engine replaces: a capped string.rep (print is the
+// host's, see host.go).
 
 import (
 	"strings"
@@ -32,24 +33,4 @@ func luaStringRep(L *lua.LState) int {
 	}
 	L.Push(lua.LString(b.String()))
 	return 1
-}
-
-// luaPrint writes its arguments, converted with the global tostring,
-// separated by tabs, to Options.Stdout.
-func (v *vm) luaPrint(L *lua.LState) int {
-	var b strings.Builder
-	tostring := L.GetGlobal("tostring")
-	for i := 1; i <= L.GetTop(); i++ {
-		if i > 1 {
-			b.WriteByte('\t')
-		}
-		L.Push(tostring)
-		L.Push(L.Get(i))
-		L.Call(1, 1)
-		b.WriteString(L.ToStringMeta(L.Get(-1)).String())
-		L.Pop(1)
-	}
-	b.WriteByte('\n')
-	_, _ = v.e.stdout.Write([]byte(b.String()))
-	return 0
 }

@@ -62,4 +62,4 @@ end`, stdlib.HelperChunk)
 func (h host) Running(L *lua.LState) int     { return h.v.luaCoRunning(L) }
 func (h host) IsYieldable(L *lua.LState) int { return h.v.luaCoIsYieldable(L) }
 func (h host) Yield(L *lua.LState) int       { return h.v.luaYield(L) }
-func (h host) Print(L *lua.LState) int       { return h.v.luaPrint(L) }
+func (h host) Print(L *lua.LState) int       { return stdlib.PrintTo(L, h.v.e.stdout) }

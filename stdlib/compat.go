@@ -438,19 +438,6 @@ func compatTostring(L *lua.LState) int {
 	return 1
 }
 
-func compatPrint(L *lua.LState) int {
-	var b strings.Builder
-	for i := 1; i <= L.GetTop(); i++ {
-		if i > 1 {
-			b.WriteByte('\t')
-		}
-		b.WriteString(tostringValue(L, L.Get(i)))
-	}
-	b.WriteByte('\n')
-	io.WriteString(compatStdout, b.String())
-	return 0
-}
-
 // compatGetinfo wraps gopher-lua's debug.getinfo: "source" becomes the
 // chunk name given to load ("@file.lua", "=ruleset") and "short_src" is
 // added (the printed form, as in error messages).

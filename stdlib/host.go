@@ -9,6 +9,7 @@ package stdlib
 // the same whichever runs the ruleset.
 
 import (
+	"io"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
@@ -146,4 +147,21 @@ func (h *syncHost) Yield(L *lua.LState) int {
 	return h.yield(L)
 }
 
-func (h *syncHost) Print(L *lua.LState) int { return compatPrint(L) }
+func (h *syncHost) Print(L *lua.LState) int { return PrintTo(L, compatStdout) }
+
+// PrintTo is Lua 5.4's print writing to w: its arguments converted as
+// tostring converts them (a __tostring or __name metafield, not a
+// replaced global tostring), separated by tabs, ending with a newline, in
+// one write.
+func PrintTo(L *lua.LState, w io.Writer) int {
+	var b strings.Builder
+	for i := 1; i <= L.GetTop(); i++ {
+		if i > 1 {
+			b.WriteByte('\t')
+		}
+		b.WriteString(tostringValue(L, L.Get(i)))
+	}
+	b.WriteByte('\n')
+	_, _ = io.WriteString(w, b.String())
+	return 0
+}
