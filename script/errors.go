@@ -5,6 +5,7 @@ package script
 import (
 	"fmt"
 
+	"github.com/neosocksd-go/neosocksd/stdlib"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -70,7 +71,7 @@ func tracebackOf(L *lua.LState, msg lua.LValue, level int) lua.LValue {
 		return msg
 	}
 	top := L.GetTop()
-	L.Panic = plainPanic
+	L.Panic = stdlib.RawPanic
 	L.Push(tb)
 	L.Push(lua.LString(tracebackMsg(msg)))
 	L.Push(lua.LNumber(level))
@@ -94,9 +95,4 @@ func tracebackMsg(v lua.LValue) string {
 		return "(nil)"
 	}
 	return fmt.Sprintf("(%s: %p)", v.Type().String(), v)
-}
-
-// plainPanic is gopher-lua's coroutine panic function.
-func plainPanic(L *lua.LState) {
-	panic(&lua.ApiError{Type: lua.ApiErrorRun, Object: L.Get(-1)})
 }

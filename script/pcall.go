@@ -35,7 +35,7 @@ func (v *vm) luaSetHandler(L *lua.LState) int {
 	h := L.Get(1)
 	L.Panic = func(L *lua.LState) {
 		msg := L.Get(-1)
-		L.Panic = plainPanic
+		L.Panic = stdlib.RawPanic
 		if !v.budgetBlown() {
 			msg = callHandler(L, h, msg)
 		}

@@ -86,7 +86,7 @@ func setHandler(L *lua.LState) int {
 	h := L.Get(1)
 	L.Panic = func(L *lua.LState) {
 		msg := L.Get(-1)
-		L.Panic = rawPanic
+		L.Panic = RawPanic
 		top := L.GetTop()
 		L.Push(h)
 		L.Push(msg)
@@ -99,11 +99,6 @@ func setHandler(L *lua.LState) int {
 		panic(&lua.ApiError{Type: lua.ApiErrorRun, Object: msg})
 	}
 	return 0
-}
-
-// rawPanic raises the value on top of the stack as it is.
-func rawPanic(L *lua.LState) {
-	panic(&lua.ApiError{Type: lua.ApiErrorRun, Object: L.Get(-1)})
 }
 
 // Logical returns the thread L works for: the caller of the outermost

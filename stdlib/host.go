@@ -102,6 +102,13 @@ func ErrorValue(err error) lua.LValue {
 	return lua.LString(err.Error())
 }
 
+// RawPanic raises the value on top of L's stack as it is: gopher-lua's
+// panic function for coroutines, which a message handler set on a thread
+// for one error puts back.
+func RawPanic(L *lua.LState) {
+	panic(&lua.ApiError{Type: lua.ApiErrorRun, Object: L.Get(-1)})
+}
+
 // syncHost is the host of a state without a scheduler: protected calls
 // run in threads of their own (ProtectedCalls) and cannot be suspended;
 // print writes to standard output.
