@@ -32,11 +32,11 @@ package stdlib
 //	| os.date                                | C99 strftime codes incl. %F %T %z %V %G, "*t" and "!*t"       |
 //	| os.exit(code)                          | flushes stdout, exits with code (true → 0, false → 1)          |
 //	| bit32.*                                | yes (5.2 library, 32-bit)                                      |
-//	| coroutine.isyieldable, coroutine.running | yes; running returns (co, ismain)                            |
-//	| pcall, xpcall                          | run in a thread of their own (upvalues stay shared, see compat_pcall.go); xpcall passes extra arguments; no yield inside |
+//	| coroutine.isyieldable, coroutine.running | the host's (host.go); running returns (co, ismain)          |
+//	| pcall, xpcall                          | the host's; the synchronous host runs them in a thread of their own (upvalues stay shared, see compat_pcall.go); xpcall passes extra arguments; no yield inside |
 //	| select('#'), rawequal, rawlen          | yes                                                            |
 //	| debug.getinfo                          | adds short_src; source is the name given to load ("@f.lua")     |
-//	| print, tostring                        | numbers formatted as Lua's "%.14g"; integral floats within ±2^53 print as integers |
+//	| print, tostring                        | numbers formatted as Lua's "%.14g"; integral floats within ±2^53 print as integers; print (PrintTo, the host's) writes where the host says |
 //	| string.pack, string.unpack, string.packsize | not provided                                              |
 //	| warn, collectgarbage("generational")   | not provided by this file                                      |
 //
