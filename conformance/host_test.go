@@ -29,6 +29,8 @@ func TestProtectedCallsReadAlike(t *testing.T) {
 		"no results":            `return select("#", pcall(function() end))`,
 		"xpcall handler":        `return xpcall(error, function(m) return "h:" .. m end, "e")`,
 		"xpcall call a nil":     `return xpcall(nil, function(m) return "h:" .. m end)`,
+		"handler raises":        `return xpcall(error, function(m) error("h") end, "x")`,
+		"handler raises on nil": `return xpcall(nil, function(m) error("h", 0) end)`,
 		"nested":                `return pcall(pcall, error, "in")`,
 		"running is not pcall":  `local a = coroutine.running(); return pcall(function() return coroutine.running() == a end)`,
 		"error value not a str": `local ok, e = pcall(error, 42); return ok, math.type(e), e`,

@@ -45,14 +45,15 @@ func (v *vm) luaSetHandler(L *lua.LState) int {
 }
 
 // callHandler runs xpcall's message handler h on msg and returns what it
-// returns, or the error it raised.
+// returns; a handler that raises gives "error in error handling", as in
+// Lua 5.4 and the synchronous host.
 func callHandler(L *lua.LState, h, msg lua.LValue) lua.LValue {
 	top := L.GetTop()
 	defer L.SetTop(top)
 	L.Push(h)
 	L.Push(msg)
 	if err := L.PCall(1, 1, nil); err != nil {
-		return stdlib.ErrorValue(err)
+		return lua.LString("error in error handling")
 	}
 	return L.Get(-1)
 }
