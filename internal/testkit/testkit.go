@@ -1,0 +1,115 @@
+// Package testkit holds the fixtures that the tests of several packages
+// share: loopback servers (an echo upstream among them), a free or closed
+// loopback port, a bounded polling helper, a launcher for third-party
+// programs such as microsocks, tinyproxy or danted, and a goroutine-safe
+// buffer for captured output.
+//
+// Only tests import it; it depends on the standard library alone, so any
+// package of the module may use it without turning the import direction
+// (cmd → engines → core) around. Every helper that waits does so under a
+// fixed deadline and fails the test when it passes.
+package testkit
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Serve listens on an IPv4 loopback port and runs handle on each accepted
+// connection in a goroutine of its own, closing the connection when
+// handle returns. At the end of the test it closes the listener and waits
+// for every handler. It returns the listener's address.
+func Serve(tb testing.TB, handle func(c net.Conn)) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				handle(c)
+			}()
+		}
+	}()
+	tb.Cleanup(func() {
+		ln.Close()
+		wg.Wait()
+	})
+	return ln.Addr().String()
+}
+
+// EchoServer echoes every connection until the peer's EOF, then closes
+// it. It returns its loopback address.
+func EchoServer(tb testing.TB) string {
+	tb.Helper()
+	return Serve(tb, func(c net.Conn) { _, _ = io.Copy(c, c) })
+}
+
+// ClosedPort returns an IPv4 loopback address that nothing listened on a
+// moment ago: a listener is opened on port 0 and closed again.
+func ClosedPort(tb testing.TB) netip.AddrPort {
+	tb.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ap := ln.Addr().(*net.TCPAddr).AddrPort()
+	ln.Close()
+	return ap
+}
+
+// FreePort returns a loopback port that was free a moment ago, for a
+// program that must be told its port before it starts.
+func FreePort(tb testing.TB) int {
+	tb.Helper()
+	return int(ClosedPort(tb).Port())
+}
+
+// WaitFor polls cond every 5 ms for up to 5 seconds and fails the test,
+// naming what it waited for, when cond has not become true by then.
+func WaitFor(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// SyncBuffer is a bytes.Buffer that several goroutines may write and read
+// at once, for capturing logs and printed output.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns everything written so far.
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
