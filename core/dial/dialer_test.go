@@ -21,6 +21,7 @@ import (
 	"github.com/neosocksd-go/neosocksd/core/config"
 	"github.com/neosocksd-go/neosocksd/core/route"
 	"github.com/neosocksd-go/neosocksd/core/stats"
+	"github.com/neosocksd-go/neosocksd/internal/testkit"
 )
 
 func testCtx(t testing.TB) context.Context {
@@ -42,18 +43,6 @@ func wantKind(t testing.TB, err error, kind Kind) *Error {
 		t.Fatalf("Error() = %q, want %q", e.Error(), kind.String())
 	}
 	return e
-}
-
-// closedPort returns a loopback port nothing listens on.
-func closedPort(t testing.TB) netip.AddrPort {
-	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ap := ln.Addr().(*net.TCPAddr).AddrPort()
-	ln.Close()
-	return ap
 }
 
 func TestDialDirect(t *testing.T) {
@@ -122,7 +111,7 @@ func TestDialSocketOptions(t *testing.T) {
 }
 
 func TestDialErrors(t *testing.T) {
-	dead := closedPort(t)
+	dead := testkit.ClosedPort(t)
 	t.Run("refused", func(t *testing.T) {
 		_, err := New(Options{}).Dial(testCtx(t), addr.FromAddrPort(dead), route.Chain{})
 		e := wantKind(t, err, Connect)

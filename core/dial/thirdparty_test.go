@@ -1,7 +1,6 @@
 package dial
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -9,85 +8,25 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/neosocksd-go/neosocksd/core/addr"
 	"github.com/neosocksd-go/neosocksd/core/route"
 	"github.com/neosocksd-go/neosocksd/core/stats"
+	"github.com/neosocksd-go/neosocksd/internal/testkit"
 )
 
 // These tests run the dialer against real proxy servers: microsocks
 // (SOCKS5), tinyproxy (HTTP CONNECT) and dante (SOCKS4A/SOCKS5). Each is
 // skipped only when its binary is not installed.
 
-// freePort returns a loopback port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	return int(closedPort(t).Port())
-}
-
-// startDaemon runs a proxy in the foreground in its own process group and
-// waits until it accepts connections on port. Cleanup terminates the
-// group (the daemon and any children it forked) and reaps it.
-func startDaemon(t *testing.T, port int, name string, args ...string) {
-	t.Helper()
-	bin, err := exec.LookPath(name)
-	if err != nil {
-		t.Skipf("%s not installed", name)
-	}
-	var out bytes.Buffer
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		pgid := cmd.Process.Pid
-		_ = syscall.Kill(-pgid, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-pgid, syscall.SIGKILL)
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("%s output:\n%s", name, out.String())
-		}
-	})
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp4", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
-		select {
-		case <-exited:
-			t.Fatalf("%s exited: %s", name, out.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not listening on %s: %v\n%s", name, addr, err, out.String())
-		}
-	}
-}
-
 func startMicrosocks(t *testing.T, user, pass string) string {
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	args := []string{"-i", "127.0.0.1", "-p", strconv.Itoa(port)}
 	if user != "" {
 		args = append(args, "-u", user, "-P", pass)
 	}
-	startDaemon(t, port, "microsocks", args...)
+	testkit.StartProgram(t, port, "microsocks", args...)
 	return "127.0.0.1:" + strconv.Itoa(port)
 }
 
@@ -95,7 +34,7 @@ func startTinyproxy(t *testing.T, user, pass string) string {
 	if _, err := exec.LookPath("tinyproxy"); err != nil {
 		t.Skip("tinyproxy not installed")
 	}
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	dir := t.TempDir()
 	conf := fmt.Sprintf("Port %d\nListen 127.0.0.1\nTimeout 30\nMaxClients 16\nLogLevel Error\nPidFile \"%s\"\n",
 		port, filepath.Join(dir, "tinyproxy.pid"))
@@ -107,7 +46,7 @@ func startTinyproxy(t *testing.T, user, pass string) string {
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	startDaemon(t, port, "tinyproxy", "-d", "-c", path)
+	testkit.StartProgram(t, port, "tinyproxy", "-d", "-c", path)
 	return "127.0.0.1:" + strconv.Itoa(port)
 }
 
@@ -115,7 +54,7 @@ func startDante(t *testing.T) string {
 	if _, err := exec.LookPath("danted"); err != nil {
 		t.Skip("danted not installed")
 	}
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	dir := t.TempDir()
 	conf := fmt.Sprintf(`logoutput: stderr
 internal: 127.0.0.1 port = %d
@@ -134,7 +73,7 @@ socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	startDaemon(t, port, "danted", "-f", path, "-N", "1")
+	testkit.StartProgram(t, port, "danted", "-f", path, "-N", "1")
 	return "127.0.0.1:" + strconv.Itoa(port)
 }
 
@@ -191,7 +130,7 @@ func TestMicrosocks(t *testing.T) {
 		wantKind(t, err, ProxyAuth)
 	})
 	t.Run("refused target", func(t *testing.T) {
-		_, _, err := dialVia(t, closedPort(t).String(), "socks5://"+open)
+		_, _, err := dialVia(t, testkit.ClosedPort(t).String(), "socks5://"+open)
 		wantKind(t, err, ProxyRefused)
 	})
 }
@@ -224,7 +163,7 @@ func TestTinyproxy(t *testing.T) {
 		wantKind(t, err, ProxyAuth)
 	})
 	t.Run("unreachable target", func(t *testing.T) {
-		_, _, err := dialVia(t, closedPort(t).String(), "http://"+open)
+		_, _, err := dialVia(t, testkit.ClosedPort(t).String(), "http://"+open)
 		wantKind(t, err, ProxyProtocol) // tinyproxy answers 500
 	})
 }
@@ -254,7 +193,7 @@ func TestDante(t *testing.T) {
 		wantKind(t, err, ProxyRefused)
 	})
 	t.Run("socks4 refused", func(t *testing.T) {
-		_, _, err := dialVia(t, closedPort(t).String(), "socks4a://"+dante)
+		_, _, err := dialVia(t, testkit.ClosedPort(t).String(), "socks4a://"+dante)
 		wantKind(t, err, ProxyRefused)
 	})
 }
