@@ -13,13 +13,14 @@ import (
 
 	"github.com/neosocksd-go/neosocksd/core/proto/socks5"
 	"github.com/neosocksd-go/neosocksd/core/route"
+	"github.com/neosocksd-go/neosocksd/internal/testkit"
 )
 
 // sinkServer counts the bytes of each connection until EOF and answers
 // with the count (8 bytes, big endian).
 func sinkServer(tb testing.TB) string {
 	tb.Helper()
-	return serveLoopback(tb, func(c net.Conn) {
+	return testkit.Serve(tb, func(c net.Conn) {
 		n, _ := io.Copy(io.Discard, c)
 		_ = binary.Write(c, binary.BigEndian, n)
 	})
@@ -32,7 +33,7 @@ type relayFunc func(client, up *net.TCPConn)
 // baseline the proxy's relay is measured against.
 func bareRelay(tb testing.TB, to string, relay relayFunc) string {
 	tb.Helper()
-	return serveLoopback(tb, func(c net.Conn) {
+	return testkit.Serve(tb, func(c net.Conn) {
 		up, err := net.Dial("tcp4", to)
 		if err != nil {
 			return
@@ -134,7 +135,7 @@ func BenchmarkRelay(b *testing.B) {
 // per-connection goroutines, io.Copy): the set-up rate baseline.
 func minimalSOCKS5(tb testing.TB) string {
 	tb.Helper()
-	return serveLoopback(tb, func(c net.Conn) {
+	return testkit.Serve(tb, func(c net.Conn) {
 		r := bufio.NewReader(c)
 		buf := make([]byte, 262)
 		if _, err := io.ReadFull(r, buf[:2]); err != nil {
@@ -253,7 +254,7 @@ func BenchmarkIdleTunnel(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		base += measure(direct)
 		all += measure(tunnel)
-		waitFor(b, "sessions to end", func() bool { return ts.stats.Sessions.Load() == 0 })
+		testkit.WaitFor(b, "sessions to end", func() bool { return ts.stats.Sessions.Load() == 0 })
 	}
 	b.ReportMetric((all-base)/float64(b.N), "B/tunnel")
 }

@@ -5,6 +5,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/neosocksd-go/neosocksd/internal/testkit"
 )
 
 // TestShutdownDrainsClosedClients runs sessions whose clients send their
@@ -41,7 +43,7 @@ func TestShutdownDrainsClosedClients(t *testing.T) {
 					mustWrite(t, c, []byte("bye"))
 					c.Close()
 				}
-				waitFor(t, "sessions to end", func() bool { return ts.stats.Sessions.Load() == 0 })
+				testkit.WaitFor(t, "sessions to end", func() bool { return ts.stats.Sessions.Load() == 0 })
 			}
 			c := dialProxy(t, ts.addr)
 			mustWrite(t, c, req)

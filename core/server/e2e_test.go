@@ -15,6 +15,7 @@ import (
 	"golang.org/x/net/proxy"
 
 	"github.com/neosocksd-go/neosocksd/core/route"
+	"github.com/neosocksd-go/neosocksd/internal/testkit"
 )
 
 // httpTarget serves a fixed body over loopback.
@@ -143,7 +144,7 @@ func TestChain(t *testing.T) {
 	}
 	msAddr := ""
 	if _, err := exec.LookPath("microsocks"); err == nil {
-		startDaemon(t, port, "microsocks", "-i", "127.0.0.1", "-p", strconv.Itoa(port))
+		testkit.StartProgram(t, port, "microsocks", "-i", "127.0.0.1", "-p", strconv.Itoa(port))
 		msAddr = "127.0.0.1:" + strconv.Itoa(port)
 	}
 	tests := []struct {

@@ -16,6 +16,7 @@ import (
 	"github.com/neosocksd-go/neosocksd/core/proto/socks4"
 	"github.com/neosocksd-go/neosocksd/core/proto/socks5"
 	"github.com/neosocksd-go/neosocksd/core/route"
+	"github.com/neosocksd-go/neosocksd/internal/testkit"
 )
 
 // logRecord is one captured record with its attributes as text.
@@ -87,7 +88,7 @@ func closedUDPPort(t *testing.T) string {
 // above (what the default --loglevel 4 shows), at the original's level,
 // with the client address, the target and the reason.
 func TestFailureLogLines(t *testing.T) {
-	refused := closedPort(t)
+	refused := testkit.ClosedPort(t).String()
 	echo := echoServer(t)
 	tests := []struct {
 		name    string
@@ -238,7 +239,7 @@ func TestFailureLogLines(t *testing.T) {
 			tc.client(t, c)
 			expectClosed(t, c)
 			c.Close()
-			waitFor(t, "the connection to end", ts.idle)
+			testkit.WaitFor(t, "the connection to end", ts.idle)
 
 			got := logs.records(config.LevelWarning)
 			if len(got) != 1 {
@@ -294,7 +295,7 @@ func TestQuietOutcomes(t *testing.T) {
 	c = dialProxy(t, ts.addr)
 	mustWrite(t, c, []byte{5, 2})
 	c.Close()
-	waitFor(t, "the connections to end", ts.idle)
+	testkit.WaitFor(t, "the connections to end", ts.idle)
 
 	if got := logs.records(config.LevelWarning); len(got) != 0 {
 		t.Fatalf("records at Warning or above: %+v", got)
@@ -342,7 +343,7 @@ func TestUnparsableHopLogged(t *testing.T) {
 	}
 	expectClosed(t, c)
 	c.Close()
-	waitFor(t, "the connection to end", ts.idle)
+	testkit.WaitFor(t, "the connection to end", ts.idle)
 	if n := ts.stats.RejectRuleset.Load(); n != 1 {
 		t.Errorf("ruleset rejections %d, want 1", n)
 	}

@@ -1,14 +1,11 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
 	"net"
-	"os/exec"
 	"runtime"
-	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -19,6 +16,7 @@ import (
 	"github.com/neosocksd-go/neosocksd/core/dial"
 	"github.com/neosocksd-go/neosocksd/core/route"
 	"github.com/neosocksd-go/neosocksd/core/stats"
+	"github.com/neosocksd-go/neosocksd/internal/testkit"
 )
 
 // testConfig is a SOCKS listener on an ephemeral loopback port.
@@ -81,45 +79,11 @@ func startServerWith(t testing.TB, o Options) *testServer {
 	return ts
 }
 
-// serveLoopback listens on an IPv4 loopback port and runs handle on each
-// accepted connection in a goroutine of its own, closing the connection
-// when handle returns. At the end of the test it closes the listener and
-// waits for every handler. It returns the listener's address.
-func serveLoopback(tb testing.TB, handle func(c net.Conn)) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				handle(c)
-			}()
-		}
-	}()
-	tb.Cleanup(func() {
-		ln.Close()
-		wg.Wait()
-	})
-	return ln.Addr().String()
-}
-
 // echoServer accepts connections and echoes each until EOF, then
 // half-closes. It returns its address.
 func echoServer(t testing.TB) string {
 	t.Helper()
-	return serveLoopback(t, func(c net.Conn) {
+	return testkit.Serve(t, func(c net.Conn) {
 		// A user-space copy: io.Copy(c, c) would splice and keep
 		// a pipe, which TestIdleTunnelHoldsNoPipe would count.
 		bp := bufPool.Get().(*[]byte)
@@ -127,18 +91,6 @@ func echoServer(t testing.TB) string {
 		bufPool.Put(bp)
 		_ = c.(*net.TCPConn).CloseWrite()
 	})
-}
-
-// closedPort returns a loopback address nobody listens on.
-func closedPort(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := ln.Addr().String()
-	ln.Close()
-	return a
 }
 
 // noDeadline clears a deadline.
@@ -194,18 +146,6 @@ func echoRoundTrip(t testing.TB, c net.Conn, msg string) {
 	}
 }
 
-// waitFor polls cond for up to 5 seconds.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // goroutineCheck records the goroutine count and, when the test and all
 // its cleanups registered later are done, waits (bounded) for the count to
 // come back down.
@@ -249,52 +189,4 @@ func (f *fakeDialer) Dial(ctx context.Context, target addr.Addr, hops route.Chai
 	}
 	var d net.Dialer
 	return d.DialContext(ctx, "tcp", target.String())
-}
-
-// startDaemon runs a third-party proxy in its own process group until the
-// test ends and waits for it to listen on port.
-func startDaemon(t testing.TB, port int, name string, args ...string) {
-	t.Helper()
-	bin, err := exec.LookPath(name)
-	if err != nil {
-		t.Skipf("%s not installed", name)
-	}
-	var out bytes.Buffer
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-	})
-	a := "127.0.0.1:" + strconv.Itoa(port)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp4", a, time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
-		select {
-		case <-exited:
-			t.Fatalf("%s exited: %s", name, out.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not listening on %s: %v", name, a, err)
-		}
-	}
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/neosocksd-go/neosocksd/internal/testkit"
 )
 
 // BenchmarkHTTPProxyPass measures a proxy_pass GET whose 1 MiB response
@@ -16,7 +18,7 @@ import (
 func BenchmarkHTTPProxyPass(b *testing.B) {
 	const size = 1 << 20
 	resp := []byte("HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(size) + "\r\n\r\n" + strings.Repeat("x", size))
-	up := serveLoopback(b, func(c net.Conn) {
+	up := testkit.Serve(b, func(c net.Conn) {
 		br := bufio.NewReader(c)
 		for {
 			line, err := br.ReadString('\n')

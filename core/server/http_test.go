@@ -20,6 +20,7 @@ import (
 
 	"github.com/neosocksd-go/neosocksd/core/config"
 	"github.com/neosocksd-go/neosocksd/core/route"
+	"github.com/neosocksd-go/neosocksd/internal/testkit"
 )
 
 // startHTTP runs a server with only the --http listener and returns its
@@ -83,7 +84,7 @@ func (u *upstream) last() string {
 func startUpstream(t *testing.T, serve func(c net.Conn, br *bufio.Reader, head string)) *upstream {
 	t.Helper()
 	u := &upstream{}
-	u.addr = serveLoopback(t, func(c net.Conn) {
+	u.addr = testkit.Serve(t, func(c net.Conn) {
 		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 		br := bufio.NewReader(c)
 		var head strings.Builder
@@ -170,7 +171,7 @@ func TestHTTPConnect(t *testing.T) {
 			return route.Decision{Verdict: route.Error, Reason: "boom"}, nil
 		}, 403},
 		{"router error", func(*route.Request) (route.Decision, error) { return route.Decision{}, errors.New("no ruleset table") }, 500},
-		{"dial failure", func(*route.Request) (route.Decision, error) { return route.Direct(closedPort(t)), nil }, 502},
+		{"dial failure", func(*route.Request) (route.Decision, error) { return route.Direct(testkit.ClosedPort(t).String()), nil }, 502},
 		{"bad destination", func(*route.Request) (route.Decision, error) { return route.Direct("nonsense"), nil }, 403},
 	}
 	for _, tc := range cases {
@@ -181,7 +182,7 @@ func TestHTTPConnect(t *testing.T) {
 	}
 	// The 200 reply goes out before the session is counted as a success,
 	// so the count can trail the client's read by a moment.
-	waitFor(t, "two successful sessions", func() bool { return ts.stats.Success.Load() >= 2 })
+	testkit.WaitFor(t, "two successful sessions", func() bool { return ts.stats.Success.Load() >= 2 })
 	if ts.stats.RejectRuleset.Load() != 4 || ts.stats.RejectUpstream.Load() != 1 || ts.stats.Request.Load() != 7 || ts.stats.Success.Load() != 2 {
 		t.Fatalf("counters: ruleset=%d upstream=%d request=%d success=%d", ts.stats.RejectRuleset.Load(),
 			ts.stats.RejectUpstream.Load(), ts.stats.Request.Load(), ts.stats.Success.Load())
@@ -200,7 +201,7 @@ func TestHTTPConnectNoRuleset(t *testing.T) {
 	}
 	echoRoundTrip(t, c, "x")
 	expectPage(t, exchangeRaw(t, hp, "CONNECT example.com HTTP/1.1\r\n\r\n"), 500)
-	expectPage(t, exchangeRaw(t, hp, "CONNECT "+closedPort(t)+" HTTP/1.1\r\n\r\n"), 502)
+	expectPage(t, exchangeRaw(t, hp, "CONNECT "+testkit.ClosedPort(t).String()+" HTTP/1.1\r\n\r\n"), 502)
 }
 
 func TestHTTPBadRequests(t *testing.T) {
@@ -486,7 +487,7 @@ func TestHTTPInactivityTimeout(t *testing.T) {
 	if time.Since(start) > 5*time.Second {
 		t.Fatal("not closed by the inactivity timer")
 	}
-	waitFor(t, "session end", func() bool { return ts.stats.Sessions.Load() == 0 })
+	testkit.WaitFor(t, "session end", func() bool { return ts.stats.Sessions.Load() == 0 })
 }
 
 // TestHTTPClients cross-checks the proxy with net/http and curl against a
@@ -620,7 +621,7 @@ func TestHTTPHalfOpenTimeout(t *testing.T) {
 		mustWrite(t, c, []byte(req))
 		expectClosed(t, c)
 	}
-	waitFor(t, "timeouts counted", func() bool { return ts.stats.RejectTimeout.Load() == 3 })
+	testkit.WaitFor(t, "timeouts counted", func() bool { return ts.stats.RejectTimeout.Load() == 3 })
 	if ts.stats.HalfOpen.Load() != 0 || ts.stats.RejectRuleset.Load() != 0 {
 		t.Fatalf("halfopen=%d ruleset=%d", ts.stats.HalfOpen.Load(), ts.stats.RejectRuleset.Load())
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/neosocksd-go/neosocksd/core/proto/socks5"
+	"github.com/neosocksd-go/neosocksd/internal/testkit"
 )
 
 // openSession returns a client connection with an established relay to
@@ -31,7 +32,7 @@ func TestMaxSessions(t *testing.T) {
 	b := dialProxy(t, ts.addr)
 	mustWrite(t, b, []byte{5, 1, 0})
 	readN(t, b, 2)
-	waitFor(t, "1 session + 1 half-open", func() bool {
+	testkit.WaitFor(t, "1 session + 1 half-open", func() bool {
 		return ts.stats.Sessions.Load() == 1 && ts.stats.HalfOpen.Load() == 1
 	})
 	refused := dialProxy(t, ts.addr)
@@ -42,7 +43,7 @@ func TestMaxSessions(t *testing.T) {
 	}
 	// Ending a session makes room.
 	a.Close()
-	waitFor(t, "the session to end", func() bool { return ts.stats.Sessions.Load() == 0 })
+	testkit.WaitFor(t, "the session to end", func() bool { return ts.stats.Sessions.Load() == 0 })
 	openSession(t, ts.addr, echo)
 }
 
@@ -62,7 +63,7 @@ func TestMaxStartups(t *testing.T) {
 			conf.StartupLimitStart, conf.StartupLimitRate, conf.StartupLimitFull = tc.start, tc.rate, tc.full
 			ts := startServer(t, conf, nil, nil)
 			hold := dialProxy(t, ts.addr)
-			waitFor(t, "one half-open", func() bool { return ts.stats.HalfOpen.Load() == 1 })
+			testkit.WaitFor(t, "one half-open", func() bool { return ts.stats.HalfOpen.Load() == 1 })
 			c := dialProxy(t, ts.addr)
 			mustWrite(t, c, []byte{5, 1, 0})
 			if tc.refuse {
@@ -133,7 +134,7 @@ func TestBadInput(t *testing.T) {
 			c.Close()
 		})
 	}
-	waitFor(t, "no half-open connection", func() bool { return ts.stats.HalfOpen.Load() == 0 })
+	testkit.WaitFor(t, "no half-open connection", func() bool { return ts.stats.HalfOpen.Load() == 0 })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if err := ts.Shutdown(ctx); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/neosocksd-go/neosocksd/core/addr"
 	"github.com/neosocksd-go/neosocksd/core/proto/socks5"
 	"github.com/neosocksd-go/neosocksd/core/route"
+	"github.com/neosocksd-go/neosocksd/internal/testkit"
 )
 
 func TestSOCKS5Bind(t *testing.T) {
@@ -89,7 +90,7 @@ func TestSOCKS5UDPAssociate(t *testing.T) {
 	if r != socks5.Succeeded || !bnd.IP().IsUnspecified() || bnd.Port() == 0 {
 		t.Fatalf("reply %v %v", r, bnd)
 	}
-	waitFor(t, "the association to count as a session", func() bool { return ts.stats.Sessions.Load() == 1 })
+	testkit.WaitFor(t, "the association to count as a session", func() bool { return ts.stats.Sessions.Load() == 1 })
 	relay := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), bnd.Port())
 	uc, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(relay))
 	if err != nil {
@@ -146,7 +147,7 @@ func TestSOCKS5UDPAssociate(t *testing.T) {
 	}
 	// Closing the control connection ends the association.
 	c.Close()
-	waitFor(t, "the association to end", func() bool { return ts.stats.Sessions.Load() == 0 })
+	testkit.WaitFor(t, "the association to end", func() bool { return ts.stats.Sessions.Load() == 0 })
 }
 
 func TestForward(t *testing.T) {
@@ -198,11 +199,11 @@ func TestForward(t *testing.T) {
 
 	t.Run("failure closes", func(t *testing.T) {
 		conf := testConfig()
-		conf.Forward = closedPort(t)
+		conf.Forward = testkit.ClosedPort(t).String()
 		ts := startServer(t, conf, nil, nil)
 		c := dialProxy(t, ts.addr)
 		expectClosed(t, c)
-		waitFor(t, "reject counted", func() bool { return ts.stats.RejectUpstream.Load() == 1 })
+		testkit.WaitFor(t, "reject counted", func() bool { return ts.stats.RejectUpstream.Load() == 1 })
 	})
 	t.Run("bad forward address", func(t *testing.T) {
 		conf := testConfig()
@@ -257,11 +258,11 @@ func TestShutdown(t *testing.T) {
 	// half-open connection stuck in the router.
 	plain := startServer(t, testConfig(), nil, nil)
 	active := openSession(t, plain.addr, echo)
-	waitFor(t, "the session to start", func() bool { return plain.stats.Sessions.Load() == 1 })
+	testkit.WaitFor(t, "the session to start", func() bool { return plain.stats.Sessions.Load() == 1 })
 	half := dialProxy(t, st.addr)
 	mustWrite(t, half, append([]byte{5, 1, 0}, connectReq(t, echo)...))
 	readN(t, half, 2)
-	waitFor(t, "the request to reach the router", func() bool { return st.stats.Request.Load() == 1 })
+	testkit.WaitFor(t, "the request to reach the router", func() bool { return st.stats.Request.Load() == 1 })
 
 	// Half-open: cancelled at once, no reply.
 	if err := st.Shutdown(context.Background()); err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/neosocksd-go/neosocksd/core/addr"
 	"github.com/neosocksd-go/neosocksd/core/dial"
 	"github.com/neosocksd-go/neosocksd/core/route"
+	"github.com/neosocksd-go/neosocksd/internal/testkit"
 	"golang.org/x/net/proxy"
 )
 
@@ -101,7 +102,7 @@ func TestReconfigureAppliesAuthAndLimits(t *testing.T) {
 	// Both connections above stay half-open on the server until it has
 	// seen them end; they would count against the session limit below.
 	c.Close()
-	waitFor(t, "the half-open connections to end", func() bool { return ts.stats.HalfOpen.Load() == 0 })
+	testkit.WaitFor(t, "the half-open connections to end", func() bool { return ts.stats.HalfOpen.Load() == 0 })
 
 	// A session limit of one: the second connection is refused while the
 	// first relays.

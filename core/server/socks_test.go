@@ -22,6 +22,7 @@ import (
 	"github.com/neosocksd-go/neosocksd/core/proto/socks5"
 	"github.com/neosocksd-go/neosocksd/core/route"
 	"github.com/neosocksd-go/neosocksd/core/splice"
+	"github.com/neosocksd-go/neosocksd/internal/testkit"
 )
 
 // connectReq returns a SOCKS5 CONNECT request for target.
@@ -125,7 +126,7 @@ func TestSOCKS5Connect(t *testing.T) {
 		}
 		expectClosed(t, c)
 	})
-	waitFor(t, "sessions to end", func() bool { return ts.stats.Sessions.Load() == 0 && ts.stats.HalfOpen.Load() == 0 })
+	testkit.WaitFor(t, "sessions to end", func() bool { return ts.stats.Sessions.Load() == 0 && ts.stats.HalfOpen.Load() == 0 })
 	if got := ts.stats.Success.Load(); got != 3 {
 		t.Errorf("num_success = %d", got)
 	}
@@ -147,7 +148,7 @@ var blockRouter = route.RouterFunc(func(ctx context.Context, _ *route.Request) (
 
 func TestSOCKS5Replies(t *testing.T) {
 	echo := echoServer(t)
-	closed := closedPort(t)
+	closed := testkit.ClosedPort(t).String()
 	reject := route.RouterFunc(func(context.Context, *route.Request) (route.Decision, error) {
 		return route.Decision{Verdict: route.Reject}, nil
 	})
@@ -216,7 +217,7 @@ func TestSOCKS5Replies(t *testing.T) {
 				t.Fatalf("failure BND %v", bnd)
 			}
 			expectClosed(t, c)
-			waitFor(t, "the connection to end", func() bool { return ts.stats.HalfOpen.Load() == 0 })
+			testkit.WaitFor(t, "the connection to end", func() bool { return ts.stats.HalfOpen.Load() == 0 })
 			st := ts.stats
 			got := map[string]uint64{"ruleset": st.RejectRuleset.Load(), "upstream": st.RejectUpstream.Load(), "timeout": st.RejectTimeout.Load()}
 			for k, v := range got {
@@ -380,7 +381,7 @@ func TestSOCKS4(t *testing.T) {
 	}{
 		{name: "rejected by ruleset", srv: ts, send: req4("", addr.FromDomain("deny.example", 80)), want: rejected},
 		{name: "bind", srv: plain, send: []byte{4, 2, 0, 80, 127, 0, 0, 1, 0}, want: rejected},
-		{name: "refused", srv: plain, send: req4("", addr.FromAddrPort(netip.MustParseAddrPort(closedPort(t)))), want: rejected},
+		{name: "refused", srv: plain, send: req4("", addr.FromAddrPort(testkit.ClosedPort(t))), want: rejected},
 		{name: "user id too long", srv: plain, send: append([]byte{4, 1, 0, 80, 127, 0, 0, 1}, bytes.Repeat([]byte{'u'}, 300)...), want: rejected},
 		{name: "domain too long", srv: plain, send: append([]byte{4, 1, 0, 80, 0, 0, 0, 1, 0}, bytes.Repeat([]byte{'d'}, 300)...), want: rejected},
 		{name: "not socks", srv: plain, send: []byte("GET / HTTP/1.1\r\n\r\n"), want: nil},
@@ -461,7 +462,7 @@ func TestHalfOpenTimeout(t *testing.T) {
 			if d := time.Since(start); d > 3*time.Second {
 				t.Fatalf("closed after %v", d)
 			}
-			waitFor(t, "timeout counted", func() bool { return ts.stats.RejectTimeout.Load() == uint64(i+1) })
+			testkit.WaitFor(t, "timeout counted", func() bool { return ts.stats.RejectTimeout.Load() == uint64(i+1) })
 		})
 	}
 }
@@ -524,7 +525,7 @@ func TestIdleTunnelHoldsNoPipe(t *testing.T) {
 		echoRoundTrip(t, c, "some bytes through the read path")
 		echoRoundTrip(t, c, bulk) // spliced
 	}
-	waitFor(t, "sessions", func() bool { return ts.stats.Sessions.Load() == n })
+	testkit.WaitFor(t, "sessions", func() bool { return ts.stats.Sessions.Load() == n })
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		got := settle()
@@ -581,7 +582,7 @@ func TestHalfCloseEndsCleanly(t *testing.T) {
 				got := make(chan string, 1)
 				// The target reads to EOF and then answers (client first),
 				// or speaks, half-closes and then reads to EOF.
-				target := serveLoopback(t, func(c net.Conn) {
+				target := testkit.Serve(t, func(c net.Conn) {
 					tc := c.(*net.TCPConn)
 					if !clientFirst {
 						_, _ = tc.Write([]byte("srv"))
