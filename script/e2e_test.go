@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,47 +16,8 @@ import (
 	"github.com/neosocksd-go/neosocksd/core/route"
 	"github.com/neosocksd-go/neosocksd/core/server"
 	"github.com/neosocksd-go/neosocksd/core/stats"
+	"github.com/neosocksd-go/neosocksd/internal/testkit"
 )
-
-// echoServer echoes every connection until EOF; it returns its address.
-func echoServer(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				_, _ = io.Copy(c, c)
-			}()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	return ln.Addr().String()
-}
-
-// deadAddr returns a loopback address nobody listens on.
-func deadAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := ln.Addr().String()
-	ln.Close()
-	return a
-}
 
 // startProxy runs a real proxy server routed by r on loopback.
 func startProxy(t *testing.T, r route.Router) string {
@@ -119,10 +79,10 @@ type e2eEnv struct {
 func newE2E(t *testing.T) *e2eEnv {
 	t.Helper()
 	te := loadTestRuleset(t, Options{Budget: 200 * time.Millisecond}, "testdata/e2e.lua")
-	env := &e2eEnv{te: te, echo: echoServer(t)}
+	env := &e2eEnv{te: te, echo: testkit.EchoServer(t)}
 	env.proxy = startProxy(t, te.Engine)
 	second := startProxy(t, nil)
-	te.invoke(t, fmt.Sprintf("_G.ECHO = %q; _G.PROXY = %q; _G.DEAD = %q", env.echo, second, deadAddr(t)))
+	te.invoke(t, fmt.Sprintf("_G.ECHO = %q; _G.PROXY = %q; _G.DEAD = %q", env.echo, second, testkit.ClosedPort(t).String()))
 	return env
 }
 
@@ -212,7 +172,7 @@ func TestHotUpdateWithOpenConnections(t *testing.T) {
 
 func TestRouteCancelled(t *testing.T) {
 	te := loadTestRuleset(t, Options{}, "testdata/hooks.lua")
-	echo := echoServer(t)
+	echo := testkit.EchoServer(t)
 	te.invoke(t, fmt.Sprintf(`_G.ECHO = %q
 _G.ruleset.resolve = function(addr)
 	await.sleep(0.1)

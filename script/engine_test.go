@@ -1,46 +1,27 @@
 package script
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/neosocksd-go/neosocksd/core/config"
 	"github.com/neosocksd-go/neosocksd/core/route"
+	"github.com/neosocksd-go/neosocksd/internal/testkit"
 )
-
-// syncBuffer is a goroutine-safe buffer for print output and logs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type testEngine struct {
 	*Engine
-	out, log *syncBuffer
+	out, log *testkit.SyncBuffer
 	cfg      *config.Config
 }
 
 func newTestEngine(t *testing.T, o Options) *testEngine {
 	t.Helper()
-	te := &testEngine{out: &syncBuffer{}, log: &syncBuffer{}}
+	te := &testEngine{out: &testkit.SyncBuffer{}, log: &testkit.SyncBuffer{}}
 	if o.Config == nil {
 		c := config.Default()
 		c.Timeout = 5

@@ -11,6 +11,7 @@ import (
 
 	"github.com/neosocksd-go/neosocksd/core/api"
 	"github.com/neosocksd-go/neosocksd/core/route"
+	"github.com/neosocksd-go/neosocksd/internal/testkit"
 )
 
 // startAPI serves e's REST API on loopback and returns the address.
@@ -32,7 +33,7 @@ func TestRPCBetweenInstances(t *testing.T) {
 	a := loadTestRuleset(t, Options{}, "testdata/rpc.lua")
 	b := loadTestRuleset(t, Options{}, "testdata/rpc.lua")
 	peer := startAPI(t, b.Engine)
-	a.invoke(t, fmt.Sprintf("_G.PEER = %q; _G.DEAD = %q", peer, deadAddr(t)))
+	a.invoke(t, fmt.Sprintf("_G.PEER = %q; _G.DEAD = %q", peer, testkit.ClosedPort(t).String()))
 
 	if d := routeOf(t, a.Engine, route.Resolve, "rpc.test:1"); d.Verdict != route.Forward || d.Target != "127.0.0.1:4242" {
 		t.Fatalf("rpc decision: %v %q %q", d.Verdict, d.Target, d.Reason)

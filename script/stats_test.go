@@ -15,6 +15,7 @@ import (
 	"github.com/neosocksd-go/neosocksd/core/dial"
 	"github.com/neosocksd-go/neosocksd/core/server"
 	"github.com/neosocksd-go/neosocksd/core/stats"
+	"github.com/neosocksd-go/neosocksd/internal/testkit"
 )
 
 // TestProxyCountersLeaveOutRejectsAndRPC wires the engine, a proxy and the
@@ -48,7 +49,7 @@ func TestProxyCountersLeaveOutRejectsAndRPC(t *testing.T) {
 		<-served
 	})
 	proxyAddr, _ := srv.Addrs()
-	te.invoke(t, fmt.Sprintf("_G.ECHO = %q", echoServer(t)))
+	te.invoke(t, fmt.Sprintf("_G.ECHO = %q", testkit.EchoServer(t)))
 	api := rpcServer(t, "return true,42")
 
 	// socks4a sends a SOCKS4A request for host:80 with payload pipelined
