@@ -10,7 +10,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/neosocksd-go/neosocksd/core/server"
 	"github.com/neosocksd-go/neosocksd/core/stats"
 	"github.com/neosocksd-go/neosocksd/dsl"
+	"github.com/neosocksd-go/neosocksd/internal/testkit"
 	"github.com/neosocksd-go/neosocksd/script"
 )
 
@@ -30,7 +30,7 @@ import (
 // for a user declared `any`, and a ruleset.authenticate sees the ID and a
 // nil password. Both engines of the same table must answer alike.
 func TestSOCKS4UserIDs(t *testing.T) {
-	echo := echoServer(t)
+	echo := testkit.EchoServer(t)
 	dir := t.TempDir()
 	src := fmt.Sprintf("users { alice = \"s3cret\"  robot = any  \"\" = \"\" }\ndefault => redirect %s\n", echo)
 	nrt := filepath.Join(dir, "ids.nrt")
@@ -193,34 +193,6 @@ func startServer(t *testing.T, c *config.Config, r route.Router) string {
 	})
 	a, _ := s.Addrs()
 	return a.String()
-}
-
-// echoServer echoes every connection on loopback until EOF.
-func echoServer(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				_, _ = io.Copy(c, c)
-			}()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	return ln.Addr().String()
 }
 
 func writeFile(t *testing.T, name, text string) {
