@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/neosocksd-go/neosocksd/internal/testkit"
 	"golang.org/x/net/proxy"
 	"golang.org/x/sys/unix"
 )
@@ -71,7 +72,7 @@ func echoThrough(proxyAddr, target string) error {
 // waiting in the listen queue, that a warning is logged, and that the
 // proxy and the API serve again once the held clients are gone.
 func TestDescriptorExhaustion(t *testing.T) {
-	target := echoServer(t)
+	target := testkit.EchoServer(t)
 	d := startDaemon(t, 2, "-l", "127.0.0.1:0", "--api", "127.0.0.1:0")
 	proxyAddr, apiAddr := d.addrs[0], d.addrs[1]
 	// Both limits, so that nothing in the daemon can raise the soft one.

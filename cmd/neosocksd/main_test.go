@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/neosocksd-go/neosocksd/internal/testkit"
 	"golang.org/x/net/proxy"
 )
 
@@ -219,38 +220,8 @@ func (d *daemonProc) stop(t *testing.T, sig syscall.Signal) int {
 	return -1
 }
 
-// serveLoopback listens on a loopback port and runs handle on each accepted
-// connection in a goroutine of its own, closing the connection afterwards;
-// the listener is closed at the end of the test. It returns its address.
-func serveLoopback(t testing.TB, handle func(c net.Conn)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				handle(c)
-			}()
-		}
-	}()
-	return ln.Addr().String()
-}
-
-func echoServer(t testing.TB) string {
-	t.Helper()
-	return serveLoopback(t, func(c net.Conn) { io.Copy(c, c) })
-}
-
 func TestDaemonServesAndStops(t *testing.T) {
-	target := echoServer(t)
+	target := testkit.EchoServer(t)
 	d := startDaemon(t, 3, "-l", "127.0.0.1:0", "--http", "127.0.0.1:0", "--api", "127.0.0.1:0")
 
 	dialer, err := proxy.SOCKS5("tcp", d.addrs[0], nil, proxy.Direct)
@@ -295,7 +266,7 @@ func TestDaemonServesAndStops(t *testing.T) {
 }
 
 func TestDaemonRulesetReload(t *testing.T) {
-	target := echoServer(t)
+	target := testkit.EchoServer(t)
 	dir := t.TempDir()
 	rs := filepath.Join(dir, "ruleset.lua")
 	write := func(body string) {
@@ -364,7 +335,7 @@ func TestDumpConfigRoundTrip(t *testing.T) {
 // bannerServer greets every connection with its banner and closes it.
 func bannerServer(t *testing.T, banner string) string {
 	t.Helper()
-	return serveLoopback(t, func(c net.Conn) { io.WriteString(c, banner) })
+	return testkit.Serve(t, func(c net.Conn) { io.WriteString(c, banner) })
 }
 
 func TestConfigReloadChangesForwardTarget(t *testing.T) {
@@ -515,7 +486,7 @@ return ruleset`), 0o600); err != nil {
 // its budget) while other requests go through the proxy and /healthy is
 // polled: every one of them must be served. Their waits are logged.
 func TestRequestsFlowWhileACallbackIsAborted(t *testing.T) {
-	target := echoServer(t)
+	target := testkit.EchoServer(t)
 	rs := filepath.Join(t.TempDir(), "ruleset.lua")
 	if err := os.WriteFile(rs, []byte(fmt.Sprintf(`local ruleset = {}
 function ruleset.resolve(addr)

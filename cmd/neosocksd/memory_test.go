@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/neosocksd-go/neosocksd/internal/testkit"
 	"golang.org/x/net/proxy"
 )
 
@@ -93,7 +94,7 @@ func tunnelRSS(tb testing.TB, target string, n int) float64 {
 // idle SOCKS5 tunnel: the growth of its VmRSS with 2000 tunnels open,
 // divided by 2000.
 func BenchmarkDaemonIdleTunnelRSS(b *testing.B) {
-	target := echoServer(b)
+	target := testkit.EchoServer(b)
 	var sum float64
 	for range b.N {
 		sum += tunnelRSS(b, target, 2000)
@@ -108,7 +109,7 @@ func TestDaemonIdleTunnelMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("opens 2000 tunnels")
 	}
-	per := tunnelRSS(t, echoServer(t), 2000)
+	per := tunnelRSS(t, testkit.EchoServer(t), 2000)
 	t.Logf("daemon RSS per idle tunnel: %.0f B", per)
 	if per > 10<<10 {
 		t.Fatalf("%.0f B of RSS per idle tunnel, over 10 KiB", per)
@@ -124,7 +125,7 @@ func TestDaemonReleasesMemoryAfterPeak(t *testing.T) {
 		t.Skip("opens 2000 tunnels and may wait up to a minute")
 	}
 	const n = 2000
-	target := echoServer(t)
+	target := testkit.EchoServer(t)
 	d := startDaemon(t, 1, "-l", "127.0.0.1:0")
 	pid := d.cmd.Process.Pid
 	for _, c := range openTunnels(t, d.addrs[0], target, 10) {

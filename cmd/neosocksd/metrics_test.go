@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/neosocksd-go/neosocksd/internal/testkit"
 	"golang.org/x/net/proxy"
 )
 
@@ -25,7 +26,7 @@ func TestMetricsPassPromtool(t *testing.T) {
 	if err != nil {
 		t.Skip("promtool (Debian package prometheus) is not installed")
 	}
-	target := echoServer(t)
+	target := testkit.EchoServer(t)
 	dir := t.TempDir()
 	lua := filepath.Join(dir, "ruleset.lua")
 	luaBody := fmt.Sprintf(`local ruleset = {}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/neosocksd-go/neosocksd/internal/testkit"
 )
 
 // TestDaemonSOCKS4UserIDUnderAuthRequired runs the daemon with
@@ -16,7 +18,7 @@ import (
 // the user ID "robot" without a password, and sends SOCKS4A requests with
 // user IDs: the ID alone admits robot, and nobody else.
 func TestDaemonSOCKS4UserIDUnderAuthRequired(t *testing.T) {
-	echo := echoServer(t)
+	echo := testkit.EchoServer(t)
 	dir := t.TempDir()
 	files := map[string]string{
 		"ruleset.lua": fmt.Sprintf(`local ruleset = require("libruleset")
