@@ -95,6 +95,36 @@
 // engine's await.forward), so that other users of the dialer, such as the
 // ruleset's RPC client, are not counted as proxy connections.
 //
+// # Files a new inbound protocol touches
+//
+// Read from how SOCKS4, SOCKS5 and the HTTP proxy are wired. A protocol
+// told apart by its first byte on the -l listener, as SOCKS4 and SOCKS5
+// are, touches:
+//
+//   - core/proto/NAME/NAME.go: the pure codec (Parse… returning ErrShort
+//     on a short buffer, Append… for replies, typed reply codes with
+//     String), and NAME_test.go with its round-trip fuzz target;
+//   - core/server/socks.go: one case in serveSOCKS's switch on the first
+//     byte, naming the protocol for logFailure;
+//   - core/server/NAME.go (or socks.go, as SOCKS4 and SOCKS5 share it):
+//     the handler, which fills the handshake buffer, builds the
+//     route.Request, calls s.connect, maps failureOf(err) to the
+//     protocol's reply and ends with s.grant;
+//   - core/server/connect.go (the fail* kinds and failureOf) and
+//     core/server/failure.go (failureLog's levels and texts), only when
+//     the protocol fails in a way they do not cover yet;
+//   - core/server/NAME_test.go and fuzz_test.go: loopback tests against
+//     a client oracle (curl, golang.org/x/net/proxy or the codec's
+//     client side) and a handshake fuzz target;
+//   - README.md (the Inbound list).
+//
+// A protocol on a listener of its own, as the HTTP proxy on --http, also
+// touches core/config/config.go (the listen field, Check's conflicts and
+// the configuration-file key), cmd/neosocksd/cli.go (the option),
+// core/server/listen.go (binding it) and core/server/server.go (the
+// accept loop in Serve and the handler's dispatch, today the httpServe
+// variable that http.go sets).
+//
 // # Choices where the specification is silent
 //
 //   - The relay counts bytes per burst: each read or splice moves what
