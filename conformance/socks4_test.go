@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -14,12 +13,10 @@ import (
 	"time"
 
 	"github.com/neosocksd-go/neosocksd/core/config"
-	"github.com/neosocksd-go/neosocksd/core/dial"
 	"github.com/neosocksd-go/neosocksd/core/route"
-	"github.com/neosocksd-go/neosocksd/core/server"
-	"github.com/neosocksd-go/neosocksd/core/stats"
 	"github.com/neosocksd-go/neosocksd/dsl"
 	"github.com/neosocksd-go/neosocksd/internal/testkit"
+	"github.com/neosocksd-go/neosocksd/internal/testkit/testproxy"
 	"github.com/neosocksd-go/neosocksd/script"
 )
 
@@ -95,7 +92,7 @@ return ruleset
 			c.AuthRequired = auth
 			proxies := map[string]string{}
 			for _, e := range []engine{table, lua("Lua translation", translated), lua("Lua authenticate", authenticate)} {
-				proxies[e.name] = startServer(t, &c, e.start(t, &c))
+				proxies[e.name] = testproxy.Start(t, &c, e.start(t, &c))
 			}
 			for _, tc := range tests {
 				t.Run(tc.name, func(t *testing.T) {
@@ -170,29 +167,6 @@ func socks4Granted(t *testing.T, p string, req []byte) bool {
 		t.Fatalf("echo %q: %v", back, err)
 	}
 	return true
-}
-
-// startServer runs a proxy routed by r on loopback and returns its address.
-func startServer(t *testing.T, c *config.Config, r route.Router) string {
-	t.Helper()
-	st := new(stats.Counters)
-	s, err := server.New(server.Options{Config: c, Router: r, Dialer: dial.New(dial.Options{Stats: st}), Stats: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(context.Background()) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = s.Shutdown(ctx)
-		<-served
-	})
-	a, _ := s.Addrs()
-	return a.String()
 }
 
 func writeFile(t *testing.T, name, text string) {

@@ -12,11 +12,9 @@ import (
 	"golang.org/x/net/proxy"
 
 	"github.com/neosocksd-go/neosocksd/core/config"
-	"github.com/neosocksd-go/neosocksd/core/dial"
 	"github.com/neosocksd-go/neosocksd/core/route"
-	"github.com/neosocksd-go/neosocksd/core/server"
-	"github.com/neosocksd-go/neosocksd/core/stats"
 	"github.com/neosocksd-go/neosocksd/internal/testkit"
+	"github.com/neosocksd-go/neosocksd/internal/testkit/testproxy"
 )
 
 // startProxy runs a real proxy server routed by r on loopback.
@@ -25,24 +23,7 @@ func startProxy(t *testing.T, r route.Router) string {
 	c := config.Default()
 	c.Listen = "127.0.0.1:0"
 	c.Timeout = 10
-	st := new(stats.Counters)
-	s, err := server.New(server.Options{Config: &c, Router: r, Dialer: dial.New(dial.Options{Stats: st}), Stats: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(context.Background()) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = s.Shutdown(ctx)
-		<-served
-	})
-	a, _ := s.Addrs()
-	return a.String()
+	return testproxy.Start(t, &c, r)
 }
 
 // socksDial connects to target through the SOCKS5 proxy at p.
