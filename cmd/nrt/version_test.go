@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/neosocksd-go/neosocksd/core/buildinfo"
+	"github.com/neosocksd-go/neosocksd/internal/testkit"
 )
 
 // readmeInstall finds the README's go install command lines (in code
@@ -61,30 +62,9 @@ func TestReadmeInstallsNrt(t *testing.T) {
 			if want := "nrt " + buildinfo.From(bi).String() + "\n"; string(out) != want {
 				t.Fatalf("nrt --version printed %q, want %q", out, want)
 			}
-			if head := cloneHead(t); head != "" && !strings.Contains(string(out), "revision "+head) {
+			if head := testkit.CloneHead(t); head != "" && !strings.Contains(string(out), "revision "+head) {
 				t.Fatalf("nrt --version printed %q, want revision %s", out, head)
 			}
 		})
 	}
-}
-
-// cloneHead returns git's HEAD when the module is a plain git clone, whose
-// revision the go command stamps; "" when it is not (no git, an exported
-// tree, or a worktree, whose .git is a file the go command ignores).
-func cloneHead(t *testing.T) string {
-	t.Helper()
-	top, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
-	if err != nil {
-		return ""
-	}
-	root := strings.TrimSpace(string(top))
-	if fi, err := os.Stat(filepath.Join(root, ".git")); err != nil || !fi.IsDir() {
-		t.Logf("%s is not a plain git clone: no revision to compare", root)
-		return ""
-	}
-	head, err := exec.Command("git", "rev-parse", "HEAD").Output()
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(head))
 }
