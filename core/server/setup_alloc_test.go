@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/neosocksd-go/neosocksd/core/proto/socks4"
+	"github.com/neosocksd-go/neosocksd/internal/testkit"
 )
 
 // TestSetupAllocations bounds the proxy's allocations per set-up on the
@@ -42,13 +43,13 @@ func TestSetupAllocations(t *testing.T) {
 		settled := func() bool { return ts.stats.Sessions.Load() == 0 && ts.workers.idle.Load() > 0 }
 		for range 5 { // warm the pools and park the workers
 			setupCycle(t, proxy, req, reply, buf)
-			waitFor(t, "the set-up to settle", settled)
+			testkit.WaitFor(t, "the set-up to settle", settled)
 		}
 		var m0, m1 runtime.MemStats
 		runtime.ReadMemStats(&m0)
 		for range n {
 			setupCycle(t, proxy, req, reply, buf)
-			waitFor(t, "the set-up to settle", settled)
+			testkit.WaitFor(t, "the set-up to settle", settled)
 		}
 		runtime.ReadMemStats(&m1)
 		return float64(m1.Mallocs-m0.Mallocs) / n

@@ -4,6 +4,8 @@ import (
 	"net"
 	"runtime/metrics"
 	"testing"
+
+	"github.com/neosocksd-go/neosocksd/internal/testkit"
 )
 
 // goroutinesCreated reads the process's count of goroutines ever created.
@@ -33,7 +35,7 @@ func TestSetupReusesGoroutines(t *testing.T) {
 		_ = c.(*net.TCPConn).CloseWrite()
 		var one [1]byte
 		_, _ = c.Read(one[:]) // EOF once the relay has finished
-		waitFor(t, "the set-up to settle", func() bool {
+		testkit.WaitFor(t, "the set-up to settle", func() bool {
 			return ts.stats.Sessions.Load() == 0 && ts.workers.idle.Load() > 0
 		})
 	}
