@@ -13,8 +13,8 @@ import (
 
 	"github.com/neosocksd-go/neosocksd/core/config"
 	"github.com/neosocksd-go/neosocksd/core/route"
-	"github.com/neosocksd-go/neosocksd/internal/testkit"
-	"github.com/neosocksd-go/neosocksd/internal/testkit/testproxy"
+	"github.com/neosocksd-go/neosocksd/core/testkit"
+	"github.com/neosocksd-go/neosocksd/core/testkit/testproxy"
 )
 
 // startProxy runs a real proxy server routed by r on loopback.

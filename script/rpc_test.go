@@ -11,7 +11,7 @@ import (
 
 	"github.com/neosocksd-go/neosocksd/core/api"
 	"github.com/neosocksd-go/neosocksd/core/route"
-	"github.com/neosocksd-go/neosocksd/internal/testkit"
+	"github.com/neosocksd-go/neosocksd/core/testkit"
 )
 
 // startAPI serves e's REST API on loopback and returns the address.

@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/neosocksd-go/neosocksd/internal/testkit"
+	"github.com/neosocksd-go/neosocksd/core/testkit"
 	"golang.org/x/net/proxy"
 )
 

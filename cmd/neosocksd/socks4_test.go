@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/neosocksd-go/neosocksd/internal/testkit"
+	"github.com/neosocksd-go/neosocksd/core/testkit"
 )
 
 // TestDaemonSOCKS4UserIDUnderAuthRequired runs the daemon with

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/neosocksd-go/neosocksd/core/buildinfo"
-	"github.com/neosocksd-go/neosocksd/internal/testkit"
+	"github.com/neosocksd-go/neosocksd/core/testkit"
 )
 
 // TestVersionFlag builds the daemon as a user would from a checkout

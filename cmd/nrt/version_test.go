@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/neosocksd-go/neosocksd/core/buildinfo"
-	"github.com/neosocksd-go/neosocksd/internal/testkit"
+	"github.com/neosocksd-go/neosocksd/core/testkit"
 )
 
 // readmeInstall finds the README's go install command lines (in code

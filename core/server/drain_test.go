@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/neosocksd-go/neosocksd/internal/testkit"
+	"github.com/neosocksd-go/neosocksd/core/testkit"
 )
 
 // TestShutdownDrainsClosedClients runs sessions whose clients send their

@@ -15,7 +15,7 @@ import (
 	"golang.org/x/net/proxy"
 
 	"github.com/neosocksd-go/neosocksd/core/route"
-	"github.com/neosocksd-go/neosocksd/internal/testkit"
+	"github.com/neosocksd-go/neosocksd/core/testkit"
 )
 
 // httpTarget serves a fixed body over loopback.

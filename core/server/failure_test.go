@@ -16,7 +16,7 @@ import (
 	"github.com/neosocksd-go/neosocksd/core/proto/socks4"
 	"github.com/neosocksd-go/neosocksd/core/proto/socks5"
 	"github.com/neosocksd-go/neosocksd/core/route"
-	"github.com/neosocksd-go/neosocksd/internal/testkit"
+	"github.com/neosocksd-go/neosocksd/core/testkit"
 )
 
 // logRecord is one captured record with its attributes as text.

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/neosocksd-go/neosocksd/internal/testkit"
+	"github.com/neosocksd-go/neosocksd/core/testkit"
 )
 
 // BenchmarkHTTPProxyPass measures a proxy_pass GET whose 1 MiB response

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/neosocksd-go/neosocksd/core/proto/socks5"
-	"github.com/neosocksd-go/neosocksd/internal/testkit"
+	"github.com/neosocksd-go/neosocksd/core/testkit"
 )
 
 // openSession returns a client connection with an established relay to

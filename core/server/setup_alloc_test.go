@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/neosocksd-go/neosocksd/core/proto/socks4"
-	"github.com/neosocksd-go/neosocksd/internal/testkit"
+	"github.com/neosocksd-go/neosocksd/core/testkit"
 )
 
 // TestSetupAllocations bounds the proxy's allocations per set-up on the

@@ -5,7 +5,7 @@ import (
 	"runtime/metrics"
 	"testing"
 
-	"github.com/neosocksd-go/neosocksd/internal/testkit"
+	"github.com/neosocksd-go/neosocksd/core/testkit"
 )
 
 // goroutinesCreated reads the process's count of goroutines ever created.

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/neosocksd-go/neosocksd/internal/testkit"
+	"github.com/neosocksd-go/neosocksd/core/testkit"
 )
 
 // The client against independent implementations of the protocols:

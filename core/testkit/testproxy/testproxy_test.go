@@ -9,7 +9,7 @@ import (
 	"golang.org/x/net/proxy"
 
 	"github.com/neosocksd-go/neosocksd/core/config"
-	"github.com/neosocksd-go/neosocksd/internal/testkit"
+	"github.com/neosocksd-go/neosocksd/core/testkit"
 )
 
 // A SOCKS5 client (golang.org/x/net/proxy, the oracle) reaches an echo

@@ -4,7 +4,9 @@
 // programs such as microsocks, tinyproxy or danted, and a goroutine-safe
 // buffer for captured output.
 //
-// Only tests import it; it depends on the standard library alone, so any
+// It lives under core, not in a top-level internal folder, because the
+// module's top level is fixed; nothing but tests may import it. It
+// depends on the standard library alone, so any
 // package of the module may use it without turning the import direction
 // (cmd → engines → core) around. Every helper that waits does so under a
 // fixed deadline and fails the test when it passes.
