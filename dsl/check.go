@@ -533,13 +533,12 @@ func (c *checker) port(v string, pos lexer.Position) (PortRange, bool) {
 
 // --- sets -----------------------------------------------------------------
 
-var strKinds = map[string]StrKind{"exact": KExact, "host": KHost, "domain": KDomain, "pattern": KPattern, "regex": KRegex}
-
 func (c *checker) set(d *Decl, s *SetDecl) {
 	if !c.declare(s.Name, "set") {
 		return
 	}
-	set := &SetIR{Name: s.Name.Name, Kind: s.Kind, Pos: s.Name.Pos, External: s.External, Slot: -1}
+	kind, _ := setKindOf(s.Kind) // the grammar admits only set kind names
+	set := &SetIR{Name: s.Name.Name, Kind: kind, Pos: s.Name.Pos, External: s.External, Slot: -1}
 	c.sets[set.Name] = set
 	c.p.Sets = append(c.p.Sets, set)
 	if set.Dynamic() && luaGlobals[set.Name] {
@@ -586,15 +585,16 @@ func (c *checker) set(d *Decl, s *SetDecl) {
 
 func (c *checker) initSet(set *SetIR) {
 	switch set.Kind {
-	case "cidr":
+	case SetCIDR:
 		set.V4 = &MCIDR{Org: &Origin{}}
 		set.V6 = &MCIDR{V6: true, Org: &Origin{}}
-	case "list":
+	case SetList:
 		for i, k := range [4]StrKind{KDomain, KHost, KRegex, KPattern} {
 			set.List[i] = &MStr{Kind: k, Org: &Origin{}}
 		}
 	default:
-		set.Str = &MStr{Kind: strKinds[set.Kind], Org: &Origin{}}
+		k, _ := set.Kind.strKind()
+		set.Str = &MStr{Kind: k, Org: &Origin{}}
 	}
 }
 
@@ -611,7 +611,7 @@ func (c *checker) fillSet(set *SetIR, file string, ls []lists.Line, poss []lexer
 		o.File = file
 	}
 	switch set.Kind {
-	case "cidr":
+	case SetCIDR:
 		setOrg(set.V4.Org)
 		setOrg(set.V6.Org)
 		for i, l := range ls {
@@ -627,7 +627,7 @@ func (c *checker) fillSet(set *SetIR, file string, ls []lists.Line, poss []lexer
 			m.Org.Line = append(m.Org.Line, l.Line)
 			m.Org.Col = append(m.Org.Col, l.Col)
 		}
-	case "list":
+	case SetList:
 		for _, m := range set.List {
 			setOrg(m.Org)
 		}
@@ -1093,7 +1093,7 @@ func (c *checker) unary(u *Unary, fam family, ctx string) MatchIR {
 			c.d.errorf(u.In.Pos, "%s", msg)
 			return nil
 		}
-		if (set.Kind == "cidr") != (fam != famStr) {
+		if (set.Kind == SetCIDR) != (fam != famStr) {
 			c.d.errorf(u.In.Pos, "set %s (%s) is not allowed in %s: its rules see %s", set.Name, set.Kind, ctx, famName(fam))
 			return nil
 		}
@@ -1160,7 +1160,8 @@ func (c *checker) unary(u *Unary, fam family, ctx string) MatchIR {
 		}
 		return m
 	}
-	m := &MStr{Kind: strKinds[u.Kind], Org: &Origin{File: u.Pos.Filename}}
+	kind, _ := strKindOf(u.Kind) // the grammar admits only string kinds here
+	m := &MStr{Kind: kind, Org: &Origin{File: u.Pos.Filename}}
 	ok := true
 	for _, v := range u.Values {
 		s, good := c.value(v)

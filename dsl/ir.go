@@ -122,6 +122,16 @@ var strKindNames = [...]string{"exact", "host", "domain", "pattern", "regex"}
 
 func (k StrKind) String() string { return strKindNames[k] }
 
+// strKindOf returns the string matcher kind a name spells.
+func strKindOf(name string) (StrKind, bool) {
+	for k, n := range strKindNames {
+		if n == name {
+			return StrKind(k), true
+		}
+	}
+	return 0, false
+}
+
 // MAny matches everything.
 type MAny struct{}
 
@@ -170,10 +180,46 @@ func (*MNot) mir()   {}
 func (*MAll) mir()   {}
 func (*MAnyOf) mir() {}
 
+// SetKind is what a named set holds: the values of one string matcher
+// kind, CIDR prefixes, or the mixed lines of a list file. The first five
+// kinds share their order with StrKind, so a string set's matcher kind
+// is a conversion.
+type SetKind uint8
+
+// Set kinds.
+const (
+	SetExact SetKind = iota
+	SetHost
+	SetDomain
+	SetPattern
+	SetRegex
+	SetCIDR
+	SetList
+	nSetKind
+)
+
+var setKindNames = [nSetKind]string{"exact", "host", "domain", "pattern", "regex", "cidr", "list"}
+
+// String returns the kind as written in a set declaration.
+func (k SetKind) String() string { return setKindNames[k] }
+
+// strKind returns the string matcher kind of a string set.
+func (k SetKind) strKind() (StrKind, bool) { return StrKind(k), k < SetCIDR }
+
+// setKindOf returns the kind a set declaration names.
+func setKindOf(name string) (SetKind, bool) {
+	for k, n := range setKindNames {
+		if n == name {
+			return SetKind(k), true
+		}
+	}
+	return 0, false
+}
+
 // SetIR is a named set.
 type SetIR struct {
 	Name     string
-	Kind     string
+	Kind     SetKind
 	Pos      lexer.Position
 	External bool // filled at run time
 	Missing  bool // optional file absent at compile time
@@ -189,7 +235,7 @@ func (s *SetIR) Dynamic() bool { return s.External || s.Missing }
 
 // Global returns the Lua global a dynamic set is read from for family f.
 func (s *SetIR) global(f family) string {
-	if s.Kind == "cidr" && s.used[fam4] && s.used[fam6] {
+	if s.Kind == SetCIDR && s.used[fam4] && s.used[fam6] {
 		if f == fam6 {
 			return s.Name + "6"
 		}

@@ -86,7 +86,7 @@ func (e *emitter) emit() string {
 		}
 		e.line("-- set %s (%s)", s.Name, posString(s.Pos))
 		switch s.Kind {
-		case "cidr":
+		case SetCIDR:
 			if s.used[fam4] {
 				v := luaIdent("set4_", s.Name)
 				e.line("local %s = %s", v, e.cidr(s.V4))
@@ -95,7 +95,7 @@ func (e *emitter) emit() string {
 			if s.used[fam6] {
 				e.line("local %s = %s", luaIdent("set6_", s.Name), e.cidr(s.V6))
 			}
-		case "list":
+		case SetList:
 			v := luaIdent("set_", s.Name)
 			e.line("local %s = composite.anyof({ %s, %s, %s, %s })", v,
 				e.str(s.List[0]), e.str(s.List[1]), e.str(s.List[2]), e.str(s.List[3]))
@@ -262,7 +262,7 @@ func (e *emitter) matcher(m MatchIR) string {
 		if s.Dynamic() {
 			return fmt.Sprintf("composite.maybe(_G, %s)", luaQuote(s.global(m.Fam)))
 		}
-		if s.Kind == "cidr" && m.Fam == fam6 {
+		if s.Kind == SetCIDR && m.Fam == fam6 {
 			return luaIdent("set6_", s.Name)
 		}
 		return e.setVar[s]

@@ -525,13 +525,13 @@ func (b *builder) setMatcher(s *SetIR, f family) (matcher, error) {
 	var m matcher
 	var err error
 	switch s.Kind {
-	case "cidr":
+	case SetCIDR:
 		if f == fam6 {
 			m = newCIDR6(s.V6)
 		} else {
 			m = newCIDR4(s.V4)
 		}
-	case "list":
+	case SetList:
 		var xs []matcher
 		for _, ms := range s.List {
 			x, e := b.strMatcher(ms)

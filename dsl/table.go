@@ -199,7 +199,7 @@ func (t *Table) SetSet(name string, entries []string) error {
 	sv := &setVal{}
 	var err error
 	switch s.Kind {
-	case "cidr":
+	case SetCIDR:
 		sv.v4, sv.v6 = newCIDR4(tmp.V4), newCIDR6(tmp.V6)
 	default:
 		sv.str, err = b.setMatcher(tmp, famStr)
