@@ -1,8 +1,6 @@
 package dsl
 
 import (
-	"net/netip"
-	"strconv"
 	"strings"
 
 	"github.com/alecthomas/participle/v2/lexer"
@@ -60,68 +58,6 @@ func canonDomain(d string) (string, bool) {
 	return b.String(), n > 0
 }
 
-// strValue validates one value of a string matcher and returns its
-// canonical form.
-func (c *checker) strValue(k StrKind, v string, pos lexer.Position) (string, bool) {
-	switch k {
-	case KExact:
-		if c.nonASCII("address", v, pos) {
-			return "", false
-		}
-		_, port, err := addr.Split(v)
-		if err != nil || port == "" {
-			if err == nil || !strings.Contains(v, ":") {
-				c.d.errorf(pos, "exact %q: missing \":port\" (exact compares the whole host:port; use `host %s`)", v, v)
-			} else {
-				c.d.errorf(pos, "exact %q: invalid address (write host:port, IPv6 as [addr]:port)", v)
-			}
-			return "", false
-		}
-		return addr.Lower(v), true
-	case KHost:
-		if c.nonASCII("host", v, pos) {
-			return "", false
-		}
-		if strings.Contains(v, ":") {
-			if _, ok := addr.ParseIPv6(v); !ok {
-				c.d.errorf(pos, "host %q contains ':'; a host has no port (use `exact %s`)", v, v)
-				return "", false
-			}
-		}
-		if v == "" {
-			c.d.errorf(pos, "empty host")
-			return "", false
-		}
-		return addr.Lower(v), true
-	case KDomain:
-		if c.nonASCII("domain", v, pos) {
-			return "", false
-		}
-		d, ok := canonDomain(v)
-		if !ok {
-			c.d.errorf(pos, "invalid domain %q", v)
-			return "", false
-		}
-		return d, true
-	case KPattern:
-		if err := checkPattern(v); err != nil {
-			c.d.errorf(pos, "invalid Lua pattern %q: %s", v, patternReason(v, err))
-			return "", false
-		}
-		return v, true
-	case KRegex:
-		if _, err := compileRegex(v); err != nil {
-			c.d.errorf(pos, "invalid regex %q: %v", v, err)
-			return "", false
-		}
-		if strings.HasSuffix(v, "$") && !strings.Contains(v, ":") {
-			c.d.warnf(pos, "regex ends in `$` but sees \"host:port\"; add `(:[0-9]+)?` or match the port")
-		}
-		return v, true
-	}
-	return v, true
-}
-
 func patternReason(p string, err error) string {
 	msg := err.Error()
 	if strings.Contains(msg, "unexpected EOS") || strings.Contains(msg, "malformed") {
@@ -136,47 +72,4 @@ func patternReason(p string, err error) string {
 		}
 	}
 	return msg
-}
-
-// prefix parses a CIDR value or a bare address.
-func (c *checker) prefix(v string, pos lexer.Position) (netip.Prefix, bool) {
-	ip, bits, hasBits := strings.Cut(v, "/")
-	var a netip.Addr
-	if w, ok := addr.ParseIPv4(ip); ok {
-		a = netip.AddrFrom4([4]byte{byte(w >> 24), byte(w >> 16), byte(w >> 8), byte(w)})
-	} else if a6, ok := addr.ParseIPv6(ip); ok {
-		a = a6
-	} else {
-		c.d.errorf(pos, "invalid CIDR %q: %q is not an IP address", v, ip)
-		return netip.Prefix{}, false
-	}
-	n := a.BitLen()
-	if hasBits {
-		x, err := strconv.Atoi(bits)
-		if err != nil || x < 0 || x > a.BitLen() || (len(bits) > 1 && bits[0] == '0') {
-			c.d.errorf(pos, "invalid CIDR %q: prefix length must be 0..%d", v, a.BitLen())
-			return netip.Prefix{}, false
-		}
-		n = x
-	}
-	p := netip.PrefixFrom(a, n)
-	if m := p.Masked(); m != p {
-		c.d.errorf(pos, "invalid CIDR %q: host bits set; did you mean %s?", v, m)
-		return netip.Prefix{}, false
-	}
-	return p, true
-}
-
-func (c *checker) port(v string, pos lexer.Position) (PortRange, bool) {
-	lo, hi, isRange := strings.Cut(v, "-")
-	if !isRange {
-		hi = lo
-	}
-	a, ok1 := addr.ParsePort(lo)
-	b, ok2 := addr.ParsePort(hi)
-	if !ok1 || !ok2 || lo == "" || hi == "" || a > b {
-		c.d.errorf(pos, "invalid port %q: write a port 0..65535 or a range lo-hi", v)
-		return PortRange{}, false
-	}
-	return PortRange{int(a), int(b)}, true
 }

@@ -1,8 +1,6 @@
 package dsl
 
 import (
-	"net/netip"
-
 	"github.com/alecthomas/participle/v2/lexer"
 	"github.com/neosocksd-go/neosocksd/core/route"
 )
@@ -106,55 +104,8 @@ func (o *Origin) add(p lexer.Position) {
 // MatchIR is one matcher node.
 type MatchIR interface{ mir() }
 
-// StrKind is the kind of a string matcher.
-type StrKind uint8
-
-// String matcher kinds.
-const (
-	KExact StrKind = iota
-	KHost
-	KDomain
-	KPattern
-	KRegex
-)
-
-var strKindNames = [...]string{"exact", "host", "domain", "pattern", "regex"}
-
-func (k StrKind) String() string { return strKindNames[k] }
-
-// strKindOf returns the string matcher kind a name spells.
-func strKindOf(name string) (StrKind, bool) {
-	for k, n := range strKindNames {
-		if n == name {
-			return StrKind(k), true
-		}
-	}
-	return 0, false
-}
-
 // MAny matches everything.
 type MAny struct{}
-
-// MStr is match.exact/host/domain/pattern/regex over a list of values
-// (exact, host: lower-case; domain: lower-case canonical suffixes).
-type MStr struct {
-	Kind StrKind
-	Vals []string
-	Org  *Origin
-}
-
-// PortRange is an inclusive range of ports.
-type PortRange struct{ Lo, Hi int }
-
-// MPort is match.port (several ranges: composite.anyof of them).
-type MPort struct{ Ranges []PortRange }
-
-// MCIDR is inet.subnet / inet6.subnet.
-type MCIDR struct {
-	V6       bool
-	Prefixes []netip.Prefix
-	Org      *Origin
-}
 
 // MSet is `in S`.
 type MSet struct {
@@ -172,9 +123,6 @@ type MAll struct{ Xs []MatchIR }
 type MAnyOf struct{ Xs []MatchIR }
 
 func (MAny) mir()    {}
-func (*MStr) mir()   {}
-func (*MPort) mir()  {}
-func (*MCIDR) mir()  {}
 func (*MSet) mir()   {}
 func (*MNot) mir()   {}
 func (*MAll) mir()   {}

@@ -2,7 +2,6 @@ package dsl
 
 import (
 	"fmt"
-	"strings"
 )
 
 // lint adds the warnings and whole-program errors that need the complete
@@ -98,25 +97,8 @@ func decidesHost(m MatchIR, h string) bool {
 	switch m := m.(type) {
 	case MAny:
 		return true
-	case *MStr:
-		switch m.Kind {
-		case KHost:
-			for _, v := range m.Vals {
-				if v == h {
-					return true
-				}
-			}
-		case KDomain:
-			hc, ok := canonDomain(h)
-			if !ok {
-				return false
-			}
-			for _, v := range m.Vals {
-				if hc == v || strings.HasSuffix(hc, "."+v) {
-					return true
-				}
-			}
-		}
+	case leafIR:
+		return m.decidesHost(h)
 	case *MAnyOf:
 		for _, x := range m.Xs {
 			if decidesHost(x, h) {

@@ -188,75 +188,12 @@ func (e *emitter) list(vals []string) string {
 	return "{ " + strings.Join(q, ", ") + " }"
 }
 
-func (e *emitter) str(m *MStr) string {
-	vals := m.Vals
-	if m.Kind == KDomain {
-		vals = pruneDomains(vals)
-	}
-	return fmt.Sprintf("match.%s(%s)", m.Kind, e.list(vals))
-}
-
-// pruneDomains drops entries subsumed by another entry (patch P2's
-// emitter half) and duplicates, keeping the first-seen order.
-func pruneDomains(vals []string) []string {
-	set := make(map[string]bool, len(vals))
-	for _, v := range vals {
-		set[v] = true
-	}
-	out := make([]string, 0, len(vals))
-	seen := map[string]bool{}
-	for _, v := range vals {
-		if seen[v] {
-			continue
-		}
-		seen[v] = true
-		sub := false
-		for i := 0; i < len(v); i++ {
-			if v[i] == '.' && set[v[i+1:]] {
-				sub = true
-				break
-			}
-		}
-		if !sub {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-func (e *emitter) cidr(m *MCIDR) string {
-	q := make([]string, len(m.Prefixes))
-	for i, p := range m.Prefixes {
-		q[i] = luaQuote(p.String())
-	}
-	fn := "inet.subnet"
-	if m.V6 {
-		fn = "inet6.subnet"
-	}
-	return fmt.Sprintf("%s({ %s })", fn, strings.Join(q, ", "))
-}
-
 func (e *emitter) matcher(m MatchIR) string {
 	switch m := m.(type) {
 	case MAny:
 		return "match.any()"
-	case *MStr:
-		return e.str(m)
-	case *MPort:
-		var xs []string
-		for _, r := range m.Ranges {
-			if r.Lo == r.Hi {
-				xs = append(xs, fmt.Sprintf("match.port(%d)", r.Lo))
-			} else {
-				xs = append(xs, fmt.Sprintf("match.port(%d, %d)", r.Lo, r.Hi))
-			}
-		}
-		if len(xs) == 1 {
-			return xs[0]
-		}
-		return "composite.anyof({ " + strings.Join(xs, ", ") + " })"
-	case *MCIDR:
-		return e.cidr(m)
+	case leafIR:
+		return m.lua(e)
 	case *MSet:
 		s := m.Set
 		if s.Dynamic() {

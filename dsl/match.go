@@ -2,8 +2,6 @@ package dsl
 
 import (
 	"fmt"
-	"net/netip"
-	"sort"
 	"sync/atomic"
 
 	"github.com/neosocksd-go/neosocksd/core/addr"
@@ -177,53 +175,6 @@ func (s *strSet) why(v *view) string {
 	return fmt.Sprintf("%s %q (%s)", what, k, posString(s.org.pos(int(i))))
 }
 
-type portM struct{ r []PortRange }
-
-func (p *portM) match(v *view) tri {
-	if !v.doSplit() {
-		return errMatch
-	}
-	n, ok := portNumber(v.port)
-	if !ok {
-		return noMatch
-	}
-	for _, r := range p.r {
-		if float64(r.Lo) <= n && n <= float64(r.Hi) {
-			return isMatch
-		}
-	}
-	return noMatch
-}
-
-type patternM struct {
-	pats []string
-	org  *Origin
-}
-
-func (p *patternM) find(v *view) (int, tri) { return firstHit(v, p.pats, patFind) }
-
-func (p *patternM) match(v *view) tri { _, t := p.find(v); return t }
-
-func (p *patternM) why(v *view) string {
-	i, t := p.find(v)
-	return whyHit("pattern", p.pats, p.org, i, t)
-}
-
-type regexM struct {
-	src []string
-	res []*regexMatcher
-	org *Origin
-}
-
-func (r *regexM) find(v *view) (int, tri) { return firstHit(v, r.res, (*regexMatcher).match) }
-
-func (r *regexM) match(v *view) tri { _, t := r.find(v); return t }
-
-func (r *regexM) why(v *view) string {
-	i, t := r.find(v)
-	return whyHit("regex", r.src, r.org, i, t)
-}
-
 // firstHit tries each of xs on the address in turn and returns the index
 // of the first that matches; an error ends the search and is kept in v.
 func firstHit[T any](v *view, xs []T, test func(T, string) (bool, error)) (int, tri) {
@@ -247,137 +198,6 @@ func whyHit(kind string, src []string, org *Origin, i int, t tri) string {
 		return ""
 	}
 	return fmt.Sprintf("%s %q (%s)", kind, src[i], posString(org.pos(i)))
-}
-
-type r4 struct{ lo, hi, org uint32 }
-
-type cidr4M struct {
-	r   []r4
-	org *Origin
-}
-
-func newCIDR4(m *MCIDR) *cidr4M {
-	c := &cidr4M{r: make([]r4, 0, len(m.Prefixes)), org: m.Org}
-	for i, p := range m.Prefixes {
-		b := p.Addr().As4()
-		lo := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
-		hi := lo | uint32((uint64(1)<<(32-p.Bits()))-1)
-		c.r = append(c.r, r4{lo, hi, uint32(i)})
-	}
-	sort.SliceStable(c.r, func(i, j int) bool { return c.r[i].lo < c.r[j].lo })
-	// Merge into disjoint ranges; the earlier-starting entry keeps the origin.
-	out := c.r[:0]
-	for _, x := range c.r {
-		if n := len(out); n > 0 && x.lo <= out[n-1].hi {
-			if x.hi > out[n-1].hi {
-				out[n-1].hi = x.hi
-			}
-			continue
-		}
-		out = append(out, x)
-	}
-	c.r = out
-	return c
-}
-
-func (c *cidr4M) find(v *view) (int, tri) {
-	if !v.ipOK {
-		return 0, errMatch
-	}
-	ip := v.ip4
-	i := sort.Search(len(c.r), func(i int) bool { return c.r[i].hi >= ip })
-	if i < len(c.r) && c.r[i].lo <= ip {
-		return i, isMatch
-	}
-	return 0, noMatch
-}
-
-func (c *cidr4M) match(v *view) tri { _, t := c.find(v); return t }
-
-func (c *cidr4M) why(v *view) string {
-	i, t := c.find(v)
-	if t != isMatch {
-		return ""
-	}
-	return fmt.Sprintf("range %s-%s (%s)", addr.FormatIPv4(c.r[i].lo), addr.FormatIPv4(c.r[i].hi), posString(c.org.pos(int(c.r[i].org))))
-}
-
-type u128 [2]uint64
-
-func less128(a, b u128) bool { return a[0] < b[0] || a[0] == b[0] && a[1] < b[1] }
-
-type r6 struct {
-	lo, hi u128
-	org    uint32
-}
-
-type cidr6M struct {
-	r   []r6
-	org *Origin
-}
-
-func ip6Words(a netip.Addr) u128 {
-	b := a.As16()
-	var w u128
-	for i := 0; i < 8; i++ {
-		w[0] = w[0]<<8 | uint64(b[i])
-		w[1] = w[1]<<8 | uint64(b[8+i])
-	}
-	return w
-}
-
-func newCIDR6(m *MCIDR) *cidr6M {
-	c := &cidr6M{r: make([]r6, 0, len(m.Prefixes)), org: m.Org}
-	for i, p := range m.Prefixes {
-		lo := ip6Words(p.Addr())
-		hi := lo
-		n := p.Bits()
-		switch {
-		case n == 0:
-			hi = u128{^uint64(0), ^uint64(0)}
-		case n <= 64:
-			hi[0] |= (uint64(1) << (64 - n)) - 1
-			hi[1] = ^uint64(0)
-		case n < 128:
-			hi[1] |= (uint64(1) << (128 - n)) - 1
-		}
-		c.r = append(c.r, r6{lo, hi, uint32(i)})
-	}
-	sort.SliceStable(c.r, func(i, j int) bool { return less128(c.r[i].lo, c.r[j].lo) })
-	out := c.r[:0]
-	for _, x := range c.r {
-		if n := len(out); n > 0 && !less128(out[n-1].hi, x.lo) {
-			if less128(out[n-1].hi, x.hi) {
-				out[n-1].hi = x.hi
-			}
-			continue
-		}
-		out = append(out, x)
-	}
-	c.r = out
-	return c
-}
-
-func (c *cidr6M) find(v *view) (int, tri) {
-	if !v.ipOK {
-		return 0, errMatch
-	}
-	ip := u128(v.ip6)
-	i := sort.Search(len(c.r), func(i int) bool { return !less128(c.r[i].hi, ip) })
-	if i < len(c.r) && !less128(ip, c.r[i].lo) {
-		return i, isMatch
-	}
-	return 0, noMatch
-}
-
-func (c *cidr6M) match(v *view) tri { _, t := c.find(v); return t }
-
-func (c *cidr6M) why(v *view) string {
-	i, t := c.find(v)
-	if t != isMatch {
-		return ""
-	}
-	return fmt.Sprintf("prefix entry (%s)", posString(c.org.pos(int(c.r[i].org))))
 }
 
 // setVal is the content of a dynamic set slot.
@@ -453,15 +273,8 @@ func (b *builder) matcher(m MatchIR) (matcher, error) {
 	switch m := m.(type) {
 	case MAny:
 		return anyM{}, nil
-	case *MStr:
-		return b.strMatcher(m)
-	case *MPort:
-		return &portM{r: m.Ranges}, nil
-	case *MCIDR:
-		if m.V6 {
-			return newCIDR6(m), nil
-		}
-		return newCIDR4(m), nil
+	case leafIR:
+		return m.build(b)
 	case *MSet:
 		if m.Set.Dynamic() {
 			return &slotM{slot: &b.t.slots[m.Set.Slot], fam: m.Fam}, nil
@@ -493,24 +306,6 @@ func (b *builder) matchers(ms []MatchIR) ([]matcher, error) {
 		xs = append(xs, x)
 	}
 	return xs, nil
-}
-
-func (b *builder) strMatcher(m *MStr) (matcher, error) {
-	switch m.Kind {
-	case KPattern:
-		return &patternM{pats: m.Vals, org: m.Org}, nil
-	case KRegex:
-		r := &regexM{src: m.Vals, org: m.Org}
-		for _, s := range m.Vals {
-			re, err := compileRegex(s)
-			if err != nil {
-				return nil, fmt.Errorf("regex %q: %w", s, err)
-			}
-			r.res = append(r.res, re)
-		}
-		return r, nil
-	}
-	return newStrSet(m), nil
 }
 
 type setKey struct {

@@ -2,7 +2,6 @@ package dsl
 
 import (
 	"fmt"
-	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -263,10 +262,9 @@ func (m *mutator) set(s *SetDecl) {
 	for kindOff < len(m.src) && strings.ContainsRune(" \t", rune(m.src[kindOff])) {
 		kindOff++
 	}
-	switch s.Kind {
-	case "host", "domain":
-		to := map[string]string{"host": "domain", "domain": "host"}[s.Kind]
-		m.add(s.Name.Pos, "kind", fmt.Sprintf("set %s %s -> %s", s.Name.Name, s.Kind, to), edit{kindOff, kindOff + len(s.Kind), to})
+	kind, _ := setKindOf(s.Kind)
+	if to, ok := map[SetKind]SetKind{SetHost: SetDomain, SetDomain: SetHost}[kind]; ok {
+		m.add(s.Name.Pos, "kind", fmt.Sprintf("set %s %s -> %s", s.Name.Name, s.Kind, to), edit{kindOff, kindOff + len(s.Kind), to.String()})
 	}
 	m.values(s.Kind, s.Values)
 }
@@ -345,25 +343,8 @@ func (m *mutator) kindSwap(u *Unary) {
 		text := kind + " " + strings.Join(vs, ", ")
 		m.add(u.Pos, "kind", fmt.Sprintf("%s -> %s", m.src[from:to], text), edit{from, to, text})
 	}
-	same := func(s string) string { return s }
-	switch u.Kind {
-	case "host":
-		rewrite("domain", same)
-		rewrite("exact", func(s string) string {
-			if strings.Contains(s, ":") {
-				return "[" + s + "]:443"
-			}
-			return s + ":443"
-		})
-	case "domain":
-		rewrite("host", func(s string) string { return strings.TrimPrefix(s, ".") })
-	case "exact":
-		rewrite("host", func(s string) string {
-			if i := strings.LastIndexByte(s, ':'); i > 0 {
-				s = s[:i]
-			}
-			return strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")
-		})
+	for _, sw := range matcherKinds[u.Kind].swaps() {
+		rewrite(sw.to, sw.value)
 	}
 }
 
@@ -373,23 +354,8 @@ func (m *mutator) values(kind string, vs []*Value) {
 	for i, v := range vs {
 		n := valueLen(m.src, v)
 		old := m.text(v.Pos, n)
-		switch kind {
-		case "port":
-			for _, alt := range portEdges(old) {
-				m.add(v.Pos, "port", fmt.Sprintf("port %s -> %s", old, alt), edit{v.Pos.Offset, v.Pos.Offset + n, alt})
-			}
-		case "cidr":
-			for _, alt := range prefixNeighbours(old) {
-				m.add(v.Pos, "cidr", fmt.Sprintf("cidr %s -> %s", old, alt), edit{v.Pos.Offset, v.Pos.Offset + n, alt})
-			}
-		case "regex", "pattern":
-			if v.Str != nil && v.Str.Env == nil {
-				f := regexMutations
-				if kind == "pattern" {
-					f = patternMutations
-				}
-				m.strEdit(v.Str, kind, f)
-			}
+		if k, ok := matcherKinds[kind]; ok { // a list set has no value mutants
+			k.mutateValue(m, v, old)
 		}
 		if len(vs) > 1 {
 			from, to := v.Pos.Offset, v.Pos.Offset+n
@@ -424,75 +390,6 @@ func (m *mutator) strEdit(s *Str, op string, f func(string) []string) {
 		}
 		m.add(s.Pos, op, fmt.Sprintf("%s %s -> %s", op, raw, text), edit{s.Pos.Offset, s.Pos.Offset + n, text})
 	}
-}
-
-// portEdges returns a port or range with each bound moved by one, within
-// 0..65535 and keeping lo <= hi.
-func portEdges(v string) []string {
-	lo, hi, isRange := strings.Cut(v, "-")
-	a, err1 := strconv.Atoi(lo)
-	b, err2 := strconv.Atoi(hi)
-	if !isRange {
-		b, err2 = a, err1
-	}
-	if err1 != nil || err2 != nil {
-		return nil
-	}
-	var out []string
-	add := func(x, y int) {
-		if x < 0 || y > 65535 || x > y {
-			return
-		}
-		if x == y && !isRange {
-			out = append(out, strconv.Itoa(x))
-		} else {
-			out = append(out, fmt.Sprintf("%d-%d", x, y))
-		}
-	}
-	if !isRange {
-		add(a-1, a-1)
-		add(a+1, a+1)
-		return out
-	}
-	add(a-1, b)
-	add(a+1, b)
-	add(a, b-1)
-	add(a, b+1)
-	return out
-}
-
-// prefixNeighbours returns the prefix one bit shorter (as a network) and
-// one bit longer; a bare address counts as a full-length prefix.
-func prefixNeighbours(v string) []string {
-	p, err := netip.ParsePrefix(v)
-	if err != nil {
-		a, err := netip.ParseAddr(v)
-		if err != nil {
-			return nil
-		}
-		p = netip.PrefixFrom(a, a.BitLen())
-	}
-	var out []string
-	if p.Bits() > 0 {
-		out = append(out, netip.PrefixFrom(p.Addr(), p.Bits()-1).Masked().String())
-	}
-	if p.Bits() < p.Addr().BitLen() {
-		out = append(out, netip.PrefixFrom(p.Addr(), p.Bits()+1).String())
-	}
-	return out
-}
-
-// regexMutations drops a leading ^ or trailing $ and changes each
-// unescaped quantifier outside brackets (+ to * and dropped, * to +,
-// ? dropped).
-func regexMutations(s string) []string {
-	return quantifierMutations(s, '\\', "+*?")
-}
-
-// patternMutations does the same for a Lua pattern (escape %, quantifiers
-// + * - ?).
-func patternMutations(s string) []string {
-	return quantifierMutations(s, '%', "+*-?")
 }
 
 func quantifierMutations(s string, esc byte, quants string) []string {

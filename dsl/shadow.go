@@ -1,11 +1,7 @@
 package dsl
 
 import (
-	"net/netip"
 	"slices"
-	"strings"
-
-	"github.com/neosocksd-go/neosocksd/core/addr"
 )
 
 // lintShadowed warns about rules that can never decide a request because
@@ -90,81 +86,8 @@ func implies(b, a MatchIR) bool {
 	case *MSet:
 		bs, ok := b.(*MSet)
 		return ok && bs.Set == a.Set
-	case *MCIDR:
-		bc, ok := b.(*MCIDR)
-		return ok && bc.V6 == a.V6 && cidrInside(bc, a)
-	case *MPort:
-		bp, ok := b.(*MPort)
-		return ok && portsInside(bp, a)
-	case *MStr:
-		bs, ok := b.(*MStr)
-		return ok && strInside(bs, a)
-	}
-	return false
-}
-
-func cidrInside(b, a *MCIDR) bool {
-	for _, q := range b.Prefixes {
-		if !slices.ContainsFunc(a.Prefixes, func(p netip.Prefix) bool { return p.Bits() <= q.Bits() && p.Contains(q.Addr()) }) {
-			return false
-		}
-	}
-	return len(b.Prefixes) > 0
-}
-
-func portsInside(b, a *MPort) bool {
-	for _, q := range b.Ranges {
-		if !slices.ContainsFunc(a.Ranges, func(r PortRange) bool { return r.Lo <= q.Lo && q.Hi <= r.Hi }) {
-			return false
-		}
-	}
-	return len(b.Ranges) > 0
-}
-
-// strInside compares string matchers by their values: the same kind
-// with fewer values, a host or an exact address under a domain, an exact
-// address of a host.
-func strInside(b, a *MStr) bool {
-	if len(b.Vals) == 0 {
-		return false
-	}
-	for _, v := range b.Vals {
-		if !valueInside(b.Kind, v, a) {
-			return false
-		}
-	}
-	return true
-}
-
-func valueInside(kind StrKind, v string, a *MStr) bool {
-	if kind == a.Kind && slices.Contains(a.Vals, v) {
-		return true
-	}
-	host := v
-	switch kind {
-	case KExact:
-		h, _, err := addr.Split(v)
-		if err != nil {
-			return false
-		}
-		host = addr.Lower(h)
-	case KHost, KDomain:
-	default:
-		return false
-	}
-	switch a.Kind {
-	case KHost:
-		return kind == KExact && slices.Contains(a.Vals, host)
-	case KDomain:
-		d, ok := canonDomain(host)
-		if !ok {
-			return false
-		}
-		for _, s := range a.Vals {
-			if d == s || strings.HasSuffix(d, "."+s) {
-				return true
-			}
-		}
+	case leafIR:
+		return a.covers(b)
 	}
 	return false
 }

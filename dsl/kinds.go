@@ -1,0 +1,75 @@
+package dsl
+
+// A matcher kind is a word a rule writes before its values: `host a, b`,
+// `port 443`, `cidr 10.0.0.0/8`. Each kind lives in its own kind_*.go file
+// holding every step of its life: checking the values, its L-IR node,
+// the compiled Go matcher and its trace text, the Lua it prints, and the
+// mutants the conformance suite's mutation test tries. The kinds are
+// registered in matcherKinds below.
+
+// matcherKind checks and mutates the rules of one kind.
+type matcherKind interface {
+	// check validates `kind v1, v2, ...` in a chain whose rules see fam
+	// (ctx names the chain in messages) and returns its L-IR node, or nil
+	// after reporting every problem.
+	check(c *checker, u *Unary, fam family, ctx string) MatchIR
+	// mutateValue adds the mutants of one value, written as old.
+	mutateValue(m *mutator, v *Value, old string)
+	// swaps lists the kinds a rule of this kind is mutated into, each with
+	// how a value is rewritten for it.
+	swaps() []kindSwap
+}
+
+// kindSwap is one kind mutation: the rule's kind becomes to and each of
+// its values is rewritten by value.
+type kindSwap struct {
+	to    string
+	value func(string) string
+}
+
+// noSwaps and noValueMutants are the defaults of a kind without kind
+// mutations or value mutations.
+type noSwaps struct{}
+
+func (noSwaps) swaps() []kindSwap { return nil }
+
+type noValueMutants struct{}
+
+func (noValueMutants) mutateValue(*mutator, *Value, string) {}
+
+// leafIR is the L-IR node of a matcher kind.
+type leafIR interface {
+	MatchIR
+	// build compiles the node for the Go engine.
+	build(b *builder) (matcher, error)
+	// lua prints the node as a libruleset matcher expression.
+	lua(e *emitter) string
+	// decidesHost reports whether the node surely matches every request
+	// whose host is h, whatever the port (for the lint).
+	decidesHost(h string) bool
+	// covers reports whether every request b matches is also matched by
+	// the node, as far as the literals show it (the shadowing lint).
+	covers(b MatchIR) bool
+}
+
+// matcherKinds is the registry of matcher kinds by the word that names
+// them. The grammar's list of kind words (ast.go) must name the same set.
+var matcherKinds = map[string]matcherKind{
+	"exact":   exactKind{},
+	"host":    hostKind{},
+	"domain":  domainKind{},
+	"pattern": patternKind{},
+	"regex":   regexKind{},
+	"port":    portKind{},
+	"cidr":    cidrKind{},
+}
+
+// onlyStrings reports, for a kind whose rules see "host:port" strings,
+// whether the chain does; if not it reports the error.
+func (c *checker) onlyStrings(u *Unary, fam family, ctx string) bool {
+	if fam != famStr {
+		c.d.errorf(u.Pos, "%q is not allowed in %s: its rules see %s; use redirect/redirect6/redirect_name", u.Kind, ctx, famName(fam))
+		return false
+	}
+	return true
+}
