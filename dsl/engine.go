@@ -58,8 +58,8 @@ func LoadFile(path string, o Options) (*Engine, error) {
 	return e, nil
 }
 
-// CompileSource checks and compiles one source text (named filename).
-func CompileSource(filename string, src []byte, o CheckOptions) (*Table, *Diagnostics, error) {
+// compileSource checks and compiles one source text (named filename).
+func compileSource(filename string, src []byte, o CheckOptions) (*Table, *Diagnostics, error) {
 	p, d := Check(filename, src, o)
 	if p == nil {
 		return nil, d, d.Errors()
@@ -87,7 +87,7 @@ func (e *Engine) Reload() error {
 func (e *Engine) install(name string, src []byte) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	t, d, err := CompileSource(name, src, e.o.Check)
+	t, d, err := compileSource(name, src, e.o.Check)
 	if err != nil {
 		return err // the caller reports it, once
 	}

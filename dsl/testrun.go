@@ -63,7 +63,7 @@ func RunTests(p *Program) ([]CaseResult, error) {
 // CheckCase compares a decision and its events with a case's
 // expectation; it returns "" on success or what differs.
 func CheckCase(cs *CaseIR, d route.Decision, ev []Event) string {
-	want := ExpectString(cs)
+	want := expectString(cs)
 	got := FormatDecision(d)
 	if d.Verdict == route.Error {
 		got = "ERROR"
@@ -83,8 +83,8 @@ func CheckCase(cs *CaseIR, d route.Decision, ev []Event) string {
 	return ""
 }
 
-// ExpectString renders a case's expectation like FormatDecision.
-func ExpectString(cs *CaseIR) string {
+// expectString renders a case's expectation like FormatDecision.
+func expectString(cs *CaseIR) string {
 	switch cs.Want {
 	case route.Reject:
 		return "REJECT"
