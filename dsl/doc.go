@@ -28,6 +28,40 @@
 // replaces the run; CompileOptions.NoIndex turns this off, and trace mode
 // always evaluates rule by rule.
 //
+// # Adding a matcher kind
+//
+// A matcher kind (a word a rule writes before its values: exact, host,
+// domain, pattern, regex, port, cidr) is one file, kind_<word>.go: its
+// check of the values, its L-IR node (the M* type), the compiled Go
+// matcher and the trace text of a hit, the Lua it prints, what the lint
+// and the shadowing lint learn from it, and the mutants the conformance
+// suite's mutation test tries. kinds.go declares what a kind provides and
+// registers every kind in matcherKinds. A new kind touches:
+//
+//   - kind_<word>.go, new: a type implementing matcherKind (a string kind
+//     implements strKind and reuses checkStr from kind_str.go) and an
+//     L-IR node implementing leafIR;
+//   - kinds.go: one line in matcherKinds;
+//   - ast.go: the word in Unary.Kind's grammar, and in SetDecl.Kind's if
+//     sets of the kind are allowed (TestMatcherKindsMatchGrammar fails until
+//     the grammar and the registry name the same kinds);
+//   - diag.go: the word in wantMatcher, the "expected a matcher" message;
+//   - a string kind only: its StrKind constant (kind_str.go) and, for sets,
+//     the SetKind constant at the same position (ir.go).
+//
+// Not yet part of the unit: segment.go merges runs of exact, host, domain
+// and cidr rules into one index (a new kind is evaluated rule by rule
+// unless segment.go learns it); exact, host and domain share the hash set
+// of kind_str.go, whose lookup and trace noun switch on the kind; and the
+// conformance suite's stream and probe builders switch on the string
+// kinds to pick literals (conformance/probes.go, disjoint.go,
+// partition.go, engines.go).
+//
+// The checker is split by concept: check.go (driver, includes, names,
+// upstreams), check_values.go, check_sets.go, check_actions.go,
+// check_rules.go (tables, chains, matcher expressions), check_decls.go
+// (hosts, users, default), check_testblocks.go, suggest.go.
+//
 // The package must not run Lua, dial, or do I/O beyond reading the route
 // table, its includes and list files when asked to compile.
 package dsl

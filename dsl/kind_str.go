@@ -124,6 +124,76 @@ type strSetKind struct{}
 
 func (strSetKind) compile(m *MStr) (matcher, error) { return newStrSet(m), nil }
 
+// strSet is exact, host or domain over a hash set (value = entry index).
+type strSet struct {
+	kind StrKind
+	m    map[string]uint32
+	org  *Origin
+}
+
+func newStrSet(ms *MStr) *strSet {
+	s := &strSet{kind: ms.Kind, m: make(map[string]uint32, len(ms.Vals)), org: ms.Org}
+	for i, v := range ms.Vals {
+		if _, dup := s.m[v]; !dup {
+			s.m[v] = uint32(i)
+		}
+	}
+	return s
+}
+
+func (s *strSet) lookup(v *view) (uint32, string, tri) {
+	switch s.kind {
+	case KExact:
+		k := lowerKey(v)
+		i, ok := s.m[k]
+		return i, k, b2t(ok)
+	case KHost:
+		if !v.doSplit() {
+			return 0, "", errMatch
+		}
+		k := v.lowerHost()
+		i, ok := s.m[k]
+		return i, k, b2t(ok)
+	}
+	if !v.doSplit() {
+		return 0, "", errMatch
+	}
+	h := v.domainHost()
+	if h == "" {
+		return 0, "", noMatch
+	}
+	for j := 0; ; {
+		if i, ok := s.m[h[j:]]; ok {
+			return i, h[j:], isMatch
+		}
+		k := indexByteFrom(h, '.', j)
+		if k < 0 {
+			return 0, "", noMatch
+		}
+		j = k + 1
+	}
+}
+
+func indexByteFrom(s string, c byte, from int) int {
+	for i := from; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+func (s *strSet) match(v *view) tri { _, _, t := s.lookup(v); return t }
+
+func (s *strSet) why(v *view) string {
+	i, k, t := s.lookup(v)
+	if t != isMatch {
+		return ""
+	}
+	what := map[StrKind]string{KExact: "address", KHost: "host", KDomain: "suffix"}[s.kind]
+	return fmt.Sprintf("%s %q (%s)", what, k, posString(s.org.pos(int(i))))
+}
+
 func (a *MStr) covers(b MatchIR) bool {
 	bs, ok := b.(*MStr)
 	return ok && strInside(bs, a)
