@@ -31,17 +31,10 @@ func (cidrKind) check(c *checker, u *Unary, fam family, ctx string) MatchIR {
 		return nil
 	}
 	m := &MCIDR{V6: fam == fam6, Org: &Origin{File: u.Pos.Filename}}
-	ok := true
-	for _, v := range u.Values {
-		s, good := c.value(v)
-		if !good {
-			ok = false
-			continue
-		}
+	ok := c.eachValue(u, func(s string, v *Value) bool {
 		p, good := c.prefix(s, v.Pos)
 		if !good {
-			ok = false
-			continue
+			return false
 		}
 		if p.Addr().Is6() != m.V6 {
 			if m.V6 {
@@ -49,12 +42,12 @@ func (cidrKind) check(c *checker, u *Unary, fam family, ctx string) MatchIR {
 			} else {
 				c.d.errorf(v.Pos, "IPv6 prefix %s in %s: its rules see IPv4 addresses; put it in route6", s, ctx)
 			}
-			ok = false
-			continue
+			return false
 		}
 		m.Prefixes = append(m.Prefixes, p)
 		m.Org.add(v.Pos)
-	}
+		return true
+	})
 	if !ok {
 		return nil
 	}

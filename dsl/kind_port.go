@@ -27,20 +27,13 @@ func (portKind) check(c *checker, u *Unary, fam family, ctx string) MatchIR {
 		return nil
 	}
 	m := &MPort{}
-	ok := true
-	for _, v := range u.Values {
-		s, good := c.value(v)
-		if !good {
-			ok = false
-			continue
-		}
+	ok := c.eachValue(u, func(s string, v *Value) bool {
 		r, good := c.port(s, v.Pos)
-		if !good {
-			ok = false
-			continue
+		if good {
+			m.Ranges = append(m.Ranges, r)
 		}
-		m.Ranges = append(m.Ranges, r)
-	}
+		return good
+	})
 	if !ok {
 		return nil
 	}

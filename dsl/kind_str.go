@@ -25,16 +25,6 @@ var strKindNames = [...]string{"exact", "host", "domain", "pattern", "regex"}
 
 func (k StrKind) String() string { return strKindNames[k] }
 
-// strKindOf returns the string matcher kind a name spells.
-func strKindOf(name string) (StrKind, bool) {
-	for k, n := range strKindNames {
-		if n == name {
-			return StrKind(k), true
-		}
-	}
-	return 0, false
-}
-
 // MStr is match.exact/host/domain/pattern/regex over a list of values
 // (exact, host: lower-case; domain: lower-case canonical suffixes).
 type MStr struct {
@@ -69,21 +59,14 @@ func checkStr(k StrKind, c *checker, u *Unary, fam family, ctx string) MatchIR {
 		return nil
 	}
 	m := &MStr{Kind: k, Org: &Origin{File: u.Pos.Filename}}
-	ok := true
-	for _, v := range u.Values {
-		s, good := c.value(v)
-		if !good {
-			ok = false
-			continue
-		}
+	ok := c.eachValue(u, func(s string, v *Value) bool {
 		cv, good := c.strValue(m.Kind, s, v.Pos)
-		if !good {
-			ok = false
-			continue
+		if good {
+			m.Vals = append(m.Vals, cv)
+			m.Org.add(v.Pos)
 		}
-		m.Vals = append(m.Vals, cv)
-		m.Org.add(v.Pos)
-	}
+		return good
+	})
 	if !ok {
 		return nil
 	}

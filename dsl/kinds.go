@@ -64,6 +64,20 @@ var matcherKinds = map[string]matcherKind{
 	"cidr":    cidrKind{},
 }
 
+// eachValue calls one with each value of u that reads (an env value may
+// be unset) and reports whether every value read and one accepted it; one
+// reports its own errors.
+func (c *checker) eachValue(u *Unary, one func(s string, v *Value) bool) bool {
+	ok := true
+	for _, v := range u.Values {
+		s, good := c.value(v)
+		if !good || !one(s, v) {
+			ok = false
+		}
+	}
+	return ok
+}
+
 // onlyStrings reports, for a kind whose rules see "host:port" strings,
 // whether the chain does; if not it reports the error.
 func (c *checker) onlyStrings(u *Unary, fam family, ctx string) bool {
