@@ -51,7 +51,16 @@ type strKind interface {
 }
 
 // impl returns the registered implementation of kind k.
-func (k StrKind) impl() strKind { return matcherKinds[k.String()].(strKind) }
+func (k StrKind) impl() strKind { return strKindImpls[k] }
+
+// strKindImpls is matcherKinds' string kinds by StrKind, so that checking
+// a 100 000-line list does not hash the kind name per value.
+var strKindImpls = func() (impls [len(strKindNames)]strKind) {
+	for k := range impls {
+		impls[k] = matcherKinds[StrKind(k).String()].(strKind)
+	}
+	return impls
+}()
 
 // checkStr is the check of every string kind.
 func checkStr(k StrKind, c *checker, u *Unary, fam family, ctx string) MatchIR {
