@@ -1,10 +1,16 @@
 package dsl
 
 import (
+	goast "go/ast"
+	goparser "go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 )
 
@@ -49,6 +55,37 @@ func TestMatcherKindsMatchGrammar(t *testing.T) {
 			if _, reg := matcherKinds[w].(strKind); !reg || sk.String() != w {
 				t.Errorf("string set kind %q is not a registered string matcher kind", w)
 			}
+		}
+	}
+}
+
+// The package doc promises one file per matcher kind: the kind registered
+// as word is the type wordKind, declared in kind_word.go.
+func TestEachMatcherKindHasItsFile(t *testing.T) {
+	fset := token.NewFileSet()
+	pkgs, err := goparser.ParseDir(fset, ".", func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	declaredIn := map[string]string{}
+	for _, f := range pkgs["dsl"].Files {
+		for _, d := range f.Decls {
+			g, ok := d.(*goast.GenDecl)
+			if !ok || g.Tok != token.TYPE {
+				continue
+			}
+			for _, s := range g.Specs {
+				declaredIn[s.(*goast.TypeSpec).Name.Name] = filepath.Base(fset.Position(s.Pos()).Filename)
+			}
+		}
+	}
+	for word, k := range matcherKinds {
+		typ := reflect.TypeOf(k).Name()
+		if want := word + "Kind"; typ != want {
+			t.Errorf("kind %q is registered as %s, want %s", word, typ, want)
+		}
+		if got, want := declaredIn[typ], "kind_"+word+".go"; got != want {
+			t.Errorf("type %s is declared in %q, want %s", typ, got, want)
 		}
 	}
 }
