@@ -14,9 +14,9 @@ import (
 
 	"github.com/neosocksd-go/neosocksd/core/config"
 	"github.com/neosocksd-go/neosocksd/core/route"
-	"github.com/neosocksd-go/neosocksd/dsl"
 	"github.com/neosocksd-go/neosocksd/core/testkit"
 	"github.com/neosocksd-go/neosocksd/core/testkit/testproxy"
+	"github.com/neosocksd-go/neosocksd/dsl"
 	"github.com/neosocksd-go/neosocksd/script"
 )
 

@@ -22,6 +22,10 @@ func TestNativeCallsWithinBudget(t *testing.T) {
 		name    string
 		fits    bool                          // finishes within the budget now
 		prepare func(*testing.T, *testEngine) // before the request
+		// budget, when set, replaces the daemon's for this case: 64 MiB
+		// (string.rep's cap) of noise may deflate in about a second on a
+		// fast idle machine, so those cases get a quarter of it
+		budget time.Duration
 	}{
 		{name: "find"},
 		{name: "match"},
@@ -31,12 +35,17 @@ func TestNativeCallsWithinBudget(t *testing.T) {
 		{name: "regex"},
 		{name: "sort", prepare: setBigTable},
 		{name: "marshal"},
-		{name: "compress"},
-		{name: "gzip"},
+		{name: "compress", budget: budget / 4},
+		{name: "gzip", budget: budget / 4},
 		{name: "gunzip"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			te, limit := te, budget
+			if tc.budget != 0 {
+				limit = tc.budget
+				te = loadTestRuleset(t, Options{Budget: limit}, "testdata/native.lua")
+			}
 			if tc.prepare != nil {
 				tc.prepare(t, te)
 			}
@@ -50,7 +59,7 @@ func TestNativeCallsWithinBudget(t *testing.T) {
 			} else if d.Verdict != route.Error || !strings.Contains(d.Reason, ErrBudget.Error()) {
 				t.Fatalf("decision %v %q, want the budget error", d.Verdict, d.Reason)
 			}
-			t.Logf("%s: answered after %v (%.2f x budget)", tc.name, took.Round(time.Millisecond), float64(took)/float64(budget))
+			t.Logf("%s: answered after %v (%.2f x budget)", tc.name, took.Round(time.Millisecond), float64(took)/float64(limit))
 			if d := routeOf(t, te.Engine, route.Resolve, "ok.test:8"); d.Verdict != route.Forward {
 				t.Fatalf("next request: %v %q", d.Verdict, d.Reason)
 			}
