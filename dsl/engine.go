@@ -33,7 +33,9 @@ type Options struct {
 
 // Engine serves a route table to the proxy: it implements route.Router and
 // api.Ruleset, reloads from its file, and swaps tables atomically. A failed
-// compile keeps the previous table.
+// compile keeps the previous table. It runs no code and has no VM, so it
+// implements none of the API's optional abilities (api.Invoker,
+// api.RPCaller, api.Collector, api.RuntimeReporter).
 type Engine struct {
 	path string
 	o    Options
@@ -42,7 +44,8 @@ type Engine struct {
 	sets map[string][]string
 }
 
-// ErrNoCode is returned for API calls that would run code.
+// ErrNoCode is returned for an update of a Lua module: a route table has
+// no code to replace.
 var ErrNoCode = errors.New("route tables run no code")
 
 // LoadFile compiles the route table at path. The error, if any, is a
@@ -162,20 +165,6 @@ func (e *Engine) Metrics(context.Context) string {
 		fmt.Fprintf(&b, "neosocksd_rule_hits_total{rule=%q} %d\n", h.Rule, h.Hits)
 	}
 	return b.String()
-}
-
-// Runtime reports nothing: there is no VM (VM is false).
-func (e *Engine) Runtime() api.Runtime { return api.Runtime{} }
-
-// Invoke is refused.
-func (e *Engine) Invoke(context.Context, []byte) error { return ErrNoCode }
-
-// RPCall is refused.
-func (e *Engine) RPCall(context.Context, []byte) ([]byte, error) { return nil, ErrNoCode }
-
-// GC has nothing to collect.
-func (e *Engine) GC(context.Context) (api.Runtime, api.Runtime, error) {
-	return api.Runtime{}, api.Runtime{}, nil
 }
 
 // Update compiles code as a route table (module "" or "ruleset"); includes

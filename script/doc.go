@@ -1,7 +1,8 @@
 // Package script is the Lua ruleset engine: it hosts one gopher-lua VM,
 // runs neosocksd rulesets in it, and implements route.Router (the
-// resolve/route/route6 callbacks) and api.Ruleset (the /healthy, /stats,
-// /metrics and /ruleset/* hooks).
+// resolve/route/route6 callbacks), api.Ruleset (the /healthy, /stats,
+// /metrics and /ruleset/update hooks) and every optional ability of the
+// API: api.Invoker, api.RPCaller, api.Collector and api.RuntimeReporter.
 //
 // # One owner
 //

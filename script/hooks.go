@@ -181,4 +181,11 @@ func (e *Engine) RPCall(ctx context.Context, code []byte) ([]byte, error) {
 	}
 }
 
-var _ api.Ruleset = (*Engine)(nil)
+// The Lua engine has every ability the API can ask for.
+var (
+	_ api.Ruleset         = (*Engine)(nil)
+	_ api.Invoker         = (*Engine)(nil)
+	_ api.RPCaller        = (*Engine)(nil)
+	_ api.Collector       = (*Engine)(nil)
+	_ api.RuntimeReporter = (*Engine)(nil)
+)

@@ -10,6 +10,9 @@ import (
 	"github.com/neosocksd-go/neosocksd/core/stats"
 )
 
+// msgNoCode answers /ruleset/invoke on an engine that is no Invoker.
+const msgNoCode = "ruleset runs no code"
+
 // endpoint describes the restapi_check a leaf endpoint runs.
 type endpoint struct {
 	method   string // "" = checked by the handler
@@ -213,7 +216,12 @@ func (s *Server) invoke(ctx context.Context, w *writer, rs Ruleset) {
 	if !ok {
 		return
 	}
-	if err := rs.Invoke(ctx, code); err != nil {
+	inv, ok := rs.(Invoker)
+	if !ok {
+		w.errmsg(500, msgNoCode)
+		return
+	}
+	if err := inv.Invoke(ctx, code); err != nil {
 		s.log.Debug("api invoke", "err", err)
 		w.errmsg(500, err.Error())
 		return
@@ -255,10 +263,13 @@ func (s *Server) gc(ctx context.Context, w *writer, rs Ruleset) {
 		return
 	}
 	t0 := time.Now()
-	before, after, err := rs.GC(ctx)
-	if err != nil {
-		w.errmsg(500, err.Error())
-		return
+	var before, after Runtime
+	if c, ok := rs.(Collector); ok {
+		var err error
+		if before, after, err = c.GC(ctx); err != nil {
+			w.errmsg(500, err.Error())
+			return
+		}
 	}
 	cost := time.Since(t0)
 	b := appendLabel(nil, "Difference")
@@ -283,7 +294,12 @@ func (s *Server) rpcall(ctx context.Context, w *writer, rs Ruleset) {
 	if !ok {
 		return
 	}
-	out, err := rs.RPCall(ctx, code)
+	rc, ok := rs.(RPCaller)
+	if !ok {
+		w.errmsg(500, rpc.NoReturn)
+		return
+	}
+	out, err := rc.RPCall(ctx, code)
 	if err != nil {
 		if ctx.Err() != nil {
 			// The connection timer fired: close without an answer.

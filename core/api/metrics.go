@@ -129,7 +129,7 @@ func (s *Server) appendMetrics(ctx context.Context, b []byte) []byte {
 	}
 	rs := s.ruleset()
 	if rs != nil {
-		if rt := rs.Runtime(); rt.VM {
+		if rt := runtimeOf(rs); rt.VM {
 			p.uint(n+"lua_memory_bytes", "Bytes allocated by the Lua VM.", "gauge", rt.Allocated)
 			p.uint(n+"lua_objects", "Number of live Lua objects.", "gauge", rt.Objects)
 			p.int(n+"lua_threads_active", "Lua coroutines currently dispatched.", "gauge", rt.ThreadsActive)

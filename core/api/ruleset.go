@@ -32,10 +32,12 @@ import (
 	"github.com/neosocksd-go/neosocksd/core/stats"
 )
 
-// Ruleset is what the API needs from a routing engine. The Lua engine and
-// the compiled route table implement it; an engine that cannot do
-// something (the route table runs no code) returns an error saying so,
-// which the API answers as 500 text/plain.
+// Ruleset is what the API needs from every routing engine: health, the
+// /stats and /metrics text, and replacing the ruleset. The Lua engine and
+// the compiled route table implement it. What only some engines can do is
+// an optional interface below (Invoker, RPCaller, Collector,
+// RuntimeReporter), which the API detects with a type assertion on the
+// value Server.Ruleset returns, so an engine declares only what it does.
 type Ruleset interface {
 	// Healthy calls ruleset.healthy: "" means healthy, anything else is the
 	// 503 body.
@@ -45,20 +47,50 @@ type Ruleset interface {
 	Stats(ctx context.Context, dt time.Duration, q *string) string
 	// Metrics returns Prometheus text appended to /metrics ("" for none).
 	Metrics(ctx context.Context) string
-	// Runtime reports the engine's own statistics for /stats?runtime,
-	// /metrics and /ruleset/gc.
-	Runtime() Runtime
-	// Invoke runs code in a sandbox on the engine (POST /ruleset/invoke).
-	Invoke(ctx context.Context, code []byte) error
 	// Update replaces the ruleset (module "" or "ruleset") or a module
-	// (POST /ruleset/update). chunkname "" means the default.
+	// (POST /ruleset/update). chunkname "" means the default. The error's
+	// text is the 500 body.
 	Update(ctx context.Context, module, chunkname string, code []byte) error
+}
+
+// Invoker is a Ruleset that runs code (POST /ruleset/invoke). Without it
+// the endpoint answers 500 "ruleset runs no code".
+type Invoker interface {
+	// Invoke runs code in a sandbox on the engine. The error's text is the
+	// 500 body.
+	Invoke(ctx context.Context, code []byte) error
+}
+
+// RPCaller is a Ruleset that answers RPC chunks (POST /ruleset/rpcall).
+// Without it the endpoint answers 500 "rpcall did not return", as for a
+// call that fails.
+type RPCaller interface {
+	// RPCall runs an RPC chunk and returns the marshalled results, the body
+	// "return true,..." An error means "rpcall did not return".
+	RPCall(ctx context.Context, code []byte) ([]byte, error)
+}
+
+// Collector is a Ruleset with memory to collect (POST /ruleset/gc).
+// Without it the endpoint reports a collection of nothing: zero before
+// and after.
+type Collector interface {
 	// GC runs a full collection and reports the runtime before and after.
 	GC(ctx context.Context) (before, after Runtime, err error)
-	// RPCall runs an RPC chunk and returns the marshalled results, the body
-	// "return true,..." (POST /ruleset/rpcall). An error means "rpcall did
-	// not return".
-	RPCall(ctx context.Context, code []byte) ([]byte, error)
+}
+
+// RuntimeReporter is a Ruleset with runtime figures of its own, shown by
+// /stats?runtime, /metrics (when Runtime.VM is set) and /ruleset/gc.
+// Without it those show a zero Runtime.
+type RuntimeReporter interface {
+	Runtime() Runtime
+}
+
+// runtimeOf returns rs's runtime figures, zero when it has none.
+func runtimeOf(rs Ruleset) Runtime {
+	if rr, ok := rs.(RuntimeReporter); ok {
+		return rr.Runtime()
+	}
+	return Runtime{}
 }
 
 // Runtime is the engine's memory and routine statistics.

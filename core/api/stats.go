@@ -174,7 +174,7 @@ func (s *Server) appendStats(ctx context.Context, b []byte, opt statsOptions) []
 		b = stats.AppendBytes(b, float64(c.APIClientTx.Load()))
 		b = append(b, '\n')
 		if opt.runtime && rs != nil {
-			b = appendRuntime(b, rs.Runtime())
+			b = appendRuntime(b, runtimeOf(rs))
 		}
 		// successful dials made for proxy requests (not the RPC client's)
 		b = appendLabel(b, "Connect Latency")
