@@ -134,10 +134,18 @@ type RouterFunc func(ctx context.Context, req *Request) (Decision, error)
 func (f RouterFunc) Route(ctx context.Context, req *Request) (Decision, error) { return f(ctx, req) }
 
 // Static is the router used when no ruleset is loaded: every request goes
-// where it asked to (the dialer prepends the -x chain).
-var Static Router = RouterFunc(func(_ context.Context, req *Request) (Decision, error) {
+// where it asked to (the dialer prepends the -x chain). Its dynamic type is
+// comparable, so r == Static tells whether a Router is this one, with no
+// panic whatever r holds.
+var Static Router = static{}
+
+// static is the type of Static.
+type static struct{}
+
+// Route sends the request where it asked to go.
+func (static) Route(_ context.Context, req *Request) (Decision, error) {
 	return Direct(req.Addr), nil
-})
+}
 
 // Chain is an ordered list of proxy URIs, first hop first, kept in a
 // comparable form. The hops are stored unparsed; the dialer parses them.

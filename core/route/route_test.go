@@ -1,6 +1,7 @@
 package route
 
 import (
+	"context"
 	"slices"
 	"testing"
 )
@@ -31,5 +32,31 @@ func TestChainRoundTrip(t *testing.T) {
 	}
 	if MakeChain("a", "b") == MakeChain("ab") {
 		t.Fatal("different chains compare equal")
+	}
+}
+
+// TestStaticComparable: a Router can be compared with Static, whatever it
+// holds, and only Static equals it; Static forwards where asked.
+func TestStaticComparable(t *testing.T) {
+	fn := RouterFunc(func(context.Context, *Request) (Decision, error) { return Decision{}, nil })
+	tests := []struct {
+		name string
+		r    Router
+		want bool
+	}{
+		{name: "static", r: Static, want: true},
+		{name: "router func", r: fn, want: false},
+		{name: "nil", r: nil, want: false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.r == Static; got != tc.want {
+				t.Fatalf("r == Static: %v", got)
+			}
+		})
+	}
+	d, err := Static.Route(context.Background(), &Request{Addr: "example.org:443"})
+	if err != nil || d != Direct("example.org:443") {
+		t.Fatalf("%v %v", d, err)
 	}
 }

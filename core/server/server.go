@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
-	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -183,17 +182,11 @@ func (s *Server) SetRouter(r route.Router) {
 	s.router.Store(&routerBox{r})
 }
 
-// staticFunc identifies route.Static: the server's own no-router path
-// does the same without building a request, and keeps the
-// no-ruleset behaviours (HTTP 500 for an unparsable target).
-var staticFunc = reflect.ValueOf(route.Static).Pointer()
-
-// isStatic reports whether r is route.Static. Func values are not
-// comparable, so the code pointers are.
-func isStatic(r route.Router) bool {
-	rf, ok := r.(route.RouterFunc)
-	return ok && reflect.ValueOf(rf).Pointer() == staticFunc
-}
+// isStatic reports whether r is route.Static: the server's own no-router
+// path does the same without building a request, and keeps the
+// no-ruleset behaviours (HTTP 500 for an unparsable target). route.Static
+// is a comparable value, so == is enough.
+func isStatic(r route.Router) bool { return r == route.Static }
 
 // currentRouter returns the router, or nil when there is none.
 func (s *Server) currentRouter() route.Router {
