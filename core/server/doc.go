@@ -74,18 +74,16 @@
 //
 // # The HTTP listener contract
 //
-// The --http listener is dispatched through the package variable
-// httpServe. The HTTP proxy (http.go, a separate file of this package)
-// sets it from an init function:
+// Connections accepted on the --http listener go straight to the HTTP
+// proxy's method (http.go), the way the proxy listener's go to the SOCKS
+// sniffer:
 //
-//	func init() { httpServe = (*Server).serveHTTP }
 //	func (s *Server) serveHTTP(c *conn) { ... }
 //
 // The handler gets the *conn in its half-open phase and must return when
 // it is done with it; the dispatcher closes c afterwards, decrements
 // HalfOpen if no session was started, and counts RejectTimeout if the
-// deadline had passed. If httpServe is nil, Listen refuses to bind --http
-// with an error.
+// deadline had passed.
 //
 // Handshake bytes read from and written to c through c.read and c.write
 // count in ServerRx/ServerTx. Counters Accept and Serve are counted by

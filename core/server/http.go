@@ -18,8 +18,6 @@ import (
 // connection, either a CONNECT tunnel or an absolute-URI request forwarded
 // to the origin ("proxy_pass"), with WebSocket-style upgrades tunnelled.
 
-func init() { httpServe = (*Server).serveHTTP }
-
 // maxForwardHead bounds the rebuilt request head sent upstream (413).
 const maxForwardHead = 8192
 

@@ -120,7 +120,7 @@ func FuzzHTTPProxy(f *testing.F) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			s.serveConn(c, func(c *conn) { httpServe(s, c) })
+			s.serveConn(c, s.serveHTTP)
 			// A tunnel outlives the handler; wait for its relay too.
 			s.conndone.Wait()
 		}()

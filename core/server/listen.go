@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 
@@ -16,9 +15,6 @@ import (
 // --tproxy (failure is an error), buffer sizes, keep-alive per config. It
 // logs "listen: <addr>" for each. On error nothing stays bound.
 func (s *Server) Listen() error {
-	if s.conf.HTTPListen != "" && httpServe == nil {
-		return errors.New("server: the HTTP proxy is not built in")
-	}
 	var pl, hl net.Listener
 	var err error
 	if s.conf.Listen != "" {

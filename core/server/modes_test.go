@@ -313,22 +313,13 @@ func TestListenErrors(t *testing.T) {
 		name   string
 		listen string
 		http   string
-		noHTTP bool
 	}{
 		{name: "unbracketed ipv6", listen: "::1:80"},
 		{name: "no port", listen: "127.0.0.1"},
-		{name: "http listener without the http proxy", listen: "127.0.0.1:0", http: "127.0.0.1:0", noHTTP: true},
 		{name: "second listener fails", listen: "127.0.0.1:0", http: "256.0.0.1:0"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.noHTTP {
-				saved := httpServe
-				httpServe = nil
-				defer func() { httpServe = saved }()
-			} else if tc.http != "" && httpServe == nil {
-				t.Skip("no HTTP proxy in this build")
-			}
 			conf := testConfig()
 			conf.Listen, conf.HTTPListen = tc.listen, tc.http
 			s, err := New(Options{Config: conf, Dialer: &fakeDialer{}})

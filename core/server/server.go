@@ -44,10 +44,6 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// httpServe handles a connection accepted on the --http listener. It is
-// set by http.go; see the package documentation for the contract.
-var httpServe func(s *Server, c *conn)
-
 // errOutbound is the message of the error New returns for a bad -f.
 var errOutbound = errors.New("unable to parse outbound configuration")
 
@@ -261,7 +257,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		s.startLoop(s.proxyLn, h)
 	}
 	if s.httpLn != nil {
-		s.startLoop(s.httpLn, func(c *conn) { httpServe(s, c) })
+		s.startLoop(s.httpLn, s.serveHTTP)
 	}
 	s.mu.Unlock()
 	select {
