@@ -100,8 +100,6 @@ func credential(v string) (string, bool) {
 const challenge = "WWW-Authenticate: Bearer realm=\"neosocksd\"\r\n" +
 	"WWW-Authenticate: Basic realm=\"neosocksd\", charset=\"UTF-8\"\r\n"
 
-// unauthorized answers 401 and closes the connection, leaving any body
-// unread.
-func (w *writer) unauthorized() {
-	w.errmsgWith(401, challenge, "authentication required\n")
-}
+// errUnauthorized answers 401 with the challenge and closes the
+// connection, leaving any body unread.
+var errUnauthorized error = &statusError{code: 401, text: true, msg: "authentication required\n", header: challenge}

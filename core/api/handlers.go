@@ -19,162 +19,147 @@ type endpoint struct {
 	needBody bool   // Content-Length required (411)
 }
 
-// handle routes one request (api.md §2) and answers it through w.
+// handle answers one request: a handler's error is answered by fail.
 func (s *Server) handle(ctx context.Context, w *writer) {
+	if err := s.route(ctx, w); err != nil {
+		s.fail(w, err)
+	}
+}
+
+// route dispatches one request (api.md §2) to its handler.
+func (s *Server) route(ctx context.Context, w *writer) error {
 	r := w.req
 	if r.status != 0 {
-		w.page(r.status)
-		return
+		return pageError(r.status)
 	}
 	tg, ok := splitTarget(r.Target)
 	if !ok {
-		w.page(400)
-		return
+		return pageError(400)
 	}
 	seg, ok := tg.segment()
 	if !ok {
-		w.page(400)
-		return
+		return pageError(400)
 	}
 	if s.needsToken(seg) && !s.authorized(r) {
-		w.unauthorized()
-		return
+		return errUnauthorized
 	}
 	switch seg {
 	case "healthy":
-		if s.check(w, &tg, endpoint{method: "GET"}) {
-			s.healthy(ctx, w)
+		if err := check(r, &tg, endpoint{method: "GET"}); err != nil {
+			return err
 		}
+		return s.healthy(ctx, w)
 	case "stats":
-		if s.check(w, &tg, endpoint{}) {
-			s.statsPage(ctx, w, &tg)
+		if err := check(r, &tg, endpoint{}); err != nil {
+			return err
 		}
+		return s.statsPage(ctx, w, &tg)
 	case "metrics":
-		if s.check(w, &tg, endpoint{}) {
-			if r.Method != "GET" {
-				w.page(405)
-				return
-			}
-			s.metrics(ctx, w)
+		if err := check(r, &tg, endpoint{}); err != nil {
+			return err
 		}
+		if r.Method != "GET" {
+			return pageError(405)
+		}
+		return s.metrics(ctx, w)
 	case "ruleset":
 		rs := s.ruleset()
 		if rs == nil {
-			w.errmsg(500, rpc.NoRuleset)
-			return
+			return textError(500, rpc.NoRuleset, nil)
 		}
 		sub, ok := tg.segment()
 		if !ok {
-			w.page(400)
-			return
+			return pageError(400)
 		}
+		var ep endpoint
+		var h func() error
 		switch sub {
 		case "invoke":
-			if s.check(w, &tg, endpoint{method: "POST", needBody: true}) {
-				s.invoke(ctx, w, rs)
-			}
+			ep = endpoint{method: "POST", needBody: true}
+			h = func() error { return s.invoke(ctx, w, rs) }
 		case "update":
-			if s.check(w, &tg, endpoint{method: "POST", needBody: true}) {
-				s.update(ctx, w, rs, &tg)
-			}
+			ep = endpoint{method: "POST", needBody: true}
+			h = func() error { return s.update(ctx, w, rs, &tg) }
 		case "gc":
-			if s.check(w, &tg, endpoint{method: "POST"}) {
-				s.gc(ctx, w, rs)
-			}
+			ep = endpoint{method: "POST"}
+			h = func() error { return s.gc(ctx, w, rs) }
 		case "rpcall":
-			if s.check(w, &tg, endpoint{method: "POST", needBody: true}) {
-				s.rpcall(ctx, w, rs)
-			}
+			ep = endpoint{method: "POST", needBody: true}
+			h = func() error { return s.rpcall(ctx, w, rs) }
 		default:
-			w.page(404)
+			return pageError(404)
 		}
-	default:
-		w.page(404)
+		if err := check(r, &tg, ep); err != nil {
+			return err
+		}
+		return h()
 	}
+	return pageError(404)
 }
 
 // check runs restapi_check: extra path segments 404, wrong method 405,
-// chunked body 501, missing Content-Length 411. It answers and returns
-// false on failure.
-func (s *Server) check(w *writer, tg *target, ep endpoint) bool {
-	r := w.req
+// chunked body 501, missing Content-Length 411.
+func check(r *request, tg *target, ep endpoint) error {
 	switch {
 	case tg.rest != "":
-		w.page(404)
+		return pageError(404)
 	case ep.method != "" && r.Method != ep.method:
-		w.page(405)
+		return pageError(405)
 	case r.chunked:
-		w.page(501)
+		return pageError(501)
 	case ep.needBody && r.contentLength < 0:
-		w.page(411)
-	default:
-		return true
+		return pageError(411)
 	}
-	return false
+	return nil
 }
 
-// body reads and decodes the request body. On failure it has answered
-// (or the connection is dead) and returns false.
-func (s *Server) body(w *writer) ([]byte, bool) {
+// body reads and decodes the request body.
+func (s *Server) body(w *writer) ([]byte, error) {
 	r := w.req
 	if r.contentLength <= 0 {
-		return nil, true
+		return nil, nil
 	}
 	if r.expectContinue {
-		if w.err = w.cc.write([]byte("HTTP/1.1 100 Continue\r\n\r\n")); w.err != nil {
-			return nil, false
+		if err := w.cc.write([]byte("HTTP/1.1 100 Continue\r\n\r\n")); err != nil {
+			return nil, err
 		}
 	}
 	if r.encoding == "" {
-		b, err := w.cc.readBody(r.contentLength)
-		if err != nil {
-			w.err, w.close = err, true
-			return nil, false
-		}
-		return b, true
+		return w.cc.readBody(r.contentLength)
 	}
 	b, err := w.cc.readEncodedBody(r.contentLength, r.encoding)
 	var ioErr *bodyIOError
-	switch {
-	case errors.As(err, &ioErr):
-		w.err, w.close = ioErr.err, true
-		return nil, false
-	case errors.Is(err, errBodyTooLarge):
-		w.page(413)
-		return nil, false
-	case err != nil:
-		w.page(400)
-		return nil, false
+	if err != nil && !errors.As(err, &ioErr) && !errors.Is(err, errBodyTooLarge) {
+		// The body arrived but does not decode.
+		return nil, &statusError{code: 400, err: err}
 	}
-	return b, true
+	return b, err
 }
 
-func (s *Server) healthy(ctx context.Context, w *writer) {
-	if _, ok := s.body(w); !ok {
-		return
+func (s *Server) healthy(ctx context.Context, w *writer) error {
+	if _, err := s.body(w); err != nil {
+		return err
 	}
 	if rs := s.ruleset(); rs != nil {
 		if msg := rs.Healthy(ctx); msg != "" {
-			w.errmsg(503, msg)
-			return
+			return textError(503, msg, nil)
 		}
 	}
 	w.reply(200, "", nil)
+	return nil
 }
 
-func (s *Server) statsPage(ctx context.Context, w *writer, tg *target) {
+func (s *Server) statsPage(ctx context.Context, w *writer, tg *target) error {
 	q, ok := parseQuery(tg.query)
 	if !ok {
-		w.page(400)
-		return
+		return pageError(400)
 	}
 	r := w.req
 	if r.Method != "GET" && r.Method != "POST" {
-		w.page(405)
-		return
+		return pageError(405)
 	}
-	if _, ok := s.body(w); !ok {
-		return
+	if _, err := s.body(w); err != nil {
+		return err
 	}
 	opt := statsOptions{
 		banner:  !boolParam(q, "nobanner", false),
@@ -196,11 +181,12 @@ func (s *Server) statsPage(ctx context.Context, w *writer, tg *target) {
 		body = rpc.Deflate(body)
 	}
 	w.reply(200, hdr.String(), body)
+	return nil
 }
 
-func (s *Server) metrics(ctx context.Context, w *writer) {
-	if _, ok := s.body(w); !ok {
-		return
+func (s *Server) metrics(ctx context.Context, w *writer) error {
+	if _, err := s.body(w); err != nil {
+		return err
 	}
 	body := s.appendMetrics(ctx, nil)
 	hdr := "Cache-Control: no-store\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
@@ -209,35 +195,33 @@ func (s *Server) metrics(ctx context.Context, w *writer) {
 		body = rpc.Deflate(body)
 	}
 	w.reply(200, hdr, body)
+	return nil
 }
 
-func (s *Server) invoke(ctx context.Context, w *writer, rs Ruleset) {
-	code, ok := s.body(w)
-	if !ok {
-		return
+func (s *Server) invoke(ctx context.Context, w *writer, rs Ruleset) error {
+	code, err := s.body(w)
+	if err != nil {
+		return err
 	}
 	inv, ok := rs.(Invoker)
 	if !ok {
-		w.errmsg(500, msgNoCode)
-		return
+		return textError(500, msgNoCode, nil)
 	}
 	if err := inv.Invoke(ctx, code); err != nil {
-		s.log.Debug("api invoke", "err", err)
-		w.errmsg(500, err.Error())
-		return
+		return textError(500, err.Error(), err)
 	}
 	w.reply(200, "", nil)
+	return nil
 }
 
-func (s *Server) update(ctx context.Context, w *writer, rs Ruleset, tg *target) {
+func (s *Server) update(ctx context.Context, w *writer, rs Ruleset, tg *target) error {
 	q, ok := parseQuery(tg.query)
 	if !ok {
-		w.page(400)
-		return
+		return pageError(400)
 	}
-	code, ok := s.body(w)
-	if !ok {
-		return
+	code, err := s.body(w)
+	if err != nil {
+		return err
 	}
 	var module, chunkname string
 	if v := q["module"]; v.hasValue {
@@ -248,27 +232,25 @@ func (s *Server) update(ctx context.Context, w *writer, rs Ruleset, tg *target) 
 	}
 	t0 := time.Now()
 	if err := rs.Update(ctx, module, chunkname, code); err != nil {
-		s.log.Debug("api update", "err", err)
-		w.errmsg(500, err.Error())
-		return
+		return textError(500, err.Error(), err)
 	}
 	body := appendLabel(nil, "Time Cost")
 	body = append(body, stats.FormatDuration(time.Since(t0))...)
 	body = append(body, '\n')
 	w.reply(200, textPlain, body)
+	return nil
 }
 
-func (s *Server) gc(ctx context.Context, w *writer, rs Ruleset) {
-	if _, ok := s.body(w); !ok {
-		return
+func (s *Server) gc(ctx context.Context, w *writer, rs Ruleset) error {
+	if _, err := s.body(w); err != nil {
+		return err
 	}
 	t0 := time.Now()
 	var before, after Runtime
 	if c, ok := rs.(Collector); ok {
 		var err error
 		if before, after, err = c.GC(ctx); err != nil {
-			w.errmsg(500, err.Error())
-			return
+			return textError(500, err.Error(), err)
 		}
 	}
 	cost := time.Since(t0)
@@ -282,33 +264,29 @@ func (s *Server) gc(ctx context.Context, w *writer, rs Ruleset) {
 	b = append(b, stats.FormatDuration(cost)...)
 	b = append(b, '\n')
 	w.reply(200, textPlain, b)
+	return nil
 }
 
-func (s *Server) rpcall(ctx context.Context, w *writer, rs Ruleset) {
+func (s *Server) rpcall(ctx context.Context, w *writer, rs Ruleset) error {
 	r := w.req
 	if !r.hasContentType || !rpc.IsContentType(r.contentType) {
-		w.page(400)
-		return
+		return pageError(400)
 	}
-	code, ok := s.body(w)
-	if !ok {
-		return
+	code, err := s.body(w)
+	if err != nil {
+		return err
 	}
 	rc, ok := rs.(RPCaller)
 	if !ok {
-		w.errmsg(500, rpc.NoReturn)
-		return
+		return textError(500, rpc.NoReturn, nil)
 	}
 	out, err := rc.RPCall(ctx, code)
 	if err != nil {
 		if ctx.Err() != nil {
 			// The connection timer fired: close without an answer.
-			w.err, w.close = ctx.Err(), true
-			return
+			return ctx.Err()
 		}
-		s.log.Debug("api rpcall", "err", err)
-		w.errmsg(500, rpc.NoReturn)
-		return
+		return textError(500, rpc.NoReturn, err)
 	}
 	hdr := "Content-Type: " + rpc.ContentType + "\r\n"
 	if r.acceptDeflate && len(out) >= rpc.MinDeflate {
@@ -316,4 +294,5 @@ func (s *Server) rpcall(ctx context.Context, w *writer, rs Ruleset) {
 		out = rpc.Deflate(out)
 	}
 	w.reply(200, hdr, out)
+	return nil
 }

@@ -41,18 +41,6 @@ func (cc *conn) readHead() (*request, error) {
 	}
 }
 
-// headStatus maps a head parse error to its status, 0 for I/O errors
-// (which close silently).
-func headStatus(err error) int {
-	switch {
-	case errors.Is(err, http.ErrTooLarge):
-		return 413
-	case errors.Is(err, http.ErrMalformed):
-		return 400
-	}
-	return 0
-}
-
 // keepAlive reports whether the connection persists after this request:
 // HTTP/1.1 and no "Connection: close".
 func keepAlive(r *request) bool {
@@ -279,7 +267,9 @@ type writer struct {
 	req    *request
 	close  bool
 	status int
-	err    error
+	err    error // writing failed, or the request ended without an answer
+	// failure is the error fail answered, for the request's log line.
+	failure error
 }
 
 // page sends an HTML error page and closes the connection.
@@ -303,14 +293,10 @@ func (w *writer) head(b []byte, code int) []byte {
 
 const textPlain = "Content-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\n"
 
-// errmsg sends a text/plain message; status 400 and above close the
-// connection. The message is cut so the response fits 8 KiB.
-func (w *writer) errmsg(code int, msg string) {
-	w.errmsgWith(code, "", msg)
-}
-
-// errmsgWith is errmsg with extra pre-formatted header lines.
-func (w *writer) errmsgWith(code int, extra, msg string) {
+// errmsg sends a text/plain message after the extra pre-formatted header
+// lines; status 400 and above close the connection. The message is cut so
+// the response fits 8 KiB.
+func (w *writer) errmsg(code int, extra, msg string) {
 	if code >= 400 {
 		w.close = true
 	}

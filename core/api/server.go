@@ -258,12 +258,11 @@ func (cc *conn) serveOne(ctx context.Context) bool {
 	}
 	head, err := cc.readHead()
 	if err != nil {
-		if status := headStatus(err); status != 0 {
-			w := &writer{cc: cc, close: true}
-			w.page(status)
+		w := &writer{cc: cc, close: true}
+		s.fail(w, err)
+		if w.status != 0 {
 			cc.linger = w.err == nil
-			s.log.Debug("api bad request", "client", cc.c.RemoteAddr().String(), "err", err)
-			return false
+			s.log.Debug("api bad request", "client", cc.c.RemoteAddr().String(), "status", w.status, "err", err)
 		}
 		return false
 	}
@@ -276,8 +275,12 @@ func (cc *conn) serveOne(ctx context.Context) bool {
 		s.log.Debug("api write", "client", cc.c.RemoteAddr().String(), "err", w.err)
 		return false
 	}
-	s.log.Debug("api request", "client", cc.c.RemoteAddr().String(), "method", head.Method,
-		"target", head.Target, "status", w.status, "dur", time.Since(t0))
+	attrs := []any{"client", cc.c.RemoteAddr().String(), "method", head.Method,
+		"target", head.Target, "status", w.status, "dur", time.Since(t0)}
+	if w.failure != nil {
+		attrs = append(attrs, "err", w.failure)
+	}
+	s.log.Debug("api request", attrs...)
 	cc.linger = w.close
 	return !w.close
 }
