@@ -4,6 +4,43 @@
 // which net/http refuses. It must not know how a ruleset works (engines
 // implement Ruleset) nor run the proxy listeners.
 //
+// # The engine seam
+//
+// Server.Ruleset hands the API the active engine as a Ruleset: the four
+// things every engine does (Healthy, Stats, Metrics, Update). Everything
+// else is an optional ability, a one-method interface the API detects
+// with a type assertion on that value, with a fixed answer when it is
+// missing:
+//
+//	Invoker          POST /ruleset/invoke   else 500 "ruleset runs no code"
+//	RPCaller         POST /ruleset/rpcall   else 500 "rpcall did not return"
+//	Collector        POST /ruleset/gc       else a collection of nothing
+//	RuntimeReporter  /stats?runtime, /metrics, /ruleset/gc   else zeros
+//
+// The Lua engine (script) has them all; the route table (dsl) has none and
+// carries no stub methods. An engine declares what it has with interface
+// guards at the bottom of its file. A new engine touches:
+//
+//   - its own package: a type implementing route.Router and Ruleset, plus
+//     the optional abilities it really has, with interface guards;
+//   - cmd/neosocksd/engines.go: loadEngine recognises its file and
+//     installs it with setActive;
+//   - cmd/neosocksd/main.go: the daemon keeps it and reload re-reads it
+//     (SIGHUP);
+//   - README.md: the layout table.
+//
+// Neither this package nor core/server changes: the server sees only a
+// route.Router.
+//
+// # Errors
+//
+// Handlers return errors; fail (errors.go) is the one place an error
+// becomes a response, through statusOf: a *statusError carries its
+// status and either the HTML error page or a text/plain body, a request
+// head that does not parse is 400 or 413, and anything else (I/O, the
+// connection timer, shutdown) closes the connection without an answer.
+// The error is logged once, in the request's debug line.
+//
 // Choices where the original is vague or quirky:
 //   - Pipelined requests are served in order instead of being discarded;
 //     clients that send one request at a time see no difference.
