@@ -119,6 +119,7 @@ type Collector interface {
 // /stats?runtime, /metrics (when Runtime.VM is set) and /ruleset/gc.
 // Without it those show a zero Runtime.
 type RuntimeReporter interface {
+	// Runtime reports the engine's memory and routine statistics now.
 	Runtime() Runtime
 }
 
@@ -133,8 +134,9 @@ func runtimeOf(rs Ruleset) Runtime {
 // Runtime is the engine's memory and routine statistics.
 type Runtime struct {
 	// VM reports that the engine runs a script VM, which the other fields
-	// describe; without one (a route table) /metrics leaves out the
-	// neosocksd_lua_* gauges.
+	// describe; without one /metrics leaves out the neosocksd_lua_*
+	// gauges. The zero Runtime of an engine that is no RuntimeReporter
+	// has none.
 	VM            bool
 	Allocated     uint64 // bytes
 	Objects       uint64
