@@ -36,10 +36,12 @@
 //
 // Handlers return errors; fail (errors.go) is the one place an error
 // becomes a response, through statusOf: a *statusError carries its
-// status and either the HTML error page or a text/plain body, a request
-// head that does not parse is 400 or 413, and anything else (I/O, the
-// connection timer, shutdown) closes the connection without an answer.
-// The error is logged once, in the request's debug line.
+// status and either the HTML error page or a text/plain body (the 401 of
+// auth.go with its challenge headers), a request head that does not parse
+// is 400 or 413, a body that decodes too large 413, and anything else
+// (I/O, a body that did not arrive, the connection timer, shutdown)
+// closes the connection without an answer. The error is logged once, in
+// the request's debug line.
 //
 // Choices where the original is vague or quirky:
 //   - Pipelined requests are served in order instead of being discarded;
