@@ -252,6 +252,11 @@ func (cc *conn) serveOne(ctx context.Context) bool {
 	if s.Timeout > 0 {
 		deadline = time.Now().Add(s.Timeout)
 		cc.c.SetDeadline(deadline)
+		if ctx.Err() != nil {
+			// ctx was done before the line above, whose deadline has
+			// replaced the expiry ServeConn set then.
+			return false
+		}
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, deadline)
 		defer cancel()
