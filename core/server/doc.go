@@ -120,8 +120,8 @@
 // touches core/config/config.go (the listen field, Check's conflicts and
 // the configuration-file key), cmd/neosocksd/cli.go (the option),
 // core/server/listen.go (binding it) and core/server/server.go (the
-// accept loop in Serve and the handler's dispatch, today the httpServe
-// variable that http.go sets).
+// accept loop in Serve, which calls the handler's method directly, as
+// it does s.serveHTTP).
 //
 // # Choices where the specification is silent
 //
