@@ -4,7 +4,7 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/neosocksd-go/neosocksd/stdlib/lpattern"
+	"github.com/neosocksd-go/neosocksd/core/lpattern"
 	"github.com/neosocksd-go/neosocksd/stdlib/lua54"
 	lua "github.com/yuin/gopher-lua"
 )
@@ -259,51 +259,14 @@ func strGsub(L *lua.LState) int {
 		replStr = patString(L, 3)
 	}
 	maxN := patOptInteger(L, 4, int64(len(src))+1)
-	pi := 0
-	anchor := len(p) > 0 && p[0] == '^'
-	if anchor {
-		pi = 1
-	}
 	m := newMatcher(L, src, p)
-	var b strings.Builder
-	changed := false
-	var n int64
-	si, last, copied := 0, -1, 0 // copied: src[:copied] is in b
-	for n < maxN {
-		start, e, err := m.Scan(si, pi, anchor)
-		if err != nil {
-			patternRaise(L, err)
-		}
-		if start < 0 {
-			break
-		}
-		if e == last {
-			// empty, where the last match ended: try one byte on
-			if anchor || start >= len(src) {
-				break
-			}
-			si = start + 1
-			continue
-		}
-		n++
-		// an unchanged match stays in the pending run of src
-		if v, ok := gsubValue(L, m, repl, replStr, start, e); ok {
-			b.WriteString(src[copied:start])
-			b.WriteString(v)
-			copied = e
-			changed = true
-		}
-		si, last = e, e
-		if anchor {
-			break
-		}
+	out, n, err := m.Gsub(p, maxN, func(start, e int) (string, bool) {
+		return gsubValue(L, m, repl, replStr, start, e)
+	})
+	if err != nil {
+		patternRaise(L, err)
 	}
-	if !changed {
-		L.Push(lua.LString(src))
-	} else {
-		b.WriteString(src[copied:])
-		L.Push(lua.LString(b.String()))
-	}
+	L.Push(lua.LString(out))
 	L.Push(lua.LNumber(n))
 	return 2
 }
@@ -340,41 +303,12 @@ func gsubValue(L *lua.LState, m *lpattern.Matcher, repl lua.LValue, replStr stri
 	return "", false
 }
 
-// expandReplacement expands a gsub replacement string: %0 is the whole
-// match, %1-%9 a capture, %% a percent sign.
+// expandReplacement expands a gsub replacement string (see
+// lpattern.Matcher.Expand), raising its errors.
 func expandReplacement(L *lua.LState, m *lpattern.Matcher, repl string, s, e int) string {
-	i := strings.IndexByte(repl, '%')
-	if i < 0 {
-		return repl
+	v, err := m.Expand(repl, s, e)
+	if err != nil {
+		patternRaise(L, err)
 	}
-	var b strings.Builder
-	for i >= 0 {
-		b.WriteString(repl[:i])
-		var c byte
-		if i+1 < len(repl) {
-			c = repl[i+1]
-		}
-		switch {
-		case c == '%':
-			b.WriteByte('%')
-		case c == '0':
-			b.WriteString(m.Subject()[s:e])
-		case c >= '1' && c <= '9':
-			text, pos, isPos, err := m.Capture(int(c-'1'), s, e)
-			if err != nil {
-				patternRaise(L, err)
-			}
-			if isPos {
-				b.WriteString(lua54.FormatNumber(float64(pos)))
-			} else {
-				b.WriteString(text)
-			}
-		default:
-			L.Error(lua.LString("invalid use of '%' in replacement string"), 0)
-		}
-		repl = repl[i+2:]
-		i = strings.IndexByte(repl, '%')
-	}
-	b.WriteString(repl)
-	return b.String()
+	return v
 }

@@ -8,7 +8,9 @@
 // behaviour of the reference interpreter where the manual is silent: byte
 // classes of the C locale, at most 32 captures, a recursion limit of 200
 // (past it "pattern too complex"), and the interpreter's error texts. The
-// package knows nothing about Lua values; stdlib turns matches into them.
+// package knows nothing about Lua values; stdlib turns matches into them
+// for the Lua string library, and the route table (dsl) matches its
+// pattern rules with it, so both engines decide alike by construction.
 package lpattern
 
 import (
