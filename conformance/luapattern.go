@@ -89,8 +89,8 @@ func parseLuaPattern(p string) (items []patItem, start, end bool, err error) {
 	return items, start, end, nil
 }
 
-// classOf is the predicate of %d: a class letter of Lua 5.1 (gopher-lua
-// has no %g), or the escaped character itself.
+// classOf is the predicate of %d: a class letter of Lua 5.4 (with 5.1's
+// %z, which core/lpattern keeps), or the escaped character itself.
 func classOf(d byte) func(byte) bool {
 	lower := d | 0x20
 	var f func(c byte) bool
@@ -101,6 +101,8 @@ func classOf(d byte) func(byte) bool {
 		f = func(c byte) bool { return c < 32 || c == 127 }
 	case 'd':
 		f = func(c byte) bool { return c >= '0' && c <= '9' }
+	case 'g':
+		f = func(c byte) bool { return c > ' ' && c < 127 }
 	case 'l':
 		f = func(c byte) bool { return c >= 'a' && c <= 'z' }
 	case 'p':

@@ -1,117 +1,60 @@
 package dsl
 
 import (
-	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 
-	"github.com/yuin/gopher-lua/pm"
+	"github.com/neosocksd-go/neosocksd/core/lpattern"
 )
 
 // This file holds the few Lua library functions whose exact behaviour the
 // engine must share with the Lua back end: string.find and string.gsub
-// with Lua patterns (through gopher-lua's own pattern matcher, so both
-// engines match identically) and tonumber.
-
-// errPattern wraps pattern failures that are not *pm.Error.
-var errPattern = errors.New("malformed pattern")
+// with Lua patterns (through core/lpattern, the matcher the Lua engine's
+// string library runs on, so both engines match identically) and
+// tonumber.
 
 // patFind reports whether Lua pattern p matches somewhere in s, as
-// `s:find(p)` in gopher-lua (an empty pattern matches at 1).
+// `s:find(p)` (an empty pattern matches at 1).
 func patFind(p, s string) (ok bool, err error) {
 	if p == "" {
 		return true, nil
 	}
-	mds, err := pmFind(p, s, 1)
+	var m lpattern.Matcher
+	m.Reset(s, p)
+	pi, anchor := 0, p[0] == '^'
+	if anchor {
+		pi = 1
+	}
+	start, _, err := m.Scan(0, pi, anchor)
 	if err != nil {
 		return false, err
 	}
-	return len(mds) > 0, nil
-}
-
-func pmFind(p, s string, limit int) (mds []*pm.MatchData, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			mds, err = nil, fmt.Errorf("%w %q", errPattern, p)
-		}
-	}()
-	return pm.Find(p, []byte(s), 0, limit)
+	return start >= 0, nil
 }
 
 // checkPattern validates a Lua pattern at compile time.
-func checkPattern(p string) error {
-	_, err := pmFind(p, "", 1)
-	if err != nil {
-		var pe *pm.Error
-		if errors.As(err, &pe) {
-			return errors.New(pe.Message)
-		}
-	}
-	return err
-}
+func checkPattern(p string) error { return lpattern.Check(p) }
 
 // gsub returns the first result of Lua's `s:gsub(p, repl)` with a string
-// replacement, as gopher-lua computes it: every non-overlapping match is
-// replaced; in repl, %0 is the whole match, %1..%9 captures (with no
-// captures %1 is the whole match), %% a percent sign, and % followed by
-// any other byte is kept as both bytes. An out-of-range capture index is
-// an error ("invalid capture index"), as is a malformed pattern.
+// replacement (see lpattern.Matcher.Gsub and Expand).
 func gsub(s, p, repl string) (string, error) {
-	mds, err := pmFind(p, s, -1)
+	var m lpattern.Matcher
+	m.Reset(s, p)
+	var expandErr error
+	out, _, err := m.Gsub(p, int64(len(s))+1, func(start, end int) (string, bool) {
+		v, err := m.Expand(repl, start, end)
+		if err != nil && expandErr == nil {
+			expandErr = err
+		}
+		return v, true
+	})
 	if err != nil {
 		return "", err
 	}
-	if len(mds) == 0 {
-		return s, nil
+	if expandErr != nil {
+		return "", expandErr
 	}
-	var b strings.Builder
-	prev := 0
-	for _, md := range mds {
-		start, end := md.Capture(0), md.Capture(1)
-		b.WriteString(s[prev:start])
-		if err := expandRepl(&b, s, repl, md); err != nil {
-			return "", err
-		}
-		prev = end
-	}
-	if prev < len(s) {
-		b.WriteString(s[prev:])
-	}
-	return b.String(), nil
-}
-
-func expandRepl(b *strings.Builder, s, repl string, md *pm.MatchData) error {
-	for i := 0; i < len(repl); i++ {
-		c := repl[i]
-		if c != '%' || i == len(repl)-1 {
-			b.WriteByte(c)
-			continue
-		}
-		i++
-		d := repl[i]
-		switch {
-		case d == '%':
-			b.WriteByte('%')
-		case d >= '0' && d <= '9':
-			idx := 2 * int(d-'0')
-			if idx > 2 && idx >= md.CaptureLength() {
-				return errors.New("invalid capture index")
-			}
-			if idx == 2 && idx >= md.CaptureLength() {
-				idx = 0
-			}
-			if md.IsPosCapture(idx) {
-				b.WriteString(strconv.Itoa(md.Capture(idx)))
-			} else {
-				b.WriteString(s[md.Capture(idx):md.Capture(idx+1)])
-			}
-		default:
-			b.WriteByte('%')
-			b.WriteByte(d)
-		}
-	}
-	return nil
+	return out, nil
 }
 
 // toNumber is Lua 5.4's tonumber on a string, which libruleset's
