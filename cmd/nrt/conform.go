@@ -19,7 +19,9 @@ import (
 // users or --auth-required is given, on. When they agree it reports the
 // stream's coverage of the table's rules (with authentication off): rules
 // no request selected, and rules no request reached without matching;
-// --min-coverage fails the run when too few rules were hit.
+// --min-coverage fails the run when too few rules were hit. With --prove
+// it first tries to decide equivalence exactly (conformance.Prove) and
+// falls back to the streams only when a matcher cannot be partitioned.
 func conform(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("conform", stderr)
 	dslFile := fs.String("dsl", "", "route table `file` (.nrt)")
@@ -30,8 +32,9 @@ func conform(args []string, stdout, stderr io.Writer) int {
 	authReq := fs.Bool("auth-required", false, "also compare with authentication required")
 	dns := fs.String("dns", "", "fake resolver answers `name=ip,...` added to the generated ones")
 	minCov := fs.Float64("min-coverage", 0, "fail when fewer than this `percent` of the table's rules are hit by a request")
+	prove := fs.Bool("prove", false, "decide equivalence exactly on one request per class of the literals of both files; falls back to the streams when a matcher cannot be partitioned")
 	if err := fs.Parse(args); err != nil || *dslFile == "" || *luaFile == "" || fs.NArg() != 0 {
-		fmt.Fprint(stderr, "usage: nrt conform --dsl FILE.nrt --lua FILE.lua [--requests FILE] [-n N] [--seed S] [--auth-required] [--dns name=ip,...] [--min-coverage PERCENT]\n")
+		fmt.Fprint(stderr, "usage: nrt conform --dsl FILE.nrt --lua FILE.lua [--requests FILE] [-n N] [--seed S] [--auth-required] [--dns name=ip,...] [--min-coverage PERCENT] [--prove]\n")
 		return 2
 	}
 	p, ok := load(*dslFile, stderr)
@@ -79,6 +82,11 @@ func conform(args []string, stdout, stderr io.Writer) int {
 	if p.HasUsers || *authReq {
 		worlds = append(worlds, conformance.World{AuthRequired: true, DNS: answers})
 	}
+	if *prove {
+		if code, done := proveConform(p, *dslFile, *luaFile, luaSrc, worlds, stdout, stderr); done {
+			return code
+		}
+	}
 	total := 0
 	for _, w := range worlds {
 		g, err := conformance.NewGoEngine(p, conformance.Indexed, w)
@@ -111,4 +119,29 @@ func conform(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// proveConform runs conform --prove. It reports done=false when the
+// request space cannot be partitioned exactly, after naming why, so that
+// the caller falls back to the generated streams for the whole table.
+func proveConform(p *dsl.Program, dslFile, luaFile string, luaSrc []byte, worlds []conformance.World, stdout, stderr io.Writer) (code int, done bool) {
+	proof, err := conformance.Prove(p, luaSrc, "@"+luaFile, worlds)
+	if err != nil {
+		fmt.Fprintf(stderr, "nrt: %v\n", err)
+		return 1, true
+	}
+	if len(proof.Inexact) > 0 {
+		fmt.Fprintf(stdout, "no proof: the request space cannot be partitioned exactly on:\n")
+		for _, x := range proof.Inexact {
+			fmt.Fprintf(stdout, "  %s\n", x)
+		}
+		fmt.Fprintf(stdout, "falling back to the generated streams for the whole table\n")
+		return 0, false
+	}
+	if m := proof.Mismatch; m != nil {
+		fmt.Fprintf(stdout, "DIFFERENT (proved, auth_required=%v): counterexample %v\n", proof.World.AuthRequired, m)
+		return 1, true
+	}
+	fmt.Fprintf(stdout, "%s and %s: equal (proved): decided alike on %d representative requests in %d world(s)\n", dslFile, luaFile, proof.Classes, len(worlds))
+	return 0, true
 }

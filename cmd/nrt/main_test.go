@@ -180,3 +180,41 @@ func TestConformReadsLuaAsTheDaemon(t *testing.T) {
 		t.Fatalf("exit %d, want 0 and agreement\n%s%s", code, out.String(), errb.String())
 	}
 }
+
+// TestConformProve: --prove answers "equal (proved)" or a counterexample
+// with nrt conform's exit codes, names what it cannot partition and then
+// falls back to the streams, and says the same thing byte for byte twice.
+func TestConformProve(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		out  []string
+	}{
+		{"equal", []string{"conform", "--prove", "--dsl", "testdata/conform/rules.nrt", "--lua", "testdata/conform/agree.lua"}, 0,
+			[]string{"testdata/conform/rules.nrt and testdata/conform/agree.lua: equal (proved): decided alike on "}},
+		{"counterexample", []string{"conform", "--prove", "--dsl", "testdata/conform/rules.nrt", "--lua", "testdata/conform/differ.lua"}, 1,
+			[]string{"DIFFERENT (proved, auth_required=false): counterexample request ", `G    ROUTE "192.168.`, `chain [socks5://gw.lan:1080] events [gw]`}},
+		{"fallback", []string{"conform", "--prove", "--dsl", "../neosocksd/examples/full.nrt", "--lua", "../neosocksd/examples/full.lua"}, 0,
+			[]string{"no proof: the request space cannot be partitioned exactly on:\n  regex \"^ads[0-9]*\\\\.example\\\\.(com|net):\"\nfalling back to the generated streams for the whole table\n",
+				"agree on", "coverage "}},
+		{"usage", []string{"conform", "--prove", "--lua", "testdata/conform/agree.lua"}, 2, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, again bytes.Buffer
+			code := run(tc.args, &out, &bytes.Buffer{})
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\n%s", code, tc.code, out.String())
+			}
+			for _, s := range tc.out {
+				if !strings.Contains(out.String(), s) {
+					t.Errorf("output lacks %q:\n%s", s, out.String())
+				}
+			}
+			run(tc.args, &again, &bytes.Buffer{})
+			if out.String() != again.String() {
+				t.Errorf("reports differ\n--- first\n%s--- second\n%s", out.String(), again.String())
+			}
+		})
+	}
+}

@@ -81,6 +81,21 @@ local quote, ruleevent = native.quote, native.ruleevent
 local unpack = table.unpack or unpack
 local running = coroutine.running
 
+-- Every closure a declarative constructor below returns is remembered with
+-- what it was built from, so that a checker (nrt conform --prove) can read
+-- the rule tables back as data after the ruleset has loaded. The table is
+-- weak-keyed: it never keeps a closure alive, and the request path never
+-- reads it. It is reachable only as require("libruleset.native").provenance.
+local provenance = setmetatable({}, { __mode = "k" })
+native.provenance = provenance
+
+-- remember records f as built by kind from the given arguments (a table
+-- with the arguments at 1..n) and returns f.
+local function remember(kind, f, ...)
+    provenance[f] = { kind = kind, n = select("#", ...), ... }
+    return f
+end
+
 _G.config = neosocksd.config()
 
 -- Utilities ----------------------------------------------------------------
@@ -785,7 +800,7 @@ function lb.iwrr(t, cyclesize)
     end
     local n = #w
     local i, r = 0, 0
-    return function(addr, depth)
+    return remember("iwrr", function(addr, depth)
         if n == 0 then
             return
         end
@@ -797,10 +812,37 @@ function lb.iwrr(t, cyclesize)
             r = r - 1
         end
         return acts[i](addr, depth)
-    end
+    end, t, cyclesize)
 end
 
 _G.lb = lb
+
+-- Provenance ---------------------------------------------------------------
+
+-- recorded wraps the constructor t[name] so that what it returns is
+-- remembered as kind; the closures themselves are untouched.
+local function recorded(t, name, kind)
+    local ctor = t[name]
+    t[name] = function(...)
+        return remember(kind, ctor(...), ...)
+    end
+end
+
+for _, name in ipairs({ "any", "exact", "host", "port", "domain", "pattern", "regex" }) do
+    recorded(match, name, name)
+end
+recorded(_G.inet, "subnet", "subnet")
+recorded(_G.inet6, "subnet", "subnet6")
+for _, name in ipairs({ "inverse", "anyof", "allof", "maybe", "subchain" }) do
+    recorded(composite, name, name)
+end
+for _, name in ipairs({ "direct", "reject", "default", "redirect", "proxy", "maybe", "rewrite", "loopback", "resolve" }) do
+    recorded(rule, name, "rule." .. name)
+end
+recorded(lb, "roundrobin", "roundrobin")
+-- match.domaintree and lb.iwrr raise at level 2 (their caller); a wrapper
+-- would move that blame, so iwrr remembers itself and domaintree, which
+-- no proof could use anyway, stays unrecorded.
 
 -- The ruleset --------------------------------------------------------------
 
@@ -849,6 +891,12 @@ function ruleset.route6(addr, username, password)
 end
 
 ruleset.decide = decide
+
+-- the entry points are remembered so that a checker can tell the
+-- libruleset flow from a ruleset that replaced it
+remember("flow", ruleset.resolve)
+remember("flow", ruleset.route)
+remember("flow", ruleset.route6)
 
 function ruleset.failover(addr, chains)
     for _, chain in ipairs(chains) do

@@ -1,0 +1,163 @@
+package conformance
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/neosocksd-go/neosocksd/dsl"
+)
+
+// proveFiles runs Prove on a route table and a Lua file as
+// `nrt conform --prove` does (worlds from the literals of both, seed 1).
+func proveFiles(t *testing.T, nrt string, luaSrc []byte) Proof {
+	t.Helper()
+	_, p := checkFile(t, nrt)
+	lits := LiteralsOf(p)
+	lits.Merge(LuaLiterals(luaSrc))
+	proof, err := Prove(p, luaSrc, "@twin.lua", worldsFor(p, lits, 1, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return proof
+}
+
+// TestProveExamples: the hand-written pairs and the regex-free translated
+// examples prove equal; a twin with one difference gets a counterexample;
+// a ruleset with a regex names it and proves nothing.
+func TestProveExamples(t *testing.T) {
+	read := func(f string) []byte {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	equal := map[string][]byte{
+		"../cmd/nrt/testdata/conform/rules.nrt": read("../cmd/nrt/testdata/conform/agree.lua"),
+		"../cmd/neosocksd/examples/minimal.nrt": read("../cmd/neosocksd/examples/minimal.lua"),
+	}
+	for _, f := range []string{"ex1", "ex2", "ex3"} {
+		nrt := "../dsl/testdata/" + f + ".nrt"
+		_, p := checkFile(t, nrt)
+		equal[nrt] = []byte(dsl.Translate(p))
+	}
+	for nrt, lua := range equal {
+		if proof := proveFiles(t, nrt, lua); !proof.Equal() {
+			t.Errorf("%s: want equal (proved), got inexact %q, mismatch %v", nrt, proof.Inexact, proof.Mismatch)
+		} else if proof.Classes < 50 {
+			t.Errorf("%s: only %d representatives", nrt, proof.Classes)
+		}
+	}
+	proof := proveFiles(t, "../cmd/nrt/testdata/conform/rules.nrt", read("../cmd/nrt/testdata/conform/differ.lua"))
+	if len(proof.Inexact) > 0 || proof.Mismatch == nil {
+		t.Errorf("differ.lua: want a counterexample, got inexact %q", proof.Inexact)
+	}
+	proof = proveFiles(t, "../cmd/neosocksd/examples/full.nrt", read("../cmd/neosocksd/examples/full.lua"))
+	if want := `regex "^ads[0-9]*\\.example\\.(com|net):"`; len(proof.Inexact) != 1 || proof.Inexact[0] != want {
+		t.Errorf("full.lua: inexact = %q, want [%s]", proof.Inexact, want)
+	}
+}
+
+// TestProveLuaOnly: what only the Lua side has is read back from the
+// provenance records: its literals bound classes (a port range edge only
+// Lua has), and hand-written functions are named, not trusted.
+func TestProveLuaOnly(t *testing.T) {
+	dir := t.TempDir()
+	nrt := filepath.Join(dir, "t.nrt")
+	if err := os.WriteFile(nrt, []byte("redirect_name {\n    host a.test and port 1000-2000 => reject\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	twin := func(port, extra string) []byte {
+		return []byte(`local ruleset = require("libruleset")
+_G.redirect_name = {
+    { composite.allof({ match.host("a.test"), match.port(` + port + `) }), rule.reject() },` + extra + `
+}
+return ruleset
+`)
+	}
+	if p := proveFiles(t, nrt, twin("1000, 2000", "")); !p.Equal() {
+		t.Errorf("twin: want equal, got %q %v", p.Inexact, p.Mismatch)
+	}
+	for _, port := range []string{"1000, 2001", "999, 2000", "1001, 2000", "1000, 1999"} {
+		p := proveFiles(t, nrt, twin(port, ""))
+		if len(p.Inexact) > 0 || p.Mismatch == nil {
+			t.Errorf("port %s: want a counterexample, got inexact %q", port, p.Inexact)
+		}
+	}
+	// A name only the Lua side builds (out of the reach of the source
+	// scan LuaLiterals does) still gets its own class.
+	p := proveFiles(t, nrt, twin("1000, 2000", "\n    { match.host(\"b\" .. \".test\"), rule.reject() },"))
+	if len(p.Inexact) > 0 || p.Mismatch == nil || !strings.Contains(p.Mismatch.Request.Addr, "b.test") {
+		t.Errorf("extra Lua rule: want a counterexample on b.test, got inexact %q, mismatch %v", p.Inexact, p.Mismatch)
+	}
+	p = proveFiles(t, nrt, twin("1000, 2000", "\n    { function(addr) return false end, rule.direct() },"))
+	if len(p.Inexact) != 1 || !strings.HasPrefix(p.Inexact[0], "a Lua function matcher (twin.lua:") {
+		t.Errorf("function matcher: inexact = %q", p.Inexact)
+	}
+}
+
+// TestProveMutants: on regex-free random tables, --prove refutes exactly
+// the mutants the mutation test kills and proves the others equal. The
+// streams' verdict on a mutant (its own stream, as nrt conform builds it)
+// is the reference: a stream mismatch is a real difference, and a mutant
+// the streams cannot kill is one the mutation test proves equivalent (it
+// fails otherwise). It runs every mutant of one table (-short: every eighth).
+func TestProveMutants(t *testing.T) {
+	tables, every := 1, 1
+	if testing.Short() {
+		every = 8
+	}
+	refuted, proved, inexact := 0, 0, 0
+	for seed := uint64(1); seed <= uint64(tables); seed++ {
+		name := fmt.Sprintf("random%d.nrt", seed+1000)
+		src := []byte(RandomRegexFreeRuleset(seed + 1000))
+		orig, d := dsl.Check(name, src, dsl.CheckOptions{})
+		if orig == nil {
+			t.Fatalf("generator made an invalid table:\n%s", d.Errors().Format())
+		}
+		lua := []byte(dsl.Translate(orig))
+		luaLits := LuaLiterals(lua)
+		ms, err := dsl.Mutants(name, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, m := range ms {
+			if i%every != 0 {
+				continue
+			}
+			mp, _ := dsl.Check(name, m.Src, dsl.CheckOptions{})
+			if mp == nil {
+				continue
+			}
+			lits := LiteralsOf(mp)
+			lits.Merge(luaLits)
+			worlds := worldsFor(mp, lits, seed, orig.HasUsers)
+			proof, err := Prove(mp, lua, "@original.lua", worlds)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(proof.Inexact) > 0 {
+				inexact++
+				continue
+			}
+			killed := firstMismatch(t, mp, lua, worlds, Generate(lits, seed, 300)) != nil
+			switch {
+			case killed && proof.Mismatch == nil:
+				t.Errorf("%s:%d:%d: mutant %q is killed by the streams, yet --prove says equal", name, m.Pos.Line, m.Pos.Column, m.Desc)
+			case !killed && proof.Mismatch != nil:
+				t.Errorf("%s:%d:%d: mutant %q survives the streams, yet --prove refutes it:\n%v", name, m.Pos.Line, m.Pos.Column, m.Desc, proof.Mismatch)
+			case killed:
+				refuted++
+			default:
+				proved++
+			}
+		}
+	}
+	t.Logf("--prove on mutants of %d regex-free tables: %d refuted, %d proved equal, %d not partitionable (loopback, rewrite)", tables, refuted, proved, inexact)
+	if refuted == 0 || proved == 0 {
+		t.Errorf("the sample is too thin: %d refuted, %d proved equal", refuted, proved)
+	}
+}
