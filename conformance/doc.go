@@ -20,6 +20,10 @@
 // the product of automata that over-approximate their languages).
 // PartitionOf enumerates one request per class a regex-free table can
 // tell apart; CoverageOf reports which rules a stream hit and missed.
+// Prove decides equivalence exactly when the Lua side is built from
+// libruleset's declarative constructors: it reads their provenance
+// records back and runs one request per class of the partition of both
+// sides' literals.
 // ReadStream and WriteStream read and write the .req format;
 // RunLuaTests runs a route table's test blocks on the translated Lua.
 //

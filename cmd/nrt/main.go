@@ -38,9 +38,14 @@ commands:
                            passwords in URIs and values env() resolved to)
   fmt [-w] [-l] FILE...    format route tables (to stdout, or in place with -w)
   conform --dsl FILE.nrt --lua FILE.lua [--requests FILE] [-n N] [--seed S]
-          [--auth-required] [--dns name=ip,...]
+          [--auth-required] [--dns name=ip,...] [--min-coverage PERCENT]
+          [--prove]
                            decide generated requests with the route table and
-                           a Lua ruleset; exit 1 on the first divergence
+                           a Lua ruleset; exit 1 on the first divergence.
+                           --prove: decide one request per class of both
+                           files' literals instead, answering "equal (proved)"
+                           or a counterexample; regex, patterns and Lua
+                           functions are named and fall back to the streams
   version                  print the version and the revision built from
 `
 
