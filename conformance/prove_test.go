@@ -162,3 +162,49 @@ func TestProveMutants(t *testing.T) {
 		t.Errorf("the sample is too thin: %d refuted, %d proved equal", refuted, proved)
 	}
 }
+
+// declarativeRules is a regex-free table of n rules: 60 % names with port
+// ranges, 40 % CIDR rules.
+func declarativeRules(n int) string {
+	var b strings.Builder
+	b.WriteString("upstream gw = \"socks5://gw.lan:1080\"\nredirect_name {\n")
+	for i := 0; i < n*6/10; i++ {
+		switch i % 3 {
+		case 0:
+			fmt.Fprintf(&b, "    host h%d.example and port %d-%d => reject tag h%d\n", i, 1000+i, 2000+i, i)
+		case 1:
+			fmt.Fprintf(&b, "    domain d%d.example => proxy gw\n", i)
+		default:
+			fmt.Fprintf(&b, "    exact e%d.example:443 => redirect 10.%d.0.1:80\n", i, i%250)
+		}
+	}
+	b.WriteString("}\nroute {\n")
+	for i := 0; i < n*4/10; i++ {
+		fmt.Fprintf(&b, "    cidr 10.%d.%d.0/20 => direct tag c%d\n", i%250, i/250*16, i)
+	}
+	b.WriteString("}\ndefault => proxy gw tag gw\n")
+	return b.String()
+}
+
+// BenchmarkProve100 is `nrt conform --prove` on a regex-free 100-rule
+// table and its translation. The partition is a product of name and port
+// classes, so the time grows with the square of the table's size.
+func BenchmarkProve100(b *testing.B) {
+	p, d := dsl.Check("big.nrt", []byte(declarativeRules(100)), dsl.CheckOptions{})
+	if p == nil {
+		b.Fatal(d.Format())
+	}
+	lua := []byte(dsl.Translate(p))
+	for b.Loop() {
+		lits := LiteralsOf(p)
+		lits.Merge(LuaLiterals(lua))
+		proof, err := Prove(p, lua, "@big.lua", []World{{DNS: MakeDNS(lits, 1)}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !proof.Equal() {
+			b.Fatalf("not proved: %q %v", proof.Inexact, proof.Mismatch)
+		}
+		b.ReportMetric(float64(proof.Classes), "requests")
+	}
+}
