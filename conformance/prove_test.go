@@ -99,68 +99,93 @@ return ruleset
 	}
 }
 
-// TestProveMutants: on regex-free random tables, --prove refutes exactly
+// TestProveMutants: on regex-free tables, --prove refutes exactly
 // the mutants the mutation test kills and proves the others equal. The
 // streams' verdict on a mutant (its own stream, as nrt conform builds it)
 // is the reference: a stream mismatch is a real difference, and a mutant
 // the streams cannot kill is one the mutation test proves equivalent (it
-// fails otherwise). It runs every second mutant of one table (-short: every eighth), to
-// keep the package within its time budget.
+// fails otherwise). It runs every mutant of the regex-free examples ex1-ex3
+// and every second mutant of one random table (-short: every eighth of the
+// random table's only), to keep the package within its time budget.
 func TestProveMutants(t *testing.T) {
-	tables, every := 1, 2
+	every := 2
 	if testing.Short() {
 		every = 8
 	}
-	refuted, proved, inexact := 0, 0, 0
-	for seed := uint64(1); seed <= uint64(tables); seed++ {
-		name := fmt.Sprintf("random%d.nrt", seed+1000)
-		src := []byte(RandomRegexFreeRuleset(seed + 1000))
-		orig, d := dsl.Check(name, src, dsl.CheckOptions{})
-		if orig == nil {
-			t.Fatalf("generator made an invalid table:\n%s", d.Errors().Format())
+	var tally proveTally
+	src := []byte(RandomRegexFreeRuleset(1001))
+	tally.add(proveMutantsOf(t, "random1001.nrt", src, dsl.CheckOptions{}, 1001, every))
+	if !testing.Short() {
+		// every mutant of the regex-free examples
+		for _, f := range []string{"ex1", "ex2", "ex3"} {
+			nrt := "../dsl/testdata/" + f + ".nrt"
+			src, _ := checkFile(t, nrt)
+			tally.add(proveMutantsOf(t, nrt, src, checkOpts(filepath.Dir(nrt)), 1, 1))
 		}
-		lua := []byte(dsl.Translate(orig))
-		luaLits := LuaLiterals(lua)
-		ms, err := dsl.Mutants(name, src)
+	}
+	t.Logf("--prove on mutants: %d refuted, %d proved equal, %d not partitionable (loopback, rewrite)", tally.refuted, tally.proved, tally.inexact)
+	if tally.refuted == 0 || tally.proved == 0 {
+		t.Errorf("the sample is too thin: %d refuted, %d proved equal", tally.refuted, tally.proved)
+	}
+}
+
+type proveTally struct{ refuted, proved, inexact int }
+
+func (a *proveTally) add(b proveTally) {
+	a.refuted += b.refuted
+	a.proved += b.proved
+	a.inexact += b.inexact
+}
+
+// proveMutantsOf proves every every-th mutant of the table src against the
+// original's translation, and checks the verdict against the streams: a
+// mutant they kill must be refuted, one they cannot tell apart proved
+// equal.
+func proveMutantsOf(t *testing.T, name string, src []byte, opts dsl.CheckOptions, seed uint64, every int) proveTally {
+	t.Helper()
+	var tally proveTally
+	orig, d := dsl.Check(name, src, opts)
+	if orig == nil {
+		t.Fatalf("%s is not a valid table:\n%s", name, d.Errors().Format())
+	}
+	lua := []byte(dsl.Translate(orig))
+	luaLits := LuaLiterals(lua)
+	ms, err := dsl.Mutants(name, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range ms {
+		if i%every != 0 {
+			continue
+		}
+		mp, _ := dsl.Check(name, m.Src, opts)
+		if mp == nil {
+			continue
+		}
+		lits := LiteralsOf(mp)
+		lits.Merge(luaLits)
+		worlds := worldsFor(mp, lits, seed, orig.HasUsers)
+		proof, err := Prove(mp, lua, "@original.lua", worlds)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i, m := range ms {
-			if i%every != 0 {
-				continue
-			}
-			mp, _ := dsl.Check(name, m.Src, dsl.CheckOptions{})
-			if mp == nil {
-				continue
-			}
-			lits := LiteralsOf(mp)
-			lits.Merge(luaLits)
-			worlds := worldsFor(mp, lits, seed, orig.HasUsers)
-			proof, err := Prove(mp, lua, "@original.lua", worlds)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(proof.Inexact) > 0 {
-				inexact++
-				continue
-			}
-			killed := firstMismatch(t, mp, lua, worlds, Generate(lits, seed, 300)) != nil
-			switch {
-			case killed && proof.Mismatch == nil:
-				t.Errorf("%s:%d:%d: mutant %q is killed by the streams, yet --prove says equal", name, m.Pos.Line, m.Pos.Column, m.Desc)
-			case !killed && proof.Mismatch != nil:
-				t.Errorf("%s:%d:%d: mutant %q survives the streams, yet --prove refutes it:\n%v", name, m.Pos.Line, m.Pos.Column, m.Desc, proof.Mismatch)
-			case killed:
-				refuted++
-			default:
-				proved++
-			}
+		if len(proof.Inexact) > 0 {
+			tally.inexact++
+			continue
+		}
+		killed := firstMismatch(t, mp, lua, worlds, Generate(lits, seed, 300)) != nil
+		switch {
+		case killed && proof.Mismatch == nil:
+			t.Errorf("%s:%d:%d: mutant %q is killed by the streams, yet --prove says equal", name, m.Pos.Line, m.Pos.Column, m.Desc)
+		case !killed && proof.Mismatch != nil:
+			t.Errorf("%s:%d:%d: mutant %q survives the streams, yet --prove refutes it:\n%v", name, m.Pos.Line, m.Pos.Column, m.Desc, proof.Mismatch)
+		case killed:
+			tally.refuted++
+		default:
+			tally.proved++
 		}
 	}
-	t.Logf("--prove on mutants of %d regex-free tables: %d refuted, %d proved equal, %d not partitionable (loopback, rewrite)", tables, refuted, proved, inexact)
-	if refuted == 0 || proved == 0 {
-		t.Errorf("the sample is too thin: %d refuted, %d proved equal", refuted, proved)
-	}
+	return tally
 }
 
 // declarativeRules is a regex-free table of n rules: 60 % names with port
