@@ -179,33 +179,11 @@ func LiteralsOf(p *dsl.Program) Literals {
 		}
 	}
 	walk = func(m dsl.MatchIR) {
-		switch m := m.(type) {
-		case *dsl.MStr:
-			str(m)
-		case *dsl.MPort:
+		eachLeaf(m, str, func(m *dsl.MPort) {
 			for _, r := range m.Ranges {
 				l.Ports = append(l.Ports, uint16(r.Lo), uint16(r.Hi))
 			}
-		case *dsl.MCIDR:
-			cidr(m)
-		case *dsl.MSet:
-			str(m.Set.Str)
-			for _, x := range m.Set.List {
-				str(x)
-			}
-			cidr(m.Set.V4)
-			cidr(m.Set.V6)
-		case *dsl.MNot:
-			walk(m.X)
-		case *dsl.MAll:
-			for _, x := range m.Xs {
-				walk(x)
-			}
-		case *dsl.MAnyOf:
-			for _, x := range m.Xs {
-				walk(x)
-			}
-		}
+		}, cidr)
 	}
 	var act func(a *dsl.ActIR)
 	act = func(a *dsl.ActIR) {
@@ -430,4 +408,34 @@ func MakeDNS(lits Literals, seed uint64) map[string]string {
 
 func (w World) String() string {
 	return fmt.Sprintf("auth_required=%v dns=%d names", w.AuthRequired, len(w.DNS))
+}
+
+// eachLeaf calls str, port and cidr for every leaf matcher under m: the
+// members of sets, and the operands of not, all and any-of.
+func eachLeaf(m dsl.MatchIR, str func(*dsl.MStr), port func(*dsl.MPort), cidr func(*dsl.MCIDR)) {
+	switch m := m.(type) {
+	case *dsl.MStr:
+		str(m)
+	case *dsl.MPort:
+		port(m)
+	case *dsl.MCIDR:
+		cidr(m)
+	case *dsl.MSet:
+		str(m.Set.Str)
+		for _, x := range m.Set.List {
+			str(x)
+		}
+		cidr(m.Set.V4)
+		cidr(m.Set.V6)
+	case *dsl.MNot:
+		eachLeaf(m.X, str, port, cidr)
+	case *dsl.MAll:
+		for _, x := range m.Xs {
+			eachLeaf(x, str, port, cidr)
+		}
+	case *dsl.MAnyOf:
+		for _, x := range m.Xs {
+			eachLeaf(x, str, port, cidr)
+		}
+	}
 }

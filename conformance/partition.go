@@ -123,33 +123,11 @@ func (c *classes) program(p *dsl.Program, part *Partition) {
 		}
 	}
 	walk = func(m dsl.MatchIR) {
-		switch m := m.(type) {
-		case *dsl.MStr:
-			str(m)
-		case *dsl.MPort:
+		eachLeaf(m, str, func(m *dsl.MPort) {
 			for _, r := range m.Ranges {
 				c.ports = append(c.ports, r.Lo-1, r.Lo, r.Hi, r.Hi+1)
 			}
-		case *dsl.MCIDR:
-			cidr(m)
-		case *dsl.MSet:
-			str(m.Set.Str)
-			for _, x := range m.Set.List {
-				str(x)
-			}
-			cidr(m.Set.V4)
-			cidr(m.Set.V6)
-		case *dsl.MNot:
-			walk(m.X)
-		case *dsl.MAll:
-			for _, x := range m.Xs {
-				walk(x)
-			}
-		case *dsl.MAnyOf:
-			for _, x := range m.Xs {
-				walk(x)
-			}
-		}
+		}, cidr)
 	}
 	var act func(a *dsl.ActIR)
 	act = func(a *dsl.ActIR) {
