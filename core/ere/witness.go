@@ -43,15 +43,23 @@ func Witnesses(pattern string, flags Flags) (matches, near []string, err error) 
 			*list = append(*list, s)
 		}
 	}
-	add(&matches, w.gen(tree, nil, 0))
+	// a string cut short by the length cap is no witness of a match, but
+	// still serves as a probe among the near misses
+	match := func(at *node, v int) {
+		if s, whole := w.gen(tree, at, v); whole {
+			add(&matches, s)
+		}
+	}
+	match(nil, 0)
 	for _, c := range w.points {
 		for _, v := range c.alts {
-			add(&matches, w.gen(tree, c.n, v))
+			match(c.n, v)
 		}
 	}
 	for _, c := range w.points {
 		for _, v := range c.misses {
-			add(&near, w.gen(tree, c.n, v))
+			s, _ := w.gen(tree, c.n, v)
+			add(&near, s)
 		}
 	}
 	for _, m := range matches {
@@ -95,7 +103,12 @@ type choicePoint struct {
 type witnesser struct {
 	points []choicePoint
 	groups map[int]string
+	short  bool // the last gen stopped a repetition at the length cap
 }
+
+// maxWitnessLen caps a generated string: a repetition stops growing it
+// there, even below its minimum count.
+const maxWitnessLen = 256
 
 func (w *witnesser) choices(n *node) {
 	switch n.kind {
@@ -132,11 +145,14 @@ func (w *witnesser) choices(n *node) {
 }
 
 // gen builds one string for n with the choice v at point at (nil: every
-// choice at its default).
-func (w *witnesser) gen(n *node, at *node, v int) string {
+// choice at its default); whole is false when the length cap cut a
+// repetition short.
+func (w *witnesser) gen(n *node, at *node, v int) (s string, whole bool) {
 	w.groups = map[int]string{}
+	w.short = false
 	b := make([]byte, 0, 32)
-	return string(w.emit(b, n, at, v))
+	s = string(w.emit(b, n, at, v))
+	return s, !w.short
 }
 
 func (w *witnesser) emit(b []byte, n *node, at *node, v int) []byte {
@@ -168,7 +184,11 @@ func (w *witnesser) emit(b []byte, n *node, at *node, v int) []byte {
 		if n == at {
 			k = v
 		}
-		for i := 0; i < k && len(b) < 256 && n.subs[0] != nil; i++ {
+		for i := 0; i < k && n.subs[0] != nil; i++ {
+			if len(b) >= maxWitnessLen {
+				w.short = true
+				break
+			}
 			b = w.emit(b, n.subs[0], at, v)
 		}
 	case nBackref:
