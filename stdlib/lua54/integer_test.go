@@ -91,12 +91,16 @@ func TestIntegersAreCollected(t *testing.T) {
 		return len(interned.m)
 	}
 	const n = 4 * minSweep
+	// held until counted: a collection during the loop (the machine's
+	// other tests allocate too) may otherwise sweep them already
+	boxes := make([]lua.LValue, 0, n)
 	for i := int64(0); i < n; i++ {
-		Integer(math.MinInt64 + 12345 + i)
+		boxes = append(boxes, Integer(math.MinInt64+12345+i))
 	}
-	if got := size(); got < minSweep {
+	if got := size(); got < n {
 		t.Fatalf("%d boxes interned after creating %d", got, n)
 	}
+	runtime.KeepAlive(boxes)
 	keep := Integer(math.MinInt64 + 1)
 	runtime.GC()
 	interned.Lock()
