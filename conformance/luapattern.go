@@ -3,6 +3,8 @@ package conformance
 import (
 	"errors"
 	"strings"
+
+	"github.com/neosocksd-go/neosocksd/core/ere"
 )
 
 // Lua pattern witnesses: the same idea as ere.Witnesses for the patterns
@@ -249,16 +251,7 @@ func PatternWitnesses(p string) (matches, near []string) {
 		}
 		return string(b), true
 	}
-	add := func(list *[]string, s string) {
-		for _, x := range *list {
-			if x == s {
-				return
-			}
-		}
-		if len(*list) < 24 {
-			*list = append(*list, s)
-		}
-	}
+	add := ere.AddWitness
 	if s, ok := gen(-1, 0); ok {
 		add(&matches, s)
 	}
@@ -278,30 +271,6 @@ func PatternWitnesses(p string) (matches, near []string) {
 			}
 		}
 	}
-	for _, m := range matches {
-		add(&near, "x"+m)
-		add(&near, m+"x")
-		add(&near, "."+m) // a prefix no word class takes: tests a leading ^
-		add(&near, m+".")
-	}
-	for _, m := range matches {
-		if m != "" {
-			for _, i := range []int{0, len(m) / 2, len(m) - 1} {
-				b := []byte(m)
-				b[i] = changedByte(b[i])
-				add(&near, string(b))
-			}
-		}
-	}
+	ere.AddNearMisses(&near, matches)
 	return matches, near
-}
-
-func changedByte(b byte) byte {
-	switch {
-	case b >= '0' && b <= '9':
-		return 'q'
-	case b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z':
-		return '7'
-	}
-	return 'q'
 }

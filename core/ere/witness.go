@@ -33,16 +33,7 @@ func Witnesses(pattern string, flags Flags) (matches, near []string, err error) 
 	}
 	w := &witnesser{}
 	w.choices(tree)
-	add := func(list *[]string, s string) {
-		for _, x := range *list {
-			if x == s {
-				return
-			}
-		}
-		if len(*list) < maxWitnesses {
-			*list = append(*list, s)
-		}
-	}
+	add := AddWitness
 	// a string cut short by the length cap is no witness of a match, but
 	// still serves as a probe among the near misses
 	match := func(at *node, v int) {
@@ -62,22 +53,43 @@ func Witnesses(pattern string, flags Flags) (matches, near []string, err error) 
 			add(&near, s)
 		}
 	}
+	AddNearMisses(&near, matches)
+	return matches, near, nil
+}
+
+// AddWitness appends s to list unless the list holds it already or is
+// full (24 strings).
+func AddWitness(list *[]string, s string) {
+	for _, x := range *list {
+		if x == s {
+			return
+		}
+	}
+	if len(*list) < maxWitnesses {
+		*list = append(*list, s)
+	}
+}
+
+// AddNearMisses adds to near what each match suggests as a near miss,
+// whatever the pattern language: text before and after it, a '.' on
+// either side (a prefix no word class takes: it tests a leading anchor),
+// and one byte changed at its start, middle and end.
+func AddNearMisses(near *[]string, matches []string) {
 	for _, m := range matches {
-		add(&near, "x"+m)
-		add(&near, m+"x")
-		add(&near, "."+m) // a prefix no word class takes: tests a leading ^
-		add(&near, m+".")
+		AddWitness(near, "x"+m)
+		AddWitness(near, m+"x")
+		AddWitness(near, "."+m)
+		AddWitness(near, m+".")
 	}
 	for _, m := range matches {
 		if m != "" {
 			for _, i := range []int{0, len(m) / 2, len(m) - 1} {
 				b := []byte(m)
 				b[i] = changed(b[i])
-				add(&near, string(b))
+				AddWitness(near, string(b))
 			}
 		}
 	}
-	return matches, near, nil
 }
 
 // changed returns a byte of another kind than b: a letter for a digit,
