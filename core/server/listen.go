@@ -43,12 +43,12 @@ func (s *Server) listen(address string, transparent bool) (net.Listener, error) 
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", address, err)
 	}
-	lc := net.ListenConfig{Control: s.listenControl(transparent)}
-	if s.conf.TCPKeepAlive {
-		// SO_KEEPALIVE with the kernel's probe timings, as the original.
+	lc := net.ListenConfig{Control: s.listenControl(transparent), KeepAlive: -1}
+	if s.conf.TCPKeepAlive && !keepAliveInherited {
+		// SO_KEEPALIVE with the kernel's probe timings, as the original,
+		// set by net on each accepted socket. Where accepted sockets
+		// inherit it, listenControl sets it once on the listener.
 		lc.KeepAliveConfig = net.KeepAliveConfig{Enable: true, Idle: -1, Interval: -1, Count: -1}
-	} else {
-		lc.KeepAlive = -1
 	}
 	network := "tcp"
 	if host == "" {

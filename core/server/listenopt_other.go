@@ -7,6 +7,11 @@ import (
 	"fmt"
 )
 
+// keepAliveInherited is false outside Linux: whether an accepted socket
+// carries the listener's SO_KEEPALIVE is not relied on there, and net sets
+// it on each accepted socket.
+const keepAliveInherited = false
+
 // setTransparent fails outside Linux, which alone has IP_TRANSPARENT. The
 // daemon's config check refuses --tproxy on such systems before any
 // listener is made; this keeps a Server configured directly from binding a

@@ -37,6 +37,11 @@ func (s *Server) listenControl(transparent bool) func(network, address string, r
 					s.log.Warn("TCP fast open not enabled", "err", err)
 				}
 			}
+			if conf.TCPKeepAlive && keepAliveInherited {
+				if err := unix.SetsockoptInt(f, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1); err != nil {
+					s.log.Warn("SO_KEEPALIVE", "err", err)
+				}
+			}
 			// Accepted sockets inherit the listener's buffer sizes.
 			if conf.TCPSndBuf > 0 {
 				if err := unix.SetsockoptInt(f, unix.SOL_SOCKET, unix.SO_SNDBUF, conf.TCPSndBuf); err != nil {
