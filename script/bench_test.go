@@ -113,3 +113,34 @@ func BenchmarkVMTable(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPCall measures the daemon's pcall and xpcall, with and without
+// a caught error, made by the main thread in batches of 1000 (each batch
+// one owner entry, far below the budget).
+func BenchmarkPCall(b *testing.B) {
+	for _, c := range []struct{ name, src string }{
+		{"ok", "local n = ... local f = function(a) return a end for i = 1, n do pcall(f, i) end"},
+		{"error", "local n = ... local f = function() error('x') end for i = 1, n do pcall(f) end"},
+		{"xpcall_ok", "local n = ... local f = function(a) return a end local h = function(m) return m end for i = 1, n do xpcall(f, h, i) end"},
+		{"xpcall_error", "local n = ... local f = function() error('x') end local h = function(m) return m end for i = 1, n do xpcall(f, h) end"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			te := loadTestRuleset(&testing.T{}, Options{}, "testdata/trivial.lua")
+			b.Cleanup(te.Close)
+			var fn *lua.LFunction
+			_ = te.do(context.Background(), func(v *vm) { fn, _ = compile(v.L, []byte(c.src), "=bench") })
+			if fn == nil {
+				b.Fatal("the benchmark chunk does not compile")
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i += 1000 {
+				_ = te.do(context.Background(), func(v *vm) {
+					if _, err := v.callMain(fn, 0, lua.LNumber(min(1000, b.N-i))); err != nil {
+						b.Error(err)
+					}
+				})
+			}
+		})
+	}
+}
