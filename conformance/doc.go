@@ -8,7 +8,8 @@
 // Engines: GoEngine in its three modes (G indexed, G0 linear, GT trace
 // mode) and LuaEngine, which runs any Lua ruleset (the output of
 // `nrt translate` or a hand-written file) on a plain gopher-lua state with
-// stdlib.Open and synchronous stand-ins for the host: await.forward
+// stdlib's host layer (the pcall, xpcall and coroutine view the daemon
+// runs) and synchronous stand-ins for the rest: await.forward
 // records the decision, await.resolve asks a fake resolver, and tag events
 // come from stdlib's event sink (not from parsing printed log lines).
 // Engines returns all four for a checked program; Run compares them over

@@ -35,10 +35,14 @@ type LuaOptions struct {
 //   - await.resolve(host) asks LuaOptions.Resolve and answers the address as
 //     text (IPv4-mapped answers unmapped, as the Go engine treats them) or nil;
 //   - tag events and authentication failures come from stdlib's event sink;
-//   - pcall, xpcall, print and coroutine.running/isyieldable/yield come
-//     from stdlib's synchronous host (stdlib.NewSyncHost), installed by
-//     stdlib.OpenHost as the daemon installs its scheduler's: errors caught
-//     by pcall read the same, but nothing can yield to a scheduler.
+//   - pcall, xpcall, print and coroutine.running/isyieldable/yield
+//     are stdlib's host layer, the code the daemon runs, installed by
+//     stdlib.OpenHost with the zero stdlib.Host (body threads from the
+//     state's own free list, print to standard output): errors caught by
+//     pcall read the same and yields pass through pcall inside a
+//     coroutine as in the daemon. The callbacks run on the main thread,
+//     where the daemon runs them in a routine, so coroutine.running()
+//     there is the main thread and nothing yields to a scheduler.
 //
 // Every Reset starts a fresh state and loads the chunk again, so load
 // balancers restart. A LuaEngine is not safe for concurrent use.
@@ -83,7 +87,7 @@ func (e *LuaEngine) Close() {
 func (e *LuaEngine) Reset() error {
 	e.Close()
 	L := lua.NewState()
-	stdlib.OpenHost(L, stdlib.NewSyncHost(L))
+	stdlib.OpenHost(L, stdlib.Host{})
 	ns := stdlib.OpenAddr(L)
 	L.SetField(ns, "config", L.NewFunction(func(L *lua.LState) int {
 		c := L.NewTable()

@@ -1,7 +1,7 @@
 package script
 
-// Builtins the engine replaces: a capped string.rep (print is the
-// host's, see host.go).
+// Builtins the engine replaces: a capped string.rep (print is stdlib's
+// host layer's, writing where host.go says).
 
 import (
 	"strings"

@@ -1,7 +1,8 @@
 package script
 
 // The coroutine library overrides: epoch-sharing threads, routine-aware
-// resume, and running/status that see through protected calls.
+// resume, and status that sees through protected calls (running,
+// isyieldable and yield are stdlib's host layer's).
 
 import lua "github.com/yuin/gopher-lua"
 
@@ -75,24 +76,10 @@ func (v *vm) luaCoWrap(L *lua.LState) int {
 	return 1
 }
 
-// luaCoRunning returns the running routine (the outer one inside pcall)
-// and whether it is the main thread.
-func (v *vm) luaCoRunning(L *lua.LState) int {
-	r := v.logicalOf(L)
-	L.Push(r)
-	L.Push(lua.LBool(r == v.L))
-	return 2
-}
-
-func (v *vm) luaCoIsYieldable(L *lua.LState) int {
-	L.Push(lua.LBool(!v.isMain(L)))
-	return 1
-}
-
 func (v *vm) luaCoStatus(L *lua.LState) int {
 	th := L.CheckThread(1)
 	switch {
-	case th == v.logicalOf(L):
+	case th == v.pc.Logical(L):
 		L.Push(lua.LString("running"))
 		return 1
 	case active(L, th):

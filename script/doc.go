@@ -61,7 +61,9 @@
 // pcall and xpcall are yieldable: the protected function runs in its own
 // pooled coroutine and every yield is passed outward, so await.* works
 // inside them. coroutine.running() reports the outer routine, so futures
-// and await.callback wake the right one. A yield across a Go call boundary
+// and await.callback wake the right one. This is stdlib's host layer, the
+// same code the conformance suite's Lua engine runs; the VM only
+// configures it (host.go). A yield across a Go call boundary
 // that gopher-lua cannot suspend (a metamethod, a table.sort comparator, a
 // string.gsub replacement function, a generic-for iterator function) raises
 // "attempt to yield across a C-call boundary" instead of corrupting the
@@ -129,13 +131,15 @@
 // vm.go builds the state and installs the libraries (and rebuilds it after
 // a crash); budget.go holds the epoch context of the execution budget;
 // routine.go the pooled coroutines and how a routine's results or error
-// reach its request, async finish or rpcall; host.go the VM as stdlib's
-// Host (what installs pcall, xpcall, print and coroutine.running,
-// isyieldable and yield); pcall.go the yieldable pcall/xpcall; yield.go coroutine.yield and the Go-stack check behind
-// "attempt to yield across a C-call boundary"; coroutine.go the coroutine
-// library overrides; errors.go error values and tracebacks; builtins.go
-// the replaced string.rep and print; luaapi.go the neosocksd.* and await.*
-// functions and the await plumbing (await, finishOp, complete); load.go
+// reach its request, async finish or rpcall; host.go the VM's
+// configuration of stdlib's host layer, which installs the yieldable
+// pcall and xpcall, print and coroutine.running, isyieldable and yield
+// (body threads from the routine pool, counted as routines; no xpcall
+// handler once the budget ran out; print to Options.Stdout); coroutine.go
+// the coroutine library overrides (create, resume, wrap, status);
+// errors.go error values and tracebacks; builtins.go the capped
+// string.rep; luaapi.go the neosocksd.* and await.* functions and the
+// await plumbing (await, finishOp, complete); load.go
 // script loading and replay; hooks.go the API hooks; route.go the routing
 // callbacks; client.go the RPC client of await.invoke.
 //

@@ -47,11 +47,11 @@ func (v *vm) complete(c *completion) {
 // await prepares an await operation by L: it returns the routine to
 // resume and a fresh operation id, or raises.
 func (v *vm) await(L *lua.LState) (*lua.LState, *op) {
-	R := v.logicalOf(L)
+	R := v.pc.Logical(L)
 	if R == v.L || L == v.L {
 		L.RaiseError("not in asynchronous routine")
 	}
-	if !v.canYieldLevels(v.depthOf(L) + 1) {
+	if !v.pc.CanYield(L) {
 		L.RaiseError("attempt to yield across a C-call boundary")
 	}
 	v.opSeq++
@@ -449,7 +449,7 @@ func (v *vm) rpcResult(res callResult) []lua.LValue {
 }
 
 func (v *vm) luaForward(L *lua.LState) int {
-	R := v.logicalOf(L)
+	R := v.pc.Logical(L)
 	r := v.routines[R]
 	if r == nil || r.kind != kRequest {
 		L.RaiseError("await.forward must be called from a ruleset request handler")

@@ -42,8 +42,8 @@ type vm struct {
 
 	pool     []*lua.LState
 	routines map[*lua.LState]*routine
-	logical  map[*lua.LState]pinfo // pcall thread -> the routine it serves
 	pending  map[*lua.LState]*op
+	pc       *stdlib.ProtectedCalls // pcall, xpcall and the thread each body works for
 	opSeq    uint64
 
 	lastError lua.LValue
@@ -52,8 +52,6 @@ type vm struct {
 
 	reqTramp *lua.LFunction
 	runTramp *lua.LFunction
-	xpTramp  *lua.LFunction
-	pTramp   *lua.LFunction
 	getHook  *lua.LFunction
 
 	traceback bool // error values carry a traceback
@@ -68,8 +66,7 @@ type vm struct {
 	idle     []task         // owner-posted work for the next idle moment
 	boot     loadRecord     // the -r or -c load, for Reload
 	replay   []loadRecord
-	children map[int]func()     // running await.execute children by pid
-	pcTags   map[uintptr][]byte // canYieldLevels' cache, see frameTags
+	children map[int]func() // running await.execute children by pid
 }
 
 // newVM builds a fresh Lua state with every library the engine offers.
@@ -88,7 +85,6 @@ func newVM(e *Engine) (*vm, error) {
 		e:        e,
 		L:        L,
 		routines: make(map[*lua.LState]*routine),
-		logical:  make(map[*lua.LState]pinfo),
 		pending:  make(map[*lua.LState]*op),
 		children: make(map[int]func()),
 	}
@@ -114,7 +110,7 @@ func newVM(e *Engine) (*vm, error) {
 		pkg.RawSetString("path", lua.LString("?.lua"))
 		pkg.RawSetString("cpath", lua.LString("?.so"))
 	}
-	stdlib.OpenHost(L, host{v})
+	v.pc = stdlib.OpenHost(L, v.host())
 	if err := v.install(); err != nil {
 		L.Close()
 		return nil, err

@@ -32,8 +32,8 @@ package stdlib
 //	| os.date                                | C99 strftime codes incl. %F %T %z %V %G, "*t" and "!*t"       |
 //	| os.exit(code)                          | flushes stdout, exits with code (true → 0, false → 1)          |
 //	| bit32.*                                | yes (5.2 library, 32-bit)                                      |
-//	| coroutine.isyieldable, coroutine.running | the host's (host.go); running returns (co, ismain)          |
-//	| pcall, xpcall                          | the host's; the synchronous host runs them in a thread of their own (upvalues stay shared, see compat_pcall.go); xpcall passes extra arguments; no yield inside |
+//	| coroutine.isyieldable, coroutine.running | the host layer's (coroutine.go): a protected call's body sees its caller's thread; running returns (co, ismain) |
+//	| pcall, xpcall                          | the host layer's (pcall.go): the body runs in a thread of its own (upvalues stay shared); xpcall passes extra arguments; a yield inside passes through |
 //	| select('#'), rawequal, rawlen          | yes                                                            |
 //	| debug.getinfo                          | adds short_src; source is the name given to load ("@f.lua")     |
 //	| print, tostring                        | numbers formatted as Lua's "%.14g"; integral floats within ±2^53 print as integers; print (PrintTo, the host's) writes where the host says |
@@ -62,12 +62,12 @@ import (
 // compatStdout is where print writes (unbuffered).
 var compatStdout io.Writer = os.Stdout
 
-// OpenCompat installs the Lua 5.4 shims into L with the synchronous host
-// (NewSyncHost). The base, table, string, math, os, coroutine and package
+// OpenCompat installs the Lua 5.4 shims into L with the host layer of a
+// synchronous embedder (the zero Host). The base, table, string, math, os, coroutine and package
 // libraries must already be open.
 func OpenCompat(L *lua.LState) {
 	openCompat(L)
-	InstallHost(L, NewSyncHost(L))
+	InstallHost(L, Host{})
 }
 
 // openCompat installs the Lua 5.4 shims but not the host's functions.

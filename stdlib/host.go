@@ -1,12 +1,15 @@
 package stdlib
 
 // The host layer: the few base functions whose meaning depends on who
-// runs the Lua state. A daemon with a scheduler (package script) lets
-// protected calls yield across to the routine that made them; a
-// synchronous embedder (package conformance, the tests of this package)
-// has no routine to yield to. Both install them here, through Host, and
-// share the protected-call pieces below, so an error caught by pcall reads
-// the same whichever runs the ruleset.
+// runs the Lua state. pcall, xpcall (pcall.go) and the coroutine
+// functions that see through them (coroutine.go, yield.go) have one
+// implementation for every embedder: the daemon's scheduler (package
+// script) and the synchronous embedders (package conformance, the tests of
+// this package) run the same protected-call code, so an error caught by
+// pcall reads the same, and a yield inside pcall behaves the same,
+// whichever runs the ruleset. What differs between them is Host: where
+// body threads come from, whether the running entry was aborted, and where
+// print writes.
 
 import (
 	"io"
@@ -15,38 +18,51 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-// Host is what an embedder of a Lua state provides for the functions
-// whose behaviour depends on how the state is run.
-type Host interface {
-	// ProtectedCalls returns the pcall and xpcall of L (Lua or Go
-	// functions), built once when the host is installed.
-	ProtectedCalls(L *lua.LState) (pcall, xpcall *lua.LFunction)
-	// Running is coroutine.running: the thread the caller works for (the
-	// caller of a protected call, not the thread running its body) and
-	// whether that is the main thread.
-	Running(L *lua.LState) int
-	// IsYieldable is coroutine.isyieldable.
-	IsYieldable(L *lua.LState) int
-	// Yield is coroutine.yield.
-	Yield(L *lua.LState) int
-	// Print is print.
-	Print(L *lua.LState) int
+// Host is how an embedder runs a Lua state: the few things the host
+// layer needs that differ between a daemon with a scheduler and a
+// synchronous embedder. The zero value is the synchronous host: body
+// threads come from a small free list of the state's own, xpcall's
+// handler always runs, and print writes to standard output.
+type Host struct {
+	// Stdout is where print writes; nil means standard output.
+	Stdout io.Writer
+	// Acquire returns an idle thread of the state to run the body of a
+	// protected call, and Release takes it back when the body is done:
+	// reusable is false when the body raised or was left suspended, and
+	// the thread must then not run anything again. Set both or neither;
+	// neither means a free list of the state's own. The daemon counts
+	// bodies as running routines and pools them with its routines.
+	Acquire func() *lua.LState
+	Release func(th *lua.LState, reusable bool)
+	// Aborted reports whether the running entry was aborted (the
+	// daemon's execution budget ran out): xpcall's handler is then not
+	// run, since it would only fail the same way. Nil means never.
+	Aborted func() bool
 }
 
 // InstallHost sets pcall, xpcall, print and coroutine.running,
-// isyieldable and yield of L to h's. It is the one place that sets them;
+// isyieldable and yield of L to the host layer's, configured by h, and
+// returns the protected calls, which an embedder asks which thread a
+// protected call's body works for. It is the one place that sets them;
 // OpenHost calls it.
-func InstallHost(L *lua.LState, h Host) {
+func InstallHost(L *lua.LState, h Host) *ProtectedCalls {
 	g := L.G.Global
-	pcall, xpcall := h.ProtectedCalls(L)
-	g.RawSetString("pcall", pcall)
-	g.RawSetString("xpcall", xpcall)
-	g.RawSetString("print", L.NewFunction(h.Print))
+	pc := newProtectedCalls(L, h)
+	g.RawSetString("pcall", pc.pcall)
+	g.RawSetString("xpcall", pc.xpcall)
+	out := h.Stdout
+	g.RawSetString("print", L.NewFunction(func(L *lua.LState) int {
+		if out == nil {
+			return PrintTo(L, compatStdout)
+		}
+		return PrintTo(L, out)
+	}))
 	if c, ok := g.RawGetString("coroutine").(*lua.LTable); ok {
-		c.RawSetString("running", L.NewFunction(h.Running))
-		c.RawSetString("isyieldable", L.NewFunction(h.IsYieldable))
-		c.RawSetString("yield", L.NewFunction(h.Yield))
+		c.RawSetString("running", L.NewFunction(pc.running))
+		c.RawSetString("isyieldable", L.NewFunction(pc.isYieldable))
+		c.RawSetString("yield", L.NewFunction(pc.yield))
 	}
+	return pc
 }
 
 // HelperChunk names the chunk of a host's protected-call helpers (the
@@ -108,53 +124,6 @@ func ErrorValue(err error) lua.LValue {
 func RawPanic(L *lua.LState) {
 	panic(&lua.ApiError{Type: lua.ApiErrorRun, Object: L.Get(-1)})
 }
-
-// syncHost is the host of a state without a scheduler: protected calls
-// run in threads of their own (ProtectedCalls) and cannot be suspended;
-// print writes to standard output.
-type syncHost struct {
-	pc    *ProtectedCalls
-	yield lua.LGFunction // gopher-lua's coroutine.yield, refusing inside pcall
-}
-
-// NewSyncHost returns the host of a synchronous embedder for L, whose
-// coroutine library must be open: pcall and xpcall keep upvalues shared
-// across a caught error (see ProtectedCalls), coroutine.yield inside one
-// raises, and print writes to standard output.
-func NewSyncHost(L *lua.LState) Host {
-	h := &syncHost{pc: NewProtectedCalls(L)}
-	if c, ok := L.GetGlobal("coroutine").(*lua.LTable); ok {
-		if y, ok := c.RawGetString("yield").(*lua.LFunction); ok && y.IsG {
-			h.yield = h.pc.Yield(y.GFunction)
-		}
-	}
-	return h
-}
-
-func (h *syncHost) ProtectedCalls(L *lua.LState) (pcall, xpcall *lua.LFunction) {
-	return L.NewFunction(h.pc.PCall), L.NewFunction(h.pc.XPCall)
-}
-
-func (h *syncHost) Running(L *lua.LState) int {
-	t := h.pc.Logical(L)
-	L.Push(t)
-	L.Push(lua.LBool(t.Parent == nil))
-	return 2
-}
-
-func (h *syncHost) IsYieldable(L *lua.LState) int {
-	L.Push(lua.LBool(L.Parent != nil && !h.pc.InProtected(L)))
-	return 1
-}
-
-func (h *syncHost) Yield(L *lua.LState) int {
-	if h.yield == nil {
-		L.RaiseError("attempt to yield from outside a coroutine")
-	}
-	return h.yield(L)
-}
-
-func (h *syncHost) Print(L *lua.LState) int { return PrintTo(L, compatStdout) }
 
 // PrintTo is Lua 5.4's print writing to w: its arguments converted as
 // tostring converts them (a __tostring or __name metafield, not a

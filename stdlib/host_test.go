@@ -7,78 +7,75 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-// recordingHost is a Host that notes which of its functions Lua called,
-// on top of the synchronous host.
-type recordingHost struct {
-	Host
-	calls   []string
-	printed []string
-}
-
-func (h *recordingHost) ProtectedCalls(L *lua.LState) (pcall, xpcall *lua.LFunction) {
-	p, xp := h.Host.ProtectedCalls(L)
-	note := func(name string, fn *lua.LFunction) *lua.LFunction {
-		return L.NewFunction(func(L *lua.LState) int {
-			h.calls = append(h.calls, name)
-			top := L.GetTop()
-			L.Insert(fn, 1)
-			L.Call(top, lua.MultRet)
-			return L.GetTop()
-		})
-	}
-	return note("pcall", p), note("xpcall", xp)
-}
-
-func (h *recordingHost) Running(L *lua.LState) int {
-	h.calls = append(h.calls, "running")
-	return h.Host.Running(L)
-}
-
-func (h *recordingHost) IsYieldable(L *lua.LState) int {
-	h.calls = append(h.calls, "isyieldable")
-	return h.Host.IsYieldable(L)
-}
-
-func (h *recordingHost) Yield(L *lua.LState) int {
-	h.calls = append(h.calls, "yield")
-	return h.Host.Yield(L)
-}
-
-func (h *recordingHost) Print(L *lua.LState) int {
-	h.printed = append(h.printed, L.ToStringMeta(L.Get(1)).String())
-	return 0
-}
-
-// TestOpenHostInstallsTheHost checks that the functions of the host given
-// to OpenHost are the ones Lua calls, and that the synchronous host's
-// protected calls behave as before underneath.
+// TestOpenHostInstallsTheHost checks that the host layer works through
+// the Host it is given: protected calls take their body threads from
+// Acquire and give them back to Release (reusable only when the body
+// returned), a body works for its caller's thread, print writes to Stdout,
+// and an aborted entry skips xpcall's handler.
 func TestOpenHostInstallsTheHost(t *testing.T) {
 	L := lua.NewState()
 	defer L.Close()
-	h := &recordingHost{Host: NewSyncHost(L)}
-	OpenHost(L, h)
+	var (
+		out              strings.Builder
+		pool             []*lua.LState
+		acquired, reused int
+		dropped, aborted bool
+	)
+	var pc *ProtectedCalls
+	pc = OpenHost(L, Host{
+		Stdout: &out,
+		Acquire: func() *lua.LState {
+			acquired++
+			if n := len(pool); n > 0 {
+				th := pool[n-1]
+				pool = pool[:n-1]
+				th.Dead = false
+				return th
+			}
+			th, cancel := L.NewThread()
+			if cancel != nil {
+				cancel()
+			}
+			return th
+		},
+		Release: func(th *lua.LState, reusable bool) {
+			if reusable {
+				reused++
+				pool = append(pool, th)
+			} else {
+				dropped = true
+			}
+		},
+		Aborted: func() bool { return aborted },
+	})
+	L.SetGlobal("probe", L.NewFunction(func(L *lua.LState) int {
+		L.Push(lua.LBool(L != L.G.MainThread && pc.Logical(L) == L.G.MainThread && pc.IsMain(L)))
+		return 1
+	}))
+	L.SetGlobal("abort", L.NewFunction(func(L *lua.LState) int {
+		aborted = true
+		return 0
+	}))
 	err := L.DoString(`
 		local ok, e = pcall(error, "boom")
 		assert(not ok and e == "boom", e)
+		assert(select(2, pcall(probe)), "a body works for the main thread")
+		assert(pcall(function() end))
 		local ok2, e2 = xpcall(function() error({}) end, function(m) return "handled" end)
 		assert(not ok2 and e2 == "handled", e2)
-		local co = coroutine.create(function()
-			assert(coroutine.isyieldable())
-			local r, main = coroutine.running()
-			assert(not main)
-			coroutine.yield(1)
-		end)
-		assert(coroutine.resume(co))
-		print("out")
+		print("out", 1)
+		abort()
+		local ok3, e3 = xpcall(error, function(m) return "handled" end, "raw", 0)
+		assert(not ok3 and e3 == "raw", e3)
 	`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := strings.Join(h.calls, " "), "pcall xpcall isyieldable running yield"; got != want {
-		t.Errorf("host calls %q, want %q", got, want)
+	if acquired != 5 || reused != 2 || !dropped {
+		t.Errorf("acquired %d threads, gave back %d reusable (and a failed one: %v); want 5, 2, true", acquired, reused, dropped)
 	}
-	if len(h.printed) != 1 || h.printed[0] != "out" {
-		t.Errorf("printed %q, want [out]", h.printed)
+	if got := out.String(); got != "out\t1\n" {
+		t.Errorf("printed %q, want %q", got, "out\t1\n")
 	}
 }
 

@@ -57,15 +57,15 @@ func LibrulesetSource() []byte { return librulesetSource }
 // require "libruleset" works whatever package.path says. L must have the
 // standard libraries opened (lua.NewState does); neosocksd.* and await.*
 // are the host's to install. pcall, xpcall, print and coroutine.running,
-// isyieldable and yield are those of the synchronous host (NewSyncHost);
-// OpenHost takes another.
+// isyieldable and yield are the host layer's for the synchronous host (the
+// zero Host); OpenHost takes another.
 func Open(L *lua.LState) {
-	OpenHost(L, nil)
+	OpenHost(L, Host{})
 }
 
-// OpenHost is Open with h's pcall, xpcall, print and coroutine.running,
-// isyieldable and yield (see Host); nil means NewSyncHost(L).
-func OpenHost(L *lua.LState, h Host) {
+// OpenHost is Open with the host layer configured by h (see Host and
+// InstallHost); it returns the state's protected calls.
+func OpenHost(L *lua.LState, h Host) *ProtectedCalls {
 	openExtras(L)
 	register(L, "zlib", OpenZlib(L))
 	register(L, "time", OpenTime(L))
@@ -84,10 +84,7 @@ func OpenHost(L *lua.LState, h Host) {
 		L.Call(1, 1)
 		return 1
 	})
-	if h == nil {
-		h = NewSyncHost(L)
-	}
-	InstallHost(L, h)
+	return InstallHost(L, h)
 }
 
 // register sets _G[name] and package.loaded[name] to v.

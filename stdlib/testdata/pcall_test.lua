@@ -65,6 +65,49 @@ eq(ismain, true, "ismain inside pcall on the main thread")
 okv, msg = pcall(coroutine.yield, 1)
 eq({ okv, msg }, { false, "attempt to yield from outside a coroutine" }, "yield on the main thread")
 
+-- coroutines: a yield inside pcall suspends the coroutine, and what it is
+-- resumed with goes back into the protected function
+co = coroutine.create(function(a)
+    local inner = { pcall(function(x)
+        local y = coroutine.yield(x + 1, coroutine.isyieldable())
+        local z = coroutine.yield(y * 2)
+        return z, nil
+    end, a) }
+    return table.unpack(inner, 1, 3)
+end)
+eq(pack(coroutine.resume(co, 1)), { n = 3, true, 2, true }, "yield inside pcall, isyieldable there")
+eq(pack(coroutine.resume(co, 5)), { n = 2, true, 10 }, "resumed into the protected function")
+eq(pack(coroutine.resume(co, "z")), { n = 4, true, true, "z" }, "pcall returns at the end")
+eq(coroutine.status(co), "dead", "the coroutine ended")
+-- an error after a yield is caught by the pcall, and xpcall's handler
+-- sees it where it was raised
+co = coroutine.wrap(function()
+    local r1 = pack(pcall(function() coroutine.yield("p") error("after", 0) end))
+    local r2 = pack(xpcall(function() coroutine.yield("x") error("late", 0) end, function(m) return "h:" .. m end))
+    local r3 = pack(xpcall(function() coroutine.yield("f") error("e", 0) end, function(m) error("in handler") end))
+    return r1, r2, r3
+end)
+eq(co(), "p", "first yield")
+eq(co(), "x", "second yield")
+eq(co(), "f", "third yield")
+local r1, r2, r3 = co()
+eq(r1, { n = 2, false, "after" }, "error after a yield")
+eq(r2, { n = 2, false, "h:late" }, "handler after a yield")
+eq(r3, { n = 2, false, "error in error handling" }, "failing handler after a yield")
+-- nested protected calls pass a yield through every level
+co = coroutine.wrap(function()
+    return pcall(pcall, xpcall, function() return coroutine.yield("deep") .. "!" end, print)
+end)
+eq(co(), "deep", "yield through three protected calls")
+eq(pack(co("back")), { n = 4, true, true, true, "back!" }, "results through three protected calls")
+-- a yield across a Go call (a sort comparator) still fails, and pcall
+-- catches that
+co = coroutine.wrap(function()
+    return pcall(table.sort, { 3, 1, 2 }, function(a, b) coroutine.yield() return a < b end)
+end)
+okv, msg = co()
+ok(okv == false and msg:find("attempt to yield across a C%-call boundary") ~= nil, "yield across a comparator: " .. tostring(msg))
+
 -- many protected calls, errors included, in a loop
 local n = 0
 for i = 1, 200 do

@@ -1,49 +1,33 @@
-package script
+package stdlib
 
-// coroutine.yield and the check that a yield does not cross a Go call.
+// The check that a yield does not cross a Go call.
 
 import (
 	"runtime"
 	"strings"
-
-	lua "github.com/yuin/gopher-lua"
 )
 
-// luaYield is coroutine.yield, refusing to yield across a Go call.
-func (v *vm) luaYield(L *lua.LState) int {
-	if L == v.L || L.Parent == nil && L == L.G.MainThread {
-		L.RaiseError("attempt to yield from outside a coroutine")
-	}
-	if v.isMain(L) {
-		// a protected call made by the main thread
-		L.RaiseError("attempt to yield from outside a coroutine")
-	}
-	if !v.canYieldLevels(v.depthOf(L) + 1) {
-		L.RaiseError("attempt to yield across a C-call boundary")
-	}
-	return -1
-}
-
 // canYieldLevels walks the Go stack: a yield is safe only when the
-// running Lua code, and each of the n-1 pcall threads between it and its
-// routine, was entered by a coroutine resume, not by a nested call from Go
+// running Lua code, and each of the n-1 protected-call bodies between it
+// and its logical thread, was entered by a coroutine resume, not by a nested call from Go
 // (metamethods, sort comparators, gsub callbacks, iterators, gopher-lua's
 // own pcall), where gopher-lua would corrupt the coroutine.
 //
 // It runs for every await, so it is kept cheap: the walk starts with a
 // buffer on the stack that usually reaches the routine's threadRun frame
 // (it is redone with more room when not), and what each return address
-// stands for is looked up in a per-VM cache rather than symbolized each
+// stands for is looked up in a per-state cache rather than symbolized each
 // time (symbolizing the whole stack was 5 % of the daemon's CPU under a
 // libruleset set-up load).
-func (v *vm) canYieldLevels(n int) bool {
+func (pc *ProtectedCalls) canYieldLevels(n int) bool {
 	var small [16]uintptr
 	pcs := small[:]
 	for {
-		k := runtime.Callers(3, pcs)
+		// skip runtime.Callers, this function, CanYield and its caller
+		k := runtime.Callers(4, pcs)
 		seen := 0
-		for _, pc := range pcs[:k] {
-			for _, tag := range v.frameTags(pc) {
+		for _, ret := range pcs[:k] {
+			for _, tag := range pc.frameTags(ret) {
 				if tag == tagCallR {
 					return false
 				}
@@ -66,16 +50,16 @@ const (
 	tagCallR                 // gopher-lua.(*LState).callR: Lua entered from Go
 )
 
-// frameTags returns the tags of the functions at return address pc,
+// frameTags returns the tags of the functions at return address ret,
 // innermost first (one address covers several functions where the
 // compiler inlined), from the cache or by symbolizing it once. Only the
-// VM's owner goroutine calls it.
-func (v *vm) frameTags(pc uintptr) []byte {
-	if t, ok := v.pcTags[pc]; ok {
+// goroutine running the state calls it.
+func (pc *ProtectedCalls) frameTags(ret uintptr) []byte {
+	if t, ok := pc.pcTags[ret]; ok {
 		return t
 	}
 	var t []byte
-	frames := runtime.CallersFrames([]uintptr{pc})
+	frames := runtime.CallersFrames([]uintptr{ret})
 	for {
 		f, more := frames.Next()
 		switch {
@@ -88,9 +72,9 @@ func (v *vm) frameTags(pc uintptr) []byte {
 			break
 		}
 	}
-	if v.pcTags == nil {
-		v.pcTags = make(map[uintptr][]byte)
+	if pc.pcTags == nil {
+		pc.pcTags = make(map[uintptr][]byte)
 	}
-	v.pcTags[pc] = t
+	pc.pcTags[ret] = t
 	return t
 }
