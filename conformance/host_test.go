@@ -24,7 +24,8 @@ import (
 // the engines do not share the host layer's code: before they did, the
 // synchronous engine's pcall was a Go function ("=[C]"), named a Go
 // function's bad argument "(anonymous)", could not yield inside a
-// coroutine and said a coroutine was not yieldable inside its own pcall.
+// coroutine, said a coroutine was not yieldable, "normal" and resumable
+// inside its own pcall.
 func TestProtectedCallsReadAlike(t *testing.T) {
 	cases := []struct{ name, body string }{
 		{"error from pcall", `return pcall(error, "boom")`},
@@ -80,9 +81,17 @@ func TestProtectedCallsReadAlike(t *testing.T) {
 				local me = coroutine.running()
 				return pcall(function() local r, main = coroutine.running() return r == me, main end)
 			end)()`},
+		{"status inside pcall", `return coroutine.wrap(function()
+				local me = coroutine.running()
+				return pcall(function() return coroutine.status(me) end)
+			end)()`},
+		{"resume the running coroutine from pcall", `return coroutine.wrap(function()
+				return pcall(coroutine.resume, (coroutine.running()))
+			end)()`},
 		{"yield across a Go call inside pcall", `return coroutine.wrap(function()
 				return pcall(table.sort, {3, 1, 2}, function(a, b) coroutine.yield() return a < b end)
 			end)()`},
+		{"error raised through wrap", `return pcall(coroutine.wrap(function() error("x") end))`},
 	}
 	dir := t.TempDir()
 	for _, tc := range cases {

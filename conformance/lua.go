@@ -35,7 +35,7 @@ type LuaOptions struct {
 //   - await.resolve(host) asks LuaOptions.Resolve and answers the address as
 //     text (IPv4-mapped answers unmapped, as the Go engine treats them) or nil;
 //   - tag events and authentication failures come from stdlib's event sink;
-//   - pcall, xpcall, print and coroutine.running/isyieldable/yield
+//   - pcall, xpcall, print and coroutine.running/isyieldable/yield/status
 //     are stdlib's host layer, the code the daemon runs, installed by
 //     stdlib.OpenHost with the zero stdlib.Host (body threads from the
 //     state's own free list, print to standard output): errors caught by

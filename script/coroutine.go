@@ -1,10 +1,13 @@
 package script
 
-// The coroutine library overrides: epoch-sharing threads, routine-aware
-// resume, and status that sees through protected calls (running,
-// isyieldable and yield are stdlib's host layer's).
+// The coroutine library overrides: epoch-sharing threads and routine-aware
+// resume (and wrap on top of both). running, status, isyieldable and yield,
+// which see through protected calls, are stdlib's host layer's.
 
-import lua "github.com/yuin/gopher-lua"
+import (
+	"github.com/neosocksd-go/neosocksd/stdlib"
+	lua "github.com/yuin/gopher-lua"
+)
 
 // luaCoCreate is coroutine.create without a per-thread child context.
 func (v *vm) luaCoCreate(L *lua.LState) int {
@@ -24,7 +27,7 @@ func (v *vm) luaCoCreate(L *lua.LState) int {
 // that end inside it.
 func (v *vm) luaCoResume(L *lua.LState) int {
 	th := L.CheckThread(1)
-	if active(L, th) && !th.Dead {
+	if stdlib.Active(L, th) && !th.Dead {
 		L.SetTop(0)
 		L.Push(lua.LFalse)
 		L.Push(lua.LString("cannot resume non-suspended coroutine"))
@@ -55,47 +58,4 @@ func (v *vm) luaCoResume(L *lua.LState) int {
 	}
 	_ = top
 	return n
-}
-
-// luaCoWrap is coroutine.wrap on top of luaCoCreate and luaCoResume.
-func (v *vm) luaCoWrap(L *lua.LState) int {
-	fn := L.CheckFunction(1)
-	L.SetTop(0)
-	L.Push(fn)
-	v.luaCoCreate(L)
-	th := L.Get(-1)
-	L.Push(L.NewClosure(func(L *lua.LState) int {
-		L.Insert(th, 1)
-		n := v.luaCoResume(L)
-		base := L.GetTop() - n + 1
-		if !lua.LVAsBool(L.Get(base)) {
-			L.Error(L.Get(base+1), 1)
-		}
-		return n - 1
-	}))
-	return 1
-}
-
-func (v *vm) luaCoStatus(L *lua.LState) int {
-	th := L.CheckThread(1)
-	switch {
-	case th == v.pc.Logical(L):
-		L.Push(lua.LString("running"))
-		return 1
-	case active(L, th):
-		L.Push(lua.LString("normal"))
-		return 1
-	}
-	return v.origStatus(L)
-}
-
-// active reports whether th is L or one of the threads that resumed it
-// (running or "normal"), which cannot be resumed.
-func active(L, th *lua.LState) bool {
-	for p := L; p != nil; p = p.Parent {
-		if p == th {
-			return true
-		}
-	}
-	return L.G.MainThread == th
 }

@@ -133,10 +133,11 @@
 // routine.go the pooled coroutines and how a routine's results or error
 // reach its request, async finish or rpcall; host.go the VM's
 // configuration of stdlib's host layer, which installs the yieldable
-// pcall and xpcall, print and coroutine.running, isyieldable and yield
-// (body threads from the routine pool, counted as routines; no xpcall
-// handler once the budget ran out; print to Options.Stdout); coroutine.go
-// the coroutine library overrides (create, resume, wrap, status);
+// pcall and xpcall, print and coroutine.running, isyieldable, yield and
+// status (body threads from the routine pool, counted as routines; no
+// xpcall handler once the budget ran out; print to Options.Stdout);
+// coroutine.go the coroutine library overrides (create, and resume and
+// wrap, which keep routines and the budget's epoch in step);
 // errors.go error values and tracebacks; builtins.go the capped
 // string.rep; luaapi.go the neosocksd.* and await.* functions and the
 // await plumbing (await, finishOp, complete); load.go

@@ -58,7 +58,6 @@ type vm struct {
 
 	origCreate lua.LGFunction
 	origResume lua.LGFunction
-	origStatus lua.LGFunction
 
 	cfg      *config.Config // the configuration a running -c script sees
 	now      time.Time      // start of the current loop iteration
@@ -161,12 +160,10 @@ func (v *vm) install() error {
 	}
 	v.origCreate = getG(co, "create")
 	v.origResume = getG(co, "resume")
-	v.origStatus = getG(co, "status")
 
 	set(co, "create", v.luaCoCreate)
 	set(co, "resume", v.luaCoResume)
-	set(co, "wrap", v.luaCoWrap)
-	set(co, "status", v.luaCoStatus)
+	set(co, "wrap", stdlib.Wrap(v.luaCoCreate, v.luaCoResume))
 
 	if s, ok := g.RawGetString("string").(*lua.LTable); ok {
 		set(s, "rep", luaStringRep)

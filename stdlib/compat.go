@@ -32,7 +32,7 @@ package stdlib
 //	| os.date                                | C99 strftime codes incl. %F %T %z %V %G, "*t" and "!*t"       |
 //	| os.exit(code)                          | flushes stdout, exits with code (true → 0, false → 1)          |
 //	| bit32.*                                | yes (5.2 library, 32-bit)                                      |
-//	| coroutine.isyieldable, coroutine.running | the host layer's (coroutine.go): a protected call's body sees its caller's thread; running returns (co, ismain) |
+//	| coroutine.isyieldable, running, status | the host layer's (coroutine.go): a protected call's body sees its caller's thread; running returns (co, ismain) |
 //	| pcall, xpcall                          | the host layer's (pcall.go): the body runs in a thread of its own (upvalues stay shared); xpcall passes extra arguments; a yield inside passes through |
 //	| select('#'), rawequal, rawlen          | yes                                                            |
 //	| debug.getinfo                          | adds short_src; source is the name given to load ("@f.lua")     |

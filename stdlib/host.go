@@ -41,7 +41,9 @@ type Host struct {
 }
 
 // InstallHost sets pcall, xpcall, print and coroutine.running,
-// isyieldable and yield of L to the host layer's, configured by h, and
+// isyieldable, yield, status, resume and wrap of L to the host layer's,
+// configured by h (resume and wrap on top of the create and resume that
+// L's coroutine library has, gopher-lua's), and
 // returns the protected calls, which an embedder asks which thread a
 // protected call's body works for. It is the one place that sets them;
 // OpenHost calls it.
@@ -61,6 +63,14 @@ func InstallHost(L *lua.LState, h Host) *ProtectedCalls {
 		c.RawSetString("running", L.NewFunction(pc.running))
 		c.RawSetString("isyieldable", L.NewFunction(pc.isYieldable))
 		c.RawSetString("yield", L.NewFunction(pc.yield))
+		c.RawSetString("status", L.NewFunction(pc.status))
+		create, cok := c.RawGetString("create").(*lua.LFunction)
+		resume, rok := c.RawGetString("resume").(*lua.LFunction)
+		if cok && rok && create.IsG && resume.IsG {
+			r := resumer(resume.GFunction)
+			c.RawSetString("resume", L.NewFunction(r))
+			c.RawSetString("wrap", L.NewFunction(Wrap(create.GFunction, r)))
+		}
 	}
 	return pc
 }

@@ -56,9 +56,9 @@ func LibrulesetSource() []byte { return librulesetSource }
 // entry for "libruleset" built from the embedded source, so that
 // require "libruleset" works whatever package.path says. L must have the
 // standard libraries opened (lua.NewState does); neosocksd.* and await.*
-// are the host's to install. pcall, xpcall, print and coroutine.running,
-// isyieldable and yield are the host layer's for the synchronous host (the
-// zero Host); OpenHost takes another.
+// are the host's to install. pcall, xpcall, print and the coroutine
+// functions that see through protected calls are the host layer's for the
+// synchronous host (the zero Host); OpenHost takes another.
 func Open(L *lua.LState) {
 	OpenHost(L, Host{})
 }
