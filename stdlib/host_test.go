@@ -21,8 +21,7 @@ func TestOpenHostInstallsTheHost(t *testing.T) {
 		acquired, reused int
 		dropped, aborted bool
 	)
-	var pc *ProtectedCalls
-	pc = OpenHost(L, Host{
+	pc := OpenHost(L, Host{
 		Stdout: &out,
 		Acquire: func() *lua.LState {
 			acquired++
@@ -95,5 +94,26 @@ func TestTrimHelperPosition(t *testing.T) {
 		if got := TrimHelperPosition(tc.in); got != tc.want {
 			t.Errorf("TrimHelperPosition(%v) = %v, want %v", tc.in, got, tc.want)
 		}
+	}
+}
+
+// TestBodyThreadsGrow checks that the body threads of the zero Host,
+// which start with small stacks, grow to the limits of the state's own
+// (lua.NewState's defaults: 5120 value slots, 256 call frames).
+func TestBodyThreadsGrow(t *testing.T) {
+	L := lua.NewState()
+	defer L.Close()
+	Open(L)
+	err := L.DoString(`
+		local t = {}
+		for i = 1, 1000 do t[i] = i end
+		local ok, n = pcall(function(...) return select("#", ...) end, table.unpack(t))
+		assert(ok and n == 1000, tostring(n))
+		local function depth(n) if n == 0 then return 0 end return 1 + depth(n - 1) end
+		local ok2, d = pcall(depth, 200)
+		assert(ok2 and d == 200, tostring(d))
+	`)
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -271,7 +271,32 @@ func (pc *ProtectedCalls) acquire(L *lua.LState) *lua.LState {
 		co.Dead = false
 		return co
 	}
+	return newBodyThread(L)
+}
+
+// Stacks of a body thread made by newBodyThread: it starts with 64 value
+// slots (1 KiB) and a segment of call frames, and grows to the state's
+// limits in steps of 4096 slots (a step is a copy, so a small one would
+// make deep bodies slow). A body that raises is dropped with its thread,
+// so each caught error costs a new thread: at the sizes of lua.NewState's
+// defaults (5120 slots and 256 frames, allocated at once) that was about
+// 110 KiB per error, and is about 11 KiB with these.
+const (
+	bodyRegistrySize = 64
+	bodyRegistryGrow = 4096
+)
+
+// newBodyThread makes a thread of L's state for bodies, with small stacks
+// that grow (see bodyRegistrySize).
+func newBodyThread(L *lua.LState) *lua.LState {
+	saved := L.Options
+	o := &L.Options
+	o.RegistryMaxSize = max(o.RegistryMaxSize, o.RegistrySize)
+	o.RegistrySize = min(o.RegistrySize, bodyRegistrySize)
+	o.RegistryGrowStep = max(o.RegistryGrowStep, bodyRegistryGrow)
+	o.MinimizeStackMemory = true
 	co, cancel := L.NewThread()
+	L.Options = saved
 	if cancel != nil {
 		// the child context would end with the first body; inherit
 		// sets the caller's instead
