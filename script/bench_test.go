@@ -41,8 +41,14 @@ func BenchmarkRouteTrivial(b *testing.B) {
 
 // BenchmarkRouteForward measures a decision made with await.forward: the
 // routine yields while a dial (here an in-memory pipe) runs, then commits.
-func BenchmarkRouteForward(b *testing.B) {
-	te := loadTestRuleset(&testing.T{}, Options{}, "testdata/forward.lua")
+func BenchmarkRouteForward(b *testing.B) { benchForward(b, "testdata/forward.lua") }
+
+// BenchmarkRouteForwardInPCall is BenchmarkRouteForward with the await
+// inside pcall: the yield passes through a protected call's body.
+func BenchmarkRouteForwardInPCall(b *testing.B) { benchForward(b, "testdata/forward_pcall.lua") }
+
+func benchForward(b *testing.B, path string) {
+	te := loadTestRuleset(&testing.T{}, Options{}, path)
 	b.Cleanup(te.Close)
 	b.SetParallelism(8)
 	b.ReportAllocs()

@@ -26,8 +26,8 @@ import (
 type Host struct {
 	// Stdout is where print writes; nil means standard output.
 	Stdout io.Writer
-	// Acquire returns an idle thread of the state to run the body of a
-	// protected call, and Release takes it back when the body is done:
+	// Acquire returns an idle thread of the state, not Dead, to run the
+	// body of a protected call, and Release takes it back when the body is done:
 	// reusable is false when the body raised or was left suspended, and
 	// the thread must then not run anything again. Set both or neither;
 	// neither means a free list of the state's own. The daemon counts
@@ -42,11 +42,10 @@ type Host struct {
 
 // InstallHost sets pcall, xpcall, print and coroutine.running,
 // isyieldable, yield, status, resume and wrap of L to the host layer's,
-// configured by h (resume and wrap on top of the create and resume that
-// L's coroutine library has, gopher-lua's), and
-// returns the protected calls, which an embedder asks which thread a
-// protected call's body works for. It is the one place that sets them;
-// OpenHost calls it.
+// configured by h (resume and wrap are built on the create and resume of
+// L's coroutine library, gopher-lua's). It returns the protected calls,
+// which the embedder asks which thread a body works for. It is the one
+// place that sets these functions; OpenHost calls it.
 func InstallHost(L *lua.LState, h Host) *ProtectedCalls {
 	g := L.G.Global
 	pc := newProtectedCalls(L, h)
@@ -75,8 +74,8 @@ func InstallHost(L *lua.LState, h Host) *ProtectedCalls {
 	return pc
 }
 
-// HelperChunk names the chunk of a host's protected-call helpers (the
-// Lua half of pcall and xpcall); TrimHelperPosition hides it.
+// HelperChunk names the chunk of the protected-call helpers (the Lua
+// half of pcall and xpcall); TrimHelperPosition hides it.
 const HelperChunk = "(pcall)"
 
 // TrimHelperPosition drops a position that points into the protected-call
