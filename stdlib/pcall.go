@@ -208,7 +208,9 @@ func (pc *ProtectedCalls) step(L *lua.LState) int {
 
 // inherit gives the body thread co the context of its caller L (the
 // daemon's execution budget), which may have been replaced since co last
-// ran.
+// ran. A running caller's context is never a cancelled one (gopher-lua
+// checks it before every instruction), so in the daemon this is the
+// current budget epoch, which the routine pool gives its threads too.
 func inherit(co, L *lua.LState) {
 	if ctx := L.Context(); ctx != nil {
 		if co.Context() != ctx {

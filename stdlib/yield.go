@@ -9,16 +9,17 @@ import (
 
 // canYieldLevels walks the Go stack: a yield is safe only when the
 // running Lua code, and each of the n-1 protected-call bodies between it
-// and its logical thread, was entered by a coroutine resume, not by a nested call from Go
-// (metamethods, sort comparators, gsub callbacks, iterators, gopher-lua's
-// own pcall), where gopher-lua would corrupt the coroutine.
+// and its logical thread, was entered by a coroutine resume, not by a
+// nested call from Go (metamethods, sort comparators, gsub callbacks,
+// iterators, gopher-lua's own pcall), where gopher-lua would corrupt the
+// coroutine.
 //
 // It runs for every await, so it is kept cheap: the walk starts with a
-// buffer on the stack that usually reaches the routine's threadRun frame
-// (it is redone with more room when not), and what each return address
-// stands for is looked up in a per-state cache rather than symbolized each
-// time (symbolizing the whole stack was 5 % of the daemon's CPU under a
-// libruleset set-up load).
+// buffer on the stack that usually reaches the logical thread's threadRun
+// frame (it is redone with more room when not), and what each return
+// address stands for is looked up in a per-state cache rather than
+// symbolized each time (symbolizing the whole stack was 5 % of the
+// daemon's CPU under a libruleset set-up load).
 func (pc *ProtectedCalls) canYieldLevels(n int) bool {
 	var small [16]uintptr
 	pcs := small[:]
