@@ -36,7 +36,7 @@ package stdlib
 //	| pcall, xpcall                          | the host layer's (pcall.go): the body runs in a thread of its own (upvalues stay shared); xpcall passes extra arguments; a yield inside passes through |
 //	| select('#'), rawequal, rawlen          | yes                                                            |
 //	| debug.getinfo                          | adds short_src; source is the name given to load ("@f.lua")     |
-//	| print, tostring                        | numbers formatted as Lua's "%.14g"; integral floats within ±2^53 print as integers; print (PrintTo, the host's) writes where the host says |
+//	| print, tostring                        | numbers formatted as Lua's "%.14g"; integral floats within ±2^53 print as integers; print (the host layer's) writes to Host.Stdout |
 //	| string.pack, string.unpack, string.packsize | not provided                                              |
 //	| warn, collectgarbage("generational")   | not provided by this file                                      |
 //

@@ -54,9 +54,9 @@ func InstallHost(L *lua.LState, h Host) *ProtectedCalls {
 	out := h.Stdout
 	g.RawSetString("print", L.NewFunction(func(L *lua.LState) int {
 		if out == nil {
-			return PrintTo(L, compatStdout)
+			return printTo(L, compatStdout)
 		}
-		return PrintTo(L, out)
+		return printTo(L, out)
 	}))
 	if c, ok := g.RawGetString("coroutine").(*lua.LTable); ok {
 		c.RawSetString("running", L.NewFunction(pc.running))
@@ -74,22 +74,22 @@ func InstallHost(L *lua.LState, h Host) *ProtectedCalls {
 	return pc
 }
 
-// HelperChunk names the chunk of the protected-call helpers (the Lua
-// half of pcall and xpcall); TrimHelperPosition hides it.
-const HelperChunk = "(pcall)"
+// helperChunk names the chunk of the protected-call helpers (the Lua
+// half of pcall and xpcall); trimHelperPosition hides it.
+const helperChunk = "(pcall)"
 
-// TrimHelperPosition drops a position that points into the protected-call
+// trimHelperPosition drops a position that points into the protected-call
 // helpers from an error value: an error raised with level 1 by a Go
 // function that pcall called directly, or with level 2 by a function
 // pcall called directly, where Lua names no position (the caller is a C
 // function). Other values are returned as they are.
-func TrimHelperPosition(v lua.LValue) lua.LValue {
+func trimHelperPosition(v lua.LValue) lua.LValue {
 	s, ok := v.(lua.LString)
 	if !ok {
 		return v
 	}
 	// the Lua 5.4 front end prints "=(pcall)" as "(pcall)", as Lua does
-	rest, ok := strings.CutPrefix(string(s), HelperChunk+":")
+	rest, ok := strings.CutPrefix(string(s), helperChunk+":")
 	if !ok {
 		return v
 	}
@@ -103,15 +103,15 @@ func TrimHelperPosition(v lua.LValue) lua.LValue {
 	return v
 }
 
-// Callable reports whether pcall can call v: a function, or a value
+// callable reports whether pcall can call v: a function, or a value
 // with a __call metamethod.
-func Callable(L *lua.LState, v lua.LValue) bool {
+func callable(L *lua.LState, v lua.LValue) bool {
 	return v.Type() == lua.LTFunction || L.GetMetaField(v, "__call").Type() == lua.LTFunction
 }
 
-// CallError is the message of a protected call of a value Callable
+// callError is the message of a protected call of a value callable
 // refuses.
-func CallError(v lua.LValue) lua.LString {
+func callError(v lua.LValue) lua.LString {
 	return lua.LString("attempt to call a " + v.Type().String() + " value")
 }
 
@@ -134,11 +134,11 @@ func RawPanic(L *lua.LState) {
 	panic(&lua.ApiError{Type: lua.ApiErrorRun, Object: L.Get(-1)})
 }
 
-// PrintTo is Lua 5.4's print writing to w: its arguments converted as
+// printTo is Lua 5.4's print writing to w: its arguments converted as
 // tostring converts them (a __tostring or __name metafield, not a
 // replaced global tostring), separated by tabs, ending with a newline, in
 // one write.
-func PrintTo(L *lua.LState, w io.Writer) int {
+func printTo(L *lua.LState, w io.Writer) int {
 	var b strings.Builder
 	for i := 1; i <= L.GetTop(); i++ {
 		if i > 1 {

@@ -85,14 +85,14 @@ func TestTrimHelperPosition(t *testing.T) {
 		in   lua.LValue
 		want lua.LValue
 	}{
-		{lua.LString(HelperChunk + ":3: bad argument #1"), lua.LString("bad argument #1")},
-		{lua.LString(HelperChunk + ": no line"), lua.LString(HelperChunk + ": no line")},
-		{lua.LString(HelperChunk + ":12:no space"), lua.LString(HelperChunk + ":12:no space")},
+		{lua.LString(helperChunk + ":3: bad argument #1"), lua.LString("bad argument #1")},
+		{lua.LString(helperChunk + ": no line"), lua.LString(helperChunk + ": no line")},
+		{lua.LString(helperChunk + ":12:no space"), lua.LString(helperChunk + ":12:no space")},
 		{lua.LString("rules.lua:3: x"), lua.LString("rules.lua:3: x")},
 		{lua.LNumber(3), lua.LNumber(3)},
 	} {
-		if got := TrimHelperPosition(tc.in); got != tc.want {
-			t.Errorf("TrimHelperPosition(%v) = %v, want %v", tc.in, got, tc.want)
+		if got := trimHelperPosition(tc.in); got != tc.want {
+			t.Errorf("trimHelperPosition(%v) = %v, want %v", tc.in, got, tc.want)
 		}
 	}
 }

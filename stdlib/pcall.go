@@ -12,7 +12,7 @@ package stdlib
 // its value and the caller's frames keep theirs.
 //
 // The call itself is a small Lua loop (the helper chunk, named
-// HelperChunk): start runs the body until it ends or yields; a yield is
+// helperChunk): start runs the body until it ends or yields; a yield is
 // passed outward by yielding the caller's thread with the same values,
 // and what that thread is resumed with goes back into the body (step).
 // So coroutine.yield inside pcall inside a coroutine works as in Lua 5.4,
@@ -99,7 +99,7 @@ end`))
 // constants, so a failure is a bug in this file, which every test that
 // opens a state finds.
 func helper(L *lua.LState, src string) *lua.LFunction {
-	fn, err := lua54.Load(L, []byte(src), "="+HelperChunk)
+	fn, err := lua54.Load(L, []byte(src), "="+helperChunk)
 	if err != nil {
 		panic("stdlib: protected call helper: " + err.Error())
 	}
@@ -164,8 +164,8 @@ func (pc *ProtectedCalls) start(L *lua.LState) int {
 	h := L.Get(1)
 	f := L.Get(2)
 	nargs := L.GetTop() - 2
-	if !Callable(L, f) {
-		var msg lua.LValue = CallError(f)
+	if !callable(L, f) {
+		var msg lua.LValue = callError(f)
 		if h != lua.LFalse {
 			// xpcall: as in Lua 5.4, the handler sees the call error too
 			msg = callHandler(L, h, msg)
@@ -252,7 +252,7 @@ func (pc *ProtectedCalls) result(L, co *lua.LState, st lua.ResumeState, err erro
 		}
 		return L.GetTop()
 	default:
-		val := TrimHelperPosition(ErrorValue(err))
+		val := trimHelperPosition(ErrorValue(err))
 		pc.done(co, false)
 		L.Push(lua.LFalse)
 		L.Push(lua.LFalse)
