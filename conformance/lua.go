@@ -35,8 +35,9 @@ type LuaOptions struct {
 //   - await.resolve(host) asks LuaOptions.Resolve and answers the address as
 //     text (IPv4-mapped answers unmapped, as the Go engine treats them) or nil;
 //   - tag events and authentication failures come from stdlib's event sink;
-//   - pcall, xpcall, print and coroutine.running/isyieldable/yield/status
-//     are stdlib's host layer, the code the daemon runs, installed by
+//   - pcall, xpcall, print and coroutine.running, isyieldable, yield,
+//     status, resume and wrap are stdlib's host layer, the code the
+//     daemon runs (the daemon adds its routines to resume), installed by
 //     stdlib.OpenHost with the zero stdlib.Host (body threads from the
 //     state's own free list, print to standard output): errors caught by
 //     pcall read the same and yields pass through pcall inside a

@@ -63,8 +63,8 @@ import (
 var compatStdout io.Writer = os.Stdout
 
 // OpenCompat installs the Lua 5.4 shims into L with the host layer of a
-// synchronous embedder (the zero Host). The base, table, string, math, os, coroutine and package
-// libraries must already be open.
+// synchronous embedder (the zero Host). The base, table, string, math,
+// os, coroutine and package libraries must already be open.
 func OpenCompat(L *lua.LState) {
 	openCompat(L)
 	InstallHost(L, Host{})
