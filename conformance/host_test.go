@@ -25,7 +25,8 @@ import (
 // synchronous engine's pcall was a Go function ("=[C]"), named a Go
 // function's bad argument "(anonymous)", could not yield inside a
 // coroutine, said a coroutine was not yieldable, "normal" and resumable
-// inside its own pcall.
+// inside its own pcall (resuming it overflowed the Go stack), and let a
+// yield across a Go call corrupt the coroutine ("register underflow").
 func TestProtectedCallsReadAlike(t *testing.T) {
 	cases := []struct{ name, body string }{
 		{"error from pcall", `return pcall(error, "boom")`},
@@ -91,6 +92,10 @@ func TestProtectedCallsReadAlike(t *testing.T) {
 		{"yield across a Go call inside pcall", `return coroutine.wrap(function()
 				return pcall(table.sort, {3, 1, 2}, function(a, b) coroutine.yield() return a < b end)
 			end)()`},
+		{"yield across a Go call outside pcall", `local co = coroutine.create(function()
+				table.sort({3, 1, 2}, function(a, b) coroutine.yield() return a < b end)
+			end)
+			return coroutine.resume(co)`},
 		{"error raised through wrap", `return pcall(coroutine.wrap(function() error("x") end))`},
 	}
 	dir := t.TempDir()
