@@ -25,8 +25,9 @@ import (
 // synchronous engine's pcall was a Go function ("=[C]"), named a Go
 // function's bad argument "(anonymous)", could not yield inside a
 // coroutine, said a coroutine was not yieldable, "normal" and resumable
-// inside its own pcall (resuming it overflowed the Go stack), and let a
-// yield across a Go call corrupt the coroutine ("register underflow").
+// inside its own pcall (resuming it overflowed the Go stack), let a yield
+// across a Go call corrupt the coroutine ("register underflow") and raised
+// a wrapped coroutine's error without its caller's position.
 func TestProtectedCallsReadAlike(t *testing.T) {
 	cases := []struct{ name, body string }{
 		{"error from pcall", `return pcall(error, "boom")`},
@@ -97,6 +98,8 @@ func TestProtectedCallsReadAlike(t *testing.T) {
 			end)
 			return coroutine.resume(co)`},
 		{"error raised through wrap", `return pcall(coroutine.wrap(function() error("x") end))`},
+		{"error raised through wrap called from Lua", `local f = coroutine.wrap(function() error("x") end)
+			return pcall(function() f() end)`},
 	}
 	dir := t.TempDir()
 	for _, tc := range cases {

@@ -108,6 +108,12 @@ end)
 okv, msg = co()
 ok(okv == false and msg:find("attempt to yield across a C%-call boundary") ~= nil, "yield across a comparator: " .. tostring(msg))
 
+-- coroutine.wrap raises a coroutine's error with its caller's position in
+-- front (5.4)
+local wrapped = coroutine.wrap(function() error("wrapped") end)
+okv, msg = pcall(function() wrapped() end)
+ok(not okv and msg:find("^[^:]*pcall_test.lua:%d+: [^:]*pcall_test.lua:%d+: wrapped$") ~= nil, "wrap's error: " .. tostring(msg))
+
 -- many protected calls, errors included, in a loop
 local n = 0
 for i = 1, 200 do
