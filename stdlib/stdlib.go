@@ -35,6 +35,15 @@
 // rule hit of libruleset, whose message is `[tag] "addr"`) is passed to the
 // sink installed with SetEventSink, in order, whatever the log level; at
 // loglevel >= 6 it is also printed through the global print function.
+//
+// Host layer. pcall, xpcall, print and the coroutine functions that see
+// through protected calls (running, isyieldable, yield, status, resume,
+// wrap) have one implementation, installed by InstallHost, that the daemon
+// (package script) and the synchronous embedders (package conformance,
+// this package's tests) share: protected calls run their bodies in
+// threads of their own and let yields through. A Host says what differs
+// between embedders: where body threads come from, whether the running
+// entry was aborted, and where print writes (host.go).
 package stdlib
 
 import (
