@@ -35,6 +35,7 @@ commands:
   check      open one verified tunnel per protocol and say ok or fail
   sink       the target server (modes E, U, D, P; see its -h)
   rawrelay   a plain Go TCP forwarder, the reference relay
+  evloop     an event-loop proxy core on raw epoll, the issue 15 experiment
   rulesetgen write the Lua ruleset and route table of the ruleset rows
   agg        aggregate "system<TAB>round<TAB>metric=value unit" lines
 
@@ -64,6 +65,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runSink(ctx, rest, stderr)
 	case "rawrelay":
 		return runRawRelay(ctx, rest, stderr)
+	case "evloop":
+		return runEvloop(ctx, rest, stderr)
 	case "rulesetgen":
 		return runRulesetGen(rest, stdout, stderr)
 	case "agg":

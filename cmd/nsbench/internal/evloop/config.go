@@ -1,0 +1,30 @@
+package evloop
+
+import (
+	"context"
+	"net/netip"
+	"time"
+)
+
+// Config configures Serve.
+type Config struct {
+	// Listen is the SOCKS listener (SOCKS4/4A/5 and HTTP CONNECT, told
+	// apart by the first byte, as the daemon's -l does).
+	Listen netip.AddrPort
+	// HTTP is an optional HTTP CONNECT listener, the daemon's --http.
+	HTTP netip.AddrPort
+	// Timeout bounds a connection's half-open phase, from accept until the
+	// reply has been written (0: 30 s, the daemon's default).
+	Timeout time.Duration
+	// Resolvers is the number of goroutines that run blocking name
+	// lookups (0: 4).
+	Resolvers int
+	// Lookup resolves a name (nil: net.DefaultResolver, network "ip",
+	// first address, as the daemon does without -4/-6).
+	Lookup func(ctx context.Context, name string) (netip.Addr, error)
+	// RuntimeSyscalls makes the non-blocking system calls through the
+	// scheduler (syscall.Syscall) rather than straight to the kernel.
+	RuntimeSyscalls bool
+	// Ready, if not nil, is called once the listeners are open.
+	Ready func()
+}
