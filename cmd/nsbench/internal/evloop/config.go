@@ -25,6 +25,7 @@ type Config struct {
 	// RuntimeSyscalls makes the non-blocking system calls through the
 	// scheduler (syscall.Syscall) rather than straight to the kernel.
 	RuntimeSyscalls bool
-	// Ready, if not nil, is called once the listeners are open.
-	Ready func()
+	// Ready, if not nil, is called once the listeners are open, with
+	// their addresses (the ports chosen for port 0), -l first.
+	Ready func(listening []netip.AddrPort)
 }

@@ -26,6 +26,11 @@
 // order is a complete timer: the loop sleeps until the oldest deadline and
 // closes what has expired, with no timer per connection.
 //
+// Like the rest of nsbench it connects to loopback addresses only: any
+// other target is refused (SOCKS5 "not allowed", SOCKS4 rejected, HTTP
+// 403). Names go to the system resolver, as the daemon's do; the load
+// client asks only for names of the hosts file.
+//
 // Not built: authentication, rulesets, forwarding through other proxies,
 // limits, statistics, logging and the REST API; which of them would force
 // a goroutine is discussed in cmd/nsbench/EXPERIMENTS.md. It runs on Linux

@@ -106,7 +106,15 @@ func Serve(ctx context.Context, c Config) error {
 		}
 	}()
 	if c.Ready != nil {
-		c.Ready()
+		var addrs []netip.AddrPort
+		for i := range l.nlisten {
+			ap, err := l.sys.localAddr(l.lfds[i])
+			if err != nil {
+				return fmt.Errorf("evloop: listener address: %w", err)
+			}
+			addrs = append(addrs, ap)
+		}
+		c.Ready(addrs)
 	}
 	return l.run()
 }

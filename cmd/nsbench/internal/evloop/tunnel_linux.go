@@ -252,6 +252,10 @@ func (l *loop) route(t *tunnel, target addr.Addr) {
 // connect starts a non-blocking connect to ap. The outcome arrives as an
 // output edge on the new socket.
 func (l *loop) connect(t *tunnel, ap netip.AddrPort) {
+	if !ap.Addr().IsLoopback() {
+		l.fail(t, errNotLoopback)
+		return
+	}
 	fd, err := l.sys.dial(ap)
 	if err != nil {
 		l.fail(t, err)
@@ -316,8 +320,11 @@ func (l *loop) fail(t *tunnel, err error) {
 		l.replyAndClose(t, socks4.AppendReply(l.sys.scratch.small[:0], socks4.Rejected))
 	case protoHTTP:
 		code := 502
-		if err == errTimeout {
+		switch err {
+		case errTimeout:
 			code = 504
+		case errNotLoopback:
+			code = 403
 		}
 		l.httpErrorAndClose(t, code)
 	default:
@@ -325,12 +332,18 @@ func (l *loop) fail(t *tunnel, err error) {
 	}
 }
 
+// errNotLoopback refuses a target off the loopback: like the rest of
+// nsbench, the core connects nowhere else.
+var errNotLoopback = errors.New("evloop: target is not a loopback address")
+
 // socks5Reply is the reply code for a failed request.
 func socks5Reply(err error) socks5.Reply {
 	var errno syscall.Errno
 	switch {
 	case err == errTimeout:
 		return socks5.TTLExpired
+	case err == errNotLoopback:
+		return socks5.NotAllowed
 	case errors.As(err, &errno):
 		switch errno {
 		case unix.ECONNREFUSED:
