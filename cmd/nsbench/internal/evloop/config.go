@@ -22,6 +22,9 @@ type Config struct {
 	// Lookup resolves a name (nil: net.DefaultResolver, network "ip",
 	// first address, as the daemon does without -4/-6).
 	Lookup func(ctx context.Context, name string) (netip.Addr, error)
+	// Allow, if not nil, must accept a target besides its being on the
+	// loopback (the fuzz test keeps to its own sink with it).
+	Allow func(netip.AddrPort) bool
 	// RuntimeSyscalls makes the non-blocking system calls through the
 	// scheduler (syscall.Syscall) rather than straight to the kernel.
 	RuntimeSyscalls bool

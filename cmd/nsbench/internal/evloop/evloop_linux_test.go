@@ -36,7 +36,7 @@ type fixture struct {
 
 // start runs a sink and a loop configured by c (its listeners on
 // 127.0.0.1 port 0) until the test ends.
-func start(t *testing.T, c Config) *fixture {
+func start(t testing.TB, c Config) *fixture {
 	t.Helper()
 	var f fixture
 	ctx, cancel := context.WithCancel(context.Background())

@@ -61,6 +61,7 @@ type loop struct {
 	lookups   chan lookupReq
 	lookup    func(ctx context.Context, name string) (netip.Addr, error)
 	lookupCtx context.Context
+	allow     func(netip.AddrPort) bool
 
 	mu       sync.Mutex
 	answers  []lookupRes // guarded by mu
@@ -130,6 +131,7 @@ func newLoop(c Config) (*loop, error) {
 		timeout: int64(c.Timeout),
 		lookups: make(chan lookupReq, 4096),
 		lookup:  c.Lookup,
+		allow:   c.Allow,
 	}
 	if l.timeout <= 0 {
 		l.timeout = int64(30 * time.Second)

@@ -252,7 +252,7 @@ func (l *loop) route(t *tunnel, target addr.Addr) {
 // connect starts a non-blocking connect to ap. The outcome arrives as an
 // output edge on the new socket.
 func (l *loop) connect(t *tunnel, ap netip.AddrPort) {
-	if !ap.Addr().IsLoopback() {
+	if !ap.Addr().IsLoopback() || l.allow != nil && !l.allow(ap) {
 		l.fail(t, errNotLoopback)
 		return
 	}
