@@ -33,6 +33,8 @@ commands:
   load       run the measurement phases against one running proxy
              (also: suite)
   check      open one verified tunnel per protocol and say ok or fail
+  count      open a fixed number of tunnels and report the proxy's CPU time
+             and context switches per set-up from /proc
   sink       the target server (modes E, U, D, P; see its -h)
   rawrelay   a plain Go TCP forwarder, the reference relay
   evloop     an event-loop proxy core on raw epoll, the issue 15 experiment
@@ -61,6 +63,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runLoad(ctx, rest, stdout, stderr)
 	case "check":
 		return runCheck(rest, stdout, stderr)
+	case "count":
+		return runCount(ctx, rest, stdout, stderr)
 	case "sink":
 		return runSink(ctx, rest, stderr)
 	case "rawrelay":

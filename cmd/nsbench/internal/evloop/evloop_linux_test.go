@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -349,6 +350,76 @@ func TestCurl(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		if err != nil || string(out) != "through the loop" {
 			t.Errorf("curl %v: %q, %v", args, out, err)
+		}
+	}
+}
+
+// TestStopWithOpenTunnels ends Serve's context while tunnels are open and
+// a lookup is in progress: Serve must still return (the fixture's cleanup
+// waits for it) and close the tunnels.
+func TestStopWithOpenTunnels(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	asked := make(chan struct{}, 1)
+	lns, err := sink.Listen([]string{"127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go sink.Serve(ctx, lns)
+	sinkAddr := lns[0].Addr().(*net.TCPAddr).AddrPort()
+	ready := make(chan []netip.AddrPort, 1)
+	served := make(chan error, 1)
+	go func() {
+		served <- Serve(ctx, Config{
+			Listen: netip.MustParseAddrPort("127.0.0.1:0"),
+			Ready:  func(a []netip.AddrPort) { ready <- a },
+			Lookup: func(ctx context.Context, _ string) (netip.Addr, error) {
+				asked <- struct{}{}
+				<-ctx.Done() // until Serve gives up on it
+				return netip.Addr{}, ctx.Err()
+			},
+		})
+	}()
+	f := &fixture{sink4: sinkAddr}
+	select {
+	case a := <-ready:
+		f.socks = a[0]
+	case <-time.After(wait):
+		t.Fatal("the loop did not start")
+	}
+	var tunnels []net.Conn
+	for range 20 {
+		c := dialSOCKS5(t, f, sinkAddr.String())
+		defer c.Close()
+		if _, err := c.Write([]byte{sink.ModeEcho}); err != nil {
+			t.Fatal(err)
+		}
+		tunnels = append(tunnels, c)
+	}
+	waiting, err := net.DialTimeout("tcp", f.socks.String(), wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer waiting.Close()
+	waiting.Write([]byte{5, 1, 0, 5, 1, 0, 3, 4, 'n', 'a', 'm', 'e', 0, 80})
+	select {
+	case <-asked:
+	case <-time.After(wait):
+		t.Fatal("the name was not looked up")
+	}
+	cancel()
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Fatalf("Serve: %v", err)
+		}
+	case <-time.After(wait):
+		t.Fatal("Serve did not return after its context ended")
+	}
+	for _, c := range tunnels {
+		c.SetDeadline(time.Now().Add(wait))
+		if _, err := io.ReadAll(c); err != nil && !errors.Is(err, syscall.ECONNRESET) {
+			t.Fatalf("a tunnel was not closed: %v", err)
 		}
 	}
 }

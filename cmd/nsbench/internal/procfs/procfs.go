@@ -20,6 +20,10 @@ import (
 type Status struct {
 	RSS, HWM int64 // VmRSS and VmHWM, KiB
 	Threads  int64
+	// Voluntary and Involuntary are the context switches of the task
+	// the file describes (for /proc/PID/status, the main thread only;
+	// Switches sums them over every thread).
+	Voluntary, Involuntary int64
 }
 
 // ReadStatus reads /proc/PID/status.
@@ -56,6 +60,10 @@ func parseStatus(r io.Reader) (Status, error) {
 			dst = &st.HWM
 		case "Threads":
 			dst = &st.Threads
+		case "voluntary_ctxt_switches":
+			dst = &st.Voluntary
+		case "nonvoluntary_ctxt_switches":
+			dst = &st.Involuntary
 		default:
 			continue
 		}
@@ -66,6 +74,30 @@ func parseStatus(r io.Reader) (Status, error) {
 		*dst = n
 	}
 	return st, sc.Err()
+}
+
+// Switches returns the voluntary and involuntary context switches of
+// every thread pid has now (threads that have exited are not counted).
+func Switches(pid int) (voluntary, involuntary int64, err error) {
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, 0, fmt.Errorf("procfs: %w", err)
+	}
+	for _, e := range ents {
+		f, err := os.Open(dir + "/" + e.Name() + "/status")
+		if err != nil {
+			continue // the thread has just exited
+		}
+		st, err := parseStatus(f)
+		f.Close()
+		if err != nil {
+			return 0, 0, fmt.Errorf("procfs: %s/%s/status: %w", dir, e.Name(), err)
+		}
+		voluntary += st.Voluntary
+		involuntary += st.Involuntary
+	}
+	return voluntary, involuntary, nil
 }
 
 // clockTicks is USER_HZ, the unit of /proc/PID/stat's times: 100 on every

@@ -6,19 +6,40 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseStatus(t *testing.T) {
-	in := "Name:\tneosocksd\nVmHWM:\t   14700 kB\nVmRSS:\t    9000 kB\nThreads:\t5\nSigQ:\t0/1\n"
+	in := "Name:\tneosocksd\nVmHWM:\t   14700 kB\nVmRSS:\t    9000 kB\nThreads:\t5\nSigQ:\t0/1\n" +
+		"voluntary_ctxt_switches:\t120\nnonvoluntary_ctxt_switches:\t7\n"
 	st, err := parseStatus(strings.NewReader(in))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (Status{RSS: 9000, HWM: 14700, Threads: 5}); st != want {
+	if want := (Status{RSS: 9000, HWM: 14700, Threads: 5, Voluntary: 120, Involuntary: 7}); st != want {
 		t.Errorf("parseStatus = %+v, want %+v", st, want)
 	}
 	if _, err := parseStatus(strings.NewReader("VmRSS:\tlots kB\n")); err == nil {
 		t.Error("parseStatus accepted a non-number")
+	}
+}
+
+// Switches of this process: a thread that sleeps switches voluntarily,
+// so the sum grows across a sleep.
+func TestSwitches(t *testing.T) {
+	v0, _, err := Switches(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		time.Sleep(time.Millisecond)
+	}
+	v1, _, err := Switches(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v1 <= v0 {
+		t.Errorf("voluntary switches %d then %d across three sleeps", v0, v1)
 	}
 }
 
