@@ -25,6 +25,7 @@ func runEvloop(ctx context.Context, args []string, stderr io.Writer) int {
 	timeout := fs.Duration("t", 30*time.Second, "half-open `timeout`")
 	resolvers := fs.Int("resolvers", 4, "goroutines for blocking name lookups")
 	runtimeCalls := fs.Bool("runtime-syscalls", false, "make the non-blocking system calls through the Go scheduler")
+	park := fs.Bool("park", false, "wait on the Go runtime's poller instead of in epoll_wait on a locked thread")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "usage: nsbench evloop [-l ADDR] [--http ADDR] [flags]\n\n"+
 			"An event-loop proxy core (one epoll loop on one OS thread) for comparison\n"+
@@ -48,7 +49,7 @@ func runEvloop(ctx context.Context, args []string, stderr io.Writer) int {
 			return failf(stderr, "evloop: --http: %v", err)
 		}
 	}
-	c.Timeout, c.Resolvers, c.RuntimeSyscalls = *timeout, *resolvers, *runtimeCalls
+	c.Timeout, c.Resolvers, c.RuntimeSyscalls, c.Park = *timeout, *resolvers, *runtimeCalls, *park
 	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
 		runtime.GOMAXPROCS(1)
 	}

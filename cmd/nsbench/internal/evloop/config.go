@@ -28,6 +28,12 @@ type Config struct {
 	// RuntimeSyscalls makes the non-blocking system calls through the
 	// scheduler (syscall.Syscall) rather than straight to the kernel.
 	RuntimeSyscalls bool
+	// Park runs the loop on an ordinary goroutine that, when nothing is
+	// ready, parks on the Go runtime's poller (which watches the loop's
+	// epoll descriptor) instead of blocking its own locked thread in
+	// epoll_wait: other goroutines (the resolvers) then run on the same
+	// thread while the loop waits, without a hand-off between threads.
+	Park bool
 	// Ready, if not nil, is called once the listeners are open, with
 	// their addresses (the ports chosen for port 0), -l first.
 	Ready func(listening []netip.AddrPort)

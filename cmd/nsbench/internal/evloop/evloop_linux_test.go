@@ -126,9 +126,9 @@ func echo(t *testing.T, c net.Conn, size int) {
 }
 
 func TestSOCKS5ClientClosesFirst(t *testing.T) {
-	for _, runtimeCalls := range []bool{false, true} {
-		t.Run(fmt.Sprintf("runtime-syscalls=%v", runtimeCalls), func(t *testing.T) {
-			f := start(t, Config{RuntimeSyscalls: runtimeCalls})
+	for _, c := range []Config{{}, {RuntimeSyscalls: true}, {Park: true}} {
+		t.Run(fmt.Sprintf("runtime-syscalls=%v,park=%v", c.RuntimeSyscalls, c.Park), func(t *testing.T) {
+			f := start(t, c)
 			baseline := socketCount(t)
 			targets := []string{f.sink4.String(), net.JoinHostPort("localhost", fmt.Sprint(f.sink4.Port()))}
 			if f.sink6.IsValid() {
@@ -315,15 +315,21 @@ func TestSOCKS4AndHTTP(t *testing.T) {
 // TestHalfOpenExpires checks that a client that sends nothing is closed
 // once the half-open timeout passes.
 func TestHalfOpenExpires(t *testing.T) {
-	f := start(t, Config{Timeout: 200 * time.Millisecond})
-	c, err := net.DialTimeout("tcp", f.socks.String(), wait)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(wait))
-	if n, err := c.Read(make([]byte, 1)); err != io.EOF {
-		t.Fatalf("read %d bytes, %v; want the end of input", n, err)
+	for _, park := range []bool{false, true} {
+		t.Run(fmt.Sprintf("park=%v", park), func(t *testing.T) {
+			f := start(t, Config{Timeout: 200 * time.Millisecond, Park: park})
+			for range 3 { // one after the other: each expiry arms the next
+				c, err := net.DialTimeout("tcp", f.socks.String(), wait)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.SetDeadline(time.Now().Add(wait))
+				if n, err := c.Read(make([]byte, 1)); err != io.EOF {
+					t.Fatalf("read %d bytes, %v; want the end of input", n, err)
+				}
+				c.Close()
+			}
+		})
 	}
 }
 
@@ -358,6 +364,12 @@ func TestCurl(t *testing.T) {
 // a lookup is in progress: Serve must still return (the fixture's cleanup
 // waits for it) and close the tunnels.
 func TestStopWithOpenTunnels(t *testing.T) {
+	for _, park := range []bool{false, true} {
+		t.Run(fmt.Sprintf("park=%v", park), func(t *testing.T) { testStopWithOpenTunnels(t, park) })
+	}
+}
+
+func testStopWithOpenTunnels(t *testing.T, park bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	asked := make(chan struct{}, 1)
@@ -372,6 +384,7 @@ func TestStopWithOpenTunnels(t *testing.T) {
 	go func() {
 		served <- Serve(ctx, Config{
 			Listen: netip.MustParseAddrPort("127.0.0.1:0"),
+			Park:   park,
 			Ready:  func(a []netip.AddrPort) { ready <- a },
 			Lookup: func(ctx context.Context, _ string) (netip.Addr, error) {
 				asked <- struct{}{}

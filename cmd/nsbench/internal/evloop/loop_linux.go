@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -72,8 +73,10 @@ type loop struct {
 // Serve runs the proxy until ctx is done. It opens the listeners, then
 // runs the loop on the calling goroutine, locked to its OS thread.
 func Serve(ctx context.Context, c Config) error {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	if !c.Park {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+	}
 	l, err := newLoop(c)
 	if err != nil {
 		return err
@@ -116,6 +119,9 @@ func Serve(ctx context.Context, c Config) error {
 			addrs = append(addrs, ap)
 		}
 		c.Ready(addrs)
+	}
+	if c.Park {
+		return l.runParked()
 	}
 	return l.run()
 }
@@ -236,18 +242,72 @@ func (l *loop) run() error {
 			}
 			return fmt.Errorf("evloop: epoll_wait: %w", err)
 		}
-		for i := range n {
-			ev := &l.events[i]
-			fd := int(ev.Fd)
-			switch {
-			case fd == l.wakefd:
-				l.takeAnswers()
-			case l.isListener(fd):
-				l.accept(fd)
-			default:
-				l.ready(fd, uint32(ev.Pad), ev.Events)
+		l.dispatch(n)
+		l.expire()
+	}
+	return nil
+}
+
+// dispatch acts on the first n events of l.events.
+func (l *loop) dispatch(n int) {
+	for i := range n {
+		ev := &l.events[i]
+		fd := int(ev.Fd)
+		switch {
+		case fd == l.wakefd:
+			l.takeAnswers()
+		case l.isListener(fd):
+			l.accept(fd)
+		default:
+			l.ready(fd, uint32(ev.Pad), ev.Events)
+		}
+	}
+}
+
+// runParked is run for Config.Park: it takes the ready events without
+// waiting, and when there are none parks the goroutine on the runtime's
+// poller until the epoll descriptor becomes readable (an event is ready)
+// or the oldest half-open connection expires.
+func (l *loop) runParked() error {
+	if err := unix.SetNonblock(l.epfd, true); err != nil {
+		return fmt.Errorf("evloop: epoll descriptor: %w", err)
+	}
+	// The file takes the descriptor over: closing it takes it out of the
+	// runtime's poller too, and closeAll must not close it again.
+	f := os.NewFile(uintptr(l.epfd), "epoll")
+	defer func() {
+		f.Close()
+		l.epfd = -1
+	}()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("evloop: epoll descriptor: %w", err)
+	}
+	var armed int64 // the read deadline set on f, on the loop's clock; 0: none
+	for !l.stopping.Load() {
+		n, err := l.sys.epollPoll(l.epfd, l.events)
+		if err != nil && err != unix.EINTR {
+			return fmt.Errorf("evloop: epoll_wait: %w", err)
+		}
+		if n == 0 {
+			// The list is oldest first, so its head's deadline only moves
+			// later: a deadline is armed once per expiry, not per wait.
+			if l.head != nil && (armed == 0 || armed > l.head.deadline) {
+				armed = l.head.deadline
+				f.SetReadDeadline(l.epoch.Add(time.Duration(armed)))
+			}
+			err := rc.Read(func(uintptr) bool {
+				n, _ = l.sys.epollPoll(l.epfd, l.events)
+				return n > 0 || l.stopping.Load()
+			})
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				armed = 0
+				f.SetReadDeadline(time.Time{})
+			} else if err != nil {
+				return fmt.Errorf("evloop: waiting on the epoll descriptor: %w", err)
 			}
 		}
+		l.dispatch(n)
 		l.expire()
 	}
 	return nil

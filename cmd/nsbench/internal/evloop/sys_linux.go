@@ -180,3 +180,10 @@ func (s sys) epollAdd(epfd, fd int, gen uint32) error {
 	_, e := s.call6(unix.SYS_EPOLL_CTL, uintptr(epfd), unix.EPOLL_CTL_ADD, uintptr(fd), uintptr(unsafe.Pointer(ev)), 0, 0)
 	return errOf(e)
 }
+
+// epollPoll takes the ready events without waiting (timeout 0), so it
+// cannot block and is made as the other non-blocking calls are.
+func (s sys) epollPoll(epfd int, events []unix.EpollEvent) (int, error) {
+	r, e := s.call6(unix.SYS_EPOLL_WAIT, uintptr(epfd), uintptr(unsafe.Pointer(unsafe.SliceData(events))), uintptr(len(events)), 0, 0, 0)
+	return int(r), errOf(e)
+}
