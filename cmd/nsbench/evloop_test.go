@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
+	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -57,5 +60,57 @@ func TestEvloopRefuses(t *testing.T) {
 		if st := run(args, &stdout, &stderr); st != 1 || !strings.Contains(stderr.String(), "not a loopback address") {
 			t.Errorf("%v: status %d, %s", args, st, stderr.String())
 		}
+	}
+}
+
+// nsbench count opens exactly -n tunnels through a proxy and reports its
+// figures per set-up from /proc; here the proxy is rawrelay in this very
+// process, whose CPU time and switches it reads.
+func TestCountCommand(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	target := startSink(t)
+	_, sinkPort, _ := net.SplitHostPort(target)
+	listen := "127.0.0.1:" + freePorts(t, 1)[0]
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	go func() { done <- runRawRelay(ctx, []string{"-l", listen, "-t", target}, io.Discard) }()
+	if err := loopback.WaitPort(listen, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	st := run([]string{"count", "-proxy", listen, "-protos", "raw", "-ports", sinkPort,
+		"-n", "40", "-c", "3", "-pid", strconv.Itoa(os.Getpid())}, &stdout, &stderr)
+	if st != 0 {
+		t.Fatalf("count: status %d: %s", st, stderr.String())
+	}
+	got := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		got[k] = v
+	}
+	if got["setups"] != "40 count" || got["errors"] != "0 count" {
+		t.Errorf("count output:\n%s", stdout.String())
+	}
+	for _, k := range []string{"cpu_per_setup", "vol_switches_per_setup", "invol_switches_per_setup", "hwm"} {
+		f := strings.Fields(got[k])
+		if len(f) != 2 {
+			t.Errorf("%s missing:\n%s", k, stdout.String())
+			continue
+		}
+		if v, err := strconv.ParseFloat(f[0], 64); err != nil || v < 0 {
+			t.Errorf("%s=%q", k, got[k])
+		}
+	}
+	cancel()
+	<-done
+	// Through nothing, every set-up fails and the status says so.
+	stdout.Reset()
+	stderr.Reset()
+	if st := run([]string{"count", "-proxy", listen, "-protos", "raw", "-ports", sinkPort,
+		"-n", "3", "-pid", strconv.Itoa(os.Getpid())}, &stdout, &stderr); st != 1 || !strings.Contains(stdout.String(), "errors=3 count") {
+		t.Errorf("count through nothing: status %d\n%s%s", st, stdout.String(), stderr.String())
 	}
 }
