@@ -26,6 +26,7 @@ func runEvloop(ctx context.Context, args []string, stderr io.Writer) int {
 	resolvers := fs.Int("resolvers", 4, "goroutines for blocking name lookups")
 	runtimeCalls := fs.Bool("runtime-syscalls", false, "make the non-blocking system calls through the Go scheduler")
 	park := fs.Bool("park", false, "wait on the Go runtime's poller instead of in epoll_wait on a locked thread")
+	hosts := fs.String("hosts", "", "answer the names of this hosts `file` (read once) on the loop, without the resolver")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "usage: nsbench evloop [-l ADDR] [--http ADDR] [flags]\n\n"+
 			"An event-loop proxy core (one epoll loop on one OS thread) for comparison\n"+
@@ -49,7 +50,7 @@ func runEvloop(ctx context.Context, args []string, stderr io.Writer) int {
 			return failf(stderr, "evloop: --http: %v", err)
 		}
 	}
-	c.Timeout, c.Resolvers, c.RuntimeSyscalls, c.Park = *timeout, *resolvers, *runtimeCalls, *park
+	c.Timeout, c.Resolvers, c.RuntimeSyscalls, c.Park, c.Hosts = *timeout, *resolvers, *runtimeCalls, *park, *hosts
 	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
 		runtime.GOMAXPROCS(1)
 	}

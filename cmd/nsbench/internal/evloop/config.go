@@ -25,6 +25,11 @@ type Config struct {
 	// Allow, if not nil, must accept a target besides its being on the
 	// loopback (the fuzz test keeps to its own sink with it).
 	Allow func(netip.AddrPort) bool
+	// Hosts, if not empty, is a hosts file read once at start whose
+	// names the loop answers itself, without a resolver goroutine (an
+	// experiment: no reload, no nsswitch.conf); other names still go to
+	// Lookup.
+	Hosts string
 	// RuntimeSyscalls makes the non-blocking system calls through the
 	// scheduler (syscall.Syscall) rather than straight to the kernel.
 	RuntimeSyscalls bool

@@ -436,3 +436,24 @@ func testStopWithOpenTunnels(t *testing.T, park bool) {
 		}
 	}
 }
+
+// With Config.Hosts, a name of that file is answered on the loop (the
+// resolver, failing here, is not asked) and other names still go to it.
+func TestHostsFile(t *testing.T) {
+	hosts := t.TempDir() + "/hosts"
+	if err := os.WriteFile(hosts, []byte("127.0.0.1 hosts.test\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, park := range []bool{false, true} {
+		f := start(t, Config{Hosts: hosts, Park: park, Lookup: func(context.Context, string) (netip.Addr, error) {
+			return netip.Addr{}, errors.New("the resolver was asked")
+		}})
+		c := dialSOCKS5(t, f, net.JoinHostPort("hosts.test", fmt.Sprint(f.sink4.Port())))
+		echo(t, c, 10)
+		c.Close()
+		name := []byte("other.test")
+		if got := socks5Reply1(t, f, append(append([]byte{3, byte(len(name))}, name...), 0, 80)); got != 0x04 {
+			t.Fatalf("reply code %#x for a name outside the file, want 0x04 from the resolver", got)
+		}
+	}
+}

@@ -63,6 +63,7 @@ type loop struct {
 	lookup    func(ctx context.Context, name string) (netip.Addr, error)
 	lookupCtx context.Context
 	allow     func(netip.AddrPort) bool
+	hosts     hostsTable // nil: every name goes to the resolvers
 
 	mu       sync.Mutex
 	answers  []lookupRes // guarded by mu
@@ -146,6 +147,11 @@ func newLoop(c Config) (*loop, error) {
 		l.lookup = lookupFirst
 	}
 	var err error
+	if c.Hosts != "" {
+		if l.hosts, err = readHosts(c.Hosts); err != nil {
+			return nil, err
+		}
+	}
 	if l.epfd, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
 		return nil, fmt.Errorf("evloop: epoll_create1: %w", err)
 	}

@@ -241,6 +241,10 @@ func (l *loop) route(t *tunnel, target addr.Addr) {
 		l.connect(t, netip.AddrPortFrom(ip.Unmap(), target.Port()))
 		return
 	}
+	if ip, ok := l.hosts.lookup(target.Name()); ok {
+		l.connect(t, netip.AddrPortFrom(ip, target.Port()))
+		return
+	}
 	t.state, t.port = stResolving, target.Port()
 	select {
 	case l.lookups <- lookupReq{t: t, name: target.Name()}:
