@@ -7,8 +7,11 @@ import (
 
 // maxIdleWorkers bounds the goroutines a server keeps parked for reuse.
 // Each holds the stack it grew to (typically 8 KiB), so the bound is the
-// memory traded for not growing a fresh goroutine's stack per task.
-const maxIdleWorkers = 16
+// memory traded for not growing a fresh goroutine's stack per task. With
+// 16, a load of 32 concurrent clients still grew a stack on about half of
+// its set-ups (15 % of the daemon's instructions); 64 covers that load for
+// at most 512 KiB of parked stacks (cmd/nsbench/EXPERIMENTS.md, section 4).
+const maxIdleWorkers = 64
 
 // task is one unit of a connection's work: its handler (h set) or the
 // end of its relay (h nil).
