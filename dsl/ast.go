@@ -65,12 +65,12 @@ type Upstream struct {
 
 // SetDecl declares a named set of matcher values.
 type SetDecl struct {
-	Name     *Ident   `parser:"@@"`
-	Kind     string   `parser:"@('exact' | 'host' | 'domain' | 'pattern' | 'regex' | 'cidr' | 'list')"`
-	Values   []*Value `parser:"( '{' ( @@ ( ',' @@ )* ','? )? '}'"`
-	From     *Str     `parser:"| 'from' @@"`
-	Optional bool     `parser:"@'optional'?"`
-	External bool     `parser:"| @'external' )"`
+	Name     *Ident      `parser:"@@"`
+	Kind     setKindWord `parser:"@@"`
+	Values   []*Value    `parser:"( '{' ( @@ ( ',' @@ )* ','? )? '}'"`
+	From     *Str        `parser:"| 'from' @@"`
+	Optional bool        `parser:"@'optional'?"`
+	External bool        `parser:"| @'external' )"`
 }
 
 // ActionDecl declares a named, shared action instance.
@@ -193,7 +193,7 @@ type Unary struct {
 	Paren  *Expr    `parser:"| '(' @@ ')'"`
 	Any    bool     `parser:"| @'any'"`
 	In     *Ident   `parser:"| 'in' @@"`
-	Kind   string   `parser:"| @('exact' | 'host' | 'port' | 'domain' | 'pattern' | 'regex' | 'cidr')"`
+	Kind   kindWord `parser:"| @@"`
 	Values []*Value `parser:"@@ ( ',' @@ )*"`
 }
 

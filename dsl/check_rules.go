@@ -215,5 +215,5 @@ func (c *checker) unary(u *Unary, fam family, ctx string) MatchIR {
 		set.used[fam] = true
 		return &MSet{Set: set, Fam: fam}
 	}
-	return matcherKinds[u.Kind].check(c, u, fam, ctx) // the grammar admits only registered kinds
+	return u.Kind.kind().check(c, u, fam, ctx) // the grammar admits only registered kinds
 }

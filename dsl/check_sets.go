@@ -15,7 +15,7 @@ func (c *checker) set(d *Decl, s *SetDecl) {
 	if !c.declare(s.Name, "set") {
 		return
 	}
-	kind, _ := setKindOf(s.Kind) // the grammar admits only set kind names
+	kind, _ := setKindOf(string(s.Kind)) // the grammar admits only set kind names
 	set := &SetIR{Name: s.Name.Name, Kind: kind, Pos: s.Name.Pos, External: s.External, Slot: -1}
 	c.sets[set.Name] = set
 	c.p.Sets = append(c.p.Sets, set)

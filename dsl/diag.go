@@ -294,10 +294,30 @@ func tokenText(t lexer.Token) string {
 }
 
 const (
-	wantMatcher = `a matcher (any exact host port domain pattern regex cidr in not "(")`
-	wantAction  = "an action (direct reject default resolve redirect proxy rewrite loopback roundrobin weighted or an action name)"
-	wantDecl    = "a declaration (include upstream set action chain redirect_name redirect redirect6 route route6 hosts users default test)"
+	wantAction = "an action (direct reject default resolve redirect proxy rewrite loopback roundrobin weighted or an action name)"
+	wantDecl   = "a declaration (include upstream set action chain redirect_name redirect redirect6 route route6 hosts users default test)"
 )
+
+// wantMatcher names what may start a matcher: the registered kinds
+// between the other ways.
+var wantMatcher = "a matcher (any " + strings.Join(kindWords(), " ") + ` in not "(")`
+
+// wordProductions spells the productions that parse a registered word
+// (kindWord, setKindWord) as the alternatives of quoted words that
+// participle printed when the grammar listed them, since it names a
+// Parseable production by its Go type.
+var wordProductions = strings.NewReplacer(
+	"setKindWord", quotedAlternatives(setKindNames[:]),
+	"kindWord", quotedAlternatives(kindWords()),
+)
+
+func quotedAlternatives(words []string) string {
+	q := make([]string, len(words))
+	for i, w := range words {
+		q[i] = fmt.Sprintf("%q", w)
+	}
+	return "(" + strings.Join(q, " | ") + ")"
+}
 
 // expected maps participle's description of what it wanted to a
 // description of the construct in the terms of the language.
@@ -307,7 +327,7 @@ func expected(ute *participle.UnexpectedTokenError) string {
 	if i < 0 {
 		return ""
 	}
-	want := strings.TrimSuffix(e[i+len("(expected "):], ")")
+	want := wordProductions.Replace(strings.TrimSuffix(e[i+len("(expected "):], ")"))
 	first := want
 	if j := strings.IndexAny(first, " (<"); j >= 0 {
 		first = first[:j]

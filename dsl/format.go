@@ -176,7 +176,7 @@ func (f *formatter) decl(d *Decl) {
 		f.node(from, to, s)
 	case d.Set != nil:
 		s := d.Set
-		h := "set " + s.Name.Name + " " + s.Kind
+		h := "set " + s.Name.Name + " " + string(s.Kind)
 		switch {
 		case s.External:
 			h += " external"
@@ -188,7 +188,7 @@ func (f *formatter) decl(d *Decl) {
 		default:
 			h += " { " + fValues(s.Values) + " }"
 			if len(s.Values) == 0 {
-				h = "set " + s.Name.Name + " " + s.Kind + " {}"
+				h = "set " + s.Name.Name + " " + string(s.Kind) + " {}"
 			}
 		}
 		f.node(from, to, h)
@@ -329,7 +329,7 @@ func fUnary(u *Unary) string {
 	case u.In != nil:
 		return "in " + u.In.Name
 	}
-	return u.Kind + " " + fValues(u.Values)
+	return string(u.Kind) + " " + fValues(u.Values)
 }
 
 func fAction(a *Action) string {

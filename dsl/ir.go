@@ -1,6 +1,7 @@
 package dsl
 
 import (
+	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
 	"github.com/neosocksd-go/neosocksd/core/route"
 )
@@ -153,6 +154,21 @@ func (k SetKind) String() string { return setKindNames[k] }
 
 // strKind returns the string matcher kind of a string set.
 func (k SetKind) strKind() (StrKind, bool) { return StrKind(k), k < SetCIDR }
+
+// setKindWord is the word naming a set's kind in its declaration. Like
+// kindWord it parses one token whose text is a set kind, so the grammar
+// names no kinds.
+type setKindWord string
+
+// Parse implements participle.Parseable.
+func (w *setKindWord) Parse(lex *lexer.PeekingLexer) error {
+	t := lex.Peek()
+	if _, ok := setKindOf(t.Value); !ok {
+		return participle.NextMatch
+	}
+	*w = setKindWord(lex.Next().Value)
+	return nil
+}
 
 // setKindOf returns the kind a set declaration names.
 func setKindOf(name string) (SetKind, bool) {

@@ -57,7 +57,7 @@ func (k StrKind) impl() strKind { return strKindImpls[k] }
 // a 100 000-line list does not hash the kind name per value.
 var strKindImpls = func() (impls [len(strKindNames)]strKind) {
 	for k := range impls {
-		impls[k] = matcherKinds[StrKind(k).String()].(strKind)
+		impls[k] = kindsByWord[StrKind(k).String()].(strKind)
 	}
 	return impls
 }()

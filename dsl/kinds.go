@@ -1,5 +1,10 @@
 package dsl
 
+import (
+	"github.com/alecthomas/participle/v2"
+	"github.com/alecthomas/participle/v2/lexer"
+)
+
 // A matcher kind is a word a rule writes before its values: `host a, b`,
 // `port 443`, `cidr 10.0.0.0/8`. Each kind lives in its own kind_*.go file
 // holding every step of its life: checking the values, its L-IR node,
@@ -52,17 +57,57 @@ type leafIR interface {
 	covers(b MatchIR) bool
 }
 
-// matcherKinds is the registry of matcher kinds by the word that names
-// them. The grammar's list of kind words (ast.go) must name the same set.
-var matcherKinds = map[string]matcherKind{
-	"exact":   exactKind{},
-	"host":    hostKind{},
-	"domain":  domainKind{},
-	"pattern": patternKind{},
-	"regex":   regexKind{},
-	"port":    portKind{},
-	"cidr":    cidrKind{},
+// matcherKinds is the registry of matcher kinds, each with the word that
+// names it, in the order the "expected a matcher" message lists them. The
+// grammar and the checker know the kinds only through it.
+var matcherKinds = []struct {
+	word string
+	kind matcherKind
+}{
+	{"exact", exactKind{}},
+	{"host", hostKind{}},
+	{"port", portKind{}},
+	{"domain", domainKind{}},
+	{"pattern", patternKind{}},
+	{"regex", regexKind{}},
+	{"cidr", cidrKind{}},
 }
+
+// kindsByWord is matcherKinds by word.
+var kindsByWord = func() map[string]matcherKind {
+	m := make(map[string]matcherKind, len(matcherKinds))
+	for _, k := range matcherKinds {
+		m[k.word] = k.kind
+	}
+	return m
+}()
+
+// kindWords returns the words of the registered kinds, in registry order.
+func kindWords() []string {
+	ws := make([]string, len(matcherKinds))
+	for i, k := range matcherKinds {
+		ws[i] = k.word
+	}
+	return ws
+}
+
+// kindWord is the word a matcher rule starts with. It parses as exactly
+// one token whose text is a registered kind word, as a quoted literal of
+// the grammar would, so that adding a kind does not touch the grammar.
+type kindWord string
+
+// Parse implements participle.Parseable.
+func (w *kindWord) Parse(lex *lexer.PeekingLexer) error {
+	t := lex.Peek()
+	if _, ok := kindsByWord[t.Value]; !ok {
+		return participle.NextMatch
+	}
+	*w = kindWord(lex.Next().Value)
+	return nil
+}
+
+// kind returns the registered kind w names.
+func (w kindWord) kind() matcherKind { return kindsByWord[string(w)] }
 
 // eachValue calls one with each value of u that reads (an env value may
 // be unset) and reports whether every value read and one accepted it; one

@@ -6,55 +6,59 @@ import (
 	"go/token"
 	"path/filepath"
 	"reflect"
-	"regexp"
-	"slices"
-	"sort"
 	"strings"
 	"testing"
 )
 
-// grammarWords returns the quoted words of the parser tag of field name in
-// the AST struct of v.
-func grammarWords(t *testing.T, v any, name string) []string {
-	t.Helper()
-	f, ok := reflect.TypeOf(v).FieldByName(name)
-	if !ok {
-		t.Fatalf("%T has no field %s", v, name)
+// The registry is the one place a matcher kind is added: the grammar
+// names no kind, takes every registered word where a matcher or a set's
+// kind starts, and nothing else there; every set kind but list is a
+// registered string or cidr kind.
+func TestGrammarTakesRegisteredKinds(t *testing.T) {
+	for _, typ := range []reflect.Type{reflect.TypeOf(Unary{}), reflect.TypeOf(SetDecl{})} {
+		f, _ := typ.FieldByName("Kind")
+		for _, w := range kindWords() {
+			if strings.Contains(f.Tag.Get("parser"), "'"+w+"'") {
+				t.Errorf("the grammar of %s.Kind names the kind %q", typ.Name(), w)
+			}
+		}
 	}
-	var ws []string
-	for _, m := range regexp.MustCompile(`'([a-z0-9]+)'`).FindAllStringSubmatch(f.Tag.Get("parser"), -1) {
-		ws = append(ws, m[1])
+	parses := func(src string) (*File, bool) {
+		f, err := parser.ParseString("k.nrt", src)
+		return f, err == nil
 	}
-	sort.Strings(ws)
-	return ws
-}
-
-// The registry is the one place a matcher kind is added: the grammar's
-// kind words and the registered kinds must be the same set, and every set
-// kind but list is a registered string or cidr kind.
-func TestMatcherKindsMatchGrammar(t *testing.T) {
-	var registered []string
-	for k := range matcherKinds {
-		registered = append(registered, k)
-	}
-	sort.Strings(registered)
-	if got := grammarWords(t, Unary{}, "Kind"); !slices.Equal(got, registered) {
-		t.Errorf("grammar kind words %v, registered matcher kinds %v", got, registered)
-	}
-	for _, w := range grammarWords(t, SetDecl{}, "Kind") {
-		k, ok := setKindOf(w)
+	for _, w := range kindWords() {
+		f, ok := parses("redirect_name { " + w + " v => direct }")
 		if !ok {
-			t.Errorf("set kind %q in the grammar has no SetKind", w)
+			t.Errorf("kind %q does not parse", w)
 			continue
 		}
-		if k.String() != w {
-			t.Errorf("SetKind of %q prints as %q", w, k)
+		if got := f.Decls[0].Table.Rules[0].Expr.Or[0].And[0].Kind; string(got) != w || got.kind() == nil {
+			t.Errorf("kind %q parsed as %q", w, got)
+		}
+		for _, bad := range []string{w + "s", `"` + w + `"`, strings.ToUpper(w)} {
+			if _, ok := parses("redirect_name { " + bad + " v => direct }"); ok {
+				t.Errorf("%s parsed as a matcher kind", bad)
+			}
+		}
+	}
+	for k := SetKind(0); k < nSetKind; k++ {
+		w := k.String()
+		f, ok := parses("set s " + w + " { v }")
+		if !ok || string(f.Decls[0].Set.Kind) != w {
+			t.Errorf("set kind %q does not parse", w)
+		}
+		if got, ok := setKindOf(w); !ok || got != k {
+			t.Errorf("setKindOf(%q) = %v, %v", w, got, ok)
 		}
 		if sk, ok := k.strKind(); ok {
-			if _, reg := matcherKinds[w].(strKind); !reg || sk.String() != w {
+			if _, reg := kindsByWord[w].(strKind); !reg || sk.String() != w {
 				t.Errorf("string set kind %q is not a registered string matcher kind", w)
 			}
 		}
+	}
+	if _, ok := parses("set s sets { v }"); ok {
+		t.Errorf("set kind sets parsed")
 	}
 }
 
@@ -85,7 +89,8 @@ func TestEachMatcherKindHasItsFile(t *testing.T) {
 			}
 		}
 	}
-	for word, k := range matcherKinds {
+	for _, reg := range matcherKinds {
+		word, k := reg.word, reg.kind
 		typ := reflect.TypeOf(k).Name()
 		if want := word + "Kind"; typ != want {
 			t.Errorf("kind %q is registered as %s, want %s", word, typ, want)

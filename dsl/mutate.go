@@ -262,11 +262,11 @@ func (m *mutator) set(s *SetDecl) {
 	for kindOff < len(m.src) && strings.ContainsRune(" \t", rune(m.src[kindOff])) {
 		kindOff++
 	}
-	kind, _ := setKindOf(s.Kind)
+	kind, _ := setKindOf(string(s.Kind))
 	if to, ok := map[SetKind]SetKind{SetHost: SetDomain, SetDomain: SetHost}[kind]; ok {
 		m.add(s.Name.Pos, "kind", fmt.Sprintf("set %s %s -> %s", s.Name.Name, s.Kind, to), edit{kindOff, kindOff + len(s.Kind), to.String()})
 	}
-	m.values(s.Kind, s.Values)
+	m.values(string(s.Kind), s.Values)
 }
 
 func (m *mutator) rules(rs []*Rule) {
@@ -318,7 +318,7 @@ func (m *mutator) unary(u *Unary) {
 		m.expr(u.Paren)
 	case u.Kind != "":
 		m.kindSwap(u)
-		m.values(u.Kind, u.Values)
+		m.values(string(u.Kind), u.Values)
 	}
 }
 
@@ -343,7 +343,7 @@ func (m *mutator) kindSwap(u *Unary) {
 		text := kind + " " + strings.Join(vs, ", ")
 		m.add(u.Pos, "kind", fmt.Sprintf("%s -> %s", m.src[from:to], text), edit{from, to, text})
 	}
-	for _, sw := range matcherKinds[u.Kind].swaps() {
+	for _, sw := range u.Kind.kind().swaps() {
 		rewrite(sw.to, sw.value)
 	}
 }
@@ -354,7 +354,7 @@ func (m *mutator) values(kind string, vs []*Value) {
 	for i, v := range vs {
 		n := valueLen(m.src, v)
 		old := m.text(v.Pos, n)
-		if k, ok := matcherKinds[kind]; ok { // a list set has no value mutants
+		if k, ok := kindsByWord[kind]; ok { // a list set has no value mutants
 			k.mutateValue(m, v, old)
 		}
 		if len(vs) > 1 {
