@@ -1,6 +1,7 @@
 package dsl
 
 import (
+	"container/heap"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -277,4 +278,161 @@ func cidrInside(b, a *MCIDR) bool {
 		}
 	}
 	return len(b.Prefixes) > 0
+}
+
+// indexGroup: a run of cidr rules of one family shares one interval index.
+func (*cidr4M) indexGroup() indexGroup { return cidrGroup{v6: false} }
+
+func (*cidr6M) indexGroup() indexGroup { return cidrGroup{v6: true} }
+
+// cidrGroup is the index group of the cidr rules of one family.
+type cidrGroup struct{ v6 bool }
+
+func (g cidrGroup) newIndex() runIndex { return &cidrIndex{v6: g.v6} }
+
+// cidrIndex holds disjoint sorted intervals, each labelled with the first
+// rule of the run covering it.
+type cidrIndex struct {
+	v6    bool
+	ivals []ival
+}
+
+func (x *cidrIndex) add(m matcher, off int32) {
+	switch m := m.(type) {
+	case *cidr4M:
+		for _, r := range m.r {
+			x.ivals = append(x.ivals, ival{u128{0, uint64(r.lo)}, u128{0, uint64(r.hi)}, off})
+		}
+	case *cidr6M:
+		for _, r := range m.r {
+			x.ivals = append(x.ivals, ival{r.lo, r.hi, off})
+		}
+	}
+}
+
+func (x *cidrIndex) seal() { x.ivals = firstWriter(x.ivals) }
+
+func (x *cidrIndex) lookup(v *view) (int, tri) {
+	if !v.ipOK {
+		return 0, errMatch
+	}
+	ip := u128(v.ip6)
+	if !x.v6 {
+		ip = u128{0, uint64(v.ip4)}
+	}
+	i := sort.Search(len(x.ivals), func(i int) bool { return !less128(x.ivals[i].hi, ip) })
+	if i < len(x.ivals) && !less128(ip, x.ivals[i].lo) {
+		return int(x.ivals[i].rule), isMatch
+	}
+	return -1, noMatch
+}
+
+// ival is an interval of addresses (IPv4 in the low word) and the offset
+// of the first rule of the run that covers it.
+type ival struct {
+	lo, hi u128
+	rule   int32
+}
+
+// firstWriter flattens overlapping intervals into disjoint ones, each
+// labelled with the smallest rule offset covering it (a sweep over the
+// interval ends with a min-heap of the active rules).
+func firstWriter(in []ival) []ival {
+	type ev struct {
+		at   u128
+		end  bool // the interval ended just before at
+		rule int32
+		inf  bool // end beyond the address space
+	}
+	evs := make([]ev, 0, 2*len(in))
+	for _, x := range in {
+		evs = append(evs, ev{at: x.lo, rule: x.rule})
+		nx, over := add1(x.hi)
+		evs = append(evs, ev{at: nx, end: true, rule: x.rule, inf: over})
+	}
+	sort.Slice(evs, func(i, j int) bool {
+		a, b := evs[i], evs[j]
+		if a.inf != b.inf {
+			return !a.inf
+		}
+		return less128(a.at, b.at)
+	})
+	active := map[int32]int{}
+	h := &ruleHeap{}
+	var out []ival
+	top := func() int32 {
+		for h.Len() > 0 && active[(*h)[0]] == 0 {
+			heap.Pop(h)
+		}
+		if h.Len() == 0 {
+			return -1
+		}
+		return (*h)[0]
+	}
+	for i := 0; i < len(evs); {
+		at, inf := evs[i].at, evs[i].inf
+		if inf {
+			break
+		}
+		for i < len(evs) && !evs[i].inf && evs[i].at == at {
+			if evs[i].end {
+				active[evs[i].rule]--
+			} else {
+				if active[evs[i].rule] == 0 {
+					heap.Push(h, evs[i].rule)
+				}
+				active[evs[i].rule]++
+			}
+			i++
+		}
+		r := top()
+		if r < 0 {
+			continue
+		}
+		// The label holds from at up to the next event (exclusive).
+		hi := u128{^uint64(0), ^uint64(0)}
+		if i < len(evs) && !evs[i].inf {
+			hi = sub1(evs[i].at)
+		}
+		if n := len(out); n > 0 && out[n-1].rule == r {
+			if nx, over := add1(out[n-1].hi); !over && nx == at {
+				out[n-1].hi = hi
+				continue
+			}
+		}
+		out = append(out, ival{at, hi, r})
+	}
+	return out
+}
+
+func add1(a u128) (u128, bool) {
+	a[1]++
+	if a[1] == 0 {
+		a[0]++
+		if a[0] == 0 {
+			return a, true
+		}
+	}
+	return a, false
+}
+
+func sub1(a u128) u128 {
+	if a[1] == 0 {
+		a[0]--
+	}
+	a[1]--
+	return a
+}
+
+type ruleHeap []int32
+
+func (h ruleHeap) Len() int           { return len(h) }
+func (h ruleHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h ruleHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *ruleHeap) Push(x any)        { *h = append(*h, x.(int32)) }
+func (h *ruleHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }

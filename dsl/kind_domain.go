@@ -76,3 +76,18 @@ func pruneDomains(vals []string) []string {
 	}
 	return out
 }
+
+// hashKey: the lower-cased host without empty labels, and each of its
+// parent domains.
+func (domainKind) hashKey(v *view) (string, bool, tri) {
+	if !v.doSplit() {
+		return "", false, errMatch
+	}
+	h := v.domainHost()
+	if h == "" {
+		return "", false, noMatch
+	}
+	return h, true, isMatch
+}
+
+func (domainKind) keyNoun() string { return "suffix" }

@@ -45,3 +45,17 @@ func (exactKind) swaps() []kindSwap {
 		return strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")
 	}}}
 }
+
+// hashKey: the whole address, lower-cased; it never raises.
+func (exactKind) hashKey(v *view) (string, bool, tri) { return lowerKey(v), false, isMatch }
+
+func (exactKind) keyNoun() string { return "address" }
+
+// lowerKey is the lower-cased address of v, kept in the view so that
+// later exact matchers and indexes do not lower it again.
+func lowerKey(v *view) string {
+	if !v.laDone {
+		v.laddr, v.laDone = addr.Lower(v.addr), true
+	}
+	return v.laddr
+}

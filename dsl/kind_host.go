@@ -57,3 +57,13 @@ func (hostKind) decidesHost(vals []string, h string) bool {
 	}
 	return false
 }
+
+// hashKey: the lower-cased host.
+func (hostKind) hashKey(v *view) (string, bool, tri) {
+	if !v.doSplit() {
+		return "", false, errMatch
+	}
+	return v.lowerHost(), false, isMatch
+}
+
+func (hostKind) keyNoun() string { return "host" }

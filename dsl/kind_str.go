@@ -111,20 +111,35 @@ type sameVals struct{}
 
 func (sameVals) luaVals(vals []string) []string { return vals }
 
-// strSetKind compiles a kind matched by hash lookup (exact, host, domain).
+// strSetKind compiles a kind matched by hash lookup (exact, host, domain);
+// the kind implements hashKind.
 type strSetKind struct{}
 
-func (strSetKind) compile(m *MStr) (matcher, error) { return newStrSet(m), nil }
-
-// strSet is exact, host or domain over a hash set (value = entry index).
-type strSet struct {
-	kind StrKind
-	m    map[string]uint32
-	org  *Origin
+func (strSetKind) compile(m *MStr) (matcher, error) {
+	return newStrSet(m, m.Kind.impl().(hashKind)), nil
 }
 
-func newStrSet(ms *MStr) *strSet {
-	s := &strSet{kind: ms.Kind, m: make(map[string]uint32, len(ms.Vals)), org: ms.Org}
+// hashKind is a string kind matched by looking a key of the request up in
+// the set of its values.
+type hashKind interface {
+	// hashKey returns the key v is looked up by; with walk, the suffixes
+	// of the key after each '.' are looked up too, longest first. t is
+	// errMatch when v has no key because it does not split, noMatch when
+	// it has none otherwise.
+	hashKey(v *view) (key string, walk bool, t tri)
+	// keyNoun names a key in the trace of a hit.
+	keyNoun() string
+}
+
+// strSet is a hash kind's matcher (value = entry index).
+type strSet struct {
+	hk  hashKind
+	m   map[string]uint32
+	org *Origin
+}
+
+func newStrSet(ms *MStr, hk hashKind) *strSet {
+	s := &strSet{hk: hk, m: make(map[string]uint32, len(ms.Vals)), org: ms.Org}
 	for i, v := range ms.Vals {
 		if _, dup := s.m[v]; !dup {
 			s.m[v] = uint32(i)
@@ -134,35 +149,19 @@ func newStrSet(ms *MStr) *strSet {
 }
 
 func (s *strSet) lookup(v *view) (uint32, string, tri) {
-	switch s.kind {
-	case KExact:
-		k := lowerKey(v)
-		i, ok := s.m[k]
-		return i, k, b2t(ok)
-	case KHost:
-		if !v.doSplit() {
-			return 0, "", errMatch
-		}
-		k := v.lowerHost()
-		i, ok := s.m[k]
-		return i, k, b2t(ok)
-	}
-	if !v.doSplit() {
-		return 0, "", errMatch
-	}
-	h := v.domainHost()
-	if h == "" {
-		return 0, "", noMatch
+	k, walk, t := s.hk.hashKey(v)
+	if t != isMatch {
+		return 0, "", t
 	}
 	for j := 0; ; {
-		if i, ok := s.m[h[j:]]; ok {
-			return i, h[j:], isMatch
+		if i, ok := s.m[k[j:]]; ok {
+			return i, k[j:], isMatch
 		}
-		k := indexByteFrom(h, '.', j)
-		if k < 0 {
+		d := indexByteFrom(k, '.', j)
+		if !walk || d < 0 {
 			return 0, "", noMatch
 		}
-		j = k + 1
+		j = d + 1
 	}
 }
 
@@ -182,8 +181,55 @@ func (s *strSet) why(v *view) string {
 	if t != isMatch {
 		return ""
 	}
-	what := map[StrKind]string{KExact: "address", KHost: "host", KDomain: "suffix"}[s.kind]
-	return fmt.Sprintf("%s %q (%s)", what, k, posString(s.org.pos(int(i))))
+	return fmt.Sprintf("%s %q (%s)", s.hk.keyNoun(), k, posString(s.org.pos(int(i))))
+}
+
+// indexGroup: a run of rules of one hash kind shares one hash index.
+func (s *strSet) indexGroup() indexGroup { return hashGroup{s.hk} }
+
+// hashGroup is the index group of the rules of one hash kind.
+type hashGroup struct{ hk hashKind }
+
+func (g hashGroup) newIndex() runIndex { return &hashIndex{hk: g.hk, keys: map[string]int32{}} }
+
+// hashIndex maps each value of a run to the first rule holding it.
+type hashIndex struct {
+	hk   hashKind
+	keys map[string]int32
+}
+
+func (x *hashIndex) add(m matcher, off int32) {
+	for key := range m.(*strSet).m {
+		if _, ok := x.keys[key]; !ok {
+			x.keys[key] = off
+		}
+	}
+}
+
+func (*hashIndex) seal() {}
+
+// lookup: a shorter suffix may belong to an earlier rule, so every key is
+// looked up and the smallest offset wins.
+func (x *hashIndex) lookup(v *view) (int, tri) {
+	k, walk, t := x.hk.hashKey(v)
+	if t == errMatch {
+		return 0, errMatch
+	}
+	best := int32(-1)
+	for j := 0; t == isMatch; {
+		if off, ok := x.keys[k[j:]]; ok && (best < 0 || off < best) {
+			best = off
+		}
+		d := indexByteFrom(k, '.', j)
+		if !walk || d < 0 {
+			break
+		}
+		j = d + 1
+	}
+	if best < 0 {
+		return -1, noMatch
+	}
+	return int(best), isMatch
 }
 
 func (a *MStr) covers(b MatchIR) bool {

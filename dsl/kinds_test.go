@@ -6,6 +6,7 @@ import (
 	"go/token"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -98,5 +99,61 @@ func TestEachMatcherKindHasItsFile(t *testing.T) {
 		if got, want := declaredIn[typ], "kind_"+word+".go"; got != want {
 			t.Errorf("type %s is declared in %q, want %s", typ, got, want)
 		}
+	}
+}
+
+// The grammar, the messages and the segment index know the kinds only
+// through the registry and the methods of their matchers: ast.go, diag.go
+// and segment.go name no type or constant of a kind_*.go file and, but
+// for ast.go's other productions, no kind word.
+func TestKindAgnosticFiles(t *testing.T) {
+	fset := token.NewFileSet()
+	kindNames := map[string]bool{}
+	kindFiles, err := filepath.Glob("kind_*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range kindFiles {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := goparser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			if g, ok := d.(*goast.GenDecl); ok {
+				for _, s := range g.Specs {
+					switch s := s.(type) {
+					case *goast.TypeSpec:
+						kindNames[s.Name.Name] = true
+					case *goast.ValueSpec:
+						for _, n := range s.Names {
+							kindNames[n.Name] = true
+						}
+					}
+				}
+			}
+		}
+	}
+	word := regexp.MustCompile(`\b(` + strings.Join(kindWords(), "|") + `)\b`)
+	for _, name := range []string{"ast.go", "diag.go", "segment.go"} {
+		f, err := goparser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		goast.Inspect(f, func(n goast.Node) bool {
+			switch n := n.(type) {
+			case *goast.Ident:
+				if kindNames[n.Name] {
+					t.Errorf("%s: %s names %s of a kind file", fset.Position(n.Pos()), name, n.Name)
+				}
+			case *goast.BasicLit:
+				if n.Kind == token.STRING && name != "ast.go" && word.MatchString(n.Value) {
+					t.Errorf("%s: %s spells a kind word in %s", fset.Position(n.Pos()), name, n.Value)
+				}
+			}
+			return true
+		})
 	}
 }
