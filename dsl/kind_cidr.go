@@ -436,3 +436,17 @@ func (h *ruleHeap) Pop() any {
 	*h = old[:len(old)-1]
 	return x
 }
+
+// Literals: each prefix.
+func (m *MCIDR) Literals() []Literal {
+	out := make([]Literal, len(m.Prefixes))
+	for i, p := range m.Prefixes {
+		out[i] = Literal{Kind: LitPrefix, Prefix: p}
+	}
+	return out
+}
+
+// Splits: the route tables' rules see addresses, never split.
+func (*MCIDR) Splits() bool { return false }
+
+var _ leafIR = (*MCIDR)(nil)

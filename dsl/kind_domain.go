@@ -91,3 +91,7 @@ func (domainKind) hashKey(v *view) (string, bool, tri) {
 }
 
 func (domainKind) keyNoun() string { return "suffix" }
+
+func (domainKind) literalKind() LiteralKind { return LitDomain }
+
+func (domainKind) splits() bool { return true }

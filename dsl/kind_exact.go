@@ -59,3 +59,7 @@ func lowerKey(v *view) string {
 	}
 	return v.laddr
 }
+
+func (exactKind) literalKind() LiteralKind { return LitAddr }
+
+func (exactKind) splits() bool { return false }

@@ -67,3 +67,7 @@ func (hostKind) hashKey(v *view) (string, bool, tri) {
 }
 
 func (hostKind) keyNoun() string { return "host" }
+
+func (hostKind) literalKind() LiteralKind { return LitHost }
+
+func (hostKind) splits() bool { return true }

@@ -51,3 +51,7 @@ func (p *patternM) why(v *view) string {
 func patternMutations(s string) []string {
 	return quantifierMutations(s, '%', "+*-?")
 }
+
+func (patternKind) literalKind() LiteralKind { return LitPattern }
+
+func (patternKind) splits() bool { return false }

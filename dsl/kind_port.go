@@ -146,3 +146,16 @@ func portsInside(b, a *MPort) bool {
 	}
 	return len(b.Ranges) > 0
 }
+
+// Literals: each range.
+func (m *MPort) Literals() []Literal {
+	out := make([]Literal, len(m.Ranges))
+	for i, r := range m.Ranges {
+		out[i] = Literal{Kind: LitPorts, Ports: r}
+	}
+	return out
+}
+
+func (*MPort) Splits() bool { return true }
+
+var _ leafIR = (*MPort)(nil)

@@ -69,3 +69,7 @@ func (r *regexM) why(v *view) string {
 func regexMutations(s string) []string {
 	return quantifierMutations(s, '\\', "+*?")
 }
+
+func (regexKind) literalKind() LiteralKind { return LitRegex }
+
+func (regexKind) splits() bool { return false }

@@ -48,6 +48,10 @@ type strKind interface {
 	// decidesHost reports whether one of vals surely matches every
 	// request whose host is h, whatever the port.
 	decidesHost(vals []string, h string) bool
+	// literalKind says how a request is compared with each value.
+	literalKind() LiteralKind
+	// splits reports whether the kind splits the address first.
+	splits() bool
 }
 
 // impl returns the registered implementation of kind k.
@@ -284,3 +288,17 @@ func valueInside(kind StrKind, v string, a *MStr) bool {
 	}
 	return false
 }
+
+// Literals: each value, as its kind compares it.
+func (m *MStr) Literals() []Literal {
+	k := m.Kind.impl().literalKind()
+	out := make([]Literal, len(m.Vals))
+	for i, v := range m.Vals {
+		out[i] = Literal{Kind: k, Value: v}
+	}
+	return out
+}
+
+func (m *MStr) Splits() bool { return m.Kind.impl().splits() }
+
+var _ leafIR = (*MStr)(nil)

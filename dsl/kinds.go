@@ -44,7 +44,7 @@ func (noValueMutants) mutateValue(*mutator, *Value, string) {}
 
 // leafIR is the L-IR node of a matcher kind.
 type leafIR interface {
-	MatchIR
+	Leaf
 	// build compiles the node for the Go engine.
 	build(b *builder) (matcher, error)
 	// lua prints the node as a libruleset matcher expression.
