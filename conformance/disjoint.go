@@ -99,10 +99,8 @@ func failsFirst(r *dsl.RuleIR) bool {
 	var first func(m dsl.MatchIR) bool
 	first = func(m dsl.MatchIR) bool {
 		switch m := m.(type) {
-		case *dsl.MStr:
-			return m.Kind == dsl.KHost || m.Kind == dsl.KDomain
-		case *dsl.MPort:
-			return true
+		case dsl.Leaf:
+			return m.Splits()
 		case *dsl.MNot:
 			return first(m.X)
 		case *dsl.MAll:
@@ -157,13 +155,11 @@ func errorMeetsMatch(e, m ruleLang, mm dsl.MatchIR) bool {
 }
 
 // splitOnly reports whether every address m matches splits: m is built
-// from host, domain and port matchers with and/or only.
+// from splitting matchers (host, domain, port) with and/or only.
 func splitOnly(m dsl.MatchIR) bool {
 	switch m := m.(type) {
-	case *dsl.MStr:
-		return m.Kind == dsl.KHost || m.Kind == dsl.KDomain
-	case *dsl.MPort:
-		return true
+	case dsl.Leaf:
+		return m.Splits()
 	case *dsl.MAll:
 		return slices.ContainsFunc(m.Xs, splitOnly)
 	case *dsl.MAnyOf:
@@ -187,16 +183,14 @@ func langOf(m dsl.MatchIR) ruleLang {
 
 func mayError(m dsl.MatchIR) bool {
 	switch m := m.(type) {
-	case *dsl.MStr:
-		return m.Kind == dsl.KHost || m.Kind == dsl.KDomain
-	case *dsl.MPort:
-		return true
+	case dsl.Leaf:
+		return m.Splits()
 	case *dsl.MSet:
 		if m.Set.Dynamic() {
 			return true // its contents are unknown here
 		}
-		for _, s := range append([]*dsl.MStr{m.Set.Str}, m.Set.List[:]...) {
-			if s != nil && mayError(s) {
+		for _, l := range m.Set.Leaves() {
+			if l.Splits() {
 				return true
 			}
 		}
@@ -215,16 +209,18 @@ const anything = `(?s:.*)`
 // exprOf over-approximates the addresses m matches.
 func exprOf(m dsl.MatchIR) string {
 	switch m := m.(type) {
-	case *dsl.MStr:
-		return strExpr(m)
+	case dsl.Leaf:
+		if e, ok := leafExpr(m); ok {
+			return e
+		}
 	case *dsl.MSet:
 		if m.Set.Dynamic() {
 			return anything
 		}
 		var alts []string
-		for _, s := range append([]*dsl.MStr{m.Set.Str}, m.Set.List[:]...) {
-			if s != nil && len(s.Vals) > 0 {
-				alts = append(alts, strExpr(s))
+		for _, l := range m.Set.Leaves() {
+			if e, ok := leafExpr(l); ok && len(l.Literals()) > 0 {
+				alts = append(alts, e)
 			}
 		}
 		if len(alts) == 0 {
@@ -238,7 +234,7 @@ func exprOf(m dsl.MatchIR) string {
 		}
 		return "(?:" + strings.Join(alts, "|") + ")"
 	}
-	return anything // any, port, not, and inside or: not narrowed
+	return anything // any, port, cidr, not, and inside or: not narrowed
 }
 
 // byteLit writes s as a regexp literal, case-insensitive for ASCII
@@ -261,16 +257,19 @@ func byteLit(s string, fold bool) string {
 	return b.String()
 }
 
-func strExpr(m *dsl.MStr) string {
+// leafExpr over-approximates the addresses a leaf matches, or returns
+// false when its literals do not narrow them (ports, prefixes).
+func leafExpr(m dsl.Leaf) (string, bool) {
 	var alts []string
-	for _, v := range m.Vals {
-		switch m.Kind {
-		case dsl.KExact:
+	for _, x := range m.Literals() {
+		v := x.Value
+		switch x.Kind {
+		case dsl.LitAddr:
 			alts = append(alts, `\A`+byteLit(v, true)+`\z`)
-		case dsl.KHost:
+		case dsl.LitHost:
 			h := byteLit(v, true)
 			alts = append(alts, `\A`+h+`:[^:]*\z`, `\A\[`+h+`\]:[^:]*\z`)
-		case dsl.KDomain:
+		case dsl.LitDomain:
 			labels := strings.Split(v, ".")
 			for i, l := range labels {
 				labels[i] = byteLit(l, true)
@@ -278,24 +277,26 @@ func strExpr(m *dsl.MStr) string {
 			// Empty labels are ignored: any run of dots separates labels.
 			// The host keeps no ':' (else the split fails), brackets aside.
 			alts = append(alts, `\A\[?(?:[^:]*\.)?`+strings.Join(labels, `\.+`)+`\.*\]?:[^:]*\z`)
-		case dsl.KRegex:
+		case dsl.LitRegex:
 			s, ok := ere.Syntax(ere.Compat(v), ere.Extended|ere.Newline)
 			if !ok {
-				return anything
+				return anything, true
 			}
 			alts = append(alts, `(?s:.*)(?:`+s+`)(?s:.*)`)
-		case dsl.KPattern:
+		case dsl.LitPattern:
 			s, ok := patternSyntax(v)
 			if !ok {
-				return anything
+				return anything, true
 			}
 			alts = append(alts, s)
+		default:
+			return "", false
 		}
 	}
 	if len(alts) == 0 {
-		return `[^\x00-\x{ff}]`
+		return `[^\x00-\x{ff}]`, true
 	}
-	return "(?:" + strings.Join(alts, "|") + ")"
+	return "(?:" + strings.Join(alts, "|") + ")", true
 }
 
 // patternSyntax translates a Lua pattern into a Go regexp over bytes with

@@ -145,45 +145,12 @@ func luaName(nrt string) string {
 // ports and users.
 func LiteralsOf(p *dsl.Program) Literals {
 	var l Literals
-	var walk func(m dsl.MatchIR)
-	str := func(ms *dsl.MStr) {
-		if ms == nil {
-			return
-		}
-		for _, v := range ms.Vals {
-			switch ms.Kind {
-			case dsl.KExact:
-				l.Addrs = append(l.Addrs, v)
-				if h, port, err := addr.Split(v); err == nil {
-					l.Names = append(l.Names, h)
-					if n, err := strconv.Atoi(port); err == nil && n >= 0 && n < 65536 {
-						l.Ports = append(l.Ports, uint16(n))
-					}
-				}
-			case dsl.KHost:
-				l.Names = append(l.Names, v)
-			case dsl.KDomain:
-				l.Names = append(l.Names, v, "www."+v)
-			case dsl.KRegex:
-				l.Regexes = append(l.Regexes, v)
-				l.Names = append(l.Names, patternWords(v)...)
-			case dsl.KPattern:
-				l.Patterns = append(l.Patterns, v)
-				l.Names = append(l.Names, patternWords(v)...)
+	walk := func(m dsl.MatchIR) {
+		eachLeaf(m, func(leaf dsl.Leaf) {
+			for _, x := range leaf.Literals() {
+				l.literal(x)
 			}
-		}
-	}
-	cidr := func(m *dsl.MCIDR) {
-		if m != nil {
-			l.Prefixes = append(l.Prefixes, m.Prefixes...)
-		}
-	}
-	walk = func(m dsl.MatchIR) {
-		eachLeaf(m, str, func(m *dsl.MPort) {
-			for _, r := range m.Ranges {
-				l.Ports = append(l.Ports, uint16(r.Lo), uint16(r.Hi))
-			}
-		}, cidr)
+		})
 	}
 	var act func(a *dsl.ActIR)
 	act = func(a *dsl.ActIR) {
@@ -410,32 +377,56 @@ func (w World) String() string {
 	return fmt.Sprintf("auth_required=%v dns=%d names", w.AuthRequired, len(w.DNS))
 }
 
-// eachLeaf calls str, port and cidr for every leaf matcher under m: the
-// members of sets, and the operands of not, all and any-of.
-func eachLeaf(m dsl.MatchIR, str func(*dsl.MStr), port func(*dsl.MPort), cidr func(*dsl.MCIDR)) {
+// eachLeaf calls f for every leaf matcher under m: the members of sets,
+// and the operands of not, all and any-of.
+func eachLeaf(m dsl.MatchIR, f func(dsl.Leaf)) {
 	switch m := m.(type) {
-	case *dsl.MStr:
-		str(m)
-	case *dsl.MPort:
-		port(m)
-	case *dsl.MCIDR:
-		cidr(m)
+	case dsl.Leaf:
+		f(m)
 	case *dsl.MSet:
-		str(m.Set.Str)
-		for _, x := range m.Set.List {
-			str(x)
+		for _, x := range m.Set.Leaves() {
+			f(x)
 		}
-		cidr(m.Set.V4)
-		cidr(m.Set.V6)
 	case *dsl.MNot:
-		eachLeaf(m.X, str, port, cidr)
+		eachLeaf(m.X, f)
 	case *dsl.MAll:
 		for _, x := range m.Xs {
-			eachLeaf(x, str, port, cidr)
+			eachLeaf(x, f)
 		}
 	case *dsl.MAnyOf:
 		for _, x := range m.Xs {
-			eachLeaf(x, str, port, cidr)
+			eachLeaf(x, f)
 		}
+	}
+}
+
+// literal adds what one matcher literal mentions: names (a domain also
+// with a subdomain, a regex's or pattern's host-like words), whole
+// addresses, ports (both ends of a range) and prefixes.
+func (l *Literals) literal(x dsl.Literal) {
+	v := x.Value
+	switch x.Kind {
+	case dsl.LitAddr:
+		l.Addrs = append(l.Addrs, v)
+		if h, port, err := addr.Split(v); err == nil {
+			l.Names = append(l.Names, h)
+			if n, err := strconv.Atoi(port); err == nil && n >= 0 && n < 65536 {
+				l.Ports = append(l.Ports, uint16(n))
+			}
+		}
+	case dsl.LitHost:
+		l.Names = append(l.Names, v)
+	case dsl.LitDomain:
+		l.Names = append(l.Names, v, "www."+v)
+	case dsl.LitRegex:
+		l.Regexes = append(l.Regexes, v)
+		l.Names = append(l.Names, patternWords(v)...)
+	case dsl.LitPattern:
+		l.Patterns = append(l.Patterns, v)
+		l.Names = append(l.Names, patternWords(v)...)
+	case dsl.LitPorts:
+		l.Ports = append(l.Ports, uint16(x.Ports.Lo), uint16(x.Ports.Hi))
+	case dsl.LitPrefix:
+		l.Prefixes = append(l.Prefixes, x.Prefix)
 	}
 }

@@ -345,21 +345,32 @@ func noOpAt(p *dsl.Program, line int) bool {
 	return r.Call == nil && r.A != nil && r.A.Kind == dsl.ADefault && r.Tag == ""
 }
 
+// leafPrefixes returns the prefixes of a leaf whose literals are all
+// prefixes; nil (every address) for any other leaf.
+func leafPrefixes(m dsl.Leaf) []netip.Prefix {
+	var out []netip.Prefix
+	for _, x := range m.Literals() {
+		if x.Kind != dsl.LitPrefix {
+			return nil
+		}
+		out = append(out, x.Prefix)
+	}
+	return out
+}
+
 // prefixesOf over-approximates the addresses an IP-table matcher takes;
 // nil means every address.
 func prefixesOf(m dsl.MatchIR) []netip.Prefix {
 	switch m := m.(type) {
-	case *dsl.MCIDR:
-		return m.Prefixes
+	case dsl.Leaf:
+		return leafPrefixes(m)
 	case *dsl.MSet:
 		if m.Set.Dynamic() {
 			return nil
 		}
 		var out []netip.Prefix
-		for _, c := range []*dsl.MCIDR{m.Set.V4, m.Set.V6} {
-			if c != nil {
-				out = append(out, c.Prefixes...)
-			}
+		for _, l := range m.Set.Leaves() {
+			out = append(out, leafPrefixes(l)...)
 		}
 		return append(out, netip.Prefix{}) // marks "known, maybe empty"
 	case *dsl.MAll:

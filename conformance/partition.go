@@ -90,44 +90,40 @@ func (c *classes) prefix(p netip.Prefix) {
 	c.ips = append(c.ips, prefixEdges(p)...)
 }
 
+// literal adds the classes one matcher literal tells apart; a regex or a
+// pattern makes the partition inexact.
+func (c *classes) literal(x dsl.Literal, part *Partition) {
+	v := x.Value
+	switch x.Kind {
+	case dsl.LitAddr:
+		c.exact = append(c.exact, v)
+		if h, port, err := addr.Split(v); err == nil {
+			c.name(h)
+			if n, err := strconv.Atoi(port); err == nil {
+				c.ports = append(c.ports, n)
+			}
+		}
+	case dsl.LitHost, dsl.LitDomain:
+		c.name(v)
+	case dsl.LitRegex:
+		part.Inexact = append(part.Inexact, fmt.Sprintf("regex %q", v))
+	case dsl.LitPattern:
+		part.Inexact = append(part.Inexact, fmt.Sprintf("pattern %q", v))
+	case dsl.LitPorts:
+		r := x.Ports
+		c.ports = append(c.ports, r.Lo-1, r.Lo, r.Hi, r.Hi+1)
+	case dsl.LitPrefix:
+		c.prefix(x.Prefix)
+	}
+}
+
 func (c *classes) program(p *dsl.Program, part *Partition) {
-	var walk func(m dsl.MatchIR)
-	str := func(ms *dsl.MStr) {
-		if ms == nil {
-			return
-		}
-		for _, v := range ms.Vals {
-			switch ms.Kind {
-			case dsl.KExact:
-				c.exact = append(c.exact, v)
-				if h, port, err := addr.Split(v); err == nil {
-					c.name(h)
-					if n, err := strconv.Atoi(port); err == nil {
-						c.ports = append(c.ports, n)
-					}
-				}
-			case dsl.KHost, dsl.KDomain:
-				c.name(v)
-			case dsl.KRegex:
-				part.Inexact = append(part.Inexact, fmt.Sprintf("regex %q", v))
-			case dsl.KPattern:
-				part.Inexact = append(part.Inexact, fmt.Sprintf("pattern %q", v))
+	walk := func(m dsl.MatchIR) {
+		eachLeaf(m, func(leaf dsl.Leaf) {
+			for _, x := range leaf.Literals() {
+				c.literal(x, part)
 			}
-		}
-	}
-	cidr := func(m *dsl.MCIDR) {
-		if m != nil {
-			for _, p := range m.Prefixes {
-				c.prefix(p)
-			}
-		}
-	}
-	walk = func(m dsl.MatchIR) {
-		eachLeaf(m, str, func(m *dsl.MPort) {
-			for _, r := range m.Ranges {
-				c.ports = append(c.ports, r.Lo-1, r.Lo, r.Hi, r.Hi+1)
-			}
-		}, cidr)
+		})
 	}
 	var act func(a *dsl.ActIR)
 	act = func(a *dsl.ActIR) {

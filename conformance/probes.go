@@ -57,38 +57,22 @@ func witnessesOf(m dsl.MatchIR) (leafWitnesses, bool) {
 	switch m := m.(type) {
 	case dsl.MAny:
 		w.add(true, part{})
-	case *dsl.MStr:
-		strWitnesses(&w, m)
-	case *dsl.MPort:
-		for _, r := range m.Ranges {
-			w.add(true, part{port: strconv.Itoa(r.Lo)})
-			w.add(true, part{port: strconv.Itoa(r.Hi)})
-			if r.Lo > 0 {
-				w.add(false, part{port: strconv.Itoa(r.Lo - 1)})
-			}
-			if r.Hi < 65535 {
-				w.add(false, part{port: strconv.Itoa(r.Hi + 1)})
-			}
-		}
-	case *dsl.MCIDR:
-		for _, p := range m.Prefixes {
-			e := prefixEdges(p)
-			for i, a := range e {
-				w.add(i < 2, part{host: ipHost(a)})
-			}
+	case dsl.Leaf:
+		for _, x := range m.Literals() {
+			literalWitnesses(&w, x)
 		}
 	case *dsl.MSet:
-		for _, s := range append([]*dsl.MStr{m.Set.Str}, m.Set.List[:]...) {
-			if s != nil {
-				strWitnesses(&w, s)
+		for _, l := range m.Set.Leaves() {
+			if m.Set.Kind != dsl.SetCIDR {
+				for _, x := range l.Literals() {
+					literalWitnesses(&w, x)
+				}
+				continue
 			}
-		}
-		for _, c := range []*dsl.MCIDR{m.Set.V4, m.Set.V6} {
-			if c != nil {
-				cw, _ := witnessesOf(c)
-				w.pos = append(w.pos, cw.pos...)
-				w.neg = append(w.neg, cw.neg...)
-			}
+			// Each family of a cidr set brings its own few witnesses.
+			cw, _ := witnessesOf(l)
+			w.pos = append(w.pos, cw.pos...)
+			w.neg = append(w.neg, cw.neg...)
 		}
 	default:
 		return w, false
@@ -98,46 +82,61 @@ func witnessesOf(m dsl.MatchIR) (leafWitnesses, bool) {
 
 func ipHost(a netip.Addr) string { return a.String() }
 
-func strWitnesses(w *leafWitnesses, m *dsl.MStr) {
-	for _, v := range m.Vals {
-		switch m.Kind {
-		case dsl.KHost:
-			w.add(true, part{host: v})
-			w.add(false, part{host: "zz." + v})
-			w.add(false, part{host: v + "."})
-		case dsl.KDomain:
-			w.add(true, part{host: v})
-			w.add(true, part{host: "zz." + v})
-			if _, parent, ok := strings.Cut(v, "."); ok {
-				w.add(false, part{host: parent})
+// literalWitnesses adds the parts that one literal of a matcher takes
+// and some it just misses.
+func literalWitnesses(w *leafWitnesses, x dsl.Literal) {
+	v := x.Value
+	switch x.Kind {
+	case dsl.LitHost:
+		w.add(true, part{host: v})
+		w.add(false, part{host: "zz." + v})
+		w.add(false, part{host: v + "."})
+	case dsl.LitDomain:
+		w.add(true, part{host: v})
+		w.add(true, part{host: "zz." + v})
+		if _, parent, ok := strings.Cut(v, "."); ok {
+			w.add(false, part{host: parent})
+		}
+		w.add(false, part{host: "zz" + v})
+	case dsl.LitAddr:
+		w.add(true, wholePart(v))
+		if h, p, err := addr.Split(v); err == nil {
+			if n, err := strconv.Atoi(p); err == nil {
+				w.add(false, part{host: h, port: strconv.Itoa(n + 1)})
 			}
-			w.add(false, part{host: "zz" + v})
-		case dsl.KExact:
-			w.add(true, wholePart(v))
-			if h, p, err := addr.Split(v); err == nil {
-				if n, err := strconv.Atoi(p); err == nil {
-					w.add(false, part{host: h, port: strconv.Itoa(n + 1)})
-				}
-				w.add(false, part{host: h + ".", port: p})
-			}
-		case dsl.KRegex:
-			ms, near, err := ere.Witnesses(ere.Compat(v), ere.Extended|ere.Newline)
-			if err == nil {
-				for _, s := range ms {
-					w.add(true, wholePart(s))
-				}
-				for _, s := range near {
-					w.add(false, wholePart(s))
-				}
-			}
-		case dsl.KPattern:
-			ms, near := PatternWitnesses(v)
+			w.add(false, part{host: h + ".", port: p})
+		}
+	case dsl.LitRegex:
+		ms, near, err := ere.Witnesses(ere.Compat(v), ere.Extended|ere.Newline)
+		if err == nil {
 			for _, s := range ms {
 				w.add(true, wholePart(s))
 			}
 			for _, s := range near {
 				w.add(false, wholePart(s))
 			}
+		}
+	case dsl.LitPattern:
+		ms, near := PatternWitnesses(v)
+		for _, s := range ms {
+			w.add(true, wholePart(s))
+		}
+		for _, s := range near {
+			w.add(false, wholePart(s))
+		}
+	case dsl.LitPorts:
+		r := x.Ports
+		w.add(true, part{port: strconv.Itoa(r.Lo)})
+		w.add(true, part{port: strconv.Itoa(r.Hi)})
+		if r.Lo > 0 {
+			w.add(false, part{port: strconv.Itoa(r.Lo - 1)})
+		}
+		if r.Hi < 65535 {
+			w.add(false, part{port: strconv.Itoa(r.Hi + 1)})
+		}
+	case dsl.LitPrefix:
+		for i, a := range prefixEdges(x.Prefix) {
+			w.add(i < 2, part{host: ipHost(a)})
 		}
 	}
 }
