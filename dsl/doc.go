@@ -23,10 +23,11 @@
 // (await.forward); only the error counters differ. Lua patterns are
 // re-parsed on each match (gopher-lua's pm package has no compiled form).
 // A run of at least 8 adjacent rules whose matchers are each one exact,
-// host, domain or cidr set of the same kind is merged into one index (key
-// -> first rule; CIDR: first-writer-wins interval map), so one lookup
-// replaces the run; CompileOptions.NoIndex turns this off, and trace mode
-// always evaluates rule by rule.
+// host, domain or cidr set of the same kind (any kind whose compiled
+// matcher is indexable) is merged into one index (key -> first rule;
+// CIDR: first-writer-wins interval map), so one lookup replaces the run;
+// CompileOptions.NoIndex turns this off, and trace mode always evaluates
+// rule by rule.
 //
 // # Adding a matcher kind
 //
@@ -34,28 +35,35 @@
 // domain, pattern, regex, port, cidr) is one file, kind_<word>.go: its
 // check of the values, its L-IR node (the M* type), the compiled Go
 // matcher and the trace text of a hit, the Lua it prints, what the lint
-// and the shadowing lint learn from it, and the mutants the conformance
-// suite's mutation test tries. kinds.go declares what a kind provides and
-// registers every kind in matcherKinds. A new kind touches:
+// and the shadowing lint learn from it, the mutants the conformance
+// suite's mutation test tries, and what the suite sees of it (Leaf: its
+// literals and whether it splits the address). kinds.go declares what a
+// kind provides and registers every kind in matcherKinds; the grammar
+// (kindWord), the "expected a matcher" message, the trace and the Lua
+// emitter reach a kind only through that registry and the leafIR
+// methods, and the conformance suite only through Leaf. A new kind
+// touches exactly:
 //
-//   - kind_<word>.go, new: a type implementing matcherKind (a string kind
-//     implements strKind and reuses checkStr from kind_str.go) and an
-//     L-IR node implementing leafIR;
+//   - kind_<word>.go, new: a type <word>Kind implementing matcherKind and
+//     an L-IR node implementing leafIR (and so Leaf), with a compiled
+//     matcher; optionally indexable, so that runs of its rules share one
+//     index (segment.go);
 //   - kinds.go: one line in matcherKinds;
-//   - ast.go: the word in Unary.Kind's grammar, and in SetDecl.Kind's if
-//     sets of the kind are allowed (TestMatcherKindsMatchGrammar fails until
-//     the grammar and the registry name the same kinds);
-//   - diag.go: the word in wantMatcher, the "expected a matcher" message;
-//   - a string kind only: its StrKind constant (kind_str.go) and, for sets,
-//     the SetKind constant at the same position (ir.go).
+//   - leaf_test.go: one row of TestLeafLiterals (it fails until every
+//     registered kind has one), and its own tests or golden files.
 //
-// Not yet part of the unit: segment.go merges runs of exact, host, domain
-// and cidr rules into one index (a new kind is evaluated rule by rule
-// unless segment.go learns it); exact, host and domain share the hash set
-// of kind_str.go, whose lookup and trace noun switch on the kind; and the
-// conformance suite's stream and probe builders switch on the string
-// kinds to pick literals (conformance/probes.go, disjoint.go,
-// partition.go, engines.go).
+// A kind's Literals must describe what it matches with the existing
+// LiteralKinds (a value the suite cannot reason about exactly is best
+// given as a regex or pattern: the partition proof then falls back to the
+// streams); a kind with new semantics for the suite adds a LiteralKind in
+// leaf.go and teaches the suite's literal switches (conformance/engines.go,
+// partition.go, probes.go, disjoint.go) to use it. A string kind (its
+// values checked one by one into an MStr, like exact or regex) implements
+// strKind instead and reuses checkStr from kind_str.go; it also needs a
+// StrKind constant there, and a SetKind constant at the same position
+// (ir.go) if named sets of it are allowed. The random tables of the
+// conformance suite (conformance/rulegen.go) use a new kind only once
+// taught to.
 //
 // The checker is split by concept: check.go (driver, includes, names,
 // upstreams), check_values.go, check_sets.go, check_actions.go,
