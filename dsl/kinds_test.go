@@ -63,40 +63,56 @@ func TestGrammarTakesRegisteredKinds(t *testing.T) {
 	}
 }
 
-// The package doc promises one file per matcher kind: the kind registered
-// as word is the type wordKind, declared in kind_word.go.
-func TestEachMatcherKindHasItsFile(t *testing.T) {
-	fset := token.NewFileSet()
-	names, err := filepath.Glob("*.go")
+// declaredIn maps each type, constant and variable that the non-test Go
+// files matching glob declare at package level to its file.
+func declaredIn(t *testing.T, glob string) map[string]string {
+	t.Helper()
+	names, err := filepath.Glob(glob)
 	if err != nil {
 		t.Fatal(err)
 	}
-	declaredIn := map[string]string{}
+	out := map[string]string{}
 	for _, name := range names {
 		if strings.HasSuffix(name, "_test.go") {
 			continue
 		}
-		f, err := goparser.ParseFile(fset, name, nil, 0)
+		f, err := goparser.ParseFile(token.NewFileSet(), name, nil, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, d := range f.Decls {
 			g, ok := d.(*goast.GenDecl)
-			if !ok || g.Tok != token.TYPE {
+			if !ok {
 				continue
 			}
 			for _, s := range g.Specs {
-				declaredIn[s.(*goast.TypeSpec).Name.Name] = name
+				switch s := s.(type) {
+				case *goast.TypeSpec:
+					out[s.Name.Name] = name
+				case *goast.ValueSpec:
+					for _, n := range s.Names {
+						if n.Name != "_" {
+							out[n.Name] = name
+						}
+					}
+				}
 			}
 		}
 	}
+	return out
+}
+
+// The package doc promises one file per matcher kind: the kind registered
+// as word is the type wordKind, declared in kind_word.go.
+func TestEachMatcherKindHasItsFile(t *testing.T) {
+	declared := declaredIn(t, "*.go")
 	for _, reg := range matcherKinds {
 		word, k := reg.word, reg.kind
 		typ := reflect.TypeOf(k).Name()
 		if want := word + "Kind"; typ != want {
 			t.Errorf("kind %q is registered as %s, want %s", word, typ, want)
 		}
-		if got, want := declaredIn[typ], "kind_"+word+".go"; got != want {
+		if got, want := declared[typ], "kind_"+word+".go"; got != want {
 			t.Errorf("type %s is declared in %q, want %s", typ, got, want)
 		}
 	}
@@ -107,37 +123,8 @@ func TestEachMatcherKindHasItsFile(t *testing.T) {
 // and segment.go name no type or constant of a kind_*.go file and, but
 // for ast.go's other productions, no kind word.
 func TestKindAgnosticFiles(t *testing.T) {
+	kindNames := declaredIn(t, "kind_*.go")
 	fset := token.NewFileSet()
-	kindNames := map[string]bool{}
-	kindFiles, err := filepath.Glob("kind_*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range kindFiles {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := goparser.ParseFile(fset, name, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range f.Decls {
-			if g, ok := d.(*goast.GenDecl); ok {
-				for _, s := range g.Specs {
-					switch s := s.(type) {
-					case *goast.TypeSpec:
-						kindNames[s.Name.Name] = true
-					case *goast.ValueSpec:
-						for _, n := range s.Names {
-							if n.Name != "_" {
-								kindNames[n.Name] = true
-							}
-						}
-					}
-				}
-			}
-		}
-	}
 	word := regexp.MustCompile(`\b(` + strings.Join(kindWords(), "|") + `)\b`)
 	for _, name := range []string{"ast.go", "diag.go", "segment.go"} {
 		f, err := goparser.ParseFile(fset, name, nil, 0)
@@ -147,7 +134,7 @@ func TestKindAgnosticFiles(t *testing.T) {
 		goast.Inspect(f, func(n goast.Node) bool {
 			switch n := n.(type) {
 			case *goast.Ident:
-				if kindNames[n.Name] {
+				if kindNames[n.Name] != "" {
 					t.Errorf("%s: %s names %s of a kind file", fset.Position(n.Pos()), name, n.Name)
 				}
 			case *goast.BasicLit:
