@@ -8,247 +8,250 @@ import (
 // The AST mirrors the grammar of the route-table design one struct per
 // production. Keywords are Words matched by value; quoted strings keep
 // their quotes here and are unquoted by the checker, so that a quoted
-// "direct" is never taken for the keyword.
+// "direct" is never taken for the keyword. The types are the package's
+// own; their fields are exported because participle fills them. Parse
+// errors name productions by these types (see productionNames in
+// diag.go), so renaming one changes a message.
 
-// File is one parsed source file.
-type File struct {
+// file is one parsed source file.
+type file struct {
 	Pos   lexer.Position
-	Decls []*Decl `parser:"@@*"`
+	Decls []*decl `parser:"@@*"`
 }
 
-// Decl is one top-level declaration.
-type Decl struct {
+// decl is one top-level declaration.
+type decl struct {
 	Pos    lexer.Position
 	Tokens []lexer.Token
 	EndPos lexer.Position
 
-	Include  *Str         `parser:"'include' @@"`
-	Upstream *Upstream    `parser:"| 'upstream' @@"`
-	Set      *SetDecl     `parser:"| 'set' @@"`
-	Action   *ActionDecl  `parser:"| 'action' @@"`
-	Chain    *ChainDecl   `parser:"| 'chain' @@"`
-	Table    *TableDecl   `parser:"| @@"`
-	Hosts    *HostsDecl   `parser:"| 'hosts' @@"`
-	Users    *UsersDecl   `parser:"| 'users' @@"`
-	Default  *DefaultDecl `parser:"| 'default' @@"`
-	Test     *TestDecl    `parser:"| 'test' @@"`
+	Include  *str         `parser:"'include' @@"`
+	Upstream *upstream    `parser:"| 'upstream' @@"`
+	Set      *setDecl     `parser:"| 'set' @@"`
+	Action   *actionDecl  `parser:"| 'action' @@"`
+	Chain    *chainDecl   `parser:"| 'chain' @@"`
+	Table    *tableDecl   `parser:"| @@"`
+	Hosts    *hostsDecl   `parser:"| 'hosts' @@"`
+	Users    *usersDecl   `parser:"| 'users' @@"`
+	Default  *defaultDecl `parser:"| 'default' @@"`
+	Test     *testDecl    `parser:"| 'test' @@"`
 }
 
-// Ident is a declared or referenced name.
-type Ident struct {
+// ident is a declared or referenced name.
+type ident struct {
 	Pos  lexer.Position
 	Name string `parser:"@Word"`
 }
 
-// Str is a quoted string, a raw string or env("NAME").
-type Str struct {
+// str is a quoted string, a raw string or env("NAME").
+type str struct {
 	Pos    lexer.Position
 	String *string `parser:"@String"`
 	Raw    *string `parser:"| @Raw"`
 	Env    *string `parser:"| 'env' '(' @String ')'"`
 }
 
-// Value is a bare word or a string.
-type Value struct {
+// value is a bare word or a string.
+type value struct {
 	Pos  lexer.Position
-	Str  *Str    `parser:"@@"`
+	Str  *str    `parser:"@@"`
 	Word *string `parser:"| @Word"`
 }
 
-// Upstream declares a named proxy URI.
-type Upstream struct {
-	Name     *Ident `parser:"@@ '='"`
-	URI      *Str   `parser:"@@"`
-	User     *Str   `parser:"( 'user' @@"`
-	Password *Str   `parser:"'password' @@ )?"`
+// upstream declares a named proxy URI.
+type upstream struct {
+	Name     *ident `parser:"@@ '='"`
+	URI      *str   `parser:"@@"`
+	User     *str   `parser:"( 'user' @@"`
+	Password *str   `parser:"'password' @@ )?"`
 }
 
-// SetDecl declares a named set of matcher values.
-type SetDecl struct {
-	Name     *Ident      `parser:"@@"`
+// setDecl declares a named set of matcher values.
+type setDecl struct {
+	Name     *ident      `parser:"@@"`
 	Kind     setKindWord `parser:"@@"`
-	Values   []*Value    `parser:"( '{' ( @@ ( ',' @@ )* ','? )? '}'"`
-	From     *Str        `parser:"| 'from' @@"`
+	Values   []*value    `parser:"( '{' ( @@ ( ',' @@ )* ','? )? '}'"`
+	From     *str        `parser:"| 'from' @@"`
 	Optional bool        `parser:"@'optional'?"`
 	External bool        `parser:"| @'external' )"`
 }
 
-// ActionDecl declares a named, shared action instance.
-type ActionDecl struct {
-	Name   *Ident  `parser:"@@ '='"`
-	Action *Action `parser:"@@"`
+// actionDecl declares a named, shared action instance.
+type actionDecl struct {
+	Name   *ident  `parser:"@@ '='"`
+	Action *action `parser:"@@"`
 }
 
-// ChainDecl declares a rule chain for `call`.
-type ChainDecl struct {
-	Name  *Ident  `parser:"@@"`
-	Rules []*Rule `parser:"'{' @@* '}'"`
+// chainDecl declares a rule chain for `call`.
+type chainDecl struct {
+	Name  *ident  `parser:"@@"`
+	Rules []*rule `parser:"'{' @@* '}'"`
 }
 
-// TableDecl is one of the five routing tables.
-type TableDecl struct {
+// tableDecl is one of the five routing tables.
+type tableDecl struct {
 	Name  string  `parser:"@('redirect_name' | 'redirect6' | 'redirect' | 'route6' | 'route')"`
-	Rules []*Rule `parser:"'{' @@* '}'"`
+	Rules []*rule `parser:"'{' @@* '}'"`
 }
 
-// HostsDecl is the hosts table, inline or from a file.
-type HostsDecl struct {
-	Entries []*HostEntry `parser:"'{' @@* '}'"`
-	From    *Str         `parser:"| 'from' @@"`
+// hostsDecl is the hosts table, inline or from a file.
+type hostsDecl struct {
+	Entries []*hostEntry `parser:"'{' @@* '}'"`
+	From    *str         `parser:"| 'from' @@"`
 }
 
-// HostEntry maps a name to a replacement host.
-type HostEntry struct {
+// hostEntry maps a name to a replacement host.
+type hostEntry struct {
 	Pos    lexer.Position
 	Tokens []lexer.Token
-	Key    *Value `parser:"@@ '='"`
-	Val    *Value `parser:"@@"`
+	Key    *value `parser:"@@ '='"`
+	Val    *value `parser:"@@"`
 }
 
-// UsersDecl lists the users accepted when authentication is required.
-type UsersDecl struct {
-	Entries []*UserEntry `parser:"'{' @@* '}'"`
+// usersDecl lists the users accepted when authentication is required.
+type usersDecl struct {
+	Entries []*userEntry `parser:"'{' @@* '}'"`
 }
 
-// UserEntry is one user with a password or `any`. Only `any` admits the
+// userEntry is one user with a password or `any`. Only `any` admits the
 // user without a password (a SOCKS4 user ID); see the package docs.
-type UserEntry struct {
+type userEntry struct {
 	Pos    lexer.Position
 	Tokens []lexer.Token
-	Name   *Value `parser:"@@ '='"`
+	Name   *value `parser:"@@ '='"`
 	Any    bool   `parser:"( @'any'"`
-	Pass   *Str   `parser:"| @@ )"`
+	Pass   *str   `parser:"| @@ )"`
 }
 
-// DefaultDecl is the action for requests no table decided.
-type DefaultDecl struct {
-	Action *Action `parser:"'=>' @@"`
-	Tag    *Value  `parser:"( 'tag' @@ )?"`
+// defaultDecl is the action for requests no table decided.
+type defaultDecl struct {
+	Action *action `parser:"'=>' @@"`
+	Tag    *value  `parser:"( 'tag' @@ )?"`
 }
 
-// TestDecl is a block of expected decisions.
-type TestDecl struct {
-	Name  *Str        `parser:"@@?"`
+// testDecl is a block of expected decisions.
+type testDecl struct {
+	Name  *str        `parser:"@@?"`
 	Auth  bool        `parser:"@'auth'?"`
-	Items []*TestItem `parser:"'{' @@* '}'"`
+	Items []*testItem `parser:"'{' @@* '}'"`
 }
 
-// TestItem is a fake DNS entry or a test case.
-type TestItem struct {
+// testItem is a fake DNS entry or a test case.
+type testItem struct {
 	Pos    lexer.Position
 	Tokens []lexer.Token
-	DNS    *DNSEntry `parser:"'dns' @@"`
-	Case   *Case     `parser:"| @@"`
+	DNS    *dnsEntry `parser:"'dns' @@"`
+	Case   *testCase `parser:"| @@"`
 }
 
-// DNSEntry is one answer (or failure) of the fake resolver.
-type DNSEntry struct {
-	Name *Value `parser:"@@ '='"`
+// dnsEntry is one answer (or failure) of the fake resolver.
+type dnsEntry struct {
+	Name *value `parser:"@@ '='"`
 	Fail bool   `parser:"( @'fail'"`
-	Addr *Value `parser:"| @@ )"`
+	Addr *value `parser:"| @@ )"`
 }
 
-// Case is one request and its expected outcome.
-type Case struct {
+// testCase is one request and its expected outcome.
+type testCase struct {
 	Callback string   `parser:"@('resolve' | 'route6' | 'route')?"`
-	Addr     *Str     `parser:"@@"`
-	User     *Str     `parser:"( 'user' @@"`
-	Password *Str     `parser:"( 'password' @@ )? )?"`
+	Addr     *str     `parser:"@@"`
+	User     *str     `parser:"( 'user' @@"`
+	Password *str     `parser:"( 'password' @@ )? )?"`
 	Reject   bool     `parser:"'=>' ( @'reject'"`
 	Error    bool     `parser:"| @'error'"`
-	To       *Str     `parser:"| 'to' @@"`
-	Via      []*Hop   `parser:"( 'via' @@ ( ',' @@ )* )? )"`
-	Tags     []*Value `parser:"( 'tags' @@ ( ',' @@ )* )?"`
+	To       *str     `parser:"| 'to' @@"`
+	Via      []*hop   `parser:"( 'via' @@ ( ',' @@ )* )? )"`
+	Tags     []*value `parser:"( 'tags' @@ ( ',' @@ )* )?"`
 }
 
-// Rule is `call NAME` or `EXPR => ACTION [tag T]`.
-type Rule struct {
+// rule is `call NAME` or `EXPR => ACTION [tag T]`.
+type rule struct {
 	Pos    lexer.Position
 	Tokens []lexer.Token
 	EndPos lexer.Position
-	Call   *Ident  `parser:"'call' @@"`
-	Expr   *Expr   `parser:"| @@ '=>'"`
-	Action *Action `parser:"@@"`
-	Tag    *Value  `parser:"( 'tag' @@ )?"`
+	Call   *ident  `parser:"'call' @@"`
+	Expr   *expr   `parser:"| @@ '=>'"`
+	Action *action `parser:"@@"`
+	Tag    *value  `parser:"( 'tag' @@ )?"`
 }
 
-// Expr is a disjunction.
-type Expr struct {
+// expr is a disjunction.
+type expr struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Or     []*Conj `parser:"@@ ( 'or' @@ )*"`
+	Or     []*conj `parser:"@@ ( 'or' @@ )*"`
 }
 
-// Conj is a conjunction.
-type Conj struct {
+// conj is a conjunction.
+type conj struct {
 	Pos lexer.Position
-	And []*Unary `parser:"@@ ( 'and' @@ )*"`
+	And []*unary `parser:"@@ ( 'and' @@ )*"`
 }
 
-// Unary is a negation, a parenthesised expression or a matcher.
-type Unary struct {
+// unary is a negation, a parenthesised expression or a matcher.
+type unary struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Not    *Unary   `parser:"'not' @@"`
-	Paren  *Expr    `parser:"| '(' @@ ')'"`
+	Not    *unary   `parser:"'not' @@"`
+	Paren  *expr    `parser:"| '(' @@ ')'"`
 	Any    bool     `parser:"| @'any'"`
-	In     *Ident   `parser:"| 'in' @@"`
+	In     *ident   `parser:"| 'in' @@"`
 	Kind   kindWord `parser:"| @@"`
-	Values []*Value `parser:"@@ ( ',' @@ )*"`
+	Values []*value `parser:"@@ ( ',' @@ )*"`
 }
 
-// Action is an action expression.
-type Action struct {
+// action is an action expression.
+type action struct {
 	Pos        lexer.Position
 	Simple     string    `parser:"@('direct' | 'reject' | 'default' | 'resolve')"`
-	Redirect   *Redirect `parser:"| 'redirect' @@"`
-	Proxy      []*Hop    `parser:"| 'proxy' @@ ( ',' @@ )*"`
-	Rewrite    *Rewrite  `parser:"| 'rewrite' @@"`
-	Loopback   *Loopback `parser:"| 'loopback' @@"`
-	RoundRobin []*Action `parser:"| 'roundrobin' '{' @@ ( ';' @@ )* ';'? '}'"`
-	Weighted   *Weighted `parser:"| 'weighted' @@"`
-	Name       *Ident    `parser:"| @@"`
+	Redirect   *redirect `parser:"| 'redirect' @@"`
+	Proxy      []*hop    `parser:"| 'proxy' @@ ( ',' @@ )*"`
+	Rewrite    *rewrite  `parser:"| 'rewrite' @@"`
+	Loopback   *loopback `parser:"| 'loopback' @@"`
+	RoundRobin []*action `parser:"| 'roundrobin' '{' @@ ( ';' @@ )* ';'? '}'"`
+	Weighted   *weighted `parser:"| 'weighted' @@"`
+	Name       *ident    `parser:"| @@"`
 }
 
-// Redirect is `redirect (host H | port P | H:P) [via ...]`.
-type Redirect struct {
-	Host *Value `parser:"( 'host' @@"`
-	Port *Value `parser:"| 'port' @@"`
-	Dst  *Value `parser:"| @@ )"`
-	Via  []*Hop `parser:"( 'via' @@ ( ',' @@ )* )?"`
+// redirect is `redirect (host H | port P | H:P) [via ...]`.
+type redirect struct {
+	Host *value `parser:"( 'host' @@"`
+	Port *value `parser:"| 'port' @@"`
+	Dst  *value `parser:"| @@ )"`
+	Via  []*hop `parser:"( 'via' @@ ( ',' @@ )* )?"`
 }
 
-// Rewrite is `rewrite "pattern" to "repl" [via ...]`.
-type Rewrite struct {
-	Pattern *Str   `parser:"@@ 'to'"`
-	Repl    *Str   `parser:"@@"`
-	Via     []*Hop `parser:"( 'via' @@ ( ',' @@ )* )?"`
+// rewrite is `rewrite "pattern" to "repl" [via ...]`.
+type rewrite struct {
+	Pattern *str   `parser:"@@ 'to'"`
+	Repl    *str   `parser:"@@"`
+	Via     []*hop `parser:"( 'via' @@ ( ',' @@ )* )?"`
 }
 
-// Loopback is `loopback "pattern" to "repl"`.
-type Loopback struct {
-	Pattern *Str `parser:"@@ 'to'"`
-	Repl    *Str `parser:"@@"`
+// loopback is `loopback "pattern" to "repl"`.
+type loopback struct {
+	Pattern *str `parser:"@@ 'to'"`
+	Repl    *str `parser:"@@"`
 }
 
-// Weighted is `weighted [cycle N] { W ACTION; ... }`.
-type Weighted struct {
+// weighted is `weighted [cycle N] { W ACTION; ... }`.
+type weighted struct {
 	Pos   lexer.Position
-	Cycle *Value   `parser:"( 'cycle' @@ )?"`
-	Items []*WItem `parser:"'{' @@ ( ';' @@ )* ';'? '}'"`
+	Cycle *value   `parser:"( 'cycle' @@ )?"`
+	Items []*wItem `parser:"'{' @@ ( ';' @@ )* ';'? '}'"`
 }
 
-// WItem is one weighted alternative.
-type WItem struct {
+// wItem is one weighted alternative.
+type wItem struct {
 	Pos    lexer.Position
-	Weight *Value  `parser:"@@"`
-	Action *Action `parser:"@@"`
+	Weight *value  `parser:"@@"`
+	Action *action `parser:"@@"`
 }
 
-// Hop is an upstream name or a proxy URI.
-type Hop struct {
+// hop is an upstream name or a proxy URI.
+type hop struct {
 	Pos  lexer.Position
-	Str  *Str    `parser:"@@"`
+	Str  *str    `parser:"@@"`
 	Name *string `parser:"| @Word"`
 }
 
@@ -262,7 +265,7 @@ var nrtLexer = lexer.MustSimple([]lexer.SimpleRule{
 	{Name: "Word", Pattern: `[A-Za-z0-9_.:\[\]/\-\x{80}-\x{10FFFF}]+`},
 })
 
-var parser = participle.MustBuild[File](
+var parser = participle.MustBuild[file](
 	participle.Lexer(nrtLexer),
 	participle.Elide("Comment", "Whitespace"),
 	participle.UseLookahead(4),

@@ -44,7 +44,7 @@ func Check(filename string, src []byte, o CheckOptions) (*Program, *Diagnostics)
 		actions:  map[string]*actState{},
 		chains:   map[string]*chainState{},
 		once:     map[string]lexer.Position{},
-		fileOfAt: map[*Decl]string{},
+		fileOfAt: map[*decl]string{},
 	}
 	c.p.Src = c.d.src
 	c.load(filename, src, lexer.Position{})
@@ -59,13 +59,13 @@ func Check(filename string, src []byte, o CheckOptions) (*Program, *Diagnostics)
 }
 
 type actState struct {
-	decl  *ActionDecl
+	decl  *actionDecl
 	ir    *ActIR
 	state uint8 // 0 new, 1 building, 2 done
 }
 
 type chainState struct {
-	decl  *ChainDecl
+	decl  *chainDecl
 	ir    *ChainIR
 	state uint8
 	fam   family
@@ -77,8 +77,8 @@ type checker struct {
 	d        *Diagnostics
 	p        *Program
 	files    map[string]bool
-	decls    []*Decl
-	fileOfAt map[*Decl]string
+	decls    []*decl
+	fileOfAt map[*decl]string
 	names    map[string]lexer.Position
 	ups      map[string]string
 	upUsed   map[string]bool // upstreams a rule or action names
@@ -178,7 +178,7 @@ func init() {
 
 // declare registers a name in the single namespace of upstreams, sets,
 // actions and chains.
-func (c *checker) declare(id *Ident, what string) bool {
+func (c *checker) declare(id *ident, what string) bool {
 	if keywords[id.Name] {
 		c.d.errorf(id.Pos, "%s name %q is a keyword", what, id.Name)
 		return false
@@ -269,7 +269,7 @@ func (c *checker) run() {
 }
 
 // str unquotes a string node.
-func (c *checker) str(s *Str) (string, bool) {
+func (c *checker) str(s *str) (string, bool) {
 	switch {
 	case s.String != nil:
 		v, err := strconv.Unquote(*s.String)
@@ -296,14 +296,14 @@ func (c *checker) str(s *Str) (string, bool) {
 	return "", false
 }
 
-func (c *checker) value(v *Value) (string, bool) {
+func (c *checker) value(v *value) (string, bool) {
 	if v.Word != nil {
 		return *v.Word, true
 	}
 	return c.str(v.Str)
 }
 
-func (c *checker) upstream(u *Upstream) {
+func (c *checker) upstream(u *upstream) {
 	if !c.declare(u.Name, "upstream") {
 		return
 	}

@@ -37,7 +37,7 @@ func (c *checker) namedAction(st *actState) *ActIR {
 
 // hops resolves the hops of a proxy chain; route marks the upstreams named
 // as used (a test case's expected chain does not).
-func (c *checker) hops(hs []*Hop, route bool) ([]string, bool) {
+func (c *checker) hops(hs []*hop, route bool) ([]string, bool) {
 	out := make([]string, 0, len(hs))
 	ok := true
 	for _, h := range hs {
@@ -72,7 +72,7 @@ func (c *checker) hops(hs []*Hop, route bool) ([]string, bool) {
 	return out, ok
 }
 
-func (c *checker) action(a *Action) *ActIR {
+func (c *checker) action(a *action) *ActIR {
 	ir := &ActIR{Pos: a.Pos}
 	switch {
 	case a.Simple != "":
@@ -210,7 +210,7 @@ func (c *checker) action(a *Action) *ActIR {
 
 func isIPv6(s string) bool { _, ok := addr.ParseIPv6(s); return ok }
 
-func (c *checker) patRepl(ir *ActIR, p, r *Str) bool {
+func (c *checker) patRepl(ir *ActIR, p, r *str) bool {
 	pat, ok1 := c.str(p)
 	repl, ok2 := c.str(r)
 	if !ok1 || !ok2 {

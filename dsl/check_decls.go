@@ -11,7 +11,7 @@ import (
 
 // The hosts, users and default declarations.
 
-func (c *checker) hosts(d *Decl) {
+func (c *checker) hosts(d *decl) {
 	if !c.onlyOnce("hosts", d.Pos) {
 		return
 	}
@@ -72,7 +72,7 @@ func (c *checker) hosts(d *Decl) {
 	}
 }
 
-func (c *checker) users(d *Decl) {
+func (c *checker) users(d *decl) {
 	if !c.onlyOnce("users", d.Pos) {
 		return
 	}
@@ -98,7 +98,7 @@ func (c *checker) users(d *Decl) {
 	}
 }
 
-func (c *checker) deflt(d *Decl) {
+func (c *checker) deflt(d *decl) {
 	if !c.onlyOnce("default", d.Pos) {
 		return
 	}

@@ -9,7 +9,7 @@ import (
 
 // Tables, chains, rules and their matcher expressions.
 
-func (c *checker) table(d *Decl) {
+func (c *checker) table(d *decl) {
 	t := d.Table
 	var kind TableKind
 	for i, n := range tableNames {
@@ -48,7 +48,7 @@ func (c *checker) chain(st *chainState, fam family, ctx string) *ChainIR {
 	return ir
 }
 
-func (c *checker) rules(rs []*Rule, fam family, ctx string) []*RuleIR {
+func (c *checker) rules(rs []*rule, fam family, ctx string) []*RuleIR {
 	var out []*RuleIR
 	for _, r := range rs {
 		if r.Call != nil {
@@ -92,7 +92,7 @@ func (c *checker) newRule(r *RuleIR) *RuleIR {
 	return r
 }
 
-func (c *checker) tag(v *Value) (string, bool) {
+func (c *checker) tag(v *value) (string, bool) {
 	if v == nil {
 		return "", true
 	}
@@ -134,8 +134,8 @@ func famName(f family) string {
 	return `"host:port" strings`
 }
 
-func (c *checker) expr(e *Expr, fam family, ctx string) MatchIR {
-	return combine(e.Or, func(cj *Conj) MatchIR { return c.conj(cj, fam, ctx) },
+func (c *checker) expr(e *expr, fam family, ctx string) MatchIR {
+	return combine(e.Or, func(cj *conj) MatchIR { return c.conj(cj, fam, ctx) },
 		func(m MatchIR) ([]MatchIR, bool) {
 			a, ok := m.(*MAnyOf)
 			if !ok {
@@ -146,8 +146,8 @@ func (c *checker) expr(e *Expr, fam family, ctx string) MatchIR {
 		func(xs []MatchIR) MatchIR { return &MAnyOf{Xs: xs} })
 }
 
-func (c *checker) conj(cj *Conj, fam family, ctx string) MatchIR {
-	return combine(cj.And, func(u *Unary) MatchIR { return c.unary(u, fam, ctx) },
+func (c *checker) conj(cj *conj, fam family, ctx string) MatchIR {
+	return combine(cj.And, func(u *unary) MatchIR { return c.unary(u, fam, ctx) },
 		func(m MatchIR) ([]MatchIR, bool) {
 			a, ok := m.(*MAll)
 			if !ok {
@@ -186,7 +186,7 @@ func combine[T any](ops []T, check func(T) MatchIR, flat func(MatchIR) ([]MatchI
 	return wrap(xs)
 }
 
-func (c *checker) unary(u *Unary, fam family, ctx string) MatchIR {
+func (c *checker) unary(u *unary, fam family, ctx string) MatchIR {
 	switch {
 	case u.Not != nil:
 		x := c.unary(u.Not, fam, ctx)

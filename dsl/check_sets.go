@@ -11,7 +11,7 @@ import (
 
 // Named sets: inline values, list files and external sets.
 
-func (c *checker) set(d *Decl, s *SetDecl) {
+func (c *checker) set(d *decl, s *setDecl) {
 	if !c.declare(s.Name, "set") {
 		return
 	}

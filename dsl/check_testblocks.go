@@ -11,7 +11,7 @@ import (
 
 // Test blocks: the cases a route table carries about itself.
 
-func (c *checker) test(t *TestDecl, pos lexer.Position) {
+func (c *checker) test(t *testDecl, pos lexer.Position) {
 	ti := &TestIR{Pos: pos, Auth: t.Auth, DNS: map[string]string{}}
 	if t.Name != nil {
 		ti.Name, _ = c.str(t.Name)

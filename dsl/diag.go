@@ -302,13 +302,18 @@ const (
 // between the other ways.
 var wantMatcher = "a matcher (any " + strings.Join(kindWords(), " ") + ` in not "(")`
 
-// wordProductions spells the productions that parse a registered word
-// (kindWord, setKindWord) as the alternatives of quoted words that
-// participle printed when the grammar listed them, since it names a
-// Parseable production by its Go type.
-var wordProductions = strings.NewReplacer(
+// productionNames maps participle's names of productions back to what
+// messages said when the grammar's types were exported and listed the
+// kind words. Participle names a production by its Go type with the
+// first letter upper-cased, so most unexported AST types keep their old
+// names; dnsEntry and testCase (case is a keyword) do not, and it names
+// a Parseable production (kindWord, setKindWord) by its type as is, where
+// it printed the alternatives of quoted words.
+var productionNames = strings.NewReplacer(
 	"setKindWord", quotedAlternatives(setKindNames[:]),
 	"kindWord", quotedAlternatives(kindWords()),
+	"DnsEntry", "DNSEntry",
+	"TestCase", "Case",
 )
 
 func quotedAlternatives(words []string) string {
@@ -327,7 +332,7 @@ func expected(ute *participle.UnexpectedTokenError) string {
 	if i < 0 {
 		return ""
 	}
-	want := wordProductions.Replace(strings.TrimSuffix(e[i+len("(expected "):], ")"))
+	want := productionNames.Replace(strings.TrimSuffix(e[i+len("(expected "):], ")"))
 	first := want
 	if j := strings.IndexAny(first, " (<"); j >= 0 {
 		first = first[:j]

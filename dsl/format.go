@@ -162,7 +162,7 @@ func (f *formatter) block(from int, header string, end int, body func()) {
 	f.node(end, end, "}")
 }
 
-func (f *formatter) decl(d *Decl) {
+func (f *formatter) decl(d *decl) {
 	from, to := d.Pos.Line, lastLine(d.Tokens)
 	switch {
 	case d.Include != nil:
@@ -241,7 +241,7 @@ func (f *formatter) decl(d *Decl) {
 	}
 }
 
-func (f *formatter) rules(from, to int, header string, rs []*Rule) {
+func (f *formatter) rules(from, to int, header string, rs []*rule) {
 	f.block(from, header, to, func() {
 		for _, r := range rs {
 			f.node(r.Pos.Line, lastLine(r.Tokens), fRule(r))
@@ -249,7 +249,7 @@ func (f *formatter) rules(from, to int, header string, rs []*Rule) {
 	})
 }
 
-func fStr(s *Str) string {
+func fStr(s *str) string {
 	switch {
 	case s.String != nil:
 		return *s.String
@@ -261,14 +261,14 @@ func fStr(s *Str) string {
 	return ""
 }
 
-func fValue(v *Value) string {
+func fValue(v *value) string {
 	if v.Word != nil {
 		return *v.Word
 	}
 	return fStr(v.Str)
 }
 
-func fValues(vs []*Value) string {
+func fValues(vs []*value) string {
 	xs := make([]string, len(vs))
 	for i, v := range vs {
 		xs[i] = fValue(v)
@@ -276,7 +276,7 @@ func fValues(vs []*Value) string {
 	return strings.Join(xs, ", ")
 }
 
-func fHops(hs []*Hop) string {
+func fHops(hs []*hop) string {
 	xs := make([]string, len(hs))
 	for i, h := range hs {
 		if h.Name != nil {
@@ -288,14 +288,14 @@ func fHops(hs []*Hop) string {
 	return strings.Join(xs, ", ")
 }
 
-func fVia(hs []*Hop) string {
+func fVia(hs []*hop) string {
 	if len(hs) == 0 {
 		return ""
 	}
 	return " via " + fHops(hs)
 }
 
-func fRule(r *Rule) string {
+func fRule(r *rule) string {
 	if r.Call != nil {
 		return "call " + r.Call.Name
 	}
@@ -306,7 +306,7 @@ func fRule(r *Rule) string {
 	return s
 }
 
-func fExpr(e *Expr) string {
+func fExpr(e *expr) string {
 	xs := make([]string, len(e.Or))
 	for i, c := range e.Or {
 		ys := make([]string, len(c.And))
@@ -318,7 +318,7 @@ func fExpr(e *Expr) string {
 	return strings.Join(xs, " or ")
 }
 
-func fUnary(u *Unary) string {
+func fUnary(u *unary) string {
 	switch {
 	case u.Not != nil:
 		return "not " + fUnary(u.Not)
@@ -332,7 +332,7 @@ func fUnary(u *Unary) string {
 	return string(u.Kind) + " " + fValues(u.Values)
 }
 
-func fAction(a *Action) string {
+func fAction(a *action) string {
 	switch {
 	case a.Simple != "":
 		return a.Simple
@@ -377,7 +377,7 @@ func fAction(a *Action) string {
 	return ""
 }
 
-func fItem(it *TestItem) string {
+func fItem(it *testItem) string {
 	if it.DNS != nil {
 		v := "fail"
 		if !it.DNS.Fail {

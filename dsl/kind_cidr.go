@@ -26,13 +26,13 @@ func (*MCIDR) mir() {}
 // the route and route6 tables, whose rules see addresses.
 type cidrKind struct{ noSwaps }
 
-func (cidrKind) check(c *checker, u *Unary, fam family, ctx string) MatchIR {
+func (cidrKind) check(c *checker, u *unary, fam family, ctx string) MatchIR {
 	if fam == famStr {
 		c.d.errorf(u.Pos, "\"cidr\" is not allowed in %s: its rules see \"host:port\" strings; prefixes work in route/route6", ctx)
 		return nil
 	}
 	m := &MCIDR{V6: fam == fam6, Org: &Origin{File: u.Pos.Filename}}
-	ok := c.eachValue(u, func(s string, v *Value) bool {
+	ok := c.eachValue(u, func(s string, v *value) bool {
 		p, good := c.prefix(s, v.Pos)
 		if !good {
 			return false
@@ -55,7 +55,7 @@ func (cidrKind) check(c *checker, u *Unary, fam family, ctx string) MatchIR {
 	return m
 }
 
-func (cidrKind) mutateValue(m *mutator, v *Value, old string) {
+func (cidrKind) mutateValue(m *mutator, v *value, old string) {
 	n := len(old)
 	for _, alt := range prefixNeighbours(old) {
 		m.add(v.Pos, "cidr", fmt.Sprintf("cidr %s -> %s", old, alt), edit{v.Pos.Offset, v.Pos.Offset + n, alt})

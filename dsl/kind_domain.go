@@ -13,7 +13,7 @@ type domainKind struct {
 	noValueMutants
 }
 
-func (domainKind) check(c *checker, u *Unary, fam family, ctx string) MatchIR {
+func (domainKind) check(c *checker, u *unary, fam family, ctx string) MatchIR {
 	return checkStr(KDomain, c, u, fam, ctx)
 }
 

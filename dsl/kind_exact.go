@@ -16,7 +16,7 @@ type exactKind struct {
 	decidesNoHost
 }
 
-func (exactKind) check(c *checker, u *Unary, fam family, ctx string) MatchIR {
+func (exactKind) check(c *checker, u *unary, fam family, ctx string) MatchIR {
 	return checkStr(KExact, c, u, fam, ctx)
 }
 

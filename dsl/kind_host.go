@@ -15,7 +15,7 @@ type hostKind struct {
 	noValueMutants
 }
 
-func (hostKind) check(c *checker, u *Unary, fam family, ctx string) MatchIR {
+func (hostKind) check(c *checker, u *unary, fam family, ctx string) MatchIR {
 	return checkStr(KHost, c, u, fam, ctx)
 }
 

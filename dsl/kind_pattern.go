@@ -10,7 +10,7 @@ type patternKind struct {
 	decidesNoHost
 }
 
-func (patternKind) check(c *checker, u *Unary, fam family, ctx string) MatchIR {
+func (patternKind) check(c *checker, u *unary, fam family, ctx string) MatchIR {
 	return checkStr(KPattern, c, u, fam, ctx)
 }
 
@@ -26,7 +26,7 @@ func (patternKind) compile(m *MStr) (matcher, error) {
 	return &patternM{pats: m.Vals, org: m.Org}, nil
 }
 
-func (patternKind) mutateValue(m *mutator, v *Value, _ string) {
+func (patternKind) mutateValue(m *mutator, v *value, _ string) {
 	if v.Str != nil && v.Str.Env == nil {
 		m.strEdit(v.Str, "pattern", patternMutations)
 	}

@@ -22,12 +22,12 @@ func (*MPort) mir() {}
 // composite.anyof of them; allowed where rules see "host:port" strings.
 type portKind struct{ noSwaps }
 
-func (portKind) check(c *checker, u *Unary, fam family, ctx string) MatchIR {
+func (portKind) check(c *checker, u *unary, fam family, ctx string) MatchIR {
 	if !c.onlyStrings(u, fam, ctx) {
 		return nil
 	}
 	m := &MPort{}
-	ok := c.eachValue(u, func(s string, v *Value) bool {
+	ok := c.eachValue(u, func(s string, v *value) bool {
 		r, good := c.port(s, v.Pos)
 		if good {
 			m.Ranges = append(m.Ranges, r)
@@ -40,7 +40,7 @@ func (portKind) check(c *checker, u *Unary, fam family, ctx string) MatchIR {
 	return m
 }
 
-func (portKind) mutateValue(m *mutator, v *Value, old string) {
+func (portKind) mutateValue(m *mutator, v *value, old string) {
 	n := len(old)
 	for _, alt := range portEdges(old) {
 		m.add(v.Pos, "port", fmt.Sprintf("port %s -> %s", old, alt), edit{v.Pos.Offset, v.Pos.Offset + n, alt})

@@ -15,7 +15,7 @@ type regexKind struct {
 	decidesNoHost
 }
 
-func (regexKind) check(c *checker, u *Unary, fam family, ctx string) MatchIR {
+func (regexKind) check(c *checker, u *unary, fam family, ctx string) MatchIR {
 	return checkStr(KRegex, c, u, fam, ctx)
 }
 
@@ -42,7 +42,7 @@ func (regexKind) compile(m *MStr) (matcher, error) {
 	return r, nil
 }
 
-func (regexKind) mutateValue(m *mutator, v *Value, _ string) {
+func (regexKind) mutateValue(m *mutator, v *value, _ string) {
 	if v.Str != nil && v.Str.Env == nil {
 		m.strEdit(v.Str, "regex", regexMutations)
 	}

@@ -67,12 +67,12 @@ var strKindImpls = func() (impls [len(strKindNames)]strKind) {
 }()
 
 // checkStr is the check of every string kind.
-func checkStr(k StrKind, c *checker, u *Unary, fam family, ctx string) MatchIR {
+func checkStr(k StrKind, c *checker, u *unary, fam family, ctx string) MatchIR {
 	if !c.onlyStrings(u, fam, ctx) {
 		return nil
 	}
 	m := &MStr{Kind: k, Org: &Origin{File: u.Pos.Filename}}
-	ok := c.eachValue(u, func(s string, v *Value) bool {
+	ok := c.eachValue(u, func(s string, v *value) bool {
 		cv, good := c.strValue(m.Kind, s, v.Pos)
 		if good {
 			m.Vals = append(m.Vals, cv)

@@ -17,9 +17,9 @@ type matcherKind interface {
 	// check validates `kind v1, v2, ...` in a chain whose rules see fam
 	// (ctx names the chain in messages) and returns its L-IR node, or nil
 	// after reporting every problem.
-	check(c *checker, u *Unary, fam family, ctx string) MatchIR
+	check(c *checker, u *unary, fam family, ctx string) MatchIR
 	// mutateValue adds the mutants of one value, written as old.
-	mutateValue(m *mutator, v *Value, old string)
+	mutateValue(m *mutator, v *value, old string)
 	// swaps lists the kinds a rule of this kind is mutated into, each with
 	// how a value is rewritten for it.
 	swaps() []kindSwap
@@ -40,7 +40,7 @@ func (noSwaps) swaps() []kindSwap { return nil }
 
 type noValueMutants struct{}
 
-func (noValueMutants) mutateValue(*mutator, *Value, string) {}
+func (noValueMutants) mutateValue(*mutator, *value, string) {}
 
 // leafIR is the L-IR node of a matcher kind.
 type leafIR interface {
@@ -112,7 +112,7 @@ func (w kindWord) kind() matcherKind { return kindsByWord[string(w)] }
 // eachValue calls one with each value of u that reads (an env value may
 // be unset) and reports whether every value read and one accepted it; one
 // reports its own errors.
-func (c *checker) eachValue(u *Unary, one func(s string, v *Value) bool) bool {
+func (c *checker) eachValue(u *unary, one func(s string, v *value) bool) bool {
 	ok := true
 	for _, v := range u.Values {
 		s, good := c.value(v)
@@ -125,7 +125,7 @@ func (c *checker) eachValue(u *Unary, one func(s string, v *Value) bool) bool {
 
 // onlyStrings reports, for a kind whose rules see "host:port" strings,
 // whether the chain does; if not it reports the error.
-func (c *checker) onlyStrings(u *Unary, fam family, ctx string) bool {
+func (c *checker) onlyStrings(u *unary, fam family, ctx string) bool {
 	if fam != famStr {
 		c.d.errorf(u.Pos, "%q is not allowed in %s: its rules see %s; use redirect/redirect6/redirect_name", u.Kind, ctx, famName(fam))
 		return false

@@ -16,7 +16,7 @@ import (
 // kind starts, and nothing else there; every set kind but list is a
 // registered string or cidr kind.
 func TestGrammarTakesRegisteredKinds(t *testing.T) {
-	for _, typ := range []reflect.Type{reflect.TypeOf(Unary{}), reflect.TypeOf(SetDecl{})} {
+	for _, typ := range []reflect.Type{reflect.TypeOf(unary{}), reflect.TypeOf(setDecl{})} {
 		f, _ := typ.FieldByName("Kind")
 		for _, w := range kindWords() {
 			if strings.Contains(f.Tag.Get("parser"), "'"+w+"'") {
@@ -24,7 +24,7 @@ func TestGrammarTakesRegisteredKinds(t *testing.T) {
 			}
 		}
 	}
-	parses := func(src string) (*File, bool) {
+	parses := func(src string) (*file, bool) {
 		f, err := parser.ParseString("k.nrt", src)
 		return f, err == nil
 	}

@@ -77,9 +77,9 @@ func (m *mutator) add(pos lexer.Position, op, desc string, edits ...edit) {
 
 // collectTargets gathers the replacement candidates for target and hop
 // swaps: every redirect target, redirect host and hop of the file.
-func (m *mutator) collectTargets(f *File) {
-	var act func(a *Action)
-	act = func(a *Action) {
+func (m *mutator) collectTargets(f *file) {
+	var act func(a *action)
+	act = func(a *action) {
 		if a == nil {
 			return
 		}
@@ -106,7 +106,7 @@ func (m *mutator) collectTargets(f *File) {
 			}
 		}
 	}
-	rules := func(rs []*Rule) {
+	rules := func(rs []*rule) {
 		for _, r := range rs {
 			act(r.Action)
 		}
@@ -137,7 +137,7 @@ func appendNew(xs []string, x string) []string {
 
 func (m *mutator) text(p lexer.Position, n int) string { return string(m.src[p.Offset : p.Offset+n]) }
 
-func (m *mutator) hopText(h *Hop) string {
+func (m *mutator) hopText(h *hop) string {
 	if h.Name != nil {
 		return *h.Name
 	}
@@ -155,14 +155,14 @@ func other(cands []string, cur string) (string, bool) {
 }
 
 // valueLen is the length of v's text in src.
-func valueLen(src []byte, v *Value) int {
+func valueLen(src []byte, v *value) int {
 	if v.Word != nil {
 		return len(*v.Word)
 	}
 	return strLen(src, v.Str)
 }
 
-func strLen(src []byte, s *Str) int {
+func strLen(src []byte, s *str) int {
 	switch {
 	case s.String != nil:
 		return len(*s.String)
@@ -206,7 +206,7 @@ func (m *mutator) keywordBefore(off int, kw string) int {
 	return -1
 }
 
-func (m *mutator) decl(d *Decl) {
+func (m *mutator) decl(d *decl) {
 	switch {
 	case d.Set != nil:
 		m.set(d.Set)
@@ -239,7 +239,7 @@ func (m *mutator) decl(d *Decl) {
 
 // actionEnd is where the action of a rule or declaration ends: before
 // its tag, or at its last token.
-func actionEnd(toks []lexer.Token, tag *Value) int {
+func actionEnd(toks []lexer.Token, tag *value) int {
 	_, end := span(toks)
 	if tag == nil {
 		return end
@@ -254,7 +254,7 @@ func actionEnd(toks []lexer.Token, tag *Value) int {
 	return end
 }
 
-func (m *mutator) set(s *SetDecl) {
+func (m *mutator) set(s *setDecl) {
 	if len(s.Values) == 0 {
 		return
 	}
@@ -269,7 +269,7 @@ func (m *mutator) set(s *SetDecl) {
 	m.values(string(s.Kind), s.Values)
 }
 
-func (m *mutator) rules(rs []*Rule) {
+func (m *mutator) rules(rs []*rule) {
 	for i, r := range rs {
 		if i+1 < len(rs) {
 			a0, a1 := span(r.Tokens)
@@ -291,7 +291,7 @@ func (m *mutator) rules(rs []*Rule) {
 	}
 }
 
-func (m *mutator) expr(e *Expr) {
+func (m *mutator) expr(e *expr) {
 	for i, c := range e.Or {
 		if i > 0 {
 			if k := m.keywordBefore(c.Pos.Offset, "or"); k >= 0 {
@@ -309,7 +309,7 @@ func (m *mutator) expr(e *Expr) {
 	}
 }
 
-func (m *mutator) unary(u *Unary) {
+func (m *mutator) unary(u *unary) {
 	switch {
 	case u.Not != nil:
 		m.add(u.Pos, "operator", "not dropped", edit{u.Pos.Offset, u.Not.Pos.Offset, ""})
@@ -324,7 +324,7 @@ func (m *mutator) unary(u *Unary) {
 
 // kindSwap turns host into domain and exact, domain into host, and exact
 // into host (the ports dropped).
-func (m *mutator) kindSwap(u *Unary) {
+func (m *mutator) kindSwap(u *unary) {
 	from := u.Pos.Offset
 	last := u.Values[len(u.Values)-1]
 	to := last.Pos.Offset + valueLen(m.src, last)
@@ -350,7 +350,7 @@ func (m *mutator) kindSwap(u *Unary) {
 
 // values mutates each value of a matcher or set of the given kind and
 // drops each item of a list of more than one.
-func (m *mutator) values(kind string, vs []*Value) {
+func (m *mutator) values(kind string, vs []*value) {
 	for i, v := range vs {
 		n := valueLen(m.src, v)
 		old := m.text(v.Pos, n)
@@ -372,7 +372,7 @@ func (m *mutator) values(kind string, vs []*Value) {
 
 // strEdit adds one mutant per alternative text f gives for the string s,
 // quoted as s was.
-func (m *mutator) strEdit(s *Str, op string, f func(string) []string) {
+func (m *mutator) strEdit(s *str, op string, f func(string) []string) {
 	n := strLen(m.src, s)
 	raw := m.text(s.Pos, n)
 	var val string
@@ -434,7 +434,7 @@ func quantifierMutations(s string, esc byte, quants string) []string {
 
 // replaceAction changes a whole action: reject becomes direct, anything
 // else reject.
-func (m *mutator) replaceAction(a *Action, end int, where string) {
+func (m *mutator) replaceAction(a *action, end int, where string) {
 	alt := "reject"
 	if a.Simple == "reject" {
 		alt = "direct"
@@ -446,7 +446,7 @@ func (m *mutator) replaceAction(a *Action, end int, where string) {
 
 // action mutates the literals inside an action: redirect targets, hops,
 // items of load balancers.
-func (m *mutator) action(a *Action, end int, named bool) {
+func (m *mutator) action(a *action, end int, named bool) {
 	switch {
 	case a.Redirect != nil:
 		r := a.Redirect
@@ -530,7 +530,7 @@ func (m *mutator) items(n int, pos func(int) lexer.Position, end int) {
 
 // hopList replaces each hop by another hop of the file and drops each hop
 // of a chain of more than one.
-func (m *mutator) hopList(hs []*Hop) {
+func (m *mutator) hopList(hs []*hop) {
 	for i, h := range hs {
 		old := m.hopText(h)
 		if alt, ok := other(m.hops, old); ok {
@@ -550,7 +550,7 @@ func (m *mutator) hopList(hs []*Hop) {
 }
 
 // tag drops or renames a rule's tag.
-func (m *mutator) tag(t *Value) {
+func (m *mutator) tag(t *value) {
 	if t == nil {
 		return
 	}

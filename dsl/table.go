@@ -48,7 +48,7 @@ type ruleRT struct {
 	ir   *RuleIR
 	pos  string
 	m    matcher
-	a    action
+	a    actionRT
 	tag  string
 	call *chainRT
 }
@@ -74,7 +74,7 @@ type Env struct {
 type builder struct {
 	t       *Table
 	sets    map[setKey]matcher
-	actions map[*ActIR]action
+	actions map[*ActIR]actionRT
 	chains  map[*ChainIR]*chainRT
 }
 
@@ -84,7 +84,7 @@ func Compile(p *Program) (*Table, error) { return CompileWith(p, CompileOptions{
 // CompileWith is Compile with options.
 func CompileWith(p *Program, o CompileOptions) (*Table, error) {
 	t := &Table{prog: p, hosts: map[string]string{}, secrets: map[string]secret{}, dyn: map[string]*SetIR{}}
-	b := &builder{t: t, sets: map[setKey]matcher{}, actions: map[*ActIR]action{}, chains: map[*ChainIR]*chainRT{}}
+	b := &builder{t: t, sets: map[setKey]matcher{}, actions: map[*ActIR]actionRT{}, chains: map[*ChainIR]*chainRT{}}
 	n := 0
 	for _, s := range p.Sets {
 		if s.Dynamic() {
@@ -232,7 +232,7 @@ type RuleHits struct {
 
 // --- actions ------------------------------------------------------------------
 
-type action interface {
+type actionRT interface {
 	run(s *state, addr string) route.Decision
 }
 
@@ -258,24 +258,24 @@ type rewriteA struct {
 type loopbackA struct{ pat, repl string }
 
 type rrA struct {
-	items []action
+	items []actionRT
 	ctr   atomic.Uint64
 }
 
 type iwrrA struct {
 	w     []float64
-	items []action
+	items []actionRT
 	step  float64
 	mu    sync.Mutex
 	i     int
 	r     float64
 }
 
-func (b *builder) action(a *ActIR) (action, error) {
+func (b *builder) action(a *ActIR) (actionRT, error) {
 	if x, ok := b.actions[a]; ok {
 		return x, nil
 	}
-	var x action
+	var x actionRT
 	switch a.Kind {
 	case ADirect:
 		x = directA{}
