@@ -146,3 +146,12 @@ func TestKindAgnosticFiles(t *testing.T) {
 		})
 	}
 }
+
+// The grammar's types are the package's own: ast.go exports nothing.
+func TestGrammarTypesUnexported(t *testing.T) {
+	for name := range declaredIn(t, "ast.go") {
+		if goast.IsExported(name) {
+			t.Errorf("ast.go exports %s", name)
+		}
+	}
+}
