@@ -41,6 +41,17 @@ func (l *leafWitnesses) add(pos bool, p part) {
 	}
 }
 
+// addWhole adds whole addresses: matches as true witnesses, near misses
+// as false ones.
+func (l *leafWitnesses) addWhole(matches, near []string) {
+	for _, s := range matches {
+		l.add(true, wholePart(s))
+	}
+	for _, s := range near {
+		l.add(false, wholePart(s))
+	}
+}
+
 // wholePart is a witness for the whole address; one that has a port is
 // split so that other operands can change its host or port.
 func wholePart(s string) part {
@@ -107,23 +118,11 @@ func literalWitnesses(w *leafWitnesses, x dsl.Literal) {
 			w.add(false, part{host: h + ".", port: p})
 		}
 	case dsl.LitRegex:
-		ms, near, err := ere.Witnesses(ere.Compat(v), ere.Extended|ere.Newline)
-		if err == nil {
-			for _, s := range ms {
-				w.add(true, wholePart(s))
-			}
-			for _, s := range near {
-				w.add(false, wholePart(s))
-			}
+		if ms, near, err := ere.Witnesses(ere.Compat(v), ere.Extended|ere.Newline); err == nil {
+			w.addWhole(ms, near)
 		}
 	case dsl.LitPattern:
-		ms, near := PatternWitnesses(v)
-		for _, s := range ms {
-			w.add(true, wholePart(s))
-		}
-		for _, s := range near {
-			w.add(false, wholePart(s))
-		}
+		w.addWhole(PatternWitnesses(v))
 	case dsl.LitPorts:
 		r := x.Ports
 		w.add(true, part{port: strconv.Itoa(r.Lo)})
