@@ -316,6 +316,20 @@ var productionNames = strings.NewReplacer(
 	"TestCase", "Case",
 )
 
+// grammarError is a raw parse error whose "(expected ...)" part names the
+// productions as messages always have (productionNames).
+type grammarError struct{ err error }
+
+func (e grammarError) Error() string {
+	s := e.err.Error()
+	if i := strings.LastIndex(s, "(expected "); i >= 0 {
+		return s[:i] + productionNames.Replace(s[i:])
+	}
+	return s
+}
+
+func (e grammarError) Unwrap() error { return e.err }
+
 func quotedAlternatives(words []string) string {
 	q := make([]string, len(words))
 	for i, w := range words {

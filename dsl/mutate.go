@@ -34,7 +34,7 @@ type Mutant struct {
 func Mutants(filename string, src []byte) ([]Mutant, error) {
 	f, err := parser.ParseBytes(filename, src)
 	if err != nil {
-		return nil, fmt.Errorf("mutate %s: %w", filename, err)
+		return nil, fmt.Errorf("mutate %s: %w", filename, grammarError{err})
 	}
 	m := &mutator{src: src}
 	m.collectTargets(f)

@@ -99,3 +99,20 @@ func FuzzMutants(f *testing.F) {
 		}
 	})
 }
+
+// A source that does not parse is refused with participle's message, the
+// productions named as they always were.
+func TestMutantsParseError(t *testing.T) {
+	for _, tc := range []struct{ name, src, want string }{
+		{"dns", "test {\n    dns = 10.0.0.1\n}\n", `mutate m.nrt: m.nrt:2:9: unexpected token "=" (expected DNSEntry)`},
+		{"set kind", "set s bogus { a }\n", `mutate m.nrt: m.nrt:1:7: unexpected token "bogus" (expected ("exact" | "host" | "domain" | "pattern" | "regex" | "cidr" | "list") (("{" (Value ("," Value)* ","?)? "}") | ("from" Str "optional"?) | "external"))`},
+		{"kindWord token", "set s kindWord { a }\n", `mutate m.nrt: m.nrt:1:7: unexpected token "kindWord" (expected ("exact" | "host" | "domain" | "pattern" | "regex" | "cidr" | "list") (("{" (Value ("," Value)* ","?)? "}") | ("from" Str "optional"?) | "external"))`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Mutants("m.nrt", []byte(tc.src))
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("got  %v\nwant %s", err, tc.want)
+			}
+		})
+	}
+}
