@@ -98,13 +98,6 @@ type anyM struct{}
 
 func (anyM) match(*view) tri { return isMatch }
 
-func b2t(b bool) tri {
-	if b {
-		return isMatch
-	}
-	return noMatch
-}
-
 // firstHit tries each of xs on the address in turn and returns the index
 // of the first that matches; an error ends the search and is kept in v.
 func firstHit[T any](v *view, xs []T, test func(T, string) (bool, error)) (int, tri) {
