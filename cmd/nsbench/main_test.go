@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -179,11 +180,17 @@ func TestRunSmoke(t *testing.T) {
 	}
 	for _, m := range []string{
 		"ratio.setup_rate.socks5_host", "ratio.setup_rate.sc_http", "ratio.cpu_per_conn.http",
-		"ratio.bulk_down_2", "ratio.hs_p99.socks5_host", "ratio.hwm_end", "ratio.rss_per_tunnel",
+		"ratio.bulk_down_2", "ratio.hs_p99.socks5_host", "ratio.hwm_end",
 	} {
 		if v, ok := got[m]; !ok || !(v > 0) {
 			t.Errorf("%s = %v (printed: %v), want a positive ratio", m, v, ok)
 		}
+	}
+	// RSS per tunnel over 10 tunnels is within the noise of a collection
+	// returning memory between the readings, so either round's value (and
+	// the ratio) may come out negative; it must only be printed, as a number.
+	if v, ok := got["ratio.rss_per_tunnel"]; !ok || math.IsNaN(v) || math.IsInf(v, 0) {
+		t.Errorf("ratio.rss_per_tunnel = %v (printed: %v), want a number", v, ok)
 	}
 	rawTSV, err := os.ReadFile(filepath.Join(out, "raw.tsv"))
 	if err != nil {
