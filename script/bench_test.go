@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,6 +149,132 @@ func BenchmarkPCall(b *testing.B) {
 					}
 				})
 			}
+		})
+	}
+}
+
+// BenchmarkHop prices the hop to the owner goroutine against the Lua work
+// of one decision (issue 15's Lua path experiments, cmd/nsbench/
+// EXPERIMENTS.md): route is one decision through Engine.Route from one
+// caller, as a proxy session makes it; noop is a task that does nothing
+// through the same inbox and answer; owner is the same decision as route
+// started on the owner itself, in batches of 1000 per entry, so neither
+// the hop nor the entry's bookkeeping is in it. route − owner is what the
+// hop costs a decision. Run it at the daemon's GOMAXPROCS and at 2:
+//
+//	go test -run '^$' -bench Hop -benchmem -cpu 1,2 ./script
+func BenchmarkHop(b *testing.B) {
+	te := loadTestRuleset(&testing.T{}, Options{}, "testdata/trivial.lua")
+	b.Cleanup(te.Close)
+	ctx := context.Background()
+	req := &route.Request{Callback: route.Resolve, Addr: "example.com:443"}
+	b.Run("route", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if d, err := te.Route(ctx, req); err != nil || d.Verdict != route.Forward {
+				b.Fatalf("%v %v %q", err, d.Verdict, d.Reason)
+			}
+		}
+	})
+	b.Run("noop", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := te.do(ctx, func(*vm) {}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("owner", func(b *testing.B) {
+		b.ReportAllocs()
+		onOwner(b, te.Engine, func(v *vm) {
+			if d := v.decideHere(ctx, req); d.Verdict != route.Forward {
+				b.Fatalf("%v %q", d.Verdict, d.Reason)
+			}
+		})
+	})
+}
+
+// onOwner runs f b.N times on the owner, 1000 runs per entry (far below
+// the budget).
+func onOwner(b *testing.B, e *Engine, f func(v *vm)) {
+	b.Helper()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += 1000 {
+		err := e.do(context.Background(), func(v *vm) {
+			for range min(1000, b.N-i) {
+				f(v)
+			}
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// decideHere makes the decision of req on the owner through the request
+// path (a pooled routine), as Route's task does, and returns it; the
+// callback must not yield.
+func (v *vm) decideHere(ctx context.Context, req *route.Request) route.Decision {
+	c := newRouteCall(ctx, req)
+	defer c.release()
+	v.startRequest(c)
+	select {
+	case <-c.done:
+		return c.d
+	default:
+		return errDecision("the callback yielded")
+	}
+}
+
+// BenchmarkRequestStart prices starting a request's callback on the owner
+// three ways, on the trivial ruleset: routine is the request path (a
+// pooled coroutine, the trampoline, deliver, the decision); fresh is the
+// same with a new thread for every request instead of a pooled one;
+// pcall calls ruleset.resolve with a plain protected call on the main
+// thread and maps its results, what a direct call of a callback that
+// cannot yield would cost.
+//
+//	go test -run '^$' -bench RequestStart -benchmem ./script
+func BenchmarkRequestStart(b *testing.B) {
+	ctx := context.Background()
+	req := &route.Request{Callback: route.Resolve, Addr: "example.com:443"}
+	for _, path := range []string{"testdata/trivial.lua", "testdata/table.lua"} {
+		te := loadTestRuleset(&testing.T{}, Options{}, path)
+		b.Cleanup(te.Close)
+		name := strings.TrimSuffix(filepath.Base(path), ".lua")
+		b.Run(name+"/routine", func(b *testing.B) {
+			b.ReportAllocs()
+			onOwner(b, te.Engine, func(v *vm) {
+				if d := v.decideHere(ctx, req); d.Verdict == route.Error {
+					b.Fatal(d.Reason)
+				}
+			})
+		})
+		b.Run(name+"/fresh", func(b *testing.B) {
+			b.ReportAllocs()
+			onOwner(b, te.Engine, func(v *vm) {
+				v.pool = v.pool[:0]
+				if d := v.decideHere(ctx, req); d.Verdict == route.Error {
+					b.Fatal(d.Reason)
+				}
+			})
+		})
+		b.Run(name+"/pcall", func(b *testing.B) {
+			var fn lua.LValue
+			if err := te.do(ctx, func(v *vm) { fn, _ = v.hook("resolve") }); err != nil || fn == nil {
+				b.Fatal("no ruleset.resolve", err)
+			}
+			arg := lua.LString(req.Addr)
+			b.ReportAllocs()
+			onOwner(b, te.Engine, func(v *vm) {
+				rets, lerr := v.callMain(fn, lua.MultRet, arg, lua.LNil, lua.LNil)
+				if lerr != nil {
+					b.Fatal(errorText(lerr))
+				}
+				if d := decide(rets); d.Verdict == route.Error {
+					b.Fatal(d.Reason)
+				}
+			})
 		})
 	}
 }

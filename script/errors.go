@@ -27,9 +27,9 @@ func (v *vm) setLastError(val lua.LValue) {
 func (v *vm) setTraceback(on bool) {
 	L := v.L
 	mk := compileHelper(L, `local deliver, settb = ...
-return function(name, a, u, p)
+return function(f, name, a, u, p)
 	if settb then settb() end
-	return deliver(ruleset[name](a, u, p))
+	return deliver((f or ruleset[name])(a, u, p))
 end, function(f, ...)
 	if settb then settb() end
 	return deliver(f(...))

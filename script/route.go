@@ -3,6 +3,7 @@ package script
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"github.com/neosocksd-go/neosocksd/core/addr"
@@ -18,11 +19,48 @@ const (
 
 // routeCall is one Route request travelling to the owner and back.
 type routeCall struct {
-	ctx   context.Context
-	req   *route.Request
-	ch    chan route.Decision
+	ctx context.Context
+	req *route.Request
+	// done carries no value (so that the channel is one allocation, not
+	// two): d and err are written before the send and read after the
+	// receive
+	done  chan struct{}
+	d     route.Decision
 	err   error        // set by the owner before answering: could not start
 	state atomic.Int32 // 0 waiting, 1 answered, 2 abandoned by the caller
+	// r is the request's routine, allocated with the call: the routine
+	// refers to its call for as long as it runs, so they live together
+	r routine
+	// refs counts the two holders, the caller and the owner; the last to
+	// let go returns the call to callPool (see release)
+	refs atomic.Int32
+}
+
+// callPool holds routeCalls that neither side refers to any more, with
+// their channel: the allocations of a call and its channel are most of
+// what a decision allocates besides the Lua work.
+var callPool = sync.Pool{New: func() any { return &routeCall{done: make(chan struct{}, 1)} }}
+
+// newRouteCall returns a call of req held by its caller and the owner.
+func newRouteCall(ctx context.Context, req *route.Request) *routeCall {
+	c := callPool.Get().(*routeCall)
+	c.ctx, c.req = ctx, req
+	c.refs.Store(2)
+	return c
+}
+
+// release lets go of c, once by the caller (when Route returns) and once
+// by the owner (when it will not look at c again: the request's routine
+// has ended, or it never started). The owner's release is skipped when
+// the VM is rebuilt or closed with the routine in flight; the call is then
+// left to the collector. Its channel is empty: a caller reads every
+// answer sent (answer sends only to a caller that has not abandoned).
+func (c *routeCall) release() {
+	if c.refs.Add(-1) != 0 {
+		return
+	}
+	*c = routeCall{done: c.done}
+	callPool.Put(c)
 }
 
 func (c *routeCall) run(e *Engine) { e.v.startRequest(c) }
@@ -31,7 +69,8 @@ func (c *routeCall) run(e *Engine) { e.v.startRequest(c) }
 // connection closed.
 func (c *routeCall) answer(d route.Decision) {
 	if c.state.CompareAndSwap(0, 1) {
-		c.ch <- d
+		c.d = d
+		c.done <- struct{}{}
 		return
 	}
 	if d.Conn != nil {
@@ -52,44 +91,62 @@ func (c *routeCall) forwardable() bool {
 // before a decision: then it is ctx.Err() and the routine keeps running,
 // its result ignored (a connection it commits later is closed).
 func (e *Engine) Route(ctx context.Context, req *route.Request) (route.Decision, error) {
-	c := &routeCall{ctx: ctx, req: req, ch: make(chan route.Decision, 1)}
+	c := newRouteCall(ctx, req)
 	select {
-	case e.inbox <- c:
-	case <-e.quit:
-		return errDecision(ErrClosed.Error()), ErrClosed
-	case <-ctx.Done():
-		return errDecision("request cancelled"), ctx.Err()
+	case e.inbox <- c: // the usual case, without a blocking select
+	default:
+		select {
+		case e.inbox <- c:
+		case <-e.quit:
+			return errDecision(ErrClosed.Error()), ErrClosed // c is left to the collector
+		case <-ctx.Done():
+			return errDecision("request cancelled"), ctx.Err()
+		}
 	}
+	defer c.release()
 	select {
-	case d := <-c.ch:
-		return d, c.err
+	case <-c.done:
+		return c.d, c.err
 	case <-ctx.Done():
 		if c.state.CompareAndSwap(0, 2) {
 			return errDecision("request cancelled"), ctx.Err()
 		}
-		d := <-c.ch
-		return d, c.err
 	case <-e.done:
 		if c.state.CompareAndSwap(0, 2) {
 			return errDecision(ErrClosed.Error()), ErrClosed
 		}
-		d := <-c.ch
-		return d, c.err
 	}
+	<-c.done // answered meanwhile
+	return c.d, c.err
 }
 
 // startRequest runs on the owner: it starts the callback's routine.
+//
+// The routine's body is a trampoline (see setTraceback) that calls the
+// callback and hands its results to deliver. The trampoline's frame must
+// stay under the callback's: a callback that ends in a tail call of a
+// yielding function (return await.forward(...), as libruleset's do) would
+// otherwise replace the routine's base frame, and gopher-lua ends the
+// routine at that yield. When _G.ruleset holds the callback as a plain
+// field it is looked up here and passed in; otherwise (a field that comes
+// through __index, or not a function) the trampoline looks it up by name
+// in Lua, raising as ruleset[name](...) does. Measured in
+// cmd/nsbench/EXPERIMENTS.md (the Lua path, per-request coroutine
+// set-up).
 func (v *vm) startRequest(c *routeCall) {
-	name := c.req.Callback.String()
-	rs := v.L.G.Global.RawGetString("ruleset")
-	if rs.Type() != lua.LTTable {
-		msg := fmt.Sprintf("ruleset.%s: attempt to index a %s value (global 'ruleset')", name, rs.Type())
+	rs, ok := v.L.G.Global.RawGetString("ruleset").(*lua.LTable)
+	if !ok {
+		name := c.req.Callback.String()
+		typ := v.L.G.Global.RawGetString("ruleset").Type()
+		msg := fmt.Sprintf("ruleset.%s: attempt to index a %s value (global 'ruleset')", name, typ)
 		v.e.log.Warn(msg)
 		c.err = fmt.Errorf("%s", msg)
 		c.answer(errDecision(msg))
+		c.release()
 		return
 	}
 	if c.state.Load() != 0 {
+		c.release()
 		return // the caller gave up before the routine could start
 	}
 	user, pass := lua.LValue(lua.LNil), lua.LValue(lua.LNil)
@@ -99,11 +156,18 @@ func (v *vm) startRequest(c *routeCall) {
 	if c.req.Cred.HasPassword {
 		pass = lua.LString(c.req.Cred.Password)
 	}
-	r := &routine{kind: kRequest, call: c}
-	v.start(v.L, r, v.reqTramp, cbNames[c.req.Callback], lua.LString(c.req.Addr), user, pass)
+	r := &c.r
+	*r = routine{kind: kRequest, call: c}
+	name := cbNames[c.req.Callback%3]
+	var fn lua.LValue = lua.LNil
+	if f, ok := rs.RawGet(name).(*lua.LFunction); ok {
+		fn = f
+	}
+	v.start(v.L, r, v.reqTramp, fn, name, lua.LString(c.req.Addr), user, pass)
 }
 
-var cbNames = map[route.Callback]lua.LValue{
+// cbNames are the callbacks' names, by route.Callback.
+var cbNames = [3]lua.LValue{
 	route.Resolve: lua.LString("resolve"),
 	route.Route:   lua.LString("route"),
 	route.Route6:  lua.LString("route6"),
@@ -115,7 +179,8 @@ func errDecision(reason string) route.Decision {
 }
 
 // decide maps a request callback's return values to a decision:
-// addr, proxyN, ..., proxy1 (the last value is the first hop).
+// addr, proxyN, ..., proxy1 (the last value is the first hop). The common
+// result, one string, is mapped without allocating.
 func decide(vals []lua.LValue) route.Decision {
 	if len(vals) == 0 {
 		return route.Decision{Verdict: route.Reject}
@@ -128,35 +193,40 @@ func decide(vals []lua.LValue) route.Decision {
 	if len(vals) > maxReturnValues {
 		return errDecision(fmt.Sprintf("too many return values: %d", len(vals)))
 	}
-	strs := make([]string, len(vals))
+	var first string
+	var hops []string
+	if n := len(vals) - 1; n > 0 {
+		hops = make([]string, n)
+	}
 	for i, x := range vals {
+		var s string
 		switch x := x.(type) {
 		case lua.LString:
-			strs[i] = string(x)
+			s = string(x)
 		case lua.LNumber:
-			strs[i] = x.String()
+			s = x.String()
 		default:
 			return errDecision(fmt.Sprintf("invalid return value #%d: %s", i+1, x.Type()))
 		}
-		if len(strs[i]) > maxReturnLen {
-			return errDecision(fmt.Sprintf("return value #%d too long: %d bytes", i+1, len(strs[i])))
+		if len(s) > maxReturnLen {
+			return errDecision(fmt.Sprintf("return value #%d too long: %d bytes", i+1, len(s)))
+		}
+		if i == 0 {
+			first = s
+		} else {
+			hops[len(vals)-1-i] = s
 		}
 	}
-	if _, err := addr.ParseTarget(strs[0]); err != nil {
-		return errDecision("invalid address: " + strs[0])
+	if _, err := addr.ParseTarget(first); err != nil {
+		return errDecision("invalid address: " + first)
 	}
-	var hops []string
-	if n := len(strs) - 1; n > 0 {
-		hops = make([]string, n)
-		for i := range hops {
-			h := strs[len(strs)-1-i]
-			if _, err := addr.ParseProxy(h); err != nil {
-				return errDecision("invalid proxy: " + h)
-			}
-			hops[i] = h
+	// the first hop is checked first, as the chain is read
+	for _, h := range hops {
+		if _, err := addr.ParseProxy(h); err != nil {
+			return errDecision("invalid proxy: " + h)
 		}
 	}
-	return route.Decision{Verdict: route.Forward, Target: strs[0], Chain: route.MakeChain(hops...)}
+	return route.Decision{Verdict: route.Forward, Target: first, Chain: route.MakeChain(hops...)}
 }
 
 var _ route.Router = (*Engine)(nil)

@@ -138,6 +138,9 @@ func (v *vm) end(r *routine, clean bool) {
 	if clean && r.th.Dead {
 		v.release(r.th)
 	}
+	if r.kind == kRequest {
+		r.call.release() // last: r lives in the call
+	}
 }
 
 // luaDeliver ends a routine's body: deliver(results...).
@@ -148,7 +151,13 @@ func (v *vm) luaDeliver(L *lua.LState) int {
 	}
 	r.delivered = true
 	n := L.GetTop()
-	vals := make([]lua.LValue, n)
+	// the usual few results are copied to the stack: succeed keeps none
+	var small [4]lua.LValue
+	vals := small[:0]
+	if n > len(small) {
+		vals = make([]lua.LValue, n)
+	}
+	vals = vals[:n]
 	for i := range vals {
 		vals[i] = L.Get(i + 1)
 	}
