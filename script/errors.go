@@ -26,12 +26,19 @@ func (v *vm) setLastError(val lua.LValue) {
 // traceback message handler (--traceback, or traceback in a -c table).
 func (v *vm) setTraceback(on bool) {
 	L := v.L
+	// without a traceback the settb lines are left empty, not tested at
+	// run time: every Lua instruction of a request's routine polls the
+	// execution budget, and the lines keep their numbers in errors
+	tb := ""
+	if on {
+		tb = "settb()"
+	}
 	mk := compileHelper(L, `local deliver, settb = ...
 return function(f, name, a, u, p)
-	if settb then settb() end
+	`+tb+`
 	return deliver((f or ruleset[name])(a, u, p))
 end, function(f, ...)
-	if settb then settb() end
+	`+tb+`
 	return deliver(f(...))
 end`, "(routine)")
 	L.Push(mk)
