@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/neosocksd-go/neosocksd/cmd/nsbench/internal/rulesetgen"
 	"github.com/neosocksd-go/neosocksd/core/config"
@@ -91,11 +92,14 @@ func writeRules(b *testing.B, path string, write func(w io.Writer) error) {
 	}
 }
 
-// luaEngine loads a ruleset file into a Lua engine as -r does.
+// luaEngine loads a ruleset file into a Lua engine as -r does. Its
+// budgets are long enough for a run under callgrind, which is some fifty
+// times slower: the budget's poll before every Lua instruction is the
+// same whatever its length.
 func luaEngine(b *testing.B, path string) *script.Engine {
 	b.Helper()
 	c := config.Default()
-	e, err := script.New(script.Options{Config: &c})
+	e, err := script.New(script.Options{Config: &c, Budget: time.Minute, LoadBudget: 10 * time.Minute})
 	if err != nil {
 		b.Fatal(err)
 	}
