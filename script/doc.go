@@ -12,7 +12,7 @@
 // task over a channel and waits for the answer. Request callbacks run as
 // asynchronous routines: coroutines taken from a pool (threads are reused
 // after a routine ends, so coroutine.running() identities repeat, as in the
-// original). await.* functions start Go work in a goroutine and yield; the
+// original). await.* functions start Go work on a reused goroutine and yield; the
 // completion is posted back to the owner, which resumes the routine that
 // awaited. Many requests are in flight at once while the VM runs one thing
 // at a time.
@@ -142,11 +142,12 @@
 // string.rep; luaapi.go the neosocksd.* and await.* functions and the
 // await plumbing (await, finishOp, complete); load.go
 // script loading and replay; hooks.go the API hooks; route.go the routing
-// callbacks; client.go the RPC client of await.invoke.
+// callbacks; client.go the RPC client of await.invoke; workers.go the
+// reused goroutines that run the Go side of await operations.
 //
 // A new Lua API function touches: luaapi.go (its Go function, and its entry
 // in openNeosocksd or openAwait; an await.* function prepares with await,
-// starts its Go work in a goroutine, finishes with finishOp and yields),
+// starts its Go work with goOp, finishes with finishOp and yields),
 // doc.go when it changes a documented rule, a test in the _test.go file
 // of its concept, and the README's list of the Lua API.
 package script

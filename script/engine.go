@@ -101,7 +101,10 @@ type Engine struct {
 	quit  chan struct{}
 	done  chan struct{}
 	once  sync.Once
-	wg    sync.WaitGroup // watchdog and helper goroutines
+	wg    sync.WaitGroup // watchdog and helper goroutines, op workers
+	// work hands await work to parked op workers (workers.go)
+	work        chan func()
+	idleWorkers atomic.Int32
 
 	// watchdog state, shared with the owner
 	entryStart  atomic.Int64 // monotonic ns of the running entry, 0 when idle
@@ -139,6 +142,7 @@ func New(o Options) (*Engine, error) {
 		log:      o.Logger,
 		stdout:   o.Stdout,
 		inbox:    make(chan task, 256),
+		work:     make(chan func()),
 		quit:     make(chan struct{}),
 		done:     make(chan struct{}),
 		monoBase: time.Now(),

@@ -371,19 +371,16 @@ func (v *vm) luaResolve(L *lua.LState) int {
 	return L.Yield()
 }
 
-// goOp runs work for the pending op o in a goroutine the engine waits for
-// when it closes; work's context ends after the configured timeout or
+// goOp runs work for the pending op o on an op worker (goWork), which the
+// engine waits for when it closes; work's context ends after the configured timeout or
 // when o is cancelled.
 func (v *vm) goOp(o *op, work func(ctx context.Context)) {
 	ctx, cancel := context.WithTimeout(context.Background(), v.config().TimeoutDuration())
 	o.cancel = cancel
-	e := v.e
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
+	v.e.goWork(func() {
 		defer cancel()
 		work(ctx)
-	}()
+	})
 }
 
 func (v *vm) luaExecute(L *lua.LState) int {
