@@ -5,7 +5,9 @@ package script
 // maxIdleOpWorkers bounds the goroutines the engine keeps parked for
 // await work. Each holds the stack it grew to (a dial grows one to 8 KiB
 // or more), the memory traded for not growing a fresh stack per request.
-const maxIdleOpWorkers = 16
+// It matches core/server's bound, which measured 16 as too few for the
+// harness's 32 concurrent clients (as many dials can be in flight).
+const maxIdleOpWorkers = 64
 
 // goWork runs f on a parked op worker, or on a new goroutine when none is
 // parked. A fresh goroutine's 2 KiB stack grows twice during a dial (a
