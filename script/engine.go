@@ -19,6 +19,7 @@ import (
 	"github.com/neosocksd-go/neosocksd/core/proto/rpc"
 	"github.com/neosocksd-go/neosocksd/core/route"
 	"github.com/neosocksd-go/neosocksd/core/stats"
+	"github.com/neosocksd-go/neosocksd/core/workers"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -101,10 +102,8 @@ type Engine struct {
 	quit  chan struct{}
 	done  chan struct{}
 	once  sync.Once
-	wg    sync.WaitGroup // watchdog and helper goroutines, op workers
-	// work hands await work to parked op workers (workers.go)
-	work        chan func()
-	idleWorkers atomic.Int32
+	wg    sync.WaitGroup        // watchdog and helper goroutines, op workers
+	ops   *workers.Pool[func()] // runs await work on reused goroutines (workers.go)
 
 	// watchdog state, shared with the owner
 	entryStart  atomic.Int64 // monotonic ns of the running entry, 0 when idle
@@ -142,11 +141,11 @@ func New(o Options) (*Engine, error) {
 		log:      o.Logger,
 		stdout:   o.Stdout,
 		inbox:    make(chan task, 256),
-		work:     make(chan func()),
 		quit:     make(chan struct{}),
 		done:     make(chan struct{}),
 		monoBase: time.Now(),
 	}
+	e.ops = newOpWorkers(e.quit)
 	e.events = *stats.NewWindow(1024)
 	if e.budget == 0 {
 		e.budget = time.Second
@@ -191,6 +190,7 @@ func (e *Engine) Close() {
 	})
 	<-e.done
 	e.wg.Wait()
+	e.ops.Wait()
 }
 
 // do runs f on the owner and waits for it. It fails with ErrClosed when

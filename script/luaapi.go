@@ -371,13 +371,13 @@ func (v *vm) luaResolve(L *lua.LState) int {
 	return L.Yield()
 }
 
-// goOp runs work for the pending op o on an op worker (goWork), which the
+// goOp runs work for the pending op o on an op worker (e.ops), which the
 // engine waits for when it closes; work's context ends after the configured timeout or
 // when o is cancelled.
 func (v *vm) goOp(o *op, work func(ctx context.Context)) {
 	ctx, cancel := context.WithTimeout(context.Background(), v.config().TimeoutDuration())
 	o.cancel = cancel
-	v.e.goWork(func() {
+	v.e.ops.Go(func() {
 		defer cancel()
 		work(ctx)
 	})

@@ -3,24 +3,12 @@ package script
 import (
 	"context"
 	"net"
-	"runtime/metrics"
 	"testing"
 	"time"
 
 	"github.com/neosocksd-go/neosocksd/core/route"
 	"github.com/neosocksd-go/neosocksd/core/testkit"
 )
-
-// goroutinesCreated reads the process's count of goroutines ever created.
-func goroutinesCreated(t *testing.T) uint64 {
-	t.Helper()
-	s := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		t.Skip("runtime does not report /sched/goroutines-created")
-	}
-	return s[0].Value.Uint64()
-}
 
 // TestForwardReusesGoroutines routes requests one after another through a
 // callback that dials with await.forward, as libruleset's do: the dials
@@ -43,15 +31,15 @@ func TestForwardReusesGoroutines(t *testing.T) {
 		}
 		d.Conn.Close()
 		// the worker parks after the owner has the dial's result
-		testkit.WaitFor(t, "the op worker to park", func() bool { return te.idleWorkers.Load() > 0 })
+		testkit.WaitFor(t, "the op worker to park", func() bool { return te.ops.Idle() > 0 })
 	}
 	forward() // starts the first worker
 	const n = 50
-	before := goroutinesCreated(t)
+	before := testkit.GoroutinesCreated(t)
 	for range n {
 		forward()
 	}
-	if started := goroutinesCreated(t) - before; started > n/5 {
+	if started := testkit.GoroutinesCreated(t) - before; started > n/5 {
 		t.Errorf("%d goroutines started for %d forwarded requests, want at most %d", started, n, n/5)
 	}
 }

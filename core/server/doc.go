@@ -44,7 +44,7 @@
 // must then return without touching c or up (so that its goroutine, with
 // the stack the handshake grew, is free for the next connection).
 // Handlers and the end of each session run on the server's workers
-// (workers.go): goroutines parked for reuse, so that a set-up does not
+// (workers.go, a core/workers pool): goroutines parked for reuse, so that a set-up does not
 // grow fresh stacks; the relay goroutines start fresh and stay small.
 // Handlers
 // that do not relay plainly (HTTP proxy_pass) call c.startSession and

@@ -98,7 +98,7 @@ func (r *session) pump(dst, src net.Conn, pipe bool, count func(int64), n *int64
 	// The end (log, close, bookkeeping) runs on a worker whose stack has
 	// already grown, rather than growing this small one for its frames.
 	s := r.c.s
-	s.workers.run(s, task{c: r.c})
+	s.workers.Go(task{c: r.c})
 }
 
 // end is the epilogue of the direction that finishes last: it logs the

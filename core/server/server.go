@@ -15,6 +15,7 @@ import (
 	"github.com/neosocksd-go/neosocksd/core/config"
 	"github.com/neosocksd-go/neosocksd/core/route"
 	"github.com/neosocksd-go/neosocksd/core/stats"
+	"github.com/neosocksd-go/neosocksd/core/workers"
 )
 
 // Dialer connects to target through the -x chain, which it holds, and
@@ -61,7 +62,7 @@ type Server struct {
 	// countUp and countDown add relayed bytes to BytesUp and BytesDown;
 	// built once so that a session does not allocate them.
 	countUp, countDown func(n int64)
-	workers            *workers // run handlers and the ends of sessions
+	workers            *workers.Pool[task] // run handlers and the ends of sessions
 
 	ctx    context.Context // canceled by Shutdown: ends every half-open phase
 	cancel context.CancelFunc
@@ -163,7 +164,7 @@ func New(o Options) (*Server, error) {
 	s.countDown = func(n int64) { s.stats.BytesDown.Add(uint64(n)) }
 	s.SetRouter(o.Router)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.workers = newWorkers(s.ctx.Done())
+	s.workers = newWorkers(s, s.ctx.Done())
 	return s, nil
 }
 
@@ -310,7 +311,7 @@ func (s *Server) acceptLoop(l net.Listener, h func(*conn)) {
 			c.Close()
 			continue
 		}
-		s.workers.run(s, task{c: cc, h: h})
+		s.workers.Go(task{c: cc, h: h})
 	}
 }
 
@@ -354,7 +355,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	go func() {
 		s.conndone.Wait()
 		// Every task has ended; parked workers see s.ctx done and exit.
-		s.workers.wg.Wait()
+		s.workers.Wait()
 		close(done)
 	}()
 	var err error

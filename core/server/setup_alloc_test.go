@@ -40,7 +40,7 @@ func TestSetupAllocations(t *testing.T) {
 	perSetup := func(proxy string, req []byte, reply int) float64 {
 		// Each set-up starts when the previous one has ended and its
 		// worker has parked, so that none needs a new goroutine.
-		settled := func() bool { return ts.stats.Sessions.Load() == 0 && ts.workers.idle.Load() > 0 }
+		settled := func() bool { return ts.stats.Sessions.Load() == 0 && ts.workers.Idle() > 0 }
 		for range 5 { // warm the pools and park the workers
 			setupCycle(t, proxy, req, reply, buf)
 			testkit.WaitFor(t, "the set-up to settle", settled)

@@ -2,22 +2,10 @@ package server
 
 import (
 	"net"
-	"runtime/metrics"
 	"testing"
 
 	"github.com/neosocksd-go/neosocksd/core/testkit"
 )
-
-// goroutinesCreated reads the process's count of goroutines ever created.
-func goroutinesCreated(t *testing.T) uint64 {
-	t.Helper()
-	s := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		t.Skip("runtime does not report /sched/goroutines-created")
-	}
-	return s[0].Value.Uint64()
-}
 
 // TestSetupReusesGoroutines checks that sequential set-ups run their
 // handlers on parked workers: each set-up then starts only its two relay
@@ -36,14 +24,14 @@ func TestSetupReusesGoroutines(t *testing.T) {
 		var one [1]byte
 		_, _ = c.Read(one[:]) // EOF once the relay has finished
 		testkit.WaitFor(t, "the set-up to settle", func() bool {
-			return ts.stats.Sessions.Load() == 0 && ts.workers.idle.Load() > 0
+			return ts.stats.Sessions.Load() == 0 && ts.workers.Idle() > 0
 		})
 	}
 	for range 3 {
 		cycle()
 	}
 	const n = 20
-	before := goroutinesCreated(t)
+	before := testkit.GoroutinesCreated(t)
 	for range n {
 		cycle()
 	}
@@ -54,7 +42,7 @@ func TestSetupReusesGoroutines(t *testing.T) {
 	// its own (correct, only not reused). The settle check cannot see the
 	// window, so a few such starts are allowed: a handler started per
 	// set-up would be n.
-	handlers := int64(goroutinesCreated(t)-before) - 3*n
+	handlers := int64(testkit.GoroutinesCreated(t)-before) - 3*n
 	if handlers > n/4 {
 		t.Errorf("%d set-ups started %d goroutines beyond their relays'", n, handlers)
 	}

@@ -17,6 +17,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"runtime/metrics"
 	"sync"
 	"testing"
 	"time"
@@ -114,4 +115,17 @@ func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// GoroutinesCreated reads the process's count of goroutines ever created
+// (runtime/metrics), for tests that check goroutines are reused; it skips
+// the test where the runtime does not report it.
+func GoroutinesCreated(tb testing.TB) uint64 {
+	tb.Helper()
+	s := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		tb.Skip("runtime does not report /sched/goroutines-created")
+	}
+	return s[0].Value.Uint64()
 }
