@@ -182,8 +182,10 @@ func (s sys) epollAdd(epfd, fd int, gen uint32) error {
 }
 
 // epollPoll takes the ready events without waiting (timeout 0), so it
-// cannot block and is made as the other non-blocking calls are.
+// cannot block and is made as the other non-blocking calls are. It is
+// epoll_pwait with no signal mask, which is epoll_wait: arm64 and other
+// newer ports have only the former.
 func (s sys) epollPoll(epfd int, events []unix.EpollEvent) (int, error) {
-	r, e := s.call6(unix.SYS_EPOLL_WAIT, uintptr(epfd), uintptr(unsafe.Pointer(unsafe.SliceData(events))), uintptr(len(events)), 0, 0, 0)
+	r, e := s.call6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(unsafe.SliceData(events))), uintptr(len(events)), 0, 0, 0)
 	return int(r), errOf(e)
 }
