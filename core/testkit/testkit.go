@@ -19,6 +19,7 @@ import (
 	"net/netip"
 	"runtime/metrics"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -64,24 +65,44 @@ func EchoServer(tb testing.TB) string {
 	return Serve(tb, func(c net.Conn) { _, _ = io.Copy(c, c) })
 }
 
-// ClosedPort returns an IPv4 loopback address that nothing listened on a
-// moment ago: a listener is opened on port 0 and closed again.
+// ClosedPort returns an IPv4 loopback address that refuses connections
+// for the rest of the test: a TCP socket is bound to it and never
+// listens, so a connect gets a reset, and no other listener can take the
+// port meanwhile (the socket does not set SO_REUSEADDR, so every other
+// bind to the port conflicts). A port merely closed again could be taken
+// by another test's listener, and a connect meant to fail would succeed.
 func ClosedPort(tb testing.TB) netip.AddrPort {
 	tb.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ap := ln.Addr().(*net.TCPAddr).AddrPort()
-	ln.Close()
-	return ap
+	tb.Cleanup(func() { _ = syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		tb.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	in4, ok := sa.(*syscall.SockaddrInet4)
+	if !ok {
+		tb.Fatalf("bound address %T", sa)
+	}
+	return netip.AddrPortFrom(netip.AddrFrom4(in4.Addr), uint16(in4.Port))
 }
 
 // FreePort returns a loopback port that was free a moment ago, for a
 // program that must be told its port before it starts.
 func FreePort(tb testing.TB) int {
 	tb.Helper()
-	return int(ClosedPort(tb).Port())
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	return port
 }
 
 // WaitFor polls cond every 5 ms for up to 5 seconds and fails the test,

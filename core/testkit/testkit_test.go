@@ -71,6 +71,11 @@ func TestClosedPort(t *testing.T) {
 	if !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("dial %v: %v, want connection refused", ap, err)
 	}
+	// no other listener can take the port while the test runs
+	if ln, err := net.Listen("tcp4", ap.String()); err == nil {
+		ln.Close()
+		t.Fatalf("a listener took %v", ap)
+	}
 }
 
 func TestFreePort(t *testing.T) {
