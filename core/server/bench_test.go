@@ -7,9 +7,7 @@ import (
 	"io"
 	"net"
 	"runtime"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/neosocksd-go/neosocksd/core/proto/socks5"
 	"github.com/neosocksd-go/neosocksd/core/route"
@@ -81,9 +79,9 @@ func pumpThrough(b *testing.B, c net.Conn) {
 	chunk := make([]byte, 256<<10)
 	b.SetBytes(int64(len(chunk)))
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := testkit.CPUTime()
 	defer func() {
-		b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+		b.ReportMetric(float64(testkit.CPUTime()-cpu0)/float64(b.N), "cpu-ns/op")
 	}()
 	for i := 0; i < b.N; i++ {
 		if _, err := c.Write(chunk); err != nil {
@@ -192,9 +190,9 @@ func BenchmarkHandshake(b *testing.B) {
 	cycle := func(b *testing.B, proxyAddr string) {
 		b.ReportAllocs()
 		b.ResetTimer()
-		cpu0 := cpuTime()
+		cpu0 := testkit.CPUTime()
 		defer func() {
-			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(testkit.CPUTime()-cpu0)/float64(b.N), "cpu-ns/op")
 		}()
 		for i := 0; i < b.N; i++ {
 			c := openTunnel(b, proxyAddr, req)
@@ -257,17 +255,6 @@ func BenchmarkIdleTunnel(b *testing.B) {
 		testkit.WaitFor(b, "sessions to end", func() bool { return ts.stats.Sessions.Load() == 0 })
 	}
 	b.ReportMetric((all-base)/float64(b.N), "B/tunnel")
-}
-
-// cpuTime returns the user+system CPU time of the process: on a shared
-// machine a steadier measure of work per operation than wall time. It
-// includes the test's client and target, the same for every variant.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkRoutedChain measures a SOCKS5 CONNECT that a router sends

@@ -42,13 +42,13 @@ func TestSetupAllocations(t *testing.T) {
 		// worker has parked, so that none needs a new goroutine.
 		settled := func() bool { return ts.stats.Sessions.Load() == 0 && ts.workers.Idle() > 0 }
 		for range 5 { // warm the pools and park the workers
-			setupCycle(t, proxy, req, reply, buf)
+			testkit.SetupCycle(t, proxy, req, reply, buf)
 			testkit.WaitFor(t, "the set-up to settle", settled)
 		}
 		var m0, m1 runtime.MemStats
 		runtime.ReadMemStats(&m0)
 		for range n {
-			setupCycle(t, proxy, req, reply, buf)
+			testkit.SetupCycle(t, proxy, req, reply, buf)
 			testkit.WaitFor(t, "the set-up to settle", settled)
 		}
 		runtime.ReadMemStats(&m1)

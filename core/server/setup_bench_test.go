@@ -1,14 +1,12 @@
 package server
 
 import (
-	"bytes"
-	"io"
 	"net"
-	"strings"
 	"testing"
 
 	"github.com/neosocksd-go/neosocksd/core/addr"
 	"github.com/neosocksd-go/neosocksd/core/proto/socks4"
+	"github.com/neosocksd-go/neosocksd/core/testkit"
 )
 
 // BenchmarkSetup measures one set-up on the no-ruleset path of each
@@ -52,59 +50,13 @@ func BenchmarkSetup(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			buf := make([]byte, 512)
 			b.ReportAllocs()
-			cpu0 := cpuTime()
+			cpu0 := testkit.CPUTime()
 			for b.Loop() {
-				setupCycle(b, tc.proxy, tc.req, tc.reply, buf)
+				testkit.SetupCycle(b, tc.proxy, tc.req, tc.reply, buf)
 			}
-			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(testkit.CPUTime()-cpu0)/float64(b.N), "cpu-ns/op")
 		})
 	}
-}
-
-// setupCycle opens a tunnel through proxy with req, checks the reply
-// (reply bytes, or an HTTP head if reply is 0, or nothing if negative),
-// echoes one byte and closes, the client first.
-func setupCycle(b testing.TB, proxy string, req []byte, reply int, buf []byte) {
-	c, err := net.Dial("tcp4", proxy)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	if len(req) > 0 {
-		if _, err := c.Write(req); err != nil {
-			b.Fatal(err)
-		}
-	}
-	switch {
-	case reply > 0:
-		if _, err := io.ReadFull(c, buf[:reply]); err != nil {
-			b.Fatal(err)
-		}
-		// SOCKS4: VN CD; SOCKS5: the method reply, then VER REP.
-		if reply == 8 && socks4.Reply(buf[1]) != socks4.Granted || reply > 8 && buf[3] != 0 {
-			b.Fatalf("reply % x", buf[:reply])
-		}
-	case reply == 0:
-		n := 0
-		for !bytes.Contains(buf[:n], []byte("\r\n\r\n")) {
-			k, err := c.Read(buf[n:])
-			if err != nil {
-				b.Fatal(err)
-			}
-			n += k
-		}
-		if !strings.HasPrefix(string(buf[:n]), "HTTP/1.1 200") {
-			b.Fatalf("reply %q", buf[:n])
-		}
-	}
-	if _, err := c.Write([]byte{'x'}); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := io.ReadFull(c, buf[:1]); err != nil || buf[0] != 'x' {
-		b.Fatalf("echo %q: %v", buf[:1], err)
-	}
-	_ = c.(*net.TCPConn).CloseWrite()
-	_, _ = c.Read(buf[:1]) // EOF once the relay has finished
 }
 
 // mustTarget parses a host:port target.

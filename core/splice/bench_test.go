@@ -7,9 +7,9 @@ import (
 	"io"
 	"net"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
+
+	"github.com/neosocksd-go/neosocksd/core/testkit"
 )
 
 // benchChunk is what the sending side writes per call and what one
@@ -64,14 +64,6 @@ func BenchmarkPipeSize(b *testing.B) {
 	}
 }
 
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 func benchRelay(b *testing.B, copy copyFunc, streams int, down bool) {
 	chains := make([]*chain, streams)
 	for i := range chains {
@@ -81,7 +73,7 @@ func benchRelay(b *testing.B, copy copyFunc, streams int, down bool) {
 	b.ReportAllocs()
 	errs := make(chan error, 3*streams)
 	var wg sync.WaitGroup
-	cpu0 := cpuTime()
+	cpu0 := testkit.CPUTime()
 	b.ResetTimer()
 	for i, c := range chains {
 		send, recv, in, out := c.client, c.sink, c.relayIn, c.relayOut
@@ -139,7 +131,7 @@ func benchRelay(b *testing.B, copy copyFunc, streams int, down bool) {
 	}
 	wg.Wait()
 	b.StopTimer()
-	cpu := cpuTime() - cpu0
+	cpu := testkit.CPUTime() - cpu0
 	close(errs)
 	for err := range errs {
 		b.Fatal(err)

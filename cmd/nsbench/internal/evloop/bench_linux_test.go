@@ -3,15 +3,11 @@
 package evloop
 
 import (
-	"bytes"
 	"io"
 	"net"
 	"strconv"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/neosocksd-go/neosocksd/core/testkit"
 )
@@ -63,67 +59,13 @@ func BenchmarkSetup(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			buf := make([]byte, 512)
 			b.ReportAllocs()
-			cpu0 := cpuTime()
+			cpu0 := testkit.CPUTime()
 			for b.Loop() {
-				setupCycle(b, tc.proxy, tc.req, tc.reply, buf)
+				testkit.SetupCycle(b, tc.proxy, tc.req, tc.reply, buf)
 			}
-			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(testkit.CPUTime()-cpu0)/float64(b.N), "cpu-ns/op")
 		})
 	}
 }
 
 var echoBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
-
-// setupCycle opens a tunnel through proxy with req, checks the reply,
-// echoes one byte and closes, the client first.
-func setupCycle(b *testing.B, proxy string, req []byte, reply int, buf []byte) {
-	c, err := net.Dial("tcp4", proxy)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	if len(req) > 0 {
-		if _, err := c.Write(req); err != nil {
-			b.Fatal(err)
-		}
-	}
-	switch {
-	case reply > 0:
-		if _, err := io.ReadFull(c, buf[:reply]); err != nil {
-			b.Fatal(err)
-		}
-		// SOCKS4: VN CD (0x5a granted); SOCKS5: the method reply, then VER REP.
-		if reply == 8 && buf[1] != 0x5a || reply > 8 && buf[3] != 0 {
-			b.Fatalf("reply % x", buf[:reply])
-		}
-	case reply == 0:
-		n := 0
-		for !bytes.Contains(buf[:n], []byte("\r\n\r\n")) {
-			k, err := c.Read(buf[n:])
-			if err != nil {
-				b.Fatal(err)
-			}
-			n += k
-		}
-		if !strings.HasPrefix(string(buf[:n]), "HTTP/1.1 200") {
-			b.Fatalf("reply %q", buf[:n])
-		}
-	}
-	if _, err := c.Write([]byte{'x'}); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := io.ReadFull(c, buf[:1]); err != nil || buf[0] != 'x' {
-		b.Fatalf("echo %q: %v", buf[:1], err)
-	}
-	_ = c.(*net.TCPConn).CloseWrite()
-	_, _ = c.Read(buf[:1]) // the end of input once the relay has finished
-}
-
-// cpuTime is the process's user and system time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
