@@ -59,19 +59,7 @@ func BenchmarkSetupRuleset(b *testing.B) {
 			socksAddr, httpAddr := startDaemonTB(b, e.load(b))
 			for _, p := range []Proto{SOCKS5IP, SOCKS5Host} {
 				b.Run(string(p), func(b *testing.B) {
-					c := newClientTB(b, p, socksAddr, httpAddr, port)
-					payload := []byte(echoPayload)
-					b.ReportAllocs()
-					for i := 0; b.Loop(); i++ {
-						conn, _, err := c.Open(i)
-						if err != nil {
-							b.Fatal(err)
-						}
-						if err := EchoOneShot(conn, payload, c.timeout); err != nil {
-							b.Fatal(err)
-						}
-						conn.Close()
-					}
+					benchSetupCycles(b, newClientTB(b, p, socksAddr, httpAddr, port))
 				})
 			}
 		})
