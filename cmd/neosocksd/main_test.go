@@ -403,26 +403,7 @@ return ruleset`), 0o600); err != nil {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			stdin, w, err := os.Pipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { w.Close() })
-			d := startDaemonStdin(t, stdin, 1, "-l", "127.0.0.1:0", "-r", rs)
-			stdin.Close()
-			dialer, err := proxy.SOCKS5("tcp", d.addrs[0], nil, proxy.Direct)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dropped := make(chan error, 1)
-			go func() {
-				c, err := dialer.Dial("tcp", "stuck.test:80")
-				if c != nil {
-					c.Close()
-				}
-				dropped <- err
-			}()
-			d.waitLog(t, "ruleset stuck in native code")
+			d, dropped := startStuckDaemon(t, rs)
 
 			if tc.reload {
 				d.cmd.Process.Signal(syscall.SIGHUP)
@@ -456,29 +437,43 @@ function ruleset.resolve(addr) io.read() end
 return ruleset`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	stdin, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.Close() })
-	d := startDaemonStdin(t, stdin, 1, "-l", "127.0.0.1:0", "-r", rs)
-	stdin.Close()
-	dialer, err := proxy.SOCKS5("tcp", d.addrs[0], nil, proxy.Direct)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		if c, err := dialer.Dial("tcp", "stuck.test:80"); err == nil {
-			c.Close()
-		}
-	}()
-	d.waitLog(t, "ruleset stuck in native code")
+	d, _ := startStuckDaemon(t, rs)
 	if st := d.stop(t, syscall.SIGTERM); st != 0 {
 		t.Fatalf("exit status %d\n%s", st, d.logSnapshot())
 	}
 	if !strings.Contains(d.logSnapshot(), "exiting without closing it") {
 		t.Fatalf("no word of the stuck VM:\n%s", d.logSnapshot())
 	}
+}
+
+// startStuckDaemon starts the daemon with the ruleset rs, whose callbacks
+// read the daemon's standard input (a pipe nobody writes to), and sends one
+// SOCKS5 request that gets stuck there. It returns once the daemon has
+// logged the stuck VM; the request's outcome arrives on dropped when the
+// daemon drops it.
+func startStuckDaemon(t *testing.T, rs string) (d *daemonProc, dropped <-chan error) {
+	t.Helper()
+	stdin, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	d = startDaemonStdin(t, stdin, 1, "-l", "127.0.0.1:0", "-r", rs)
+	stdin.Close()
+	dialer, err := proxy.SOCKS5("tcp", d.addrs[0], nil, proxy.Direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		c, err := dialer.Dial("tcp", "stuck.test:80")
+		if c != nil {
+			c.Close()
+		}
+		done <- err
+	}()
+	d.waitLog(t, "ruleset stuck in native code")
+	return d, done
 }
 
 // TestRequestsFlowWhileACallbackIsAborted keeps one Lua-routed request at
