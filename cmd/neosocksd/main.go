@@ -21,6 +21,7 @@ import (
 	"github.com/neosocksd-go/neosocksd/core/config"
 	"github.com/neosocksd-go/neosocksd/core/dial"
 	"github.com/neosocksd-go/neosocksd/core/route"
+	"github.com/neosocksd-go/neosocksd/core/rtdefaults"
 	"github.com/neosocksd-go/neosocksd/core/server"
 	"github.com/neosocksd-go/neosocksd/core/stats"
 	"github.com/neosocksd-go/neosocksd/dsl"
@@ -36,8 +37,8 @@ const drainTimeout = 5 * time.Second
 const closeTimeout = 2 * time.Second
 
 func main() {
-	defaultProcs()
-	defaultGC()
+	rtdefaults.Procs()
+	rtdefaults.GC()
 	os.Exit(run(os.Args))
 }
 

@@ -5,13 +5,11 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
-	"runtime"
-	"runtime/debug"
 	"time"
 
 	"github.com/neosocksd-go/neosocksd/cmd/nsbench/internal/evloop"
 	"github.com/neosocksd-go/neosocksd/cmd/nsbench/internal/loopback"
+	"github.com/neosocksd-go/neosocksd/core/rtdefaults"
 )
 
 // runEvloop serves the event-loop proxy core of the issue 15 experiment
@@ -51,14 +49,8 @@ func runEvloop(ctx context.Context, args []string, stderr io.Writer) int {
 		}
 	}
 	c.Timeout, c.Resolvers, c.RuntimeSyscalls, c.Park, c.Hosts = *timeout, *resolvers, *runtimeCalls, *park, *hosts
-	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
-		runtime.GOMAXPROCS(1)
-	}
-	_, gogc := os.LookupEnv("GOGC")
-	_, limit := os.LookupEnv("GOMEMLIMIT")
-	if !gogc && !limit {
-		debug.SetGCPercent(50)
-	}
+	rtdefaults.Procs()
+	rtdefaults.GC()
 	if err := evloop.Serve(ctx, c); err != nil {
 		return failf(stderr, "%v", err)
 	}

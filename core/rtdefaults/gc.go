@@ -1,16 +1,16 @@
-package main
+package rtdefaults
 
 import (
 	"os"
 	"runtime/debug"
 )
 
-// defaultGCPercent is the collector's target (GOGC) unless the
+// GCPercent is the collector's target (GOGC) unless the
 // environment sets GOGC or GOMEMLIMIT.
-const defaultGCPercent = 50
+const GCPercent = 50
 
-// defaultGC lowers the collector's target from the runtime's 100 to
-// defaultGCPercent when the environment leaves the collector to us. The
+// GC lowers the collector's target from the runtime's 100 to
+// GCPercent when the environment leaves the collector to us. The
 // runtime lets the heap grow to at least 4 MiB × GOGC/100 between
 // collections; a proxy keeps little alive between set-ups, so that floor,
 // not the live heap, is what a burst of set-ups leaves resident.
@@ -29,10 +29,10 @@ const defaultGCPercent = 50
 // The heap the collector frees is returned to the system by the runtime's
 // scavenger and by core/server's release after large drops; a lower
 // target only makes the peak those start from smaller.
-func defaultGC() {
+func GC() {
 	_, gogc := os.LookupEnv("GOGC")
 	_, limit := os.LookupEnv("GOMEMLIMIT")
 	if !gogc && !limit {
-		debug.SetGCPercent(defaultGCPercent)
+		debug.SetGCPercent(GCPercent)
 	}
 }

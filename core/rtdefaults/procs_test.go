@@ -1,4 +1,4 @@
-package main
+package rtdefaults
 
 import (
 	"os"
@@ -6,19 +6,19 @@ import (
 	"testing"
 )
 
-func TestDefaultProcs(t *testing.T) {
+func TestProcs(t *testing.T) {
 	prev := runtime.GOMAXPROCS(0)
 	t.Cleanup(func() { runtime.GOMAXPROCS(prev) })
 
 	t.Setenv("GOMAXPROCS", "3") // restored by the test framework
 	runtime.GOMAXPROCS(3)
-	defaultProcs()
+	Procs()
 	if got := runtime.GOMAXPROCS(0); got != 3 {
 		t.Errorf("with GOMAXPROCS=3 in the environment: %d processors, want 3", got)
 	}
 
 	os.Unsetenv("GOMAXPROCS")
-	defaultProcs()
+	Procs()
 	if got := runtime.GOMAXPROCS(0); got != 1 {
 		t.Errorf("without GOMAXPROCS in the environment: %d processors, want 1", got)
 	}

@@ -1,11 +1,11 @@
-package main
+package rtdefaults
 
 import (
 	"os"
 	"runtime"
 )
 
-// defaultProcs sets how many OS threads run Go code at once (GOMAXPROCS)
+// Procs sets how many OS threads run Go code at once (GOMAXPROCS)
 // when the environment leaves it to us: one, like the C original's single
 // event loop. System calls still run on threads of their own, so a relay
 // blocked in the kernel does not stop the others; what one processor
@@ -26,7 +26,7 @@ import (
 // processor serves the ready tunnels one after the other where two spread
 // them over both cores). A deployment that wants more processors sets
 // GOMAXPROCS in the environment, which is then used as given.
-func defaultProcs() {
+func Procs() {
 	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
 		runtime.GOMAXPROCS(1)
 	}

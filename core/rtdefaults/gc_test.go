@@ -1,4 +1,4 @@
-package main
+package rtdefaults
 
 import (
 	"os"
@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-func TestDefaultGC(t *testing.T) {
+func TestGC(t *testing.T) {
 	prev := debug.SetGCPercent(100)
 	t.Cleanup(func() { debug.SetGCPercent(prev) })
 	for _, tc := range []struct {
@@ -14,7 +14,7 @@ func TestDefaultGC(t *testing.T) {
 		env  map[string]string
 		want int
 	}{
-		{"nothing set", nil, defaultGCPercent},
+		{"nothing set", nil, GCPercent},
 		{"GOGC set", map[string]string{"GOGC": "200"}, 100},
 		{"GOMEMLIMIT set", map[string]string{"GOMEMLIMIT": "64MiB"}, 100},
 	} {
@@ -27,9 +27,9 @@ func TestDefaultGC(t *testing.T) {
 				t.Setenv(k, v)
 			}
 			debug.SetGCPercent(100)
-			defaultGC()
+			GC()
 			if got := debug.SetGCPercent(100); got != tc.want {
-				t.Errorf("GOGC after defaultGC: %d, want %d", got, tc.want)
+				t.Errorf("GOGC after GC: %d, want %d", got, tc.want)
 			}
 		})
 	}
