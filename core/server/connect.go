@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"syscall"
 	"time"
 
 	"github.com/neosocksd-go/neosocksd/core/addr"
@@ -241,14 +240,7 @@ func socks5Reply(err error) socks5.Reply {
 	case dial.ProxyRefused:
 		return socks5.ConnectionRefused
 	case dial.Connect, dial.System:
-		switch de.Errno {
-		case syscall.ENETUNREACH:
-			return socks5.NetworkUnreachable
-		case syscall.EHOSTUNREACH:
-			return socks5.HostUnreachable
-		case syscall.ECONNREFUSED:
-			return socks5.ConnectionRefused
-		}
+		return socks5.ConnectReply(de.Errno)
 	}
 	return socks5.GeneralFailure
 }

@@ -10,6 +10,7 @@ package socks5
 import (
 	"errors"
 	"net/netip"
+	"syscall"
 
 	"github.com/neosocksd-go/neosocksd/core/addr"
 )
@@ -119,6 +120,21 @@ func (r Reply) String() string {
 		return "address type not supported"
 	}
 	return "unknown reply"
+}
+
+// ConnectReply is the reply to a CONNECT whose connect(2) failed with
+// errno: the three errors the protocol names a code for, and a general
+// failure for the rest.
+func ConnectReply(errno syscall.Errno) Reply {
+	switch errno {
+	case syscall.ENETUNREACH:
+		return NetworkUnreachable
+	case syscall.EHOSTUNREACH:
+		return HostUnreachable
+	case syscall.ECONNREFUSED:
+		return ConnectionRefused
+	}
+	return GeneralFailure
 }
 
 // Parse errors.

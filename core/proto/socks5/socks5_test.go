@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/neosocksd-go/neosocksd/core/addr"
@@ -338,4 +339,18 @@ func FuzzClientReplies(f *testing.F) {
 		prototest.CheckNeed(t, b, ErrShort, func(b []byte) (int, error) { _, n, err := ParseMethodReply(b); return n, err })
 		prototest.CheckNeed(t, b, ErrShort, func(b []byte) (int, error) { _, n, err := ParseAuthReply(b); return n, err })
 	})
+}
+
+func TestConnectReply(t *testing.T) {
+	for errno, want := range map[syscall.Errno]Reply{
+		syscall.ENETUNREACH:  NetworkUnreachable,
+		syscall.EHOSTUNREACH: HostUnreachable,
+		syscall.ECONNREFUSED: ConnectionRefused,
+		syscall.ETIMEDOUT:    GeneralFailure,
+		syscall.EACCES:       GeneralFailure,
+	} {
+		if got := ConnectReply(errno); got != want {
+			t.Errorf("ConnectReply(%v) = %v, want %v", errno, got, want)
+		}
+	}
 }

@@ -349,15 +349,7 @@ func socks5Reply(err error) socks5.Reply {
 	case err == errNotLoopback:
 		return socks5.NotAllowed
 	case errors.As(err, &errno):
-		switch errno {
-		case unix.ECONNREFUSED:
-			return socks5.ConnectionRefused
-		case unix.ENETUNREACH:
-			return socks5.NetworkUnreachable
-		case unix.EHOSTUNREACH:
-			return socks5.HostUnreachable
-		}
-		return socks5.GeneralFailure
+		return socks5.ConnectReply(errno)
 	case errors.As(err, new(*lookupError)):
 		return socks5.HostUnreachable
 	}
