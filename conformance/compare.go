@@ -197,17 +197,11 @@ func ReadStream(rd io.Reader) ([]Request, error) {
 func parseRequestLine(line string) (Request, error) {
 	var r Request
 	word, rest, _ := strings.Cut(line, " ")
-	switch word {
-	case "resolve":
-		r.Callback = route.Resolve
-	case "route":
-		r.Callback = route.Route
-	case "route6":
-		r.Callback = route.Route6
-	default:
-		rest = line
-		r.Callback = 255
+	cb, named := route.ParseCallback(word)
+	if !named {
+		rest, cb = line, 255
 	}
+	r.Callback = cb
 	s, rest, err := unquotePrefix(strings.TrimSpace(rest))
 	if err != nil {
 		return r, err

@@ -41,14 +41,9 @@ func (c *checker) test(t *testDecl, pos lexer.Position) {
 		if cs.Addr, ok = c.str(k.Addr); !ok {
 			continue
 		}
-		switch k.Callback {
-		case "resolve":
-			cs.Callback = route.Resolve
-		case "route":
-			cs.Callback = route.Route
-		case "route6":
-			cs.Callback = route.Route6
-		default:
+		if cb, named := route.ParseCallback(k.Callback); named {
+			cs.Callback = cb
+		} else {
 			cs.Callback = route.Resolve
 			if h, _, err := addr.Split(cs.Addr); err == nil {
 				if _, is4 := addr.ParseIPv4(h); is4 {

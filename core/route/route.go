@@ -39,6 +39,17 @@ func (c Callback) String() string {
 	return "invalid"
 }
 
+// ParseCallback returns the callback String names name, and whether
+// there is one.
+func ParseCallback(name string) (Callback, bool) {
+	for _, c := range []Callback{Resolve, Route, Route6} {
+		if c.String() == name {
+			return c, true
+		}
+	}
+	return 0, false
+}
+
 // CallbackFor returns the callback that serves a target of kind k.
 func CallbackFor(k addr.Kind) Callback {
 	switch k {

@@ -60,3 +60,16 @@ func TestStaticComparable(t *testing.T) {
 		t.Fatalf("%v %v", d, err)
 	}
 }
+
+func TestParseCallback(t *testing.T) {
+	for _, c := range []Callback{Resolve, Route, Route6} {
+		if got, ok := ParseCallback(c.String()); !ok || got != c {
+			t.Errorf("ParseCallback(%q) = %v, %v", c.String(), got, ok)
+		}
+	}
+	for _, name := range []string{"", "invalid", "Resolve", "route4"} {
+		if _, ok := ParseCallback(name); ok {
+			t.Errorf("ParseCallback(%q) named a callback", name)
+		}
+	}
+}
