@@ -134,11 +134,11 @@ func (e *Engine) Route(ctx context.Context, req *route.Request) (route.Decision,
 // cmd/nsbench/EXPERIMENTS.md (the Lua path, per-request coroutine
 // set-up).
 func (v *vm) startRequest(c *routeCall) {
-	rs, ok := v.L.G.Global.RawGetString("ruleset").(*lua.LTable)
+	global := v.L.G.Global.RawGetString("ruleset")
+	rs, ok := global.(*lua.LTable)
 	if !ok {
 		name := c.req.Callback.String()
-		typ := v.L.G.Global.RawGetString("ruleset").Type()
-		msg := fmt.Sprintf("ruleset.%s: attempt to index a %s value (global 'ruleset')", name, typ)
+		msg := fmt.Sprintf("ruleset.%s: attempt to index a %s value (global 'ruleset')", name, global.Type())
 		v.e.log.Warn(msg)
 		c.err = fmt.Errorf("%s", msg)
 		c.answer(errDecision(msg))
