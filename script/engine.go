@@ -102,7 +102,7 @@ type Engine struct {
 	quit  chan struct{}
 	done  chan struct{}
 	once  sync.Once
-	wg    sync.WaitGroup        // watchdog and helper goroutines, op workers
+	wg    sync.WaitGroup        // watchdog and helper goroutines
 	ops   *workers.Pool[func()] // runs await work on reused goroutines (workers.go)
 
 	// watchdog state, shared with the owner
