@@ -50,8 +50,8 @@ type loop struct {
 	ends    []*end // by descriptor
 	gen     uint32 // the last registration's generation
 	events  []unix.EpollEvent
-	hsFree  []*hsBuf
-	bufFree []*relayBuf
+	hsFree  freeList[hsBuf]
+	bufFree freeList[relayBuf]
 
 	epoch   time.Time
 	timeout int64 // half-open limit, in nanoseconds since epoch
@@ -455,36 +455,36 @@ func (l *loop) close(t *tunnel) {
 	t.state = stClosed
 }
 
-func (l *loop) getHS() *hsBuf {
-	if n := len(l.hsFree); n > 0 {
-		b := l.hsFree[n-1]
-		l.hsFree = l.hsFree[:n-1]
-		return b
+// freeList keeps up to maxFree values for reuse; the loop owns it, so it
+// needs no lock (a sync.Pool would pay for one and drop values at every
+// collection).
+type freeList[T any] []*T
+
+func (f *freeList[T]) get() *T {
+	if n := len(*f); n > 0 {
+		x := (*f)[n-1]
+		*f = (*f)[:n-1]
+		return x
 	}
-	return new(hsBuf)
+	return new(T)
 }
 
-func (l *loop) putHS(t *tunnel) {
-	if t.hs != nil && len(l.hsFree) < maxFree {
-		l.hsFree = append(l.hsFree, t.hs)
+func (f *freeList[T]) put(x *T) {
+	if x != nil && len(*f) < maxFree {
+		*f = append(*f, x)
 	}
+}
+
+func (l *loop) getHS() *hsBuf { return l.hsFree.get() }
+
+func (l *loop) putHS(t *tunnel) {
+	l.hsFree.put(t.hs)
 	t.hs, t.hsLen = nil, 0
 }
 
-func (l *loop) getBuf() *relayBuf {
-	if n := len(l.bufFree); n > 0 {
-		b := l.bufFree[n-1]
-		l.bufFree = l.bufFree[:n-1]
-		return b
-	}
-	return new(relayBuf)
-}
+func (l *loop) getBuf() *relayBuf { return l.bufFree.get() }
 
-func (l *loop) putBuf(b *relayBuf) {
-	if b != nil && len(l.bufFree) < maxFree {
-		l.bufFree = append(l.bufFree, b)
-	}
-}
+func (l *loop) putBuf(b *relayBuf) { l.bufFree.put(b) }
 
 func (l *loop) pushHalfOpen(t *tunnel) {
 	t.prev, t.next = l.tail, nil
