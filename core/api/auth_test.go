@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	nhttp "github.com/neosocksd-go/neosocksd/core/proto/http"
 	"github.com/neosocksd-go/neosocksd/core/proto/rpc"
 )
 
@@ -176,5 +177,24 @@ func TestReadToken(t *testing.T) {
 	}
 	if _, err := ReadToken(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatal(err)
+	}
+}
+
+// TestLongestTokenAsBasicPassword: the longest token a file may hold is
+// accepted as the password of Basic credentials whose user name is as
+// long, as it is as a Bearer token.
+func TestLongestTokenAsBasicPassword(t *testing.T) {
+	token := strings.Repeat("t", maxTokenLen)
+	s := &Server{Token: token}
+	s.init()
+	for _, v := range []string{
+		"Bearer " + token,
+		string(nhttp.AppendBasic(nil, strings.Repeat("u", maxTokenLen), token)),
+	} {
+		r := &request{}
+		r.Header = append(r.Header, nhttp.Header{Name: "Authorization", Value: v})
+		if !s.authorized(r) {
+			t.Errorf("%.20s... refused", v)
+		}
 	}
 }
