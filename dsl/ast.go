@@ -1,6 +1,8 @@
 package dsl
 
 import (
+	"sync"
+
 	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
 )
@@ -265,8 +267,13 @@ var nrtLexer = lexer.MustSimple([]lexer.SimpleRule{
 	{Name: "Word", Pattern: `[A-Za-z0-9_.:\[\]/\-\x{80}-\x{10FFFF}]+`},
 })
 
-var parser = participle.MustBuild[file](
-	participle.Lexer(nrtLexer),
-	participle.Elide("Comment", "Whitespace"),
-	participle.UseLookahead(4),
-)
+// parser is built on first use: building it takes about a megabyte and
+// 7 500 allocations, which a daemon that never loads a route table should
+// not keep resident from its start.
+var parser = sync.OnceValue(func() *participle.Parser[file] {
+	return participle.MustBuild[file](
+		participle.Lexer(nrtLexer),
+		participle.Elide("Comment", "Whitespace"),
+		participle.UseLookahead(4),
+	)
+})

@@ -99,7 +99,7 @@ func (c *checker) load(name string, src []byte, from lexer.Position) {
 	}
 	c.files[key] = true
 	c.d.src[name] = src
-	f, err := parser.ParseBytes(name, src)
+	f, err := parser().ParseBytes(name, src)
 	if err != nil {
 		x := parseDiag(err, src)
 		if x.Pos.Filename == "" {

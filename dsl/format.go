@@ -12,7 +12,7 @@ import (
 // follows them, end-of-line comments after their node), runs of blank
 // lines folded into one. Formatting the output again changes nothing.
 func Format(filename string, src []byte) ([]byte, error) {
-	f, err := parser.ParseBytes(filename, src)
+	f, err := parser().ParseBytes(filename, src)
 	if err != nil {
 		d := &Diagnostics{src: map[string][]byte{filename: src}}
 		x := parseDiag(err, src)

@@ -24,7 +24,7 @@ func TestGrammarTakesRegisteredKinds(t *testing.T) {
 		}
 	}
 	parses := func(src string) (*file, bool) {
-		f, err := parser.ParseString("k.nrt", src)
+		f, err := parser().ParseString("k.nrt", src)
 		return f, err == nil
 	}
 	for _, w := range kindWords() {
@@ -48,7 +48,7 @@ func TestGrammarTakesRegisteredKinds(t *testing.T) {
 // registered string matcher kind.
 func TestSetKindsParse(t *testing.T) {
 	parses := func(src string) (*file, bool) {
-		f, err := parser.ParseString("k.nrt", src)
+		f, err := parser().ParseString("k.nrt", src)
 		return f, err == nil
 	}
 	for k := SetKind(0); k < nSetKind; k++ {

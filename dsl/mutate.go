@@ -32,7 +32,7 @@ type Mutant struct {
 // not a network): callers check each one and skip those the checker
 // rejects. The order is the order of the source, so it is stable.
 func Mutants(filename string, src []byte) ([]Mutant, error) {
-	f, err := parser.ParseBytes(filename, src)
+	f, err := parser().ParseBytes(filename, src)
 	if err != nil {
 		return nil, fmt.Errorf("mutate %s: %w", filename, grammarError{err})
 	}
