@@ -99,6 +99,7 @@ type Dialer struct {
 	log      *slog.Logger
 	network  string // "ip", "ip4" or "ip6" for lookups
 	resolver *net.Resolver
+	hosts    *hostsCache // nil: every name goes to resolver
 	nd       net.Dialer
 
 	// warned records which socket options already logged a warning, so a
@@ -150,6 +151,11 @@ func New(o Options) *Dialer {
 		} else {
 			d.resolver = newResolver(servers)
 		}
+	}
+	if d.resolver == net.DefaultResolver {
+		// A resolver built for --nameserver is left alone: Go reads the
+		// hosts file for it too, but that is its business.
+		d.hosts = systemHosts
 	}
 	if o.TCPKeepAlive {
 		// SO_KEEPALIVE only; the probe timings stay the kernel's.

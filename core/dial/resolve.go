@@ -61,9 +61,12 @@ func newResolver(servers []netip.AddrPort) *net.Resolver {
 
 // Resolve resolves host with the -4/-6 preference and returns the first
 // address the resolver answers with. IP literals (dotted quad, IPv6 with or
-// without brackets) resolve to themselves without a query. Every query is
-// counted in DNSQuery, every answer in DNSSuccess. Errors are *Error of
-// kind Resolve, Cancelled or Timeout.
+// without brackets) resolve to themselves without a query. Names the
+// system hosts file answers are answered from a cached copy of it, with
+// the address Go's resolver would give, without calling it (see
+// hostsCache); with --nameserver every name goes to the resolver. Every
+// query, the hosts file's included, is counted in DNSQuery, every answer
+// in DNSSuccess. Errors are *Error of kind Resolve, Cancelled or Timeout.
 func (d *Dialer) Resolve(ctx context.Context, host string) (netip.Addr, error) {
 	if ip, ok := parseLiteral(host); ok {
 		return ip, nil
@@ -81,13 +84,22 @@ func parseLiteral(host string) (netip.Addr, bool) {
 	return addr.ParseIPv6(host)
 }
 
-// lookup sends one query for name.
+// lookup resolves name: from the system hosts file where Go's resolver
+// would answer from it (see hostsCache), otherwise through the resolver.
+// Either way it is one query to the counters, and one success if
+// answered.
 func (d *Dialer) lookup(ctx context.Context, name string) (netip.Addr, error) {
 	if name == "" {
 		return netip.Addr{}, &Error{Kind: Resolve, Err: errors.New("empty host name")}
 	}
 	if st := d.stats; st != nil {
 		st.DNSQuery.Add(1)
+	}
+	if ip, ok := d.hosts.lookup(name, d.network); ok {
+		if st := d.stats; st != nil {
+			st.DNSSuccess.Add(1)
+		}
+		return ip, nil
 	}
 	ips, err := d.resolver.LookupNetIP(ctx, d.network, name)
 	if err != nil {
