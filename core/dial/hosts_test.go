@@ -367,27 +367,6 @@ func compareWithResolver(t *testing.T, names []string, look func(name, network s
 	return answered
 }
 
-// TestHostsOracle compares the system hosts cache with Go's resolver for
-// every name of the machine's hosts file (and variants and names it does
-// not have) and each network: wherever the cache answers, the resolver's
-// first answer must be the same. Where the system's configuration lets
-// the cache answer at all, it must answer localhost.
-func TestHostsOracle(t *testing.T) {
-	c := newHostsCache(etcHosts, etcNSSwitch, etcResolvConf)
-	names := oracleNames(t, etcHosts)
-	answered := compareWithResolver(t, names, c.lookup)
-	s := c.current()
-	t.Logf("%d names, %d answers; the order is files first: %v", len(names), answered, s.filesFirst)
-	if s.filesFirst && s.table.Len() > 0 && answered == 0 {
-		t.Error("files first, but no name of the hosts file was answered")
-	}
-	if _, ok := c.lookup("localhost", "ip4"); s.filesFirst && !ok {
-		if _, inFile := s.table.plain["localhost"]; inFile {
-			t.Error("localhost is in the hosts file but was not answered")
-		}
-	}
-}
-
 // FuzzParseHosts: any file parses, and whatever a name of it answers is
 // one of the addresses given for it (less its zone, in 4-byte form for
 // IPv4).
