@@ -2,11 +2,14 @@ package dial
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -193,6 +196,39 @@ func TestHostsReload(t *testing.T) {
 	}
 	*now += int64(hostsRecheck)
 	wantAnswer(t, c, "reload.test", "")
+}
+
+// TestHostsConcurrentRefresh: lookups from many goroutines while the
+// file is re-checked and re-read (for the race detector): every answer is
+// one of the file's two versions.
+func TestHostsConcurrentRefresh(t *testing.T) {
+	if !goEnvFilesFirst() {
+		t.Skip("the environment sends Go's resolver elsewhere")
+	}
+	c, _, dir := writeFiles(t, "127.0.0.1 race.test\n", "hosts: files\n", "")
+	var now atomic.Int64
+	c.clock = now.Load
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 2000 {
+				if ip, ok := c.lookup("race.test", "ip"); ok && ip.String() != "127.0.0.1" && ip.String() != "127.0.0.2" {
+					t.Errorf("answered %v", ip)
+					return
+				}
+			}
+		}()
+	}
+	for i := range 20 {
+		text := fmt.Sprintf("127.0.0.%d race.test\n", 1+i%2)
+		if err := os.WriteFile(filepath.Join(dir, "hosts"), []byte(text+strings.Repeat("#\n", i)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		now.Add(int64(hostsRecheck))
+	}
+	wg.Wait()
 }
 
 func TestNSSwitchFilesFirst(t *testing.T) {

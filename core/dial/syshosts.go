@@ -152,7 +152,9 @@ func statID(path string) fileID {
 
 // goEnvFilesFirst reports whether the build and the environment leave
 // Go's resolver to choose its order from the files (see hostsCache).
-// Go reads them once; so does this.
+// Go reads them once; so does this. A netdns default set by a
+// //go:debug directive or a godebug line of go.mod is not seen here: the
+// daemon's main package and module have none.
 var goEnvFilesFirst = sync.OnceValue(func() bool {
 	if runtime.GOOS != "linux" || netcgoTag {
 		return false
