@@ -19,7 +19,9 @@
 // (RawSyscall: no hand-off of the processor is possible, and none is
 // needed for a call that cannot block); Config.RuntimeSyscalls makes them
 // through the scheduler's entersyscall/exitsyscall instead, to price that.
-// Only epoll_wait, the one call that blocks, always goes through it.
+// Only epoll_wait, the one call that blocks, always goes through it. The
+// wrappers of these calls and the buffers' free lists are core/rawsock's,
+// shared with the daemon's event loop (core/server).
 //
 // Half-open connections (from accept until the reply) expire after
 // Config.Timeout. All have the same timeout, so a FIFO list in arrival

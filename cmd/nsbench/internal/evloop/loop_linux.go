@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/neosocksd-go/neosocksd/cmd/nsbench/internal/loopback"
+	"github.com/neosocksd-go/neosocksd/core/rawsock"
 )
 
 const (
@@ -41,7 +42,7 @@ type (
 // loop is the event loop's state. Every field but those under mu (and
 // stopping) is touched only by the loop's goroutine.
 type loop struct {
-	sys     sys
+	sys     rawsock.Sys
 	epfd    int
 	wakefd  int // eventfd: the resolvers' answers and Serve's stop
 	lfds    [2]int
@@ -50,8 +51,10 @@ type loop struct {
 	ends    []*end // by descriptor
 	gen     uint32 // the last registration's generation
 	events  []unix.EpollEvent
-	hsFree  freeList[hsBuf]
-	bufFree freeList[relayBuf]
+	hsFree  rawsock.FreeList[hsBuf]
+	bufFree rawsock.FreeList[relayBuf]
+	small   [64]byte // a handshake answer or failure reply
+	wakeBuf [8]byte  // the eventfd's counter
 
 	epoch   time.Time
 	timeout int64 // half-open limit, in nanoseconds since epoch
@@ -113,7 +116,7 @@ func Serve(ctx context.Context, c Config) error {
 	if c.Ready != nil {
 		var addrs []netip.AddrPort
 		for i := range l.nlisten {
-			ap, err := l.sys.localAddr(l.lfds[i])
+			ap, err := l.sys.LocalAddr(l.lfds[i])
 			if err != nil {
 				return fmt.Errorf("evloop: listener address: %w", err)
 			}
@@ -129,7 +132,9 @@ func Serve(ctx context.Context, c Config) error {
 
 func newLoop(c Config) (*loop, error) {
 	l := &loop{
-		sys:     sys{runtime: c.RuntimeSyscalls, scratch: new(scratch)},
+		sys:     rawsock.New(c.RuntimeSyscalls),
+		hsFree:  rawsock.FreeList[hsBuf]{Max: maxFree},
+		bufFree: rawsock.FreeList[relayBuf]{Max: maxFree},
 		epfd:    -1,
 		wakefd:  -1,
 		lfds:    [2]int{-1, -1},
@@ -159,7 +164,7 @@ func newLoop(c Config) (*loop, error) {
 		l.closeAll()
 		return nil, fmt.Errorf("evloop: eventfd: %w", err)
 	}
-	if err := l.sys.epollAdd(l.epfd, l.wakefd, 0); err != nil {
+	if err := l.sys.EpollAdd(l.epfd, l.wakefd, 0); err != nil {
 		l.closeAll()
 		return nil, fmt.Errorf("evloop: register eventfd: %w", err)
 	}
@@ -172,7 +177,7 @@ func newLoop(c Config) (*loop, error) {
 		}
 		fd, err := listen(ln.ap)
 		if err == nil {
-			err = l.sys.epollAdd(l.epfd, fd, 0)
+			err = l.sys.EpollAdd(l.epfd, fd, 0)
 		}
 		if err != nil {
 			l.closeAll()
@@ -193,9 +198,7 @@ func listen(ap netip.AddrPort) (int, error) {
 	if err := loopback.Check(ap.String()); err != nil {
 		return -1, err
 	}
-	var sa sockaddr
-	family, _ := sa.set(ap)
-	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(rawsock.Family(ap), unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return -1, err
 	}
@@ -291,7 +294,7 @@ func (l *loop) runParked() error {
 	}
 	var armed int64 // the read deadline set on f, on the loop's clock; 0: none
 	for !l.stopping.Load() {
-		n, err := l.sys.epollPoll(l.epfd, l.events)
+		n, err := l.sys.EpollPoll(l.epfd, l.events)
 		if err != nil && err != unix.EINTR {
 			return fmt.Errorf("evloop: epoll_wait: %w", err)
 		}
@@ -303,7 +306,7 @@ func (l *loop) runParked() error {
 				f.SetReadDeadline(l.epoch.Add(time.Duration(armed)))
 			}
 			err := rc.Read(func(uintptr) bool {
-				n, _ = l.sys.epollPoll(l.epfd, l.events)
+				n, _ = l.sys.EpollPoll(l.epfd, l.events)
 				return n > 0 || l.stopping.Load()
 			})
 			if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -364,7 +367,7 @@ func (l *loop) accept(lfd int) {
 		}
 	}
 	for {
-		fd, err := l.sys.accept(lfd)
+		fd, err := l.sys.Accept(lfd)
 		if err != nil {
 			return
 		}
@@ -374,7 +377,7 @@ func (l *loop) accept(lfd int) {
 			t.proto = protoHTTP
 		}
 		if err := l.register(&t.client, t, fd); err != nil {
-			l.sys.close(fd)
+			l.sys.Close(fd)
 			continue
 		}
 		l.pushHalfOpen(t)
@@ -389,7 +392,7 @@ func (l *loop) register(e *end, t *tunnel, fd int) error {
 		l.ends = append(l.ends, make([]*end, fd+1-len(l.ends)+64)...)
 	}
 	l.ends[fd] = e
-	if err := l.sys.epollAdd(l.epfd, fd, l.gen); err != nil {
+	if err := l.sys.EpollAdd(l.epfd, fd, l.gen); err != nil {
 		l.ends[fd] = nil
 		e.fd = -1
 		return err
@@ -443,7 +446,7 @@ func (l *loop) close(t *tunnel) {
 	for _, e := range []*end{&t.client, &t.up} {
 		if e.fd >= 0 {
 			l.ends[e.fd] = nil
-			l.sys.close(e.fd)
+			l.sys.Close(e.fd)
 			e.fd = -1
 		}
 	}
@@ -455,36 +458,16 @@ func (l *loop) close(t *tunnel) {
 	t.state = stClosed
 }
 
-// freeList keeps up to maxFree values for reuse; the loop owns it, so it
-// needs no lock (a sync.Pool would pay for one and drop values at every
-// collection).
-type freeList[T any] []*T
-
-func (f *freeList[T]) get() *T {
-	if n := len(*f); n > 0 {
-		x := (*f)[n-1]
-		*f = (*f)[:n-1]
-		return x
-	}
-	return new(T)
-}
-
-func (f *freeList[T]) put(x *T) {
-	if x != nil && len(*f) < maxFree {
-		*f = append(*f, x)
-	}
-}
-
-func (l *loop) getHS() *hsBuf { return l.hsFree.get() }
+func (l *loop) getHS() *hsBuf { return l.hsFree.Get() }
 
 func (l *loop) putHS(t *tunnel) {
-	l.hsFree.put(t.hs)
+	l.hsFree.Put(t.hs)
 	t.hs, t.hsLen = nil, 0
 }
 
-func (l *loop) getBuf() *relayBuf { return l.bufFree.get() }
+func (l *loop) getBuf() *relayBuf { return l.bufFree.Get() }
 
-func (l *loop) putBuf(b *relayBuf) { l.bufFree.put(b) }
+func (l *loop) putBuf(b *relayBuf) { l.bufFree.Put(b) }
 
 func (l *loop) pushHalfOpen(t *tunnel) {
 	t.prev, t.next = l.tail, nil

@@ -58,7 +58,7 @@ func (l *loop) resolver() {
 // has resolved. A tunnel that expired meanwhile is closed and skipped.
 func (l *loop) takeAnswers() {
 	for {
-		if _, err := l.sys.read(l.wakefd, l.sys.scratch.wakeBuf[:]); err != nil {
+		if _, err := l.sys.Read(l.wakefd, l.wakeBuf[:]); err != nil {
 			break
 		}
 	}

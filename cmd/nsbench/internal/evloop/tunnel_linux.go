@@ -84,7 +84,7 @@ func (l *loop) handshake(t *tunnel) {
 		if len(space) == 0 {
 			break // the parser reports the head as too large
 		}
-		n, err := l.sys.read(c.fd, space)
+		n, err := l.sys.Read(c.fd, space)
 		if err == unix.EAGAIN {
 			c.readable = false
 			break
@@ -166,7 +166,7 @@ func (l *loop) socks5Greeting(t *tunnel, b []byte) bool {
 		l.replyAndClose(t, socks5.AppendMethodReply(nil, socks5.NoAcceptable))
 		return false
 	}
-	if !l.writeAll(t, socks5.AppendMethodReply(l.sys.scratch.small[:0], socks5.NoAuth)) {
+	if !l.writeAll(t, socks5.AppendMethodReply(l.small[:0], socks5.NoAuth)) {
 		return false
 	}
 	t.greeted = true
@@ -260,13 +260,13 @@ func (l *loop) connect(t *tunnel, ap netip.AddrPort) {
 		l.fail(t, errNotLoopback)
 		return
 	}
-	fd, err := l.sys.dial(ap)
+	fd, err := l.sys.Dial(ap)
 	if err != nil {
 		l.fail(t, err)
 		return
 	}
 	if err := l.register(&t.up, t, fd); err != nil {
-		l.sys.close(fd)
+		l.sys.Close(fd)
 		l.fail(t, err)
 		return
 	}
@@ -277,7 +277,7 @@ func (l *loop) connect(t *tunnel, ap netip.AddrPort) {
 // first bytes towards the client, any bytes the client sent after its
 // request as the first towards the target, and the relay starts.
 func (l *loop) connected(t *tunnel) {
-	if err := l.sys.soError(t.up.fd); err != nil {
+	if err := l.sys.SoError(t.up.fd); err != nil {
 		l.fail(t, err)
 		return
 	}
@@ -285,7 +285,7 @@ func (l *loop) connected(t *tunnel) {
 	var n int
 	switch t.proto {
 	case protoSOCKS5:
-		bound, err := l.sys.localAddr(t.up.fd)
+		bound, err := l.sys.LocalAddr(t.up.fd)
 		if err != nil {
 			l.fail(t, err)
 			return
@@ -319,9 +319,9 @@ func (l *loop) fail(t *tunnel, err error) {
 			l.close(t)
 			return
 		}
-		l.replyAndClose(t, socks5.AppendReply(l.sys.scratch.small[:0], socks5Reply(err), addr.Addr{}))
+		l.replyAndClose(t, socks5.AppendReply(l.small[:0], socks5Reply(err), addr.Addr{}))
 	case protoSOCKS4:
-		l.replyAndClose(t, socks4.AppendReply(l.sys.scratch.small[:0], socks4.Rejected))
+		l.replyAndClose(t, socks4.AppendReply(l.small[:0], socks4.Rejected))
 	case protoHTTP:
 		code := 502
 		switch err {
@@ -366,7 +366,7 @@ func (l *loop) httpErrorAndClose(t *tunnel, code int) {
 // once, and closes the connection.
 func (l *loop) replyAndClose(t *tunnel, b []byte) {
 	if t.client.fd >= 0 {
-		_, _ = l.sys.write(t.client.fd, b)
+		_, _ = l.sys.Write(t.client.fd, b)
 	}
 	l.close(t)
 }
@@ -374,7 +374,7 @@ func (l *loop) replyAndClose(t *tunnel, b []byte) {
 // writeAll writes a handshake answer whole; a client whose send buffer
 // cannot take a few bytes right after it sent its own is dropped.
 func (l *loop) writeAll(t *tunnel, b []byte) bool {
-	n, err := l.sys.write(t.client.fd, b)
+	n, err := l.sys.Write(t.client.fd, b)
 	if err != nil || n < len(b) {
 		l.close(t)
 		return false
@@ -410,7 +410,7 @@ func (l *loop) pump(t *tunnel, d int) bool {
 			if !dst.writable {
 				return true
 			}
-			n, err := l.sys.write(dst.fd, p.buf[p.off:p.end])
+			n, err := l.sys.Write(dst.fd, p.buf[p.off:p.end])
 			if err == unix.EAGAIN {
 				dst.writable = false
 				return true
@@ -429,7 +429,7 @@ func (l *loop) pump(t *tunnel, d int) bool {
 		if src.eof {
 			if !dst.shut {
 				dst.shut = true
-				if err := l.sys.shutdownWrite(dst.fd); err != nil && err != unix.ENOTCONN {
+				if err := l.sys.ShutdownWrite(dst.fd); err != nil && err != unix.ENOTCONN {
 					return false
 				}
 			}
@@ -439,7 +439,7 @@ func (l *loop) pump(t *tunnel, d int) bool {
 			return true
 		}
 		buf := l.getBuf()
-		n, err := l.sys.read(src.fd, buf[:])
+		n, err := l.sys.Read(src.fd, buf[:])
 		if err == unix.EAGAIN {
 			src.readable = false
 			l.putBuf(buf)
