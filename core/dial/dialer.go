@@ -93,14 +93,17 @@ type Dialer struct {
 	nodelay  bool
 	netdev   string
 	fastOpen bool
-	sndbuf   int
-	rcvbuf   int
-	stats    *stats.Counters
-	log      *slog.Logger
-	network  string // "ip", "ip4" or "ip6" for lookups
-	resolver *net.Resolver
-	hosts    *hostsCache // nil: every name goes to resolver
-	nd       net.Dialer
+	// keepAlive is TCPKeepAlive (net sets it on Dial's sockets; see
+	// SetSocketOptions for other sockets).
+	keepAlive bool
+	sndbuf    int
+	rcvbuf    int
+	stats     *stats.Counters
+	log       *slog.Logger
+	network   string // "ip", "ip4" or "ip6" for lookups
+	resolver  *net.Resolver
+	hosts     *hostsCache // nil: every name goes to resolver
+	nd        net.Dialer
 
 	// warned records which socket options already logged a warning, so a
 	// persistent failure does not log once per connection.
@@ -120,17 +123,18 @@ const ifNameMax = 15
 // New builds a Dialer from o.
 func New(o Options) *Dialer {
 	d := &Dialer{
-		base:     o.Proxies,
-		block:    o.Block,
-		nodelay:  o.TCPNoDelay,
-		netdev:   o.Netdev,
-		fastOpen: o.FastOpenConnect,
-		sndbuf:   o.SndBuf,
-		rcvbuf:   o.RcvBuf,
-		stats:    o.Stats,
-		log:      o.Logger,
-		network:  "ip",
-		resolver: net.DefaultResolver,
+		base:      o.Proxies,
+		block:     o.Block,
+		nodelay:   o.TCPNoDelay,
+		netdev:    o.Netdev,
+		fastOpen:  o.FastOpenConnect,
+		keepAlive: o.TCPKeepAlive,
+		sndbuf:    o.SndBuf,
+		rcvbuf:    o.RcvBuf,
+		stats:     o.Stats,
+		log:       o.Logger,
+		network:   "ip",
+		resolver:  net.DefaultResolver,
 	}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
@@ -171,21 +175,45 @@ func New(o Options) *Dialer {
 
 // control sets the socket options that must precede connect(2).
 func (d *Dialer) control(_, _ string, rc syscall.RawConn) error {
-	return rc.Control(func(fd uintptr) {
-		s := int(fd)
-		if d.netdev != "" {
-			d.warn(warnNetdev, bindToDevice(s, d.netdev), "SO_BINDTODEVICE", d.netdev)
+	return rc.Control(func(fd uintptr) { d.SetSocketOptions(int(fd), false) })
+}
+
+// Direct reports whether the dialer connects to targets itself, with no
+// -x chain before them: what an event loop that connects without
+// blocking can do in its place (see SetSocketOptions, DialTarget and
+// ConnectFailed).
+func (d *Dialer) Direct() bool { return len(d.base) == 0 }
+
+// SetSocketOptions sets the outbound socket options of the configuration
+// on fd, a TCP socket not yet connected: --netdev, the buffer sizes and
+// TCP_FASTOPEN_CONNECT, and, when raw is set (a socket opened with
+// socket(2) rather than by net, which turns TCP_NODELAY on and sets
+// keep-alive itself), TCP_NODELAY and SO_KEEPALIVE where the
+// configuration departs from the kernel's defaults (both off). Failures
+// are logged as Dial logs them and do not stop the dial. Dial's own
+// sockets and an event loop's use this one method, so that they cannot
+// drift apart.
+func (d *Dialer) SetSocketOptions(fd int, raw bool) {
+	if raw {
+		if d.nodelay {
+			_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1) // only latency at stake
 		}
-		if d.sndbuf > 0 {
-			d.warn(warnSndBuf, unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_SNDBUF, d.sndbuf), "SO_SNDBUF", strconv.Itoa(d.sndbuf))
+		if d.keepAlive {
+			_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1) // as net ignores its failure
 		}
-		if d.rcvbuf > 0 {
-			d.warn(warnRcvBuf, unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_RCVBUF, d.rcvbuf), "SO_RCVBUF", strconv.Itoa(d.rcvbuf))
-		}
-		if d.fastOpen {
-			d.warn(warnFastOpen, fastOpenConnect(s), "TCP_FASTOPEN_CONNECT", "1")
-		}
-	})
+	}
+	if d.netdev != "" {
+		d.warn(warnNetdev, bindToDevice(fd, d.netdev), "SO_BINDTODEVICE", d.netdev)
+	}
+	if d.sndbuf > 0 {
+		d.warn(warnSndBuf, unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, d.sndbuf), "SO_SNDBUF", strconv.Itoa(d.sndbuf))
+	}
+	if d.rcvbuf > 0 {
+		d.warn(warnRcvBuf, unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, d.rcvbuf), "SO_RCVBUF", strconv.Itoa(d.rcvbuf))
+	}
+	if d.fastOpen {
+		d.warn(warnFastOpen, fastOpenConnect(fd), "TCP_FASTOPEN_CONNECT", "1")
+	}
 }
 
 // warn logs a failed socket option: the first time as a warning, later at
@@ -235,17 +263,10 @@ func (d *Dialer) Dial(ctx context.Context, target addr.Addr, hops route.Chain) (
 	if len(chain) > 0 {
 		first = chain[0].Addr
 	}
-	ip := first.IP()
-	if first.Kind() == addr.Domain {
-		var err error
-		if ip, err = d.lookup(ctx, first.Name()); err != nil {
-			return nil, err
-		}
+	ap, err := d.DialTarget(ctx, first)
+	if err != nil {
+		return nil, err
 	}
-	if !d.block.Allows(ip) {
-		return nil, &Error{Kind: Blocked, Err: fmt.Errorf("dial %s: %s address %s", first, Classify(ip), ip)}
-	}
-	ap := netip.AddrPortFrom(ip, first.Port())
 	c, err := d.nd.DialContext(ctx, "tcp", ap.String())
 	if err != nil {
 		return nil, connectError(ctx, err)
@@ -264,6 +285,35 @@ func (d *Dialer) Dial(ctx context.Context, target addr.Addr, hops route.Chain) (
 		}
 	}
 	return conn, nil
+}
+
+// DialTarget is the address Dial connects to for first, the first hop:
+// a name is resolved (the -4/-6 preference, --nameserver, the DNS
+// counters; the first answer is used) and the --block-outbound policy is
+// applied. Errors are *Error (Resolve, Cancelled, Timeout, Blocked). An
+// event loop that connects by itself (Direct) calls it, from a goroutine
+// of its own since a lookup blocks, so that it resolves and refuses
+// exactly as Dial does.
+func (d *Dialer) DialTarget(ctx context.Context, first addr.Addr) (netip.AddrPort, error) {
+	ip := first.IP()
+	if first.Kind() == addr.Domain {
+		var err error
+		if ip, err = d.lookup(ctx, first.Name()); err != nil {
+			return netip.AddrPort{}, err
+		}
+	}
+	if !d.block.Allows(ip) {
+		return netip.AddrPort{}, &Error{Kind: Blocked, Err: fmt.Errorf("dial %s: %s address %s", first, Classify(ip), ip)}
+	}
+	return netip.AddrPortFrom(ip, first.Port()), nil
+}
+
+// ConnectFailed is the error Dial returns when connect(2) to ap fails
+// with errno, for an event loop that connects by itself: the same Kind,
+// Errno and text.
+func ConnectFailed(ap netip.AddrPort, errno syscall.Errno) *Error {
+	err := &net.OpError{Op: "dial", Net: "tcp", Addr: net.TCPAddrFromAddrPort(ap), Err: os.NewSyscallError("connect", errno)}
+	return &Error{Kind: Connect, Errno: errno, Err: err}
 }
 
 // DialString is Dial for a target given as text ("host:port", see
