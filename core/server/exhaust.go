@@ -92,6 +92,16 @@ func isExhausted(err error) bool {
 // shed refuses the queued clients with the spare descriptor's slot, or
 // pauses briefly when it cannot.
 func (g *guardedListener) shed(cause error) {
+	if g.shedNow(cause) == 0 {
+		time.Sleep(exhaustedPause)
+	}
+}
+
+// shedNow refuses the queued clients with the spare descriptor's slot and
+// returns how many it refused; 0 means the caller should wait
+// exhaustedPause before accepting again (the event loop, which must not
+// sleep, arranges that itself).
+func (g *guardedListener) shedNow(cause error) int {
 	g.mu.Lock()
 	if g.spare == nil {
 		// The spare was lost to a previous exhaustion: take it back
@@ -110,8 +120,25 @@ func (g *guardedListener) shed(cause error) {
 		g.logged, g.refused = now, 0
 	}
 	g.mu.Unlock()
-	if n == 0 {
-		time.Sleep(exhaustedPause)
+	return n
+}
+
+// deadliner is the listener side of ownership (loop_linux.go): a deadline
+// in the past stops a blocked Accept.
+type deadliner interface{ SetDeadline(time.Time) error }
+
+// kick makes a blocked Accept return with a timeout, so that the accept
+// loop looks at who owns the listener.
+func (g *guardedListener) kick() {
+	if d, ok := g.Listener.(deadliner); ok {
+		_ = d.SetDeadline(time.Unix(1, 0))
+	}
+}
+
+// clearDeadline undoes kick.
+func (g *guardedListener) clearDeadline() {
+	if d, ok := g.Listener.(deadliner); ok {
+		_ = d.SetDeadline(time.Time{})
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"os"
 
 	"github.com/neosocksd-go/neosocksd/core/config"
@@ -47,7 +48,7 @@ var (
 // HTTP error pages other than a failed dial (400, 407, 413, …) are Debug
 // too: browsers and scanners produce them all day. This is a choice; the
 // original's HTTP levels are not specified.
-func failureLog(c *conn, err error) (level slog.Level, msg string, ok bool) {
+func failureLog(s *Server, parsed bool, err error) (level slog.Level, msg string, ok bool) {
 	var ce *connectError
 	if errors.As(err, &ce) {
 		switch ce.class {
@@ -66,7 +67,7 @@ func failureLog(c *conn, err error) (level slog.Level, msg string, ok bool) {
 		}
 	}
 	switch {
-	case c.s.ctx.Err() != nil:
+	case s.ctx.Err() != nil:
 		return 0, "", false
 	case errors.Is(err, errNoMethod):
 		return config.LevelError, "no acceptable authentication method", true
@@ -77,7 +78,7 @@ func failureLog(c *conn, err error) (level slog.Level, msg string, ok bool) {
 		errors.Is(err, socks4.ErrVersion), errors.Is(err, socks4.ErrUserIDTooLong),
 		errors.Is(err, socks4.ErrDomainTooLong), errors.Is(err, socks4.ErrRequestTooLong):
 		return config.LevelError, "invalid socks message", true
-	case errors.Is(err, os.ErrDeadlineExceeded) && !c.parsed:
+	case errors.Is(err, os.ErrDeadlineExceeded) && !parsed:
 		return config.LevelWarning, "handshake timeout", true
 	}
 	return config.LevelDebug, "request failed", true
@@ -89,13 +90,21 @@ func failureLog(c *conn, err error) (level slog.Level, msg string, ok bool) {
 // "socks5", "http", "forward") and prefixes the message. extra attributes
 // (an HTTP status) follow the reason.
 func (s *Server) logFailure(c *conn, proto string, err error, extra ...slog.Attr) {
-	level, msg, ok := failureLog(c, err)
+	s.logRequestFailure(proto, err, c.parsed, c.Conn, c.targetString(), extra...)
+}
+
+// logRequestFailure is logFailure with what both connection paths know
+// of a connection (the event loop has no *conn): whether its request was
+// parsed, its client (asked only when the record is logged) and its
+// target ("" when unknown).
+func (s *Server) logRequestFailure(proto string, err error, parsed bool, client interface{ RemoteAddr() net.Addr }, target string, extra ...slog.Attr) {
+	level, msg, ok := failureLog(s, parsed, err)
 	if !ok || !s.log.Enabled(context.Background(), level) {
 		return
 	}
 	attrs := make([]slog.Attr, 0, 3+len(extra))
-	attrs = append(attrs, slog.String("client", c.RemoteAddr().String()))
-	if t := c.targetString(); t != "" {
+	attrs = append(attrs, slog.String("client", client.RemoteAddr().String()))
+	if t := target; t != "" {
 		attrs = append(attrs, slog.String("target", t))
 	}
 	if !errors.Is(err, errNoMethod) {

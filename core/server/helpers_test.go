@@ -190,3 +190,30 @@ func (f *fakeDialer) Dial(ctx context.Context, target addr.Addr, hops route.Chai
 	var d net.Dialer
 	return d.DialContext(ctx, "tcp", target.String())
 }
+
+// withLoop sets whether the event loop serves the connections of the
+// servers a test starts (where the system has it) and restores the
+// default when the test ends.
+func withLoop(t testing.TB, on bool) {
+	t.Helper()
+	was := loopEnabled
+	loopEnabled = on && loopSupported
+	t.Cleanup(func() { loopEnabled = was })
+}
+
+// bothPaths runs f as two subtests: with the event loop serving what it
+// can ("loop", only where the system has it) and with every connection
+// on the goroutine path ("goroutines").
+func bothPaths(t *testing.T, f func(t *testing.T)) {
+	t.Helper()
+	if loopSupported {
+		t.Run("loop", func(t *testing.T) {
+			withLoop(t, true)
+			f(t)
+		})
+	}
+	t.Run("goroutines", func(t *testing.T) {
+		withLoop(t, false)
+		f(t)
+	})
+}

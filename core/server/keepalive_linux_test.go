@@ -22,6 +22,10 @@ func TestAcceptedKeepAlive(t *testing.T) {
 		{"off", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			// The test finds the accepted socket among the goroutine
+			// path's connections; the loop's inherit the option the same
+			// way (accept4 on the same listener).
+			withLoop(t, false)
 			conf := testConfig()
 			conf.HTTPListen = "127.0.0.1:0"
 			conf.TCPKeepAlive = tc.on

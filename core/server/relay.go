@@ -54,17 +54,30 @@ func (s *Server) relay(c *conn, up net.Conn, readAhead []byte) {
 	r := &c.sess
 	r.c, r.up = c, up
 	r.pipe = s.cur.Load().conf.Pipe && splice.Available()
-	go r.pumpDirection(true)
-	go r.pumpDirection(false)
+	r.startPumps()
+}
+
+// startPumps starts a goroutine for each direction not yet ended.
+func (r *session) startPumps() {
+	if r.done[0] && r.done[1] {
+		r.c.s.workers.Go(task{c: r.c})
+		return
+	}
+	if !r.done[0] {
+		go r.pumpDirection(true)
+	}
+	if !r.done[1] {
+		go r.pumpDirection(false)
+	}
 }
 
 // pumpDirection runs the client-to-upstream direction (up) or the other.
 func (r *session) pumpDirection(up bool) {
 	s := r.c.s
 	if up {
-		r.pump(r.up, r.c.Conn, r.pipe, s.countUp, &r.upN, &r.upErr)
+		r.pump(0, r.up, r.c.Conn, r.pipe, s.countUp, &r.upN, &r.upErr)
 	} else {
-		r.pump(r.c.Conn, r.up, r.pipe, s.countDown, &r.downN, &r.downErr)
+		r.pump(1, r.c.Conn, r.up, r.pipe, s.countDown, &r.downN, &r.downErr)
 	}
 }
 
@@ -77,11 +90,36 @@ type session struct {
 	left           atomic.Int32 // directions finished
 	upN, downN     int64
 	upErr, downErr error
+
+	// A session the event loop started (graduate) carries what the loop
+	// held, per direction (0: client to upstream): bytes read and not
+	// yet written, whether they are the client's read-ahead (written
+	// but not counted, as relay writes it), and whether the source had
+	// ended.
+	ahead          [2][]byte
+	aheadUncounted [2]bool
+	eof            [2]bool
+	done           [2]bool // ended on the loop, half-close passed on (counted in left)
 }
 
 // pump runs one direction; the second one to finish ends the session.
-func (r *session) pump(dst, src net.Conn, pipe bool, count func(int64), n *int64, errp *error) {
-	*n, *errp = pump(dst, src, pipe, count)
+func (r *session) pump(d int, dst, src net.Conn, pipe bool, count func(int64), n *int64, errp *error) {
+	var err error
+	if b := r.ahead[d]; len(b) > 0 {
+		r.ahead[d] = nil
+		var w int
+		w, err = dst.Write(b)
+		if !r.aheadUncounted[d] {
+			count(int64(w))
+			*n += int64(w)
+		}
+	}
+	if err == nil && !r.eof[d] {
+		var k int64
+		k, err = pump(dst, src, pipe, count)
+		*n += k
+	}
+	*errp = err
 	// When the other direction has already ended, this one needs no
 	// half-close: finish closes dst right after. If the other ended at
 	// EOF, close(2) sends the same FIN, since dst's read side has reached

@@ -32,14 +32,17 @@ type releaseState struct {
 
 // connAdded notes a new live connection; s.mu is held.
 func (s *Server) connAdded() {
-	s.release.peak = max(s.release.peak, len(s.conns))
+	s.release.peak = max(s.release.peak, s.liveConns())
 }
+
+// liveConns counts the connections of both paths; s.mu is held.
+func (s *Server) liveConns() int { return len(s.conns) + s.loopLive }
 
 // connRemoved arms a release when the live connections have dropped to
 // half of their peak or fewer; s.mu is held.
 func (s *Server) connRemoved() {
 	r := &s.release
-	if r.timer != nil || s.closing || r.peak < releaseMinPeak || len(s.conns) > r.peak/2 {
+	if r.timer != nil || s.closing || r.peak < releaseMinPeak || s.liveConns() > r.peak/2 {
 		return
 	}
 	wait := max(releaseDelay, time.Until(r.last.Add(releaseEvery)))
@@ -53,7 +56,7 @@ func (s *Server) releaseMemory() {
 	s.mu.Lock()
 	s.release.timer = nil
 	s.release.last = time.Now()
-	s.release.peak = len(s.conns)
+	s.release.peak = s.liveConns()
 	s.mu.Unlock()
 	s.log.Debug("memory released after a drop of connections")
 }

@@ -77,6 +77,14 @@ type Server struct {
 	serving  chan struct{}  // closed when Serve's listeners are stopped
 	stopOnce sync.Once
 	release  releaseState // memory release after a drop (release.go)
+
+	// The event loop (loop_linux.go), nil when it does not run. loopLive
+	// counts its connections (guarded by mu), as conns counts the
+	// goroutine path's; the atomics say how connections were served, for
+	// tests and measurement.
+	loop                                    *evloop
+	loopLive                                int
+	loopServed, loopHandoffs, loopGraduated atomic.Int64
 }
 
 // settings is what a reload may change for connections accepted from
@@ -125,6 +133,7 @@ func (s *Server) Reconfigure(c *config.Config, d Dialer) error {
 		st.forward = s.cur.Load().forward
 	}
 	s.cur.Store(st)
+	s.ownershipChanged()
 	return nil
 }
 
@@ -174,9 +183,10 @@ func New(o Options) (*Server, error) {
 func (s *Server) SetRouter(r route.Router) {
 	if r == nil || isStatic(r) {
 		s.router.Store(nil)
-		return
+	} else {
+		s.router.Store(&routerBox{r})
 	}
-	s.router.Store(&routerBox{r})
+	s.ownershipChanged()
 }
 
 // isStatic reports whether r is route.Static: the server's own no-router
@@ -247,6 +257,13 @@ func (s *Server) Serve(ctx context.Context) error {
 		s.mu.Unlock()
 		return errors.New("server: no listener bound")
 	}
+	if loop, err := s.newLoop(); err != nil {
+		s.log.Warn("event loop not started: every connection takes the goroutine path", "err", err)
+	} else if loop != nil {
+		s.loop = loop
+		s.conndone.Add(1)
+		go loop.run()
+	}
 	if s.proxyLn != nil {
 		h := s.serveSOCKS
 		switch {
@@ -280,7 +297,13 @@ func (s *Server) startLoop(l net.Listener, h func(*conn)) {
 }
 
 func (s *Server) acceptLoop(l net.Listener, h func(*conn)) {
+	// A listener the event loop may own has one acceptor at a time: this
+	// loop waits while the event loop accepts (yieldToLoop).
+	ll := s.loop.listenerOf(l)
 	for {
+		if ll != nil && !s.yieldToLoop(ll) {
+			return
+		}
 		c, err := l.Accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
@@ -288,6 +311,9 @@ func (s *Server) acceptLoop(l net.Listener, h func(*conn)) {
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
+				if ll != nil {
+					s.acceptTimedOut(ll)
+				}
 				continue
 			}
 			// Descriptor exhaustion is handled by the guarded listener
@@ -348,7 +374,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			c.abort()
 		}
 	}
+	loop := s.loop
 	s.mu.Unlock()
+	if loop != nil {
+		loop.stop()
+	}
 	s.loops.Wait()
 
 	done := make(chan struct{})
@@ -370,6 +400,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		c.forceClose()
 	}
 	s.mu.Unlock()
+	if loop != nil {
+		loop.forceClose()
+	}
 	<-done
 	return err
 }

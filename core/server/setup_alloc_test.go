@@ -21,6 +21,7 @@ func TestSetupAllocations(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector changes what allocates")
 	}
+	withLoop(t, false) // the goroutine path's bounds; TestLoopSetupAllocations has the loop's
 	echo := echoServer(t)
 	_, port, err := net.SplitHostPort(echo)
 	if err != nil {

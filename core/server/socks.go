@@ -87,6 +87,18 @@ func (s *Server) grant(c *conn, h *handshake, up net.Conn, reply []byte) error {
 	return nil
 }
 
+// resumeSOCKS continues a SOCKS negotiation the event loop began: rest
+// is what the client sent that the loop did not consume, and serve the
+// step the loop stopped at.
+func (s *Server) resumeSOCKS(c *conn, proto string, rest []byte, serve func(h *handshake) error) {
+	h := handshake{c: c, buf: hsPool.Get().(*hsBuf)}
+	defer h.release()
+	h.n = copy(h.buf.in[:], rest)
+	if err := serve(&h); err != nil {
+		s.logFailure(c, proto, err)
+	}
+}
+
 func (s *Server) serveSOCKS(c *conn) {
 	h := handshake{c: c, buf: hsPool.Get().(*hsBuf)}
 	defer h.release()
@@ -132,13 +144,17 @@ func (s *Server) socks4(h *handshake) error {
 	}
 	c.requestParsed()
 	c.dst = req.Addr
+	return s.socks4Connect(h, req, route.Credentials{Username: req.UserID, HasUsername: true})
+}
+
+// socks4Connect serves a parsed SOCKS4 or SOCKS4A request; the event
+// loop's hand-off starts here too.
+func (s *Server) socks4Connect(h *handshake, req socks4.Request, cred route.Credentials) error {
+	c := h.c
 	// The user ID is the username and the password is absent, with or
 	// without --auth-required (protocols §3): the ruleset decides whether
 	// an ID alone admits a client (libruleset: secrets[id] == true).
-	rr := route.Request{
-		Callback: route.CallbackFor(req.Addr.Kind()),
-		Cred:     route.Credentials{Username: req.UserID, HasUsername: true},
-	}
+	rr := route.Request{Callback: route.CallbackFor(req.Addr.Kind()), Cred: cred}
 	up, err := s.connect(c, rr, req.Addr)
 	if err != nil {
 		switch failureOf(err) {
@@ -241,6 +257,13 @@ func (s *Server) socks5(h *handshake) error {
 	}
 	c.requestParsed()
 	c.dst = req.Addr
+	return s.socks5Command(h, req, cred)
+}
+
+// socks5Command serves a parsed SOCKS5 request; the event loop's
+// hand-off starts here too.
+func (s *Server) socks5Command(h *handshake, req socks5.Request, cred route.Credentials) error {
+	c := h.c
 	switch req.Command {
 	case socks5.Bind:
 		return s.socks5Bind(h, req)

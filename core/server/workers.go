@@ -10,9 +10,13 @@ import "github.com/neosocksd-go/neosocksd/core/workers"
 // idle tunnel should hold. Parked workers exit when Shutdown cancels the
 // server's context, and Shutdown waits for them.
 type task struct {
-	c *conn
-	h func(*conn)
+	c   *conn
+	h   func(*conn)
+	job job // work of the event loop (a lookup), when set
 }
+
+// job is work the event loop gives a worker.
+type job interface{ run(s *Server) }
 
 // newWorkers returns the server's pool, whose parked goroutines exit once
 // done is closed.
@@ -22,6 +26,10 @@ func newWorkers(s *Server, done <-chan struct{}) *workers.Pool[task] {
 
 // run carries out the task.
 func (t task) run(s *Server) {
+	if t.job != nil {
+		t.job.run(s)
+		return
+	}
 	if t.h != nil {
 		s.serveConn(t.c, t.h)
 		return

@@ -12,6 +12,7 @@ import (
 // goroutines (which stay small), where without reuse it starts three and
 // grows the handler's fresh stack.
 func TestSetupReusesGoroutines(t *testing.T) {
+	withLoop(t, false) // the goroutine path's handlers; the loop starts none
 	echo := echoServer(t)
 	ts := startServer(t, testConfig(), nil, nil)
 	req := append([]byte{5, 1, 0}, connectReq(t, echo)...)

@@ -1,0 +1,826 @@
+//go:build linux
+
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/neosocksd-go/neosocksd/core/addr"
+	"github.com/neosocksd-go/neosocksd/core/dial"
+	"github.com/neosocksd-go/neosocksd/core/proto/socks4"
+	"github.com/neosocksd-go/neosocksd/core/proto/socks5"
+	"github.com/neosocksd-go/neosocksd/core/rawsock"
+	"github.com/neosocksd-go/neosocksd/core/route"
+	"github.com/neosocksd-go/neosocksd/core/splice"
+)
+
+// A tunnel on the loop, from accept to the end of its session: the same
+// steps as serveSOCKS, socks4, socks5, connect and relay take on the
+// goroutine path, as a state machine driven by edges.
+
+type ltState uint8
+
+const (
+	ltHandshake  ltState = iota // reading the greeting, credentials and request
+	ltResolving                 // a worker resolves the target
+	ltConnecting                // connect(2) in progress
+	ltRelay                     // a session
+	ltGone                      // closed, handed off or graduated
+)
+
+// SOCKS5 negotiation stages on the loop.
+const (
+	s5Greeting = iota
+	s5Auth
+	s5Request
+)
+
+// loopHS is a handshake's input buffer, the size of the goroutine path's.
+type loopHS [hsBufSize]byte
+
+// lend is one socket of a tunnel and what its last edges said.
+type lend struct {
+	t        *ltun
+	fd       int
+	gen      uint32
+	readable bool // input (or its end) may be waiting
+	writable bool // the send buffer may have room
+	hup      bool // the peer has shut down or reset: read until the end
+	eof      bool // read returned 0
+	rerr     error
+	shut     bool // its write half is shut down
+}
+
+// lpend is a relay direction's bytes read but not yet written.
+type lpend struct {
+	buf      *relayBuf
+	off, end int
+	ahead    bool // the client's read-ahead: written, but not counted as payload
+}
+
+func (p *lpend) empty() bool { return p.off == p.end }
+
+// ltun is a connection the loop serves.
+type ltun struct {
+	client, up lend
+	ll         *loopListener
+	state      ltState
+	proto      string // "socks", "socks4" or "socks5", as logFailure names it
+	stage      int    // SOCKS5 negotiation stage
+	hs         *loopHS
+	hsLen      int
+	halfOpen   bool // counted in HalfOpen
+	parsed     bool // Request counted
+	dst        addr.Addr
+	cred       route.Credentials
+	dialer     loopDialer     // the dialer the target is dialed with
+	upAP       netip.AddrPort // what t.up connects to
+	dialStart  time.Time
+	start      time.Time
+	expires    time.Time // start plus the half-open timeout
+	deadline   int64     // expires on the loop's clock
+	pend       [2]lpend
+	n          [2]int64 // payload relayed: up (client to target), down
+
+	list       *halfOpenList
+	prev, next *ltun
+}
+
+// RemoteAddr is the client's address, for logs.
+func (t *ltun) RemoteAddr() net.Addr { return t.ll.peer(t.client.fd) }
+
+// peer is the address fd is connected to.
+func (ll *loopListener) peer(fd int) net.Addr {
+	var ap netip.AddrPort
+	if fd >= 0 {
+		ap, _ = rawSockname(unix.Getpeername, fd)
+	}
+	return net.TCPAddrFromAddrPort(ap)
+}
+
+// rawSockname reads a socket's own or peer address.
+func rawSockname(get func(int) (unix.Sockaddr, error), fd int) (netip.AddrPort, error) {
+	sa, err := get(fd)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port)), nil
+	case *unix.SockaddrInet6:
+		return netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), uint16(sa.Port)), nil
+	}
+	return netip.AddrPort{}, errors.New("not an IP socket")
+}
+
+// netError is the error net would have returned for op failing with err on
+// the client socket, so that logs read as on the goroutine path.
+func (t *ltun) netError(op string, err error) error {
+	if errno, ok := err.(syscall.Errno); ok {
+		err = os.NewSyscallError(op, errno)
+	}
+	local, _ := rawSockname(unix.Getsockname, t.client.fd)
+	return &net.OpError{Op: op, Net: "tcp", Source: net.TCPAddrFromAddrPort(local), Addr: t.RemoteAddr(), Err: err}
+}
+
+func (l *evloop) step(t *ltun) {
+	switch t.state {
+	case ltHandshake:
+		l.handshake(t)
+	case ltConnecting:
+		if t.up.writable {
+			l.connected(t)
+		}
+	case ltRelay:
+		l.relay(t)
+	}
+}
+
+// handshake reads what the client sent and acts on every complete
+// message in it.
+func (l *evloop) handshake(t *ltun) {
+	c := &t.client
+	for c.readable && !c.eof && c.rerr == nil {
+		if t.hs == nil {
+			t.hs = l.hsFree.Get()
+		}
+		space := t.hs[t.hsLen:]
+		if len(space) == 0 {
+			break
+		}
+		n, err := l.sys.Read(c.fd, space)
+		if err == unix.EAGAIN {
+			c.readable = false
+			break
+		}
+		if err != nil {
+			c.rerr = t.netError("read", err)
+			break
+		}
+		if n == 0 {
+			c.eof = true
+			break
+		}
+		l.s.stats.ServerRx.Add(uint64(n))
+		t.hsLen += n
+		// A short read emptied the socket: the next byte brings an edge
+		// of its own, unless the peer's end of input came with this one.
+		if n < len(space) && !c.hup {
+			c.readable = false
+		}
+	}
+	l.parse(t)
+}
+
+// more is called when a message is incomplete: the handshake fails if no
+// more can come (the buffer is full, the client closed or failed).
+func (l *evloop) more(t *ltun) {
+	switch {
+	case t.hsLen == len(t.hs):
+		l.fail(t, errGarbage)
+	case t.client.rerr != nil:
+		l.fail(t, t.client.rerr)
+	case t.client.eof:
+		l.fail(t, io.EOF)
+	}
+}
+
+// consume drops the first n bytes of the handshake buffer.
+func (t *ltun) consume(n int) {
+	copy(t.hs[:], t.hs[n:t.hsLen])
+	t.hsLen -= n
+}
+
+// parse acts on the complete messages at the start of the handshake
+// buffer, and leaves an incomplete one for the next read.
+func (l *evloop) parse(t *ltun) {
+	for t.state == ltHandshake {
+		if t.hsLen == 0 {
+			l.more(t)
+			return
+		}
+		b := t.hs[:t.hsLen]
+		if t.proto == "" || t.proto == "socks" {
+			switch v := b[0]; v {
+			case socks4.Version:
+				t.proto = "socks4"
+			case socks5.Version:
+				t.proto = "socks5"
+			default:
+				t.proto = "socks"
+				l.fail(t, fmt.Errorf("%w: version 0x%02x", errNotSOCKS, v))
+				return
+			}
+		}
+		if t.proto == "socks4" {
+			l.socks4(t, b)
+			return
+		}
+		if !l.socks5(t, b) {
+			return
+		}
+	}
+}
+
+// socks4 takes a SOCKS4 or SOCKS4A request, as socks4 on the goroutine
+// path does.
+func (l *evloop) socks4(t *ltun, b []byte) {
+	req, k, err := socks4.ParseRequest(b)
+	if err == socks4.ErrShort {
+		l.more(t)
+		return
+	}
+	if err != nil {
+		// Unsupported command, user id or domain too long.
+		_ = l.write(t, socks4.AppendReply(l.small[:0], socks4.Rejected))
+		l.fail(t, err)
+		return
+	}
+	t.consume(k)
+	l.requestParsed(t, req.Addr)
+	cred := route.Credentials{Username: req.UserID, HasUsername: true}
+	if !l.dialable(t) {
+		proto, rest := t.proto, t.rest()
+		l.handoff(t, func(c *conn) {
+			s := c.s
+			s.resumeSOCKS(c, proto, rest, func(h *handshake) error { return s.socks4Connect(h, req, cred) })
+		})
+		return
+	}
+	l.dial(t)
+}
+
+// socks5 takes one step of a SOCKS5 negotiation, as socks5 on the
+// goroutine path does; it reports whether parsing may go on.
+func (l *evloop) socks5(t *ltun, b []byte) bool {
+	s := l.s
+	switch t.stage {
+	case s5Greeting:
+		methods, k, err := socks5.ParseMethods(b)
+		if err == socks5.ErrShort {
+			l.more(t)
+			return false
+		}
+		if err != nil {
+			l.fail(t, err)
+			return false
+		}
+		m := selectMethod(methods, s.cur.Load().conf.AuthRequired)
+		t.consume(k)
+		if !l.reply(t, socks5.AppendMethodReply(l.small[:0], m)) {
+			return false
+		}
+		if m == socks5.NoAcceptable {
+			l.fail(t, errNoMethod)
+			return false
+		}
+		t.stage = s5Request
+		if m == socks5.UserPass {
+			t.stage = s5Auth
+		}
+		return true
+	case s5Auth:
+		u, p, k, err := socks5.ParseUserPass(b)
+		if err == socks5.ErrShort {
+			l.more(t)
+			return false
+		}
+		if err != nil {
+			l.fail(t, err)
+			return false
+		}
+		t.consume(k)
+		if u == "" || p == "" {
+			_ = l.write(t, socks5.AppendAuthReply(l.small[:0], 1))
+			l.fail(t, errors.New("empty user name or password"))
+			return false
+		}
+		if !l.reply(t, socks5.AppendAuthReply(l.small[:0], 0)) {
+			return false
+		}
+		t.cred = route.Credentials{Username: u, Password: p, HasUsername: true, HasPassword: true}
+		t.stage = s5Request
+		return true
+	}
+	// The command is checked as soon as it arrives.
+	if len(b) < 2 {
+		l.more(t)
+		return false
+	}
+	if b[0] == socks5.Version && !s.commandEnabled(socks5.Command(b[1])) {
+		_ = l.write(t, socks5.AppendReply(l.small[:0], socks5.CommandNotSupported, addr.Addr{}))
+		l.fail(t, fmt.Errorf("%w: %s", errCommand, socks5.Command(b[1])))
+		return false
+	}
+	req, k, err := socks5.ParseRequest(b)
+	if err == socks5.ErrShort {
+		l.more(t)
+		return false
+	}
+	if err != nil {
+		if err == socks5.ErrAddrType {
+			_ = l.write(t, socks5.AppendReply(l.small[:0], socks5.AddressTypeNotSupported, addr.Addr{}))
+		}
+		l.fail(t, err)
+		return false
+	}
+	t.consume(k)
+	l.requestParsed(t, req.Addr)
+	if req.Command != socks5.Connect || !l.dialable(t) {
+		// BIND and UDP ASSOCIATE, and a CONNECT a router or a -x chain
+		// must decide since the accept: the goroutine path takes over
+		// where socks5 would be now.
+		proto, rest, cred := t.proto, t.rest(), t.cred
+		l.handoff(t, func(c *conn) {
+			s := c.s
+			s.resumeSOCKS(c, proto, rest, func(h *handshake) error { return s.socks5Command(h, req, cred) })
+		})
+		return false
+	}
+	l.dial(t)
+	return false
+}
+
+// requestParsed counts a complete request, as conn.requestParsed.
+func (l *evloop) requestParsed(t *ltun, dst addr.Addr) {
+	if !t.parsed {
+		t.parsed = true
+		l.s.stats.Request.Add(1)
+	}
+	t.dst = dst
+}
+
+// target renders the requested target for logs, as conn.targetString.
+func (t *ltun) target() string {
+	if !t.dst.IsValid() {
+		return ""
+	}
+	return t.dst.String()
+}
+
+// rest copies the unconsumed handshake bytes out (for a hand-off, on the
+// loop before the buffer goes back).
+func (t *ltun) rest() []byte {
+	return append([]byte(nil), t.hs[:t.hsLen]...)
+}
+
+// dialable reports whether the loop dials the request itself: still no
+// router, and a dialer that connects by itself.
+func (l *evloop) dialable(t *ltun) bool {
+	s := l.s
+	if s.currentRouter() != nil {
+		return false
+	}
+	ld, ok := s.loopDialerOf(s.cur.Load())
+	t.dialer = ld
+	return ok
+}
+
+// write writes a handshake answer, counted in ServerTx, as conn.write. A
+// client whose send buffer cannot take a few bytes right after it sent its
+// own fails (the goroutine path would wait for room until the deadline).
+func (l *evloop) write(t *ltun, b []byte) error {
+	n, err := l.sys.Write(t.client.fd, b)
+	if n > 0 {
+		l.s.stats.ServerTx.Add(uint64(n))
+	}
+	if err == nil && n < len(b) {
+		err = unix.EAGAIN
+	}
+	if err != nil {
+		return t.netError("write", err)
+	}
+	return nil
+}
+
+// reply writes an answer the handshake goes on after; a failure fails it.
+func (l *evloop) reply(t *ltun, b []byte) bool {
+	if err := l.write(t, b); err != nil {
+		l.fail(t, err)
+		return false
+	}
+	return true
+}
+
+// dial starts the server-driven dial of t.dst: a name goes to a worker
+// (dial.Dialer.DialTarget blocks on the resolver), an address is
+// checked against the block policy here.
+func (l *evloop) dial(t *ltun) {
+	t.dialStart = time.Now()
+	if t.dst.Kind() == addr.Domain {
+		t.state = ltResolving
+		l.lookups++
+		l.s.workers.Go(task{job: t})
+		return
+	}
+	ap, err := t.dialer.DialTarget(context.Background(), t.dst)
+	l.resolved(t, ap, err)
+}
+
+// run is a worker's part of a tunnel: the lookup, whose answer goes back
+// to the loop. It touches nothing of t the loop changes meanwhile.
+func (t *ltun) run(s *Server) {
+	ctx, cancel := context.WithDeadline(s.ctx, t.expires)
+	ap, err := t.dialer.DialTarget(ctx, t.dst)
+	cancel()
+	s.loop.post(lookupPost{t: t, ap: ap, err: err})
+}
+
+// resolved connects to ap, or fails the request with the dialer's error.
+func (l *evloop) resolved(t *ltun, ap netip.AddrPort, err error) {
+	if t.state != ltResolving && t.state != ltHandshake {
+		return // expired or shut down meanwhile
+	}
+	if err != nil {
+		l.dialFailed(t, err)
+		return
+	}
+	fd, err := l.sys.Socket(rawsock.Family(ap))
+	if err != nil {
+		l.dialFailed(t, &dial.Error{Kind: dial.System, Errno: err.(syscall.Errno), Err: os.NewSyscallError("socket", err)})
+		return
+	}
+	t.dialer.SetSocketOptions(fd, true)
+	if err := l.sys.Connect(fd, ap); err != nil {
+		l.sys.Close(fd)
+		l.dialFailed(t, dial.ConnectFailed(ap, err.(syscall.Errno)))
+		return
+	}
+	if err := l.register(&t.up, t, fd); err != nil {
+		l.sys.Close(fd)
+		t.up.fd = -1
+		l.dialFailed(t, &dial.Error{Kind: dial.System, Errno: err.(syscall.Errno), Err: os.NewSyscallError("epoll_ctl", err)})
+		return
+	}
+	t.upAP = ap
+	t.state = ltConnecting
+}
+
+// dialFailed is dialUpstream's failure: counted in RejectUpstream unless
+// the phase ended, answered and logged as a failed dial.
+func (l *evloop) dialFailed(t *ltun, err error) {
+	if l.s.ctx.Err() != nil {
+		l.fail(t, &connectError{failShutdown, errShutdown})
+		return
+	}
+	if l.now() >= t.deadline {
+		l.fail(t, &connectError{failTimeout, errTimeout})
+		return
+	}
+	l.s.stats.RejectUpstream.Add(1)
+	l.fail(t, &connectError{failDial, fmt.Errorf("dial %s: %w", t.dst, err)})
+}
+
+// connected finishes the connect: the reply goes to the client, the
+// client's read-ahead towards the target, and the session starts.
+func (l *evloop) connected(t *ltun) {
+	s := l.s
+	if err := l.sys.SoError(t.up.fd); err != nil {
+		if err == unix.EINPROGRESS || err == unix.EALREADY {
+			return
+		}
+		l.dialFailed(t, dial.ConnectFailed(t.upAP, err.(syscall.Errno)))
+		return
+	}
+	s.stats.ConnectLatency.Add(time.Since(t.dialStart))
+	if s.ctx.Err() != nil {
+		l.fail(t, &connectError{failShutdown, errShutdown})
+		return
+	}
+	if l.now() >= t.deadline {
+		l.fail(t, &connectError{failTimeout, errTimeout})
+		return
+	}
+	var reply []byte
+	if t.proto == "socks4" {
+		reply = socks4.AppendReply(l.small[:0], socks4.Granted)
+	} else {
+		bound, _ := l.sys.LocalAddr(t.up.fd)
+		reply = socks5.AppendReply(l.small[:0], socks5.Succeeded, addr.FromAddrPort(bound))
+	}
+	if !l.reply(t, reply) {
+		return
+	}
+	if t.hsLen > 0 {
+		b := l.bufFree.Get()
+		t.pend[0] = lpend{buf: b, end: copy(b[:], t.hs[:t.hsLen]), ahead: true}
+	}
+	l.hsFree.Put(t.hs)
+	t.hs, t.hsLen = nil, 0
+	l.unlinkHalfOpen(t)
+	t.halfOpen = false
+	s.stats.HalfOpen.Add(-1)
+	s.stats.SessionStarted()
+	t.state = ltRelay
+	if st := s.cur.Load(); st.conf.Pipe && splice.Available() {
+		// --pipe keeps a pipe per direction for the session: that is the
+		// goroutine relay's.
+		l.graduate(t)
+		return
+	}
+	// What the client sent after its request, or its end, may have come
+	// with the handshake's last edge.
+	t.client.readable = t.client.readable || t.client.eof
+	l.relay(t)
+}
+
+// timedOut ends a half-open tunnel at its deadline, as the goroutine path
+// does when its deadline passes: a SOCKS5 client whose request was parsed
+// is told 06; before the request, it is a handshake timeout.
+func (l *evloop) timedOut(t *ltun) {
+	if !t.parsed {
+		l.fail(t, t.netError("read", os.ErrDeadlineExceeded))
+		return
+	}
+	l.fail(t, &connectError{failTimeout, errTimeout})
+}
+
+// fail ends a tunnel that did not become a session: the protocol's
+// failure reply, the log record, the close, as socks4, socks5 and
+// logFailure do on the goroutine path.
+func (l *evloop) fail(t *ltun, err error) {
+	if t.state == ltGone {
+		return
+	}
+	if t.parsed {
+		switch failureOf(err) {
+		case failNone, failShutdown:
+		case failTimeout:
+			if t.proto == "socks5" {
+				_ = l.write(t, socks5.AppendReply(l.small[:0], socks5.TTLExpired, addr.Addr{}))
+			}
+		default:
+			var ce *connectError
+			if errors.As(err, &ce) {
+				if t.proto == "socks5" {
+					_ = l.write(t, socks5.AppendReply(l.small[:0], socks5Reply(err), addr.Addr{}))
+				} else {
+					_ = l.write(t, socks4.AppendReply(l.small[:0], socks4.Rejected))
+				}
+			}
+		}
+	}
+	if t.state == ltGone {
+		return
+	}
+	l.s.logRequestFailure(t.proto, err, t.parsed, t, t.target())
+	l.closeTunnel(t, nil)
+}
+
+// closeTunnel closes both sockets and does what conn.finish does for a
+// connection that never became a session, or what session.end does for
+// one that did (err is then the session's).
+func (l *evloop) closeTunnel(t *ltun, err error) {
+	if t.state == ltGone {
+		return
+	}
+	s := l.s
+	if t.state == ltRelay {
+		s.stats.SessionEnded()
+		l.logSession(t, err)
+	}
+	if t.halfOpen {
+		t.halfOpen = false
+		s.stats.HalfOpen.Add(-1)
+		if s.ctx.Err() == nil && l.now() >= t.deadline {
+			s.stats.RejectTimeout.Add(1)
+		}
+	}
+	l.drop(t)
+	l.release(&t.client, false)
+	l.release(&t.up, false)
+	s.mu.Lock()
+	s.loopLive--
+	s.connRemoved()
+	s.mu.Unlock()
+}
+
+// drop takes t off the loop: its lists and buffers, its count.
+func (l *evloop) drop(t *ltun) {
+	l.unlinkHalfOpen(t)
+	if t.hs != nil {
+		l.hsFree.Put(t.hs)
+		t.hs, t.hsLen = nil, 0
+	}
+	for d := range t.pend {
+		l.bufFree.Put(t.pend[d].buf)
+		t.pend[d] = lpend{}
+	}
+	t.state = ltGone
+	l.live--
+}
+
+// logSession is session.end's record of a session.
+func (l *evloop) logSession(t *ltun, err error) {
+	s := l.s
+	if !s.log.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("client", t.RemoteAddr().String()), slog.String("target", t.target()),
+		slog.Int64("up", t.n[0]), slog.Int64("down", t.n[1]),
+		slog.Duration("dur", time.Since(t.start).Round(time.Millisecond)),
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("err", err.Error()))
+	}
+	s.log.LogAttrs(context.Background(), slog.LevelDebug, "session closed", attrs...)
+}
+
+// relay moves bytes both ways and ends the session once both directions
+// have ended and flushed, or at the first error.
+func (l *evloop) relay(t *ltun) {
+	for d := range 2 {
+		bulk, err := l.pump(t, d)
+		if err != nil {
+			l.closeTunnel(t, err)
+			return
+		}
+		if bulk {
+			l.graduate(t)
+			return
+		}
+	}
+	if t.client.shut && t.up.shut {
+		l.closeTunnel(t, nil)
+	}
+}
+
+// pump moves bytes in one direction (0: client to target) until the
+// source has nothing more or the destination takes nothing more. The end
+// of the source's input is passed on as a shutdown of the destination's
+// write half once everything before it is written. bulk reports a read
+// that filled the buffer: the tunnel should graduate.
+func (l *evloop) pump(t *ltun, d int) (bulk bool, err error) {
+	src, dst := &t.client, &t.up
+	count := &l.s.stats.BytesUp
+	if d == 1 {
+		src, dst = dst, src
+		count = &l.s.stats.BytesDown
+	}
+	p := &t.pend[d]
+	for {
+		if !p.empty() {
+			if !dst.writable {
+				return false, nil
+			}
+			n, err := l.sys.Write(dst.fd, p.buf[p.off:p.end])
+			if err == unix.EAGAIN {
+				dst.writable = false
+				return false, nil
+			}
+			if err != nil {
+				return false, os.NewSyscallError("write", err)
+			}
+			p.off += n
+			if !p.ahead {
+				count.Add(uint64(n))
+				t.n[d] += int64(n)
+			}
+			if !p.empty() {
+				dst.writable = false
+				return false, nil
+			}
+			l.bufFree.Put(p.buf)
+			*p = lpend{}
+		}
+		if src.eof {
+			if !dst.shut {
+				dst.shut = true
+				if err := l.sys.ShutdownWrite(dst.fd); err != nil && err != unix.ENOTCONN {
+					return false, os.NewSyscallError("shutdown", err)
+				}
+			}
+			return false, nil
+		}
+		if !src.readable {
+			return false, nil
+		}
+		buf := l.bufFree.Get()
+		n, err := l.sys.Read(src.fd, buf[:])
+		if err == unix.EAGAIN {
+			src.readable = false
+			l.bufFree.Put(buf)
+			return false, nil
+		}
+		if err != nil {
+			l.bufFree.Put(buf)
+			return false, os.NewSyscallError("read", err)
+		}
+		if n == 0 {
+			src.eof = true
+			l.bufFree.Put(buf)
+			continue
+		}
+		*p = lpend{buf: buf, end: n}
+		if n == len(buf) {
+			return true, nil
+		}
+		if !src.hup {
+			src.readable = false
+		}
+	}
+}
+
+// fileConn turns the loop's descriptor of e into a net.Conn of the
+// goroutine path (a duplicate; the loop's own is closed).
+func (l *evloop) fileConn(e *lend) (net.Conn, error) {
+	f := os.NewFile(uintptr(e.fd), "")
+	nc, err := net.FileConn(f)
+	// The file owns e.fd now; closing it closes the loop's descriptor,
+	// after it left the epoll set (the duplicate keeps the socket open).
+	l.ends[e.fd] = nil
+	_ = l.sys.EpollDel(l.epfd, e.fd)
+	f.Close()
+	e.fd = -1
+	return nc, err
+}
+
+// handoff gives a half-open connection to the goroutine path: h continues
+// where the loop stopped, with the connection's start, deadline and what
+// was counted and learned so far.
+func (l *evloop) handoff(t *ltun, h func(*conn)) {
+	s := l.s
+	nc, err := l.fileConn(&t.client)
+	if err != nil {
+		s.log.Warn("event loop: hand-off", "err", err)
+		l.closeTunnel(t, nil)
+		return
+	}
+	deadline := t.expires
+	c := &conn{Conn: nc, s: s, start: t.start, deadline: deadline, halfOpen: true, parsed: t.parsed, dst: t.dst}
+	c.ctx, c.cancel = context.WithDeadline(s.ctx, deadline)
+	_ = nc.SetDeadline(deadline)
+	if tc, ok := nc.(*net.TCPConn); ok && !s.cur.Load().conf.TCPNoDelay {
+		_ = tc.SetNoDelay(false) // as newConn: FileConn's socket keeps the loop's setting, but be sure
+	}
+	t.halfOpen = false // c carries the count now
+	l.drop(t)
+	s.mu.Lock()
+	s.loopLive--
+	s.conns[c] = struct{}{}
+	s.conndone.Add(1)
+	s.mu.Unlock()
+	s.loopHandoffs.Add(1)
+	s.workers.Go(task{c: c, h: h})
+}
+
+// graduate gives a session to the goroutine relay (splice for bulk, the
+// pipes of --pipe), with the bytes the loop holds and its counts.
+func (l *evloop) graduate(t *ltun) {
+	s := l.s
+	cc, err := l.fileConn(&t.client)
+	var up net.Conn
+	if err == nil {
+		up, err = l.fileConn(&t.up)
+		if err != nil {
+			cc.Close()
+		}
+	}
+	if err != nil {
+		l.release(&t.client, false)
+		l.release(&t.up, false)
+		l.closeTunnel(t, err)
+		return
+	}
+	c := &conn{Conn: cc, s: s, start: t.start, active: true, up: up, dst: t.dst, detached: true, cancel: func() {}}
+	r := &c.sess
+	r.c, r.up = c, up
+	r.pipe = s.cur.Load().conf.Pipe && splice.Available()
+	r.upN, r.downN = t.n[0], t.n[1]
+	for d := range 2 {
+		src, dst := &t.client, &t.up
+		if d == 1 {
+			src, dst = dst, src
+		}
+		if p := &t.pend[d]; !p.empty() {
+			r.ahead[d] = append([]byte(nil), p.buf[p.off:p.end]...)
+			r.aheadUncounted[d] = p.ahead
+		}
+		r.eof[d] = src.eof
+		if src.eof && dst.shut {
+			r.done[d] = true
+			r.left.Add(1)
+		}
+	}
+	t.halfOpen = false
+	l.drop(t)
+	s.mu.Lock()
+	s.loopLive--
+	s.conns[c] = struct{}{}
+	s.conndone.Add(1)
+	s.mu.Unlock()
+	s.loopGraduated.Add(1)
+	r.startPumps()
+}
