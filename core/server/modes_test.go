@@ -17,137 +17,141 @@ import (
 )
 
 func TestSOCKS5Bind(t *testing.T) {
-	conf := testConfig()
-	conf.SOCKS5Bind = true
-	ts := startServer(t, conf, nil, nil)
-
-	c := dialProxy(t, ts.addr)
-	r, bnd := request5(t, c, 5, 2, 0, 1, 0, 0, 0, 0, 0, 0)
-	if r != socks5.Succeeded || bnd.Kind() != addr.IPv4 || !bnd.IP().IsUnspecified() || bnd.Port() == 0 {
-		t.Fatalf("first reply %v %v", r, bnd)
-	}
-	peer, err := net.Dial("tcp4", netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), bnd.Port()).String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer peer.Close()
-	r, pa := readReply5(t, c)
-	if r != socks5.Succeeded || pa.AddrPort() != netip.MustParseAddrPort(peer.LocalAddr().String()) {
-		t.Fatalf("second reply %v %v (peer %v)", r, pa, peer.LocalAddr())
-	}
-	mustWrite(t, peer, []byte("from peer"))
-	if got := readN(t, c, 9); string(got) != "from peer" {
-		t.Fatalf("%q", got)
-	}
-	mustWrite(t, c, []byte("to peer"))
-	if got := readN(t, peer, 7); string(got) != "to peer" {
-		t.Fatalf("%q", got)
-	}
-
-	t.Run("timeout", func(t *testing.T) {
+	bothPaths(t, func(t *testing.T) {
 		conf := testConfig()
 		conf.SOCKS5Bind = true
-		conf.Timeout = 0.2
 		ts := startServer(t, conf, nil, nil)
+
 		c := dialProxy(t, ts.addr)
-		request5(t, c, 5, 2, 0, 1, 0, 0, 0, 0, 0, 0)
-		if r, _ := readReply5(t, c); r != socks5.TTLExpired {
-			t.Fatalf("reply %v", r)
+		r, bnd := request5(t, c, 5, 2, 0, 1, 0, 0, 0, 0, 0, 0)
+		if r != socks5.Succeeded || bnd.Kind() != addr.IPv4 || !bnd.IP().IsUnspecified() || bnd.Port() == 0 {
+			t.Fatalf("first reply %v %v", r, bnd)
 		}
-		expectClosed(t, c)
+		peer, err := net.Dial("tcp4", netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), bnd.Port()).String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer peer.Close()
+		r, pa := readReply5(t, c)
+		if r != socks5.Succeeded || pa.AddrPort() != netip.MustParseAddrPort(peer.LocalAddr().String()) {
+			t.Fatalf("second reply %v %v (peer %v)", r, pa, peer.LocalAddr())
+		}
+		mustWrite(t, peer, []byte("from peer"))
+		if got := readN(t, c, 9); string(got) != "from peer" {
+			t.Fatalf("%q", got)
+		}
+		mustWrite(t, c, []byte("to peer"))
+		if got := readN(t, peer, 7); string(got) != "to peer" {
+			t.Fatalf("%q", got)
+		}
+
+		t.Run("timeout", func(t *testing.T) {
+			conf := testConfig()
+			conf.SOCKS5Bind = true
+			conf.Timeout = 0.2
+			ts := startServer(t, conf, nil, nil)
+			c := dialProxy(t, ts.addr)
+			request5(t, c, 5, 2, 0, 1, 0, 0, 0, 0, 0, 0)
+			if r, _ := readReply5(t, c); r != socks5.TTLExpired {
+				t.Fatalf("reply %v", r)
+			}
+			expectClosed(t, c)
+		})
 	})
 }
 
 func TestSOCKS5UDPAssociate(t *testing.T) {
-	// A UDP echo target.
-	target, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer target.Close()
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		buf := make([]byte, 8192)
-		for {
-			n, from, err := target.ReadFromUDPAddrPort(buf)
-			if err != nil {
-				return
+	bothPaths(t, func(t *testing.T) {
+		// A UDP echo target.
+		target, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer target.Close()
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 8192)
+			for {
+				n, from, err := target.ReadFromUDPAddrPort(buf)
+				if err != nil {
+					return
+				}
+				_, _ = target.WriteToUDPAddrPort(append([]byte("echo:"), buf[:n]...), from)
 			}
-			_, _ = target.WriteToUDPAddrPort(append([]byte("echo:"), buf[:n]...), from)
-		}
-	}()
-	defer wg.Wait()
-	defer target.Close()
-	tAddr := addr.FromAddrPort(target.LocalAddr().(*net.UDPAddr).AddrPort())
+		}()
+		defer wg.Wait()
+		defer target.Close()
+		tAddr := addr.FromAddrPort(target.LocalAddr().(*net.UDPAddr).AddrPort())
 
-	conf := testConfig()
-	conf.SOCKS5UDP = true
-	ts := startServer(t, conf, nil, nil)
-	c := dialProxy(t, ts.addr)
-	r, bnd := request5(t, c, 5, 3, 0, 1, 0, 0, 0, 0, 0, 0)
-	if r != socks5.Succeeded || !bnd.IP().IsUnspecified() || bnd.Port() == 0 {
-		t.Fatalf("reply %v %v", r, bnd)
-	}
-	testkit.WaitFor(t, "the association to count as a session", func() bool { return ts.stats.Sessions.Load() == 1 })
-	relay := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), bnd.Port())
-	uc, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(relay))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer uc.Close()
-	_ = uc.SetDeadline(time.Now().Add(5 * time.Second))
-	send := func(frag byte, a addr.Addr, payload string) {
-		t.Helper()
-		b, err := socks5.AppendUDPHeader(nil, socks5.UDPHeader{Frag: frag, Addr: a})
+		conf := testConfig()
+		conf.SOCKS5UDP = true
+		ts := startServer(t, conf, nil, nil)
+		c := dialProxy(t, ts.addr)
+		r, bnd := request5(t, c, 5, 3, 0, 1, 0, 0, 0, 0, 0, 0)
+		if r != socks5.Succeeded || !bnd.IP().IsUnspecified() || bnd.Port() == 0 {
+			t.Fatalf("reply %v %v", r, bnd)
+		}
+		testkit.WaitFor(t, "the association to count as a session", func() bool { return ts.stats.Sessions.Load() == 1 })
+		relay := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), bnd.Port())
+		uc, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(relay))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := uc.Write(append(b, payload...)); err != nil {
+		defer uc.Close()
+		_ = uc.SetDeadline(time.Now().Add(5 * time.Second))
+		send := func(frag byte, a addr.Addr, payload string) {
+			t.Helper()
+			b, err := socks5.AppendUDPHeader(nil, socks5.UDPHeader{Frag: frag, Addr: a})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := uc.Write(append(b, payload...)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		recv := func() (addr.Addr, string) {
+			t.Helper()
+			buf := make([]byte, 8192)
+			n, err := uc.Read(buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, k, err := socks5.ParseUDPHeader(buf[:n])
+			if err != nil || h.Frag != 0 {
+				t.Fatalf("header % x: %v", buf[:n], err)
+			}
+			return h.Addr, string(buf[k:n])
+		}
+		// Dropped: a domain address, a runt; then a plain datagram.
+		send(0, addr.FromDomain("localhost", tAddr.Port()), "dropped")
+		if _, err := uc.Write([]byte{0, 0}); err != nil {
 			t.Fatal(err)
 		}
-	}
-	recv := func() (addr.Addr, string) {
-		t.Helper()
-		buf := make([]byte, 8192)
-		n, err := uc.Read(buf)
-		if err != nil {
-			t.Fatal(err)
+		send(0, tAddr, "one")
+		src, got := recv()
+		if src != tAddr || got != "echo:one" {
+			t.Fatalf("got %v %q", src, got)
 		}
-		h, k, err := socks5.ParseUDPHeader(buf[:n])
-		if err != nil || h.Frag != 0 {
-			t.Fatalf("header % x: %v", buf[:n], err)
+		// Fragments 1, 2, 3|last are reassembled into one datagram.
+		send(1, tAddr, "a")
+		send(2, tAddr, "b")
+		send(0x83, tAddr, "c")
+		if _, got := recv(); got != "echo:abc" {
+			t.Fatalf("reassembled %q", got)
 		}
-		return h.Addr, string(buf[k:n])
-	}
-	// Dropped: a domain address, a runt; then a plain datagram.
-	send(0, addr.FromDomain("localhost", tAddr.Port()), "dropped")
-	if _, err := uc.Write([]byte{0, 0}); err != nil {
-		t.Fatal(err)
-	}
-	send(0, tAddr, "one")
-	src, got := recv()
-	if src != tAddr || got != "echo:one" {
-		t.Fatalf("got %v %q", src, got)
-	}
-	// Fragments 1, 2, 3|last are reassembled into one datagram.
-	send(1, tAddr, "a")
-	send(2, tAddr, "b")
-	send(0x83, tAddr, "c")
-	if _, got := recv(); got != "echo:abc" {
-		t.Fatalf("reassembled %q", got)
-	}
-	// An out-of-order fragment discards the sequence; a lone 0x81 goes out.
-	send(1, tAddr, "x")
-	send(3, tAddr, "y")
-	send(0x81, tAddr, "z")
-	if _, got := recv(); got != "echo:z" {
-		t.Fatalf("got %q", got)
-	}
-	// Closing the control connection ends the association.
-	c.Close()
-	testkit.WaitFor(t, "the association to end", func() bool { return ts.stats.Sessions.Load() == 0 })
+		// An out-of-order fragment discards the sequence; a lone 0x81 goes out.
+		send(1, tAddr, "x")
+		send(3, tAddr, "y")
+		send(0x81, tAddr, "z")
+		if _, got := recv(); got != "echo:z" {
+			t.Fatalf("got %q", got)
+		}
+		// Closing the control connection ends the association.
+		c.Close()
+		testkit.WaitFor(t, "the association to end", func() bool { return ts.stats.Sessions.Load() == 0 })
+	})
 }
 
 func TestForward(t *testing.T) {
@@ -249,63 +253,67 @@ func TestTProxy(t *testing.T) {
 }
 
 func TestShutdown(t *testing.T) {
-	goroutineCheck(t)
-	echo := echoServer(t)
-	conf := testConfig()
-	st := startServer(t, conf, blockRouter, nil)
-	_ = st
-	// One relaying session (through a server without router) and one
-	// half-open connection stuck in the router.
-	plain := startServer(t, testConfig(), nil, nil)
-	active := openSession(t, plain.addr, echo)
-	testkit.WaitFor(t, "the session to start", func() bool { return plain.stats.Sessions.Load() == 1 })
-	half := dialProxy(t, st.addr)
-	mustWrite(t, half, append([]byte{5, 1, 0}, connectReq(t, echo)...))
-	readN(t, half, 2)
-	testkit.WaitFor(t, "the request to reach the router", func() bool { return st.stats.Request.Load() == 1 })
+	bothPaths(t, func(t *testing.T) {
+		goroutineCheck(t)
+		echo := echoServer(t)
+		conf := testConfig()
+		st := startServer(t, conf, blockRouter, nil)
+		_ = st
+		// One relaying session (through a server without router) and one
+		// half-open connection stuck in the router.
+		plain := startServer(t, testConfig(), nil, nil)
+		active := openSession(t, plain.addr, echo)
+		testkit.WaitFor(t, "the session to start", func() bool { return plain.stats.Sessions.Load() == 1 })
+		half := dialProxy(t, st.addr)
+		mustWrite(t, half, append([]byte{5, 1, 0}, connectReq(t, echo)...))
+		readN(t, half, 2)
+		testkit.WaitFor(t, "the request to reach the router", func() bool { return st.stats.Request.Load() == 1 })
 
-	// Half-open: cancelled at once, no reply.
-	if err := st.Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	expectClosed(t, half)
-	if st.stats.RejectTimeout.Load() != 0 {
-		t.Error("shutdown counted as timeout")
-	}
-	// Relaying: drained until the deadline, then closed.
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	if err := plain.Shutdown(ctx); err != context.DeadlineExceeded {
-		t.Fatalf("Shutdown = %v", err)
-	}
-	expectClosed(t, active)
-	if _, err := net.DialTimeout("tcp", plain.addr, time.Second); err == nil {
-		t.Fatal("listener still open")
-	}
+		// Half-open: cancelled at once, no reply.
+		if err := st.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		expectClosed(t, half)
+		if st.stats.RejectTimeout.Load() != 0 {
+			t.Error("shutdown counted as timeout")
+		}
+		// Relaying: drained until the deadline, then closed.
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		if err := plain.Shutdown(ctx); err != context.DeadlineExceeded {
+			t.Fatalf("Shutdown = %v", err)
+		}
+		expectClosed(t, active)
+		if _, err := net.DialTimeout("tcp", plain.addr, time.Second); err == nil {
+			t.Fatal("listener still open")
+		}
+	})
 }
 
 func TestSetRouter(t *testing.T) {
-	echo := echoServer(t)
-	ts := startServer(t, testConfig(), nil, nil)
-	try := func() socks5.Reply {
-		c := dialProxy(t, ts.addr)
-		defer c.Close()
-		r, _ := request5(t, c, connectReq(t, echo)...)
-		return r
-	}
-	if r := try(); r != socks5.Succeeded {
-		t.Fatalf("no router: %v", r)
-	}
-	ts.SetRouter(route.RouterFunc(func(context.Context, *route.Request) (route.Decision, error) {
-		return route.Decision{Verdict: route.Reject}, nil
-	}))
-	if r := try(); r != socks5.GeneralFailure {
-		t.Fatalf("rejecting router: %v", r)
-	}
-	ts.SetRouter(nil)
-	if r := try(); r != socks5.Succeeded {
-		t.Fatalf("router removed: %v", r)
-	}
+	bothPaths(t, func(t *testing.T) {
+		echo := echoServer(t)
+		ts := startServer(t, testConfig(), nil, nil)
+		try := func() socks5.Reply {
+			c := dialProxy(t, ts.addr)
+			defer c.Close()
+			r, _ := request5(t, c, connectReq(t, echo)...)
+			return r
+		}
+		if r := try(); r != socks5.Succeeded {
+			t.Fatalf("no router: %v", r)
+		}
+		ts.SetRouter(route.RouterFunc(func(context.Context, *route.Request) (route.Decision, error) {
+			return route.Decision{Verdict: route.Reject}, nil
+		}))
+		if r := try(); r != socks5.GeneralFailure {
+			t.Fatalf("rejecting router: %v", r)
+		}
+		ts.SetRouter(nil)
+		if r := try(); r != socks5.Succeeded {
+			t.Fatalf("router removed: %v", r)
+		}
+	})
 }
 
 func TestListenErrors(t *testing.T) {

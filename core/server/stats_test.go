@@ -17,49 +17,51 @@ import (
 // dial), and neither a request the router rejected nor a dial of another
 // user of the same counters, such as the ruleset's RPC client.
 func TestConnectLatencyCountsProxyDials(t *testing.T) {
-	echo := echoServer(t)
-	router := route.RouterFunc(func(ctx context.Context, req *route.Request) (route.Decision, error) {
-		switch {
-		case strings.HasPrefix(req.Addr, "active."):
-			up, err := req.Dial(ctx, echo, route.Chain{})
-			if err != nil {
-				return route.Decision{Verdict: route.Error, Reason: err.Error()}, nil
+	bothPaths(t, func(t *testing.T) {
+		echo := echoServer(t)
+		router := route.RouterFunc(func(ctx context.Context, req *route.Request) (route.Decision, error) {
+			switch {
+			case strings.HasPrefix(req.Addr, "active."):
+				up, err := req.Dial(ctx, echo, route.Chain{})
+				if err != nil {
+					return route.Decision{Verdict: route.Error, Reason: err.Error()}, nil
+				}
+				return route.Decision{Verdict: route.Committed, Conn: up}, nil
+			case strings.HasPrefix(req.Addr, "direct."):
+				return route.Direct(echo), nil
 			}
-			return route.Decision{Verdict: route.Committed, Conn: up}, nil
-		case strings.HasPrefix(req.Addr, "direct."):
-			return route.Direct(echo), nil
-		}
-		return route.Decision{Verdict: route.Reject}, nil
-	})
-	ts := startServer(t, testConfig(), router, nil)
-	samples := func() int { return ts.stats.ConnectLatency.Percentiles().N }
-	steps := []struct {
-		name   string
-		do     func(t *testing.T)
-		growth int
-	}{
-		{"server-driven dial", func(t *testing.T) { connect5(t, ts.addr, "direct.test:80", socks5.Succeeded) }, 1},
-		{"active dial", func(t *testing.T) { connect5(t, ts.addr, "active.test:80", socks5.Succeeded) }, 1},
-		{"rejected request", func(t *testing.T) { connect5(t, ts.addr, "reject.test:80", socks5.GeneralFailure) }, 0},
-		{"rpc client dial", func(t *testing.T) {
-			// the daemon's RPC client dials with a dialer sharing the counters
-			d := dial.New(dial.Options{Stats: ts.stats})
-			c, err := d.Dial(context.Background(), addr.FromAddrPort(netip.MustParseAddrPort(echo)), route.Chain{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			c.Close()
-		}, 0},
-	}
-	for _, st := range steps {
-		t.Run(st.name, func(t *testing.T) {
-			before := samples()
-			st.do(t)
-			if got := samples() - before; got != st.growth {
-				t.Fatalf("latency samples grew by %d, want %d", got, st.growth)
-			}
+			return route.Decision{Verdict: route.Reject}, nil
 		})
-	}
+		ts := startServer(t, testConfig(), router, nil)
+		samples := func() int { return ts.stats.ConnectLatency.Percentiles().N }
+		steps := []struct {
+			name   string
+			do     func(t *testing.T)
+			growth int
+		}{
+			{"server-driven dial", func(t *testing.T) { connect5(t, ts.addr, "direct.test:80", socks5.Succeeded) }, 1},
+			{"active dial", func(t *testing.T) { connect5(t, ts.addr, "active.test:80", socks5.Succeeded) }, 1},
+			{"rejected request", func(t *testing.T) { connect5(t, ts.addr, "reject.test:80", socks5.GeneralFailure) }, 0},
+			{"rpc client dial", func(t *testing.T) {
+				// the daemon's RPC client dials with a dialer sharing the counters
+				d := dial.New(dial.Options{Stats: ts.stats})
+				c, err := d.Dial(context.Background(), addr.FromAddrPort(netip.MustParseAddrPort(echo)), route.Chain{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.Close()
+			}, 0},
+		}
+		for _, st := range steps {
+			t.Run(st.name, func(t *testing.T) {
+				before := samples()
+				st.do(t)
+				if got := samples() - before; got != st.growth {
+					t.Fatalf("latency samples grew by %d, want %d", got, st.growth)
+				}
+			})
+		}
+	})
 }
 
 // connect5 sends a SOCKS5 CONNECT to target through the proxy at p and
