@@ -734,10 +734,17 @@ func (l *evloop) pump(t *ltun, d int) (bulk bool, err error) {
 }
 
 // fileConn turns the loop's descriptor of e into a net.Conn of the
-// goroutine path (a duplicate; the loop's own is closed).
+// goroutine path (a duplicate; the loop's own is closed). net.FileConn
+// turns TCP_NODELAY and keep-alive (15 s) on, as for any socket net
+// makes: the socket's own settings, which the goroutine path would have
+// given it, are put back.
 func (l *evloop) fileConn(e *lend) (net.Conn, error) {
+	saved := saveSockOpts(e.fd)
 	f := os.NewFile(uintptr(e.fd), "")
 	nc, err := net.FileConn(f)
+	if err == nil {
+		saved.restore(e.fd)
+	}
 	// The file owns e.fd now; closing it closes the loop's descriptor,
 	// after it left the epoll set (the duplicate keeps the socket open).
 	l.ends[e.fd] = nil
@@ -745,6 +752,36 @@ func (l *evloop) fileConn(e *lend) (net.Conn, error) {
 	f.Close()
 	e.fd = -1
 	return nc, err
+}
+
+// sockOpts are the options net.FileConn changes on a socket.
+type sockOpts [5]int
+
+var sockOptNames = [5]struct{ level, opt int }{
+	{unix.IPPROTO_TCP, unix.TCP_NODELAY},
+	{unix.SOL_SOCKET, unix.SO_KEEPALIVE},
+	{unix.IPPROTO_TCP, unix.TCP_KEEPIDLE},
+	{unix.IPPROTO_TCP, unix.TCP_KEEPINTVL},
+	{unix.IPPROTO_TCP, unix.TCP_KEEPCNT},
+}
+
+func saveSockOpts(fd int) sockOpts {
+	var o sockOpts
+	for i, n := range sockOptNames {
+		o[i], _ = unix.GetsockoptInt(fd, n.level, n.opt)
+	}
+	return o
+}
+
+// restore sets back what changed; only latency or a probe's timing is at
+// stake, so failures are ignored.
+func (o sockOpts) restore(fd int) {
+	now := saveSockOpts(fd)
+	for i, n := range sockOptNames {
+		if now[i] != o[i] {
+			_ = unix.SetsockoptInt(fd, n.level, n.opt, o[i])
+		}
+	}
 }
 
 // handoff gives a half-open connection to the goroutine path: h continues
@@ -762,12 +799,18 @@ func (l *evloop) handoff(t *ltun, h func(*conn)) {
 	c := &conn{Conn: nc, s: s, start: t.start, deadline: deadline, halfOpen: true, parsed: t.parsed, dst: t.dst}
 	c.ctx, c.cancel = context.WithDeadline(s.ctx, deadline)
 	_ = nc.SetDeadline(deadline)
-	if tc, ok := nc.(*net.TCPConn); ok && !s.cur.Load().conf.TCPNoDelay {
-		_ = tc.SetNoDelay(false) // as newConn: FileConn's socket keeps the loop's setting, but be sure
+	s.mu.Lock()
+	if s.closing {
+		// Shutdown has begun and may have aborted the half-open
+		// connections already: this one is closed as they were.
+		s.mu.Unlock()
+		c.cancel()
+		nc.Close()
+		l.closeTunnel(t, nil)
+		return
 	}
 	t.halfOpen = false // c carries the count now
 	l.drop(t)
-	s.mu.Lock()
 	s.loopLive--
 	s.conns[c] = struct{}{}
 	s.conndone.Add(1)
@@ -814,9 +857,17 @@ func (l *evloop) graduate(t *ltun) {
 			r.left.Add(1)
 		}
 	}
-	t.halfOpen = false
-	l.drop(t)
 	s.mu.Lock()
+	if l.forced.Load() {
+		// Shutdown is closing the sessions and may have passed the
+		// goroutine path's already.
+		s.mu.Unlock()
+		cc.Close()
+		up.Close()
+		l.closeTunnel(t, nil)
+		return
+	}
+	l.drop(t)
 	s.loopLive--
 	s.conns[c] = struct{}{}
 	s.conndone.Add(1)

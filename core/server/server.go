@@ -395,14 +395,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
+	if loop != nil {
+		// First, so that no session the loop graduates from now on
+		// escapes the loop below (graduate looks under s.mu).
+		loop.forceClose()
+	}
 	s.mu.Lock()
 	for c := range s.conns {
 		c.forceClose()
 	}
 	s.mu.Unlock()
-	if loop != nil {
-		loop.forceClose()
-	}
 	<-done
 	return err
 }
