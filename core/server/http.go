@@ -162,9 +162,15 @@ func readHead[H any](b *inbuf, limit int, parse func([]byte) (H, int, error)) (H
 }
 
 // serveHTTP serves one connection of the --http listener.
-func (s *Server) serveHTTP(c *conn) {
+func (s *Server) serveHTTP(c *conn) { s.serveHTTPFrom(c, nil) }
+
+// serveHTTPFrom is serveHTTP for a connection whose first bytes, read
+// already (and counted in ServerRx), are pre: the event loop hands over
+// what it does not serve itself this way.
+func (s *Server) serveHTTPFrom(c *conn, pre []byte) {
 	in := clientInbuf(c)
 	defer in.release() // every use of in ends before serveHTTP returns
+	in.buf = append(in.buf, pre...)
 	head, err := readHead(in, http.MaxHeadSize+1, http.ParseRequest)
 	if err != nil {
 		if errors.Is(err, http.ErrMalformed) || errors.Is(err, http.ErrTooLarge) {

@@ -112,22 +112,23 @@ type halfOpenList struct {
 // evloop is the loop's state. Only the loop goroutine touches it, except
 // what mu guards and the atomics.
 type evloop struct {
-	s       *Server
-	sys     rawsock.Sys
-	epfd    int
-	wakefd  int
-	events  []unix.EpollEvent
-	ends    []*lend // by descriptor
-	gen     uint32
-	lns     []*loopListener
-	lists   []*halfOpenList
-	hsFree  rawsock.FreeList[loopHS]
-	bufFree rawsock.FreeList[relayBuf]
-	epoch   time.Time
-	live    int // tunnels open (or waiting for a lookup)
-	lookups int // lookups in flight on workers
-	wakeBuf [8]byte
-	small   [24]byte // a SOCKS reply
+	s        *Server
+	sys      rawsock.Sys
+	epfd     int
+	wakefd   int
+	events   []unix.EpollEvent
+	ends     []*lend // by descriptor
+	gen      uint32
+	lns      []*loopListener
+	lists    []*halfOpenList
+	hsFree   rawsock.FreeList[loopHS]
+	headFree rawsock.FreeList[httpHead]
+	bufFree  rawsock.FreeList[relayBuf]
+	epoch    time.Time
+	live     int // tunnels open (or waiting for a lookup)
+	lookups  int // lookups in flight on workers
+	wakeBuf  [8]byte
+	small    [24]byte // a SOCKS reply
 
 	mu      sync.Mutex
 	posts   []lookupPost // guarded by mu
@@ -147,28 +148,33 @@ type lookupPost struct {
 // newLoop builds the loop for the listeners it may own; nil when there
 // is none (forward and TPROXY modes) or the loop is off.
 func (s *Server) newLoop() (*evloop, error) {
-	if !loopEnabled || s.fwdMode || s.conf.Transparent || s.proxyLn == nil {
+	if !loopEnabled {
 		return nil, nil
 	}
-	g, ok := s.proxyLn.(*guardedListener)
-	if !ok {
-		return nil, nil
+	type candidate struct {
+		ln    net.Listener
+		h     func(*conn)
+		proto string
 	}
-	sc, ok := g.Listener.(syscall.Conn)
-	if !ok {
-		return nil, nil
+	var cands []candidate
+	if s.proxyLn != nil && !s.fwdMode && !s.conf.Transparent {
+		cands = append(cands, candidate{s.proxyLn, s.serveSOCKS, "socks"})
 	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	if s.httpLn != nil {
+		cands = append(cands, candidate{s.httpLn, s.serveHTTP, "http"})
+	}
+	if len(cands) == 0 {
 		return nil, nil
 	}
 	l := &evloop{
 		s: s, sys: rawsock.New(false), epfd: -1, wakefd: -1,
-		events:  make([]unix.EpollEvent, loopMaxEvents),
-		hsFree:  rawsock.FreeList[loopHS]{Max: loopMaxFree},
-		bufFree: rawsock.FreeList[relayBuf]{Max: loopMaxFree},
-		epoch:   time.Now(),
+		events:   make([]unix.EpollEvent, loopMaxEvents),
+		hsFree:   rawsock.FreeList[loopHS]{Max: loopMaxFree},
+		headFree: rawsock.FreeList[httpHead]{Max: loopMaxFree},
+		bufFree:  rawsock.FreeList[relayBuf]{Max: loopMaxFree},
+		epoch:    time.Now(),
 	}
+	var err error
 	if l.epfd, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
 		return nil, fmt.Errorf("event loop: epoll_create1: %w", err)
 	}
@@ -180,13 +186,32 @@ func (s *Server) newLoop() (*evloop, error) {
 		l.closeFDs()
 		return nil, fmt.Errorf("event loop: register eventfd: %w", err)
 	}
-	ll := &loopListener{g: g, rc: rc, h: s.serveSOCKS, proto: "socks", handback: make(chan struct{}, 1)}
-	var regErr error
-	if err := rc.Control(func(fd uintptr) { regErr = l.sys.EpollAdd(l.epfd, int(fd), listenerTag) }); err != nil || regErr != nil {
-		l.closeFDs()
-		return nil, fmt.Errorf("event loop: register listener: %w", errors.Join(err, regErr))
+	for _, c := range cands {
+		g, ok := c.ln.(*guardedListener)
+		if !ok {
+			continue
+		}
+		sc, ok := g.Listener.(syscall.Conn)
+		if !ok {
+			continue
+		}
+		rc, err := sc.SyscallConn()
+		if err != nil {
+			continue
+		}
+		ll := &loopListener{g: g, rc: rc, h: c.h, proto: c.proto, handback: make(chan struct{}, 1)}
+		tag := uint32(listenerTag + len(l.lns))
+		var regErr error
+		if err := rc.Control(func(fd uintptr) { regErr = l.sys.EpollAdd(l.epfd, int(fd), tag) }); err != nil || regErr != nil {
+			l.closeFDs()
+			return nil, fmt.Errorf("event loop: register listener: %w", errors.Join(err, regErr))
+		}
+		l.lns = append(l.lns, ll)
 	}
-	l.lns = append(l.lns, ll)
+	if len(l.lns) == 0 {
+		l.closeFDs()
+		return nil, nil
+	}
 	return l, nil
 }
 

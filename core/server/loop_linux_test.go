@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -292,5 +293,37 @@ func TestLoopShutdown(t *testing.T) {
 	ts.mu.Unlock()
 	if live != 0 {
 		t.Errorf("%d connections still registered", live)
+	}
+}
+
+// TestLoopHTTP checks which --http requests the loop serves: CONNECT on
+// the loop, a plain request (proxy_pass) handed to serveHTTP with the
+// bytes the loop read, and a failed dial's 502 page by httpFail.
+func TestLoopHTTP(t *testing.T) {
+	withLoop(t, true)
+	echo := echoServer(t)
+	ts, hp := startHTTP(t, nil, nil)
+	c := dialProxy(t, hp)
+	mustWrite(t, c, []byte("CONNECT "+echo+" HTTP/1.1\r\n\r\nearly"))
+	if b := readN(t, c, len(http200)); string(b) != http200 {
+		t.Fatalf("%q", b)
+	}
+	if b := readN(t, c, 5); string(b) != "early" {
+		t.Fatalf("read-ahead echoed as %q", b)
+	}
+	if ts.loopServed.Load() != 1 || ts.loopHandoffs.Load() != 0 {
+		t.Fatalf("CONNECT: %d served by the loop, %d handed off; want 1 and 0", ts.loopServed.Load(), ts.loopHandoffs.Load())
+	}
+	target, body := httpTarget(t)
+	out := exchangeRaw(t, hp, "GET http://"+target+"/ HTTP/1.1\r\nHost: "+target+"\r\n\r\n")
+	if !strings.HasPrefix(out, "HTTP/1.1 200") || !strings.HasSuffix(out, body) {
+		t.Fatalf("GET through the proxy: %q", out)
+	}
+	if ts.loopHandoffs.Load() != 1 {
+		t.Fatalf("GET: %d hand-offs, want 1", ts.loopHandoffs.Load())
+	}
+	expectPage(t, exchangeRaw(t, hp, "CONNECT "+testkit.ClosedPort(t).String()+" HTTP/1.1\r\n\r\n"), 502)
+	if ts.loopHandoffs.Load() != 2 || ts.stats.RejectUpstream.Load() != 1 {
+		t.Fatalf("502: %d hand-offs, RejectUpstream %d; want 2 and 1", ts.loopHandoffs.Load(), ts.stats.RejectUpstream.Load())
 	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/neosocksd-go/neosocksd/core/addr"
 	"github.com/neosocksd-go/neosocksd/core/dial"
+	"github.com/neosocksd-go/neosocksd/core/proto/http"
 	"github.com/neosocksd-go/neosocksd/core/proto/socks4"
 	"github.com/neosocksd-go/neosocksd/core/proto/socks5"
 	"github.com/neosocksd-go/neosocksd/core/rawsock"
@@ -46,8 +47,30 @@ const (
 	s5Request
 )
 
-// loopHS is a handshake's input buffer, the size of the goroutine path's.
-type loopHS [hsBufSize]byte
+// loopHS is a SOCKS handshake's input buffer, the size of the goroutine
+// path's; httpHead an HTTP request head's, the goroutine path's limit.
+type (
+	loopHS   [hsBufSize]byte
+	httpHead [http.MaxHeadSize + 1]byte
+)
+
+// getHS lends t a handshake buffer for its protocol.
+func (l *evloop) getHS(t *ltun) {
+	if t.proto == "http" {
+		t.hsHTTP = l.headFree.Get()
+		t.hs = t.hsHTTP[:]
+		return
+	}
+	t.hsSOCKS = l.hsFree.Get()
+	t.hs = t.hsSOCKS[:]
+}
+
+// putHS takes t's handshake buffer back.
+func (l *evloop) putHS(t *ltun) {
+	l.hsFree.Put(t.hsSOCKS)
+	l.headFree.Put(t.hsHTTP)
+	t.hs, t.hsSOCKS, t.hsHTTP, t.hsLen = nil, nil, nil, 0
+}
 
 // lend is one socket of a tunnel and what its last edges said.
 type lend struct {
@@ -76,13 +99,16 @@ type ltun struct {
 	client, up lend
 	ll         *loopListener
 	state      ltState
-	proto      string // "socks", "socks4" or "socks5", as logFailure names it
-	stage      int    // SOCKS5 negotiation stage
-	hs         *loopHS
+	proto      string  // "socks", "socks4" or "socks5", as logFailure names it
+	stage      int     // SOCKS5 negotiation stage
+	hs         []byte  // the handshake buffer: hsSOCKS's or hsHTTP's
+	hsSOCKS    *loopHS // lent while the handshake lasts
+	hsHTTP     *httpHead
 	hsLen      int
 	halfOpen   bool // counted in HalfOpen
 	parsed     bool // Request counted
 	dst        addr.Addr
+	text       string // the target as the client wrote it (HTTP), for logs
 	cred       route.Credentials
 	dialer     loopDialer     // the dialer the target is dialed with
 	upAP       netip.AddrPort // what t.up connects to
@@ -153,7 +179,7 @@ func (l *evloop) handshake(t *ltun) {
 	c := &t.client
 	for c.readable && !c.eof && c.rerr == nil {
 		if t.hs == nil {
-			t.hs = l.hsFree.Get()
+			l.getHS(t)
 		}
 		space := t.hs[t.hsLen:]
 		if len(space) == 0 {
@@ -186,8 +212,14 @@ func (l *evloop) handshake(t *ltun) {
 // more is called when a message is incomplete: the handshake fails if no
 // more can come (the buffer is full, the client closed or failed).
 func (l *evloop) more(t *ltun) {
+	if t.proto == "http" {
+		if t.client.eof || t.client.rerr != nil {
+			l.closeTunnel(t, nil) // as readHead's failures: no answer, no record
+		}
+		return
+	}
 	switch {
-	case t.hsLen == len(t.hs):
+	case t.hs != nil && t.hsLen == len(t.hs):
 		l.fail(t, errGarbage)
 	case t.client.rerr != nil:
 		l.fail(t, t.client.rerr)
@@ -198,7 +230,7 @@ func (l *evloop) more(t *ltun) {
 
 // consume drops the first n bytes of the handshake buffer.
 func (t *ltun) consume(n int) {
-	copy(t.hs[:], t.hs[n:t.hsLen])
+	copy(t.hs, t.hs[n:t.hsLen])
 	t.hsLen -= n
 }
 
@@ -211,7 +243,7 @@ func (l *evloop) parse(t *ltun) {
 			return
 		}
 		b := t.hs[:t.hsLen]
-		if t.proto == "" || t.proto == "socks" {
+		if t.proto == "socks" {
 			switch v := b[0]; v {
 			case socks4.Version:
 				t.proto = "socks4"
@@ -227,10 +259,73 @@ func (l *evloop) parse(t *ltun) {
 			l.socks4(t, b)
 			return
 		}
+		if t.proto == "http" {
+			l.httpRequest(t, b)
+			return
+		}
 		if !l.socks5(t, b) {
 			return
 		}
 	}
+}
+
+// httpRequest takes a request head on the --http listener. CONNECT is
+// served on the loop, as httpConnect serves it; everything else (plain
+// proxying, a 407 to answer, a head or target that does not parse) goes
+// to serveHTTP from the start, with the bytes read so far.
+func (l *evloop) httpRequest(t *ltun, b []byte) {
+	head, k, err := http.ParseRequest(b)
+	if errors.Is(err, http.ErrShort) {
+		// As readHead's failures: a full buffer, the client's end or a
+		// read error close the connection without an answer.
+		if t.hsLen == len(t.hs) || t.client.eof || t.client.rerr != nil {
+			l.closeTunnel(t, nil)
+		}
+		return
+	}
+	if err != nil {
+		l.handoffHTTP(t)
+		return
+	}
+	p, err := head.Proxy()
+	if err != nil || !p.Connect {
+		l.handoffHTTP(t)
+		return
+	}
+	var cred route.Credentials
+	if p.HasAuth {
+		if u, pw, ok := http.ParseBasic(p.Auth); ok {
+			cred = route.Credentials{Username: u, Password: pw, HasUsername: true, HasPassword: true}
+		}
+	}
+	target, err := addr.ParseTarget(p.Target)
+	if err != nil || l.s.cur.Load().conf.AuthRequired && !cred.HasPassword {
+		l.handoffHTTP(t)
+		return
+	}
+	t.consume(k)
+	l.requestParsed(t, target)
+	t.text = p.Target
+	if !l.dialable(t) {
+		rest := t.rest()
+		l.handoff(t, func(c *conn) {
+			s := c.s
+			in := clientInbuf(c)
+			defer in.release()
+			in.buf = append(in.buf, rest...)
+			if err := s.httpConnect(c, &p, cred, in); err != nil {
+				s.httpFail(c, err)
+			}
+		})
+		return
+	}
+	l.dial(t)
+}
+
+// handoffHTTP gives the connection to serveHTTP from the start.
+func (l *evloop) handoffHTTP(t *ltun) {
+	pre := t.rest()
+	l.handoff(t, func(c *conn) { c.s.serveHTTPFrom(c, pre) })
 }
 
 // socks4 takes a SOCKS4 or SOCKS4A request, as socks4 on the goroutine
@@ -363,8 +458,8 @@ func (l *evloop) requestParsed(t *ltun, dst addr.Addr) {
 
 // target renders the requested target for logs, as conn.targetString.
 func (t *ltun) target() string {
-	if !t.dst.IsValid() {
-		return ""
+	if t.text != "" || !t.dst.IsValid() {
+		return t.text
 	}
 	return t.dst.String()
 }
@@ -503,9 +598,12 @@ func (l *evloop) connected(t *ltun) {
 		return
 	}
 	var reply []byte
-	if t.proto == "socks4" {
+	switch t.proto {
+	case "http":
+		reply = connectEstablished
+	case "socks4":
 		reply = socks4.AppendReply(l.small[:0], socks4.Granted)
-	} else {
+	default:
 		bound, _ := l.sys.LocalAddr(t.up.fd)
 		reply = socks5.AppendReply(l.small[:0], socks5.Succeeded, addr.FromAddrPort(bound))
 	}
@@ -516,8 +614,7 @@ func (l *evloop) connected(t *ltun) {
 		b := l.bufFree.Get()
 		t.pend[0] = lpend{buf: b, end: copy(b[:], t.hs[:t.hsLen]), ahead: true}
 	}
-	l.hsFree.Put(t.hs)
-	t.hs, t.hsLen = nil, 0
+	l.putHS(t)
 	l.unlinkHalfOpen(t)
 	t.halfOpen = false
 	s.stats.HalfOpen.Add(-1)
@@ -539,6 +636,10 @@ func (l *evloop) connected(t *ltun) {
 // does when its deadline passes: a SOCKS5 client whose request was parsed
 // is told 06; before the request, it is a handshake timeout.
 func (l *evloop) timedOut(t *ltun) {
+	if !t.parsed && t.proto == "http" {
+		l.closeTunnel(t, nil) // readHead's timeout: no answer, no record
+		return
+	}
 	if !t.parsed {
 		l.fail(t, t.netError("read", os.ErrDeadlineExceeded))
 		return
@@ -563,10 +664,20 @@ func (l *evloop) fail(t *ltun, err error) {
 		default:
 			var ce *connectError
 			if errors.As(err, &ce) {
-				if t.proto == "socks5" {
+				switch t.proto {
+				case "socks5":
 					_ = l.write(t, socks5.AppendReply(l.small[:0], socks5Reply(err), addr.Addr{}))
-				} else {
+				case "socks4":
 					_ = l.write(t, socks4.AppendReply(l.small[:0], socks4.Rejected))
+				case "http":
+					// The error page, the linger and the record are
+					// httpFail's, which may block: on a worker.
+					text := t.text
+					l.handoff(t, func(c *conn) {
+						c.target = text
+						c.s.httpFail(c, err)
+					})
+					return
 				}
 			}
 		}
@@ -609,10 +720,7 @@ func (l *evloop) closeTunnel(t *ltun, err error) {
 // drop takes t off the loop: its lists and buffers, its count.
 func (l *evloop) drop(t *ltun) {
 	l.unlinkHalfOpen(t)
-	if t.hs != nil {
-		l.hsFree.Put(t.hs)
-		t.hs, t.hsLen = nil, 0
-	}
+	l.putHS(t)
 	for d := range t.pend {
 		l.bufFree.Put(t.pend[d].buf)
 		t.pend[d] = lpend{}
@@ -810,6 +918,7 @@ func (l *evloop) handoff(t *ltun, h func(*conn)) {
 		return
 	}
 	t.halfOpen = false // c carries the count now
+	l.release(&t.up, false)
 	l.drop(t)
 	s.loopLive--
 	s.conns[c] = struct{}{}
