@@ -52,6 +52,49 @@
 // so Shutdown can force it closed; c.endHalfOpen clears the socket
 // deadline.
 //
+// # Two connection paths
+//
+// Everything above describes the goroutine path. On Linux, an event loop
+// (loop_linux.go, looptunnel_linux.go) serves instead the connections
+// where nothing can block or run user code: those accepted on the SOCKS
+// listener (not -f, not --tproxy) and on --http while there is no router
+// and the current dialer connects directly (no -x chain: the optional
+// Direct method of *dial.Dialer; a Dialer without it, such as a test's,
+// keeps the goroutine path). One goroutine, parked on the runtime's
+// poller between bursts, accepts with accept4 on the listener's own
+// descriptor, runs the SOCKS4/4A/5 (with user name and password) and HTTP
+// CONNECT handshakes, connects without blocking and relays with read and
+// write on non-blocking descriptors, through core/rawsock. Names are
+// resolved by dial.Dialer.DialTarget on a worker, which posts the answer
+// back through an eventfd. Half-open deadlines are FIFO lists, one per
+// timeout value (a reload can change -t). The loop keeps the goroutine
+// path's counters, replies, log records (logRequestFailure, the session's
+// Debug line), admission limits and descriptor-exhaustion handling
+// (guardedListener.shedNow).
+//
+// A listener has one acceptor at a time: the loop while the fast path
+// applies, the Go accept loop otherwise. SetRouter and Reconfigure switch
+// it (ownershipChanged): the Go Accept is kicked with a deadline in the
+// past and hands the listener over (yieldToLoop), or the loop, woken,
+// gives it back (giveBack). A connection the loop accepted while the fast
+// path had just ended is handed off at once; a connection the Go Accept
+// takes during a switch is served there. Both are correct.
+//
+// What the loop meets and does not serve goes to the goroutine path,
+// which continues where the loop stopped (handoff: the descriptor becomes
+// a net.Conn, and the conn carries the start, deadline, counters and the
+// bytes already read): SOCKS5 BIND and UDP ASSOCIATE and a request a router
+// or an -x chain set after the accept must decide (resumeSOCKS with
+// socks4Connect or socks5Command), HTTP requests that are not CONNECT,
+// 407 answers and heads or targets that do not parse (serveHTTPFrom from
+// the start), and an HTTP dial's failure page (httpFail). A session whose
+// read fills the loop's 16 KiB buffer (bulk), or any session with --pipe,
+// graduates to the goroutine relay (graduate: both descriptors become
+// net.Conns, the session's pumps splice), carrying its unwritten bytes and
+// counts. Shutdown closes the loop's half-open connections without a
+// reply, lets its sessions drain until its context is done, and returns
+// after the loop has exited with every descriptor closed.
+//
 // # Reloading
 //
 // SetRouter swaps the router and Reconfigure the settings a reload may

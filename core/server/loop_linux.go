@@ -54,7 +54,9 @@ type relayBuf [loopBufSize]byte
 
 // loopDialer is what the loop needs of a dialer to connect by itself;
 // *dial.Dialer has it. A Dialer without it (a test's) keeps every
-// connection on the goroutine path.
+// connection on the goroutine path. A wrapper that embeds *dial.Dialer
+// gets these methods too: if its own Dial must see every connection, its
+// Direct must say false.
 type loopDialer interface {
 	Dialer
 	Direct() bool
@@ -716,12 +718,4 @@ func (s *Server) ownershipChanged() {
 			ll.g.kick()
 		}
 	}
-}
-
-// loopAccepts returns the loop's record of listener ln, nil when the loop
-// does not serve it.
-func (s *Server) loopAccepts(ln net.Listener) *loopListener {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.loop.listenerOf(ln)
 }
