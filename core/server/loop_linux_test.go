@@ -327,3 +327,32 @@ func TestLoopHTTP(t *testing.T) {
 		t.Fatalf("502: %d hand-offs, RejectUpstream %d; want 2 and 1", ts.loopHandoffs.Load(), ts.stats.RejectUpstream.Load())
 	}
 }
+
+// TestLoopTimeoutReload changes -t with a reload while a connection of the
+// old timeout is half-open: a connection accepted afterwards expires at
+// its own, shorter deadline, not behind the older one, and the older one
+// keeps its longer deadline.
+func TestLoopTimeoutReload(t *testing.T) {
+	withLoop(t, true)
+	conf := testConfig()
+	ts := startServer(t, conf, nil, nil)
+	old := dialProxy(t, ts.addr)
+	mustWrite(t, old, []byte{5})
+	testkit.WaitFor(t, "the first connection to be half-open", func() bool { return ts.stats.HalfOpen.Load() == 1 })
+	short := *conf
+	short.Timeout = 0.2
+	if err := ts.Reconfigure(&short, dial.New(dial.Options{TCPNoDelay: true})); err != nil {
+		t.Fatal(err)
+	}
+	young := dialProxy(t, ts.addr)
+	mustWrite(t, young, []byte{5})
+	expectClosed(t, young)
+	if got := ts.stats.RejectTimeout.Load(); got != 1 {
+		t.Errorf("RejectTimeout %d, want 1", got)
+	}
+	// The first one is still waiting for its greeting's end.
+	mustWrite(t, old, []byte{1, 0})
+	if b := readN(t, old, 2); b[0] != 5 || b[1] != 0 {
+		t.Fatalf("method reply %v", b)
+	}
+}
