@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -262,6 +263,7 @@ func TestLoopShutdown(t *testing.T) {
 	defer silent.Close()
 	st := new(dial.Options)
 	st.Nameserver = silent.LocalAddr().String()
+	fds := openFDs(t)
 	ts := startServer(t, testConfig(), nil, dial.New(*st))
 
 	active := openSession(t, ts.addr, echo)
@@ -294,6 +296,21 @@ func TestLoopShutdown(t *testing.T) {
 	if live != 0 {
 		t.Errorf("%d connections still registered", live)
 	}
+	for _, c := range []net.Conn{active, half, lookup} {
+		c.Close()
+	}
+	// The echo server closes its side of the tunnel on its own time.
+	testkit.WaitFor(t, "the descriptors of before the server started", func() bool { return openFDs(t) == fds })
+}
+
+// openFDs counts the process's open descriptors.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd:", err)
+	}
+	return len(ents) - 1 // ReadDir's own
 }
 
 // TestLoopHTTP checks which --http requests the loop serves: CONNECT on
