@@ -66,7 +66,8 @@ func TestConnectAcceptRelay(t *testing.T) {
 		t.Fatal(err)
 	}
 	afd := -1
-	_ = rc.Control(func(fd uintptr) { afd, err = s.Accept(int(fd)) })
+	var from netip.AddrPort
+	_ = rc.Control(func(fd uintptr) { afd, from, err = s.AcceptFrom(int(fd)) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,8 +76,8 @@ func TestConnectAcceptRelay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if peer, err := s.PeerAddr(afd); err != nil || peer != local {
-		t.Errorf("accepted peer %v (%v), connecting side %v", peer, err, local)
+	if peer, err := s.PeerAddr(afd); err != nil || peer != local || from != local {
+		t.Errorf("accepted peer %v (%v), from %v, connecting side %v", peer, err, from, local)
 	}
 	if err := s.SetInt(afd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err != nil {
 		t.Fatal(err)

@@ -76,6 +76,20 @@ func (s Sys) Accept(lfd int) (int, error) {
 	return int(r), errOf(e)
 }
 
+// AcceptFrom is Accept that also returns the peer's address, which the
+// kernel fills in at no extra cost (kept in the scratch area, so nothing
+// is allocated).
+func (s Sys) AcceptFrom(lfd int) (int, netip.AddrPort, error) {
+	sc := s.scratch
+	sc.addrlen = unix.SizeofSockaddrAny
+	r, e := s.call6(unix.SYS_ACCEPT4, uintptr(lfd), uintptr(unsafe.Pointer(&sc.sa.raw)), uintptr(unsafe.Pointer(&sc.addrlen)),
+		unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
+	if e != 0 {
+		return -1, netip.AddrPort{}, e
+	}
+	return int(r), sc.sa.AddrPort(), nil
+}
+
 // Socket opens a non-blocking, close-on-exec TCP socket of family.
 func (s Sys) Socket(family int) (int, error) {
 	r, e := s.call(unix.SYS_SOCKET, uintptr(family), unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)

@@ -434,10 +434,10 @@ func (l *evloop) acceptOn(ll *loopListener) {
 	var exhausted error
 	err := ll.rc.Control(func(lfd uintptr) {
 		for range maxRefuseBurst {
-			fd, err := l.sys.Accept(int(lfd))
+			fd, peer, err := l.sys.AcceptFrom(int(lfd))
 			switch err {
 			case nil:
-				l.accepted(ll, fd)
+				l.accepted(ll, fd, peer)
 				continue
 			case unix.EINTR, unix.ECONNABORTED:
 				continue
@@ -482,7 +482,7 @@ func (l *evloop) giveBack(ll *loopListener) {
 }
 
 // accepted starts serving a connection the loop accepted.
-func (l *evloop) accepted(ll *loopListener, fd int) {
+func (l *evloop) accepted(ll *loopListener, fd int, peer netip.AddrPort) {
 	s := l.s
 	if !s.Admit() {
 		l.sys.Close(fd)
@@ -490,7 +490,7 @@ func (l *evloop) accepted(ll *loopListener, fd int) {
 	}
 	st := s.cur.Load()
 	now := time.Now()
-	t := &ltun{ll: ll, proto: ll.proto, start: now, expires: now.Add(st.timeout), deadline: l.now() + int64(st.timeout)}
+	t := &ltun{ll: ll, peer: peer, proto: ll.proto, start: now, expires: now.Add(st.timeout), deadline: l.now() + int64(st.timeout)}
 	t.up.fd = -1
 	s.mu.Lock()
 	if s.closing {

@@ -97,6 +97,7 @@ func (p *lpend) empty() bool { return p.off == p.end }
 // ltun is a connection the loop serves.
 type ltun struct {
 	client, up lend
+	peer       netip.AddrPort // the client's address
 	ll         *loopListener
 	state      ltState
 	proto      string  // "socks", "socks4" or "socks5", as logFailure names it
@@ -123,17 +124,9 @@ type ltun struct {
 	prev, next *ltun
 }
 
-// RemoteAddr is the client's address, for logs.
-func (t *ltun) RemoteAddr() net.Addr { return t.ll.peer(t.client.fd) }
-
-// peer is the address fd is connected to.
-func (ll *loopListener) peer(fd int) net.Addr {
-	var ap netip.AddrPort
-	if fd >= 0 {
-		ap, _ = rawSockname(unix.Getpeername, fd)
-	}
-	return net.TCPAddrFromAddrPort(ap)
-}
+// RemoteAddr is the client's address, for logs (as accept4 gave it: a
+// reset socket no longer says).
+func (t *ltun) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(t.peer) }
 
 // rawSockname reads a socket's own or peer address.
 func rawSockname(get func(int) (unix.Sockaddr, error), fd int) (netip.AddrPort, error) {
