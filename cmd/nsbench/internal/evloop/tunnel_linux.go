@@ -4,6 +4,7 @@ package evloop
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net/netip"
 	"syscall"
@@ -344,7 +345,9 @@ var errNotLoopback = errors.New("evloop: target is not a loopback address")
 func socks5Reply(err error) socks5.Reply {
 	var errno syscall.Errno
 	switch {
-	case err == errTimeout:
+	case err == errTimeout, errors.Is(err, context.DeadlineExceeded):
+		// A lookup that ran out of time answers a moment before the
+		// loop expires its tunnel: the same timeout either way.
 		return socks5.TTLExpired
 	case err == errNotLoopback:
 		return socks5.NotAllowed
