@@ -263,7 +263,10 @@ func (d *daemon) serve(ident *identity, sigs signals) int {
 	if e := d.activeEngine(); e != nil {
 		router = e
 	}
-	srv, err := server.New(server.Options{Config: conf, Router: router, Dialer: d.dialer(), Stats: d.stats, Logger: log})
+	srv, err := server.New(server.Options{
+		Config: conf, Router: router, Dialer: d.dialer(), Stats: d.stats, Logger: log,
+		NoEventLoop: eventLoopOff(),
+	})
 	if err != nil {
 		return fatal(log, "unable to parse outbound configuration: %s", err)
 	}

@@ -125,6 +125,9 @@ func TestDaemonReleasesMemoryAfterPeak(t *testing.T) {
 		t.Skip("opens 2000 tunnels and may wait up to a minute")
 	}
 	const n = 2000
+	// On the goroutine path: the event loop's tunnels hardly grow the
+	// heap (under 1 KiB each), so there would be no peak to release.
+	t.Setenv(eventLoopEnv, "0")
 	target := testkit.EchoServer(t)
 	d := startDaemon(t, 1, "-l", "127.0.0.1:0")
 	pid := d.cmd.Process.Pid
@@ -134,6 +137,11 @@ func TestDaemonReleasesMemoryAfterPeak(t *testing.T) {
 	before := procRSS(t, pid)
 	conns := openTunnels(t, d.addrs[0], target, n)
 	peak := procRSS(t, pid)
+	if grown := peak - before; grown < n*4<<10 {
+		// Two relay goroutines per tunnel on the goroutine path: at least
+		// 4 KiB of stacks. Less means the load never reached that path.
+		t.Fatalf("%d tunnels grew the daemon by %d KiB only: not the goroutine path (%s=0)", n, grown>>10, eventLoopEnv)
+	}
 	for _, c := range conns {
 		c.Close()
 	}

@@ -43,6 +43,10 @@ type Options struct {
 	Stats *stats.Counters
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
+	// NoEventLoop keeps every connection on the goroutine path, also
+	// where the event loop could serve it (loop_linux.go): an escape
+	// hatch for operators, and how tests exercise that path in a daemon.
+	NoEventLoop bool
 }
 
 // errOutbound is the message of the error New returns for a bad -f.
@@ -58,6 +62,7 @@ type Server struct {
 
 	cur     atomic.Pointer[settings] // what a reload may change; see Reconfigure
 	fwdMode bool
+	noLoop  bool           // Options.NoEventLoop
 	hook    route.DialFunc // Request.Dial for engines, built once
 	// countUp and countDown add relayed bytes to BytesUp and BytesDown;
 	// built once so that a session does not allocate them.
@@ -168,6 +173,7 @@ func New(o Options) (*Server, error) {
 	}
 	s.cur.Store(cur)
 	s.fwdMode = o.Config.Forward != ""
+	s.noLoop = o.NoEventLoop
 	s.hook = s.dialHook
 	s.countUp = func(n int64) { s.stats.BytesUp.Add(uint64(n)) }
 	s.countDown = func(n int64) { s.stats.BytesDown.Add(uint64(n)) }
@@ -257,12 +263,8 @@ func (s *Server) Serve(ctx context.Context) error {
 		s.mu.Unlock()
 		return errors.New("server: no listener bound")
 	}
-	if loop, err := s.newLoop(); err != nil {
-		s.log.Warn("event loop not started: every connection takes the goroutine path", "err", err)
-	} else if loop != nil {
-		s.loop = loop
-		s.conndone.Add(1)
-		go loop.run()
+	if !s.noLoop {
+		s.startEventLoop()
 	}
 	if s.proxyLn != nil {
 		h := s.serveSOCKS
@@ -416,5 +418,21 @@ func (s *Server) serveConn(c *conn, h func(*conn)) {
 	h(c)
 	if !c.detached {
 		c.finish()
+	}
+}
+
+// startEventLoop starts the event loop for the listeners it may own;
+// s.mu is held. Failing to build it leaves every listener to its Go
+// accept loop.
+func (s *Server) startEventLoop() {
+	loop, err := s.newLoop()
+	if err != nil {
+		s.log.Warn("event loop not started: every connection takes the goroutine path", "err", err)
+		return
+	}
+	if loop != nil {
+		s.loop = loop
+		s.conndone.Add(1)
+		go loop.run()
 	}
 }
