@@ -1,0 +1,317 @@
+//go:build linux
+
+package server
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/neosocksd-go/neosocksd/core/config"
+	"github.com/neosocksd-go/neosocksd/core/proto/http"
+)
+
+// Builders of client messages.
+
+func s5greet(methods ...byte) []byte { return append([]byte{5, byte(len(methods))}, methods...) }
+
+func s5auth(user, pass string) []byte {
+	b := []byte{1, byte(len(user))}
+	b = append(b, user...)
+	b = append(b, byte(len(pass)))
+	return append(b, pass...)
+}
+
+func s5ip(cmd byte, ap netip.AddrPort) []byte {
+	b := []byte{5, cmd, 0}
+	if ap.Addr().Is4() {
+		b = append(b, 1)
+		b = append(b, ap.Addr().AsSlice()...)
+	} else {
+		b = append(b, 4)
+		b = append(b, ap.Addr().AsSlice()...)
+	}
+	return binary.BigEndian.AppendUint16(b, ap.Port())
+}
+
+func s5name(cmd byte, name string, port uint16) []byte {
+	b := []byte{5, cmd, 0, 3, byte(len(name))}
+	b = append(b, name...)
+	return binary.BigEndian.AppendUint16(b, port)
+}
+
+func s4ip(ap netip.AddrPort, user string) []byte {
+	b := binary.BigEndian.AppendUint16([]byte{4, 1}, ap.Port())
+	b = append(b, ap.Addr().AsSlice()...)
+	b = append(b, user...)
+	return append(b, 0)
+}
+
+func s4a(name string, port uint16, user string) []byte {
+	b := binary.BigEndian.AppendUint16([]byte{4, 1}, port)
+	b = append(b, 0, 0, 0, 1)
+	b = append(b, user...)
+	b = append(b, 0)
+	b = append(b, name...)
+	return append(b, 0)
+}
+
+func httpConnectHead(target string, headers ...string) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n", target, target)
+	for _, h := range headers {
+		b.WriteString(h + "\r\n")
+	}
+	b.WriteString("\r\n")
+	return []byte(b.String())
+}
+
+func basic(user, pass string) string {
+	return "Proxy-Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+}
+
+func cat(bs ...[]byte) []byte {
+	var out []byte
+	for _, b := range bs {
+		out = append(out, b...)
+	}
+	return out
+}
+
+// Script steps.
+
+func w(b []byte) diffOp           { return diffOp{write: b} }
+func wseg(b []byte, n int) diffOp { return diffOp{write: b, seg: n} }
+func r(n int) diffOp              { return diffOp{read: n} }
+func shut() diffOp                { return diffOp{shut: true} }
+func rst() diffOp                 { return diffOp{reset: true} }
+func wait(d time.Duration) diffOp { return diffOp{pause: d} }
+func onHTTP(ops ...diffOp) []diffOp {
+	for i := range ops {
+		ops[i].http = true
+	}
+	return ops
+}
+func on(conn int, op diffOp) diffOp { op.conn = conn; return op }
+
+const (
+	s5ReplyLen = 10 // with an IPv4 address
+	connectOK  = len(http.ConnectEstablished)
+)
+
+func authRequired(c *config.Config) { c.AuthRequired = true }
+func shortTimeout(c *config.Config) { c.Timeout = 0.3 }
+
+var (
+	resetPattern = regexp.MustCompile(`(read|write) tcp ADDR->ADDR: (read|write): connection reset by peer`)
+	txPattern    = regexp.MustCompile(` tx=\d+`)
+)
+
+// resetEitherWay is for a client that resets right after its bytes: the
+// server learns of it from the read after them or from the write of its
+// answer, whichever comes first, on either path; but always as a reset
+// (never, say, as a broken pipe).
+func resetEitherWay(r *diffResult) {
+	for i, l := range r.logs {
+		r.logs[i] = resetPattern.ReplaceAllString(l, "RESET")
+	}
+	r.stats = txPattern.ReplaceAllString(r.stats, "")
+}
+
+// handCases are written from socks.go and http.go, a case per branch.
+func handCases(u *upstreams) []diffCase {
+	echo, sink, closer, refused := u.echo, u.sink, u.closer, u.refused
+	ok5 := cat(s5greet(0), s5ip(1, echo))
+	cases := []diffCase{
+		{name: "socks5/echo", ops: []diffOp{w(s5greet(0)), r(2), w(s5ip(1, echo)), r(s5ReplyLen), w([]byte("hello")), r(5), shut()}},
+		{name: "socks5/one-packet-pipelined", ops: []diffOp{w(cat(ok5, []byte("data"))), r(2 + s5ReplyLen + 4), shut()}},
+		{name: "socks5/half-close-after-request", ops: []diffOp{w(ok5), shut()}},
+		{name: "socks5/pipelined-then-half-close", ops: []diffOp{w(cat(ok5, []byte("tail"))), shut()}},
+		{name: "socks5/sink", ops: []diffOp{w(cat(s5greet(0), s5ip(1, sink), []byte("abc"))), r(12), w([]byte("def")), shut()}},
+		{name: "socks5/upstream-closes-first", ops: []diffOp{w(cat(s5greet(0), s5ip(1, closer))), r(12 + 3), wait(20 * time.Millisecond), w([]byte("late")), shut()}},
+		{name: "socks5/client-resets-in-session", ops: []diffOp{w(cat(s5greet(0), s5ip(1, sink))), r(12), w([]byte("x")), rst()}},
+		{name: "socks5/reset-with-greeting", ops: []diffOp{w(s5greet(0)), rst()}, racy: resetEitherWay},
+		{name: "socks5/client-resets-in-handshake", ops: []diffOp{w(s5greet(0)), r(2), rst()}},
+		{name: "socks5/client-resets-after-request", ops: []diffOp{w(cat(s5greet(0), s5name(1, "slow.test", 80))), wait(20 * time.Millisecond), rst()}, conf: shortTimeout},
+		{name: "socks5/refused", ops: []diffOp{w(cat(s5greet(0), s5ip(1, refused)))}},
+		{name: "socks5/name-refused", ops: []diffOp{w(cat(s5greet(0), s5name(1, "refused.test", 80)))}},
+		{name: "socks5/name-echo", ops: []diffOp{w(cat(s5greet(0), s5name(1, "echo.test", 80), []byte("n"))), r(13), shut()}},
+		{name: "socks5/localhost", ops: []diffOp{w(cat(s5greet(0), s5name(1, "localhost", echo.Port()), []byte("l"))), shut()}},
+		{name: "socks5/nx-name", ops: []diffOp{w(cat(s5greet(0), s5name(1, "nx.invalid", 80)))}},
+		{name: "socks5/blocked", ops: []diffOp{w(ok5)}, conf: func(c *config.Config) { c.BlockLoopback = true }},
+		{name: "socks5/blocked-name", ops: []diffOp{w(cat(s5greet(0), s5name(1, "echo.test", 80)))}, conf: func(c *config.Config) { c.BlockLoopback = true }},
+		{name: "socks5/timeout-after-request", ops: []diffOp{w(cat(s5greet(0), s5name(1, "slow.test", 80)))}, conf: shortTimeout},
+		{name: "socks5/timeout-in-greeting", ops: []diffOp{w([]byte{5, 2, 0})}, conf: shortTimeout},
+		{name: "socks5/timeout-in-request", ops: []diffOp{w(s5greet(0)), r(2), w([]byte{5, 1, 0})}, conf: shortTimeout},
+		{name: "socks5/timeout-before-anything", ops: []diffOp{wait(time.Millisecond)}, conf: shortTimeout},
+		{name: "socks5/hang-up-before-anything", ops: []diffOp{shut()}},
+		{name: "socks5/no-acceptable-method", ops: []diffOp{w(s5greet(0)), r(2)}, conf: authRequired},
+		{name: "socks5/no-methods", ops: []diffOp{w(s5greet())}},
+		{name: "socks5/userpass", ops: []diffOp{w(cat(s5greet(0, 2), s5auth("u", "p"), s5ip(1, echo), []byte("a"))), r(2 + 2 + s5ReplyLen + 1), shut()}, conf: authRequired},
+		{name: "socks5/userpass-offered", ops: []diffOp{w(cat(s5greet(2), s5auth("u", "p"), s5ip(1, echo))), shut()}},
+		{name: "socks5/empty-password", ops: []diffOp{w(cat(s5greet(2), s5auth("u", "")))}, conf: authRequired},
+		{name: "socks5/bad-auth-version", ops: []diffOp{w(cat(s5greet(2), []byte{2, 1, 'u', 1, 'p'}))}},
+		{name: "socks5/bind-disabled", ops: []diffOp{w(cat(s5greet(0), s5ip(2, echo)))}},
+		{name: "socks5/udp-disabled", ops: []diffOp{w(cat(s5greet(0), s5ip(3, echo)))}},
+		{name: "socks5/unknown-command", ops: []diffOp{w(cat(s5greet(0), s5ip(9, echo)))}},
+		{name: "socks5/bad-atyp", ops: []diffOp{w(cat(s5greet(0), []byte{5, 1, 0, 7, 1, 2, 3, 4, 0, 80}))}},
+		{name: "socks5/bad-request-version", ops: []diffOp{w(cat(s5greet(0), []byte{4, 1, 0, 1, 1, 2, 3, 4, 0, 80}))}},
+		{name: "socks5/garbage-after-greeting", ops: []diffOp{w(cat(s5greet(0), []byte(strings.Repeat("garbage!", 200))))}},
+		{name: "socks5/oversize-greeting-fill", ops: []diffOp{w(cat([]byte{5, 255}, make([]byte, 2000)))}},
+		{name: "socks5/ipv6-target-refused", ops: []diffOp{w(cat(s5greet(0), s5ip(1, netip.AddrPortFrom(netip.IPv6Loopback(), refused.Port()))))}},
+		{name: "socks5/bind-enabled", ops: []diffOp{w(cat(s5greet(0), s5ip(2, netip.MustParseAddrPort("127.0.0.1:0")))), r(2 + s5ReplyLen), shut()}, conf: func(c *config.Config) { c.SOCKS5Bind = true; c.Timeout = 0.3 }},
+		{name: "socks4/echo", ops: []diffOp{w(s4ip(echo, "me")), r(8), w([]byte("x")), r(1), shut()}},
+		{name: "socks4/pipelined", ops: []diffOp{w(cat(s4ip(echo, ""), []byte("ahead"))), shut()}},
+		{name: "socks4a/echo", ops: []diffOp{w(cat(s4a("echo.test", 80, "id"), []byte("z"))), r(9), shut()}},
+		{name: "socks4/refused", ops: []diffOp{w(s4ip(refused, ""))}},
+		{name: "socks4a/nx", ops: []diffOp{w(s4a("nx.invalid", 80, ""))}},
+		{name: "socks4a/slow", ops: []diffOp{w(s4a("slow.test", 80, ""))}, conf: shortTimeout},
+		{name: "socks4/bad-command", ops: []diffOp{w([]byte{4, 2, 0, 80, 127, 0, 0, 1, 0})}},
+		{name: "socks4/user-too-long", ops: []diffOp{w(cat([]byte{4, 1, 0, 80, 127, 0, 0, 1}, []byte(strings.Repeat("u", 600)), []byte{0}))}},
+		{name: "socks4/timeout-in-request", ops: []diffOp{w([]byte{4, 1, 0})}, conf: shortTimeout},
+		{name: "socks4/hang-up-in-request", ops: []diffOp{w([]byte{4, 1, 0}), shut()}},
+		{name: "not-socks", ops: []diffOp{w([]byte("GET / HTTP/1.0\r\n\r\n"))}},
+		{name: "max-sessions", conf: func(c *config.Config) { c.MaxSessions = 1 }, ops: []diffOp{
+			w(ok5), r(2 + s5ReplyLen), on(1, wait(10*time.Millisecond)), on(1, w(ok5)), on(1, shut()), shut()}},
+		{name: "startup-limit-full", conf: func(c *config.Config) { c.StartupLimitFull = 1 }, ops: []diffOp{
+			w(s5greet(0)), r(2), on(1, diffOp{}), on(1, wait(20*time.Millisecond)), on(1, shut()), w(s5ip(1, echo)), shut()}},
+		{name: "socks5/upstream-resets", ops: []diffOp{w(cat(s5greet(0), s5name(1, "resetter.test", 80))), r(12), w([]byte("boom")), wait(20 * time.Millisecond)}},
+		{name: "socks5/upstream-bulk", ops: []diffOp{w(cat(s5greet(0), s5name(1, "bulk.test", 80))), r(12 + bulkSize), w([]byte("after")), shut()}},
+		{name: "socks5/client-bulk", ops: []diffOp{w(cat(s5greet(0), s5ip(1, sink))), r(12), w(bytes.Repeat([]byte("u"), 3*bulkSize)), shut()}},
+		{name: "socks5/client-bulk-pipelined", ops: []diffOp{w(cat(s5greet(0), s5ip(1, sink), bytes.Repeat([]byte("v"), 2000))), shut()}},
+		{name: "socks5/bulk-pipe", conf: func(c *config.Config) { c.Pipe = true }, ops: []diffOp{w(cat(s5greet(0), s5name(1, "bulk.test", 80))), r(12 + bulkSize), shut()}},
+		{name: "no-nodelay", conf: func(c *config.Config) { c.TCPNoDelay = false }, ops: []diffOp{w(ok5), r(12), w([]byte("q")), shut()}},
+	}
+	cases = append(cases, httpCases(u)...)
+	// Every SOCKS message split at every byte, with pauses.
+	var split []diffCase
+	for _, c := range cases {
+		if !strings.HasPrefix(c.name, "socks") || len(c.ops) == 0 || len(c.ops[0].write) == 0 || len(c.ops[0].write) > 100 || c.ops[0].http {
+			continue
+		}
+		if c.ops[len(c.ops)-1].reset && len(c.ops) == 2 {
+			continue // a reset right after the bytes races with their reads
+		}
+		ops := append([]diffOp(nil), c.ops...)
+		ops[0].seg = 1
+		split = append(split, diffCase{name: c.name + "/bytewise", conf: c.conf, ops: ops})
+	}
+	return append(cases, split...)
+}
+
+func httpCases(u *upstreams) []diffCase {
+	echo, refused := u.echo.String(), u.refused.String()
+	head := httpConnectHead(echo)
+	// A head of exactly the limit and one byte over it.
+	pad := func(total int) []byte {
+		h := string(httpConnectHead(echo))
+		filler := "X-Pad: "
+		n := total - len(h) - len(filler) - 2
+		return []byte(strings.TrimSuffix(h, "\r\n") + filler + strings.Repeat("p", n) + "\r\n\r\n")
+	}
+	return []diffCase{
+		{name: "http/connect-echo", ops: onHTTP(w(head), r(connectOK), w([]byte("hi")), r(2), shut())},
+		{name: "http/connect-pipelined", ops: onHTTP(w(cat(head, []byte("early"))), shut())},
+		{name: "http/connect-half-close", ops: onHTTP(w(head), shut())},
+		{name: "http/connect-name", ops: onHTTP(w(httpConnectHead("echo.test:80")), shut())},
+		{name: "http/connect-refused", ops: onHTTP(w(httpConnectHead(refused)), shut())},
+		{name: "http/connect-nx", ops: onHTTP(w(httpConnectHead("nx.invalid:80")), shut())},
+		{name: "http/connect-slow", ops: onHTTP(w(httpConnectHead("slow.test:80"))), conf: shortTimeout},
+		{name: "http/connect-blocked", ops: onHTTP(w(head), shut()), conf: func(c *config.Config) { c.BlockLoopback = true }},
+		{name: "http/connect-closer", ops: onHTTP(w(httpConnectHead("closer.test:1"))), conf: nil},
+		{name: "http/connect-bad-target", ops: onHTTP(w(httpConnectHead("no-port")), shut())},
+		{name: "http/auth-missing", ops: onHTTP(w(head), shut()), conf: authRequired},
+		{name: "http/auth-bad-scheme", ops: onHTTP(w(httpConnectHead(echo, "Proxy-Authorization: Bearer x")), shut()), conf: authRequired},
+		{name: "http/auth-ok", ops: onHTTP(w(httpConnectHead(echo, basic("u", "p"))), r(connectOK), shut()), conf: authRequired},
+		{name: "http/auth-unrequired", ops: onHTTP(w(httpConnectHead(echo, basic("u", "p"))), shut())},
+		{name: "http/get", ops: onHTTP(w([]byte("GET http://sink.test/x HTTP/1.1\r\nHost: sink.test\r\nContent-Length: 0\r\n\r\n")), shut()), conf: shortTimeout},
+		{name: "http/malformed", ops: onHTTP(w([]byte("CONNECT\r\n\r\n")), shut())},
+		{name: "http/head-at-limit", ops: onHTTP(w(pad(http.MaxHeadSize)), shut())},
+		{name: "http/head-over-limit", ops: onHTTP(w(pad(http.MaxHeadSize+1)), shut())},
+		{name: "http/head-unfinished", ops: onHTTP(w([]byte("CONNECT x:1 HTTP/1.1\r\n")), shut())},
+		{name: "http/head-timeout", ops: onHTTP(w([]byte("CONNECT x:1 HTTP/1.1\r\n"))), conf: shortTimeout},
+		{name: "http/connect-reset", ops: onHTTP(w(head), r(connectOK), rst())},
+		{name: "http/connect-bytewise", ops: onHTTP(wseg(head, 7), r(connectOK), w([]byte("b")), shut())},
+	}
+}
+
+// TestLoopDiff runs the hand-written corpus on both connection paths.
+func TestLoopDiff(t *testing.T) {
+	if !loopSupported {
+		t.Skip("no event loop on this system")
+	}
+	u := newUpstreams(t)
+	checkDiff(t, u, handCases(u))
+}
+
+// genCases are random SOCKS4/4A/5 and HTTP CONNECT heads, valid ones
+// mutated, cut at random places, with data pipelined after them.
+func genCases(u *upstreams, n int, seed uint64) []diffCase {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	targets := []func() []byte{
+		func() []byte { return cat(s5greet(0), s5ip(1, u.echo)) },
+		func() []byte { return cat(s5greet(0), s5name(1, "echo.test", 80)) },
+		func() []byte { return cat(s5greet(1, 0, 2), s5ip(1, u.sink)) },
+		func() []byte { return cat(s5greet(2), s5auth("user", "pw"), s5ip(1, u.echo)) },
+		func() []byte { return cat(s5greet(0), s5name(1, "nx.invalid", 80)) },
+		func() []byte { return cat(s5greet(0), s5ip(1, u.refused)) },
+		func() []byte { return s4ip(u.echo, "id") },
+		func() []byte { return s4a("sink.test", 80, "") },
+		func() []byte { return httpConnectHead(u.echo.String()) },
+		func() []byte { return httpConnectHead("echo.test:80", basic("a", "b")) },
+	}
+	var cases []diffCase
+	for i := range n {
+		k := rng.IntN(len(targets))
+		msg := targets[k]()
+		isHTTP := k >= 8
+		switch rng.IntN(4) {
+		case 0: // a byte changed
+			msg[rng.IntN(len(msg))] = byte(rng.IntN(256))
+		case 1: // cut short
+			msg = msg[:rng.IntN(len(msg))]
+		}
+		if rng.IntN(2) == 0 {
+			msg = append(msg, []byte(fmt.Sprintf("pipelined-%d", i))...)
+		}
+		op := w(msg)
+		if rng.IntN(3) == 0 {
+			op.seg = 1 + rng.IntN(8)
+		}
+		ops := []diffOp{op}
+		switch rng.IntN(3) {
+		case 0:
+			ops = append(ops, shut())
+		case 1:
+			ops = append(ops, wait(5*time.Millisecond), w([]byte("more")), shut())
+		default:
+			ops = append(ops, wait(5*time.Millisecond), rst())
+		}
+		if isHTTP {
+			ops = onHTTP(ops...)
+		}
+		var conf func(*config.Config)
+		if rng.IntN(4) == 0 {
+			conf = authRequired
+		}
+		cases = append(cases, diffCase{name: fmt.Sprintf("gen%d", i), conf: conf, ops: ops})
+	}
+	return cases
+}
+
+// TestLoopDiffGenerated runs generated cases on both paths; -loopdiff.n
+// sets how many.
+func TestLoopDiffGenerated(t *testing.T) {
+	if !loopSupported {
+		t.Skip("no event loop on this system")
+	}
+	u := newUpstreams(t)
+	checkDiff(t, u, genCases(u, *diffCount, 15))
+}
