@@ -486,6 +486,13 @@ func (l *evloop) write(t *ltun, b []byte) error {
 	if err == nil && n < len(b) {
 		err = unix.EAGAIN
 	}
+	if err == unix.EPIPE && errors.Is(t.client.rerr, unix.ECONNRESET) {
+		// The loop reads ahead of the messages it answers, so its read
+		// took the reset the kernel gives the first call after it; the
+		// goroutine path, which answers before reading on, gets it
+		// from this write.
+		err = unix.ECONNRESET
+	}
 	if err != nil {
 		return t.netError("write", err)
 	}
@@ -765,9 +772,11 @@ func (l *evloop) relay(t *ltun) {
 // that filled the buffer: the tunnel should graduate.
 func (l *evloop) pump(t *ltun, d int) (bulk bool, err error) {
 	src, dst := &t.client, &t.up
+	srcPeer, dstPeer := t.peer, t.upAP
 	count := &l.s.stats.BytesUp
 	if d == 1 {
 		src, dst = dst, src
+		srcPeer, dstPeer = dstPeer, srcPeer
 		count = &l.s.stats.BytesDown
 	}
 	p := &t.pend[d]
@@ -782,7 +791,7 @@ func (l *evloop) pump(t *ltun, d int) (bulk bool, err error) {
 				return false, nil
 			}
 			if err != nil {
-				return false, os.NewSyscallError("write", err)
+				return false, relayError("write", dst.fd, dstPeer, err)
 			}
 			p.off += n
 			if !p.ahead {
@@ -817,7 +826,7 @@ func (l *evloop) pump(t *ltun, d int) (bulk bool, err error) {
 		}
 		if err != nil {
 			l.bufFree.Put(buf)
-			return false, os.NewSyscallError("read", err)
+			return false, relayError("read", src.fd, srcPeer, err)
 		}
 		if n == 0 {
 			src.eof = true
@@ -832,6 +841,18 @@ func (l *evloop) pump(t *ltun, d int) (bulk bool, err error) {
 			src.readable = false
 		}
 	}
+}
+
+// relayError is the error the goroutine relay (core/splice) reports when
+// op fails with errno on the socket fd connected to peer, so that the
+// session's record reads the same on both paths: the operation, both
+// addresses and "splice" as the system call.
+func relayError(op string, fd int, peer netip.AddrPort, errno error) error {
+	var local net.Addr
+	if ap, err := rawSockname(unix.Getsockname, fd); err == nil {
+		local = net.TCPAddrFromAddrPort(ap)
+	}
+	return &net.OpError{Op: op, Net: "tcp", Source: local, Addr: net.TCPAddrFromAddrPort(peer), Err: os.NewSyscallError("splice", errno)}
 }
 
 // fileConn turns the loop's descriptor of e into a net.Conn of the
