@@ -153,9 +153,12 @@ func (r *session) end() {
 			slog.Int64("up", r.upN), slog.Int64("down", r.downN),
 			slog.Duration("dur", time.Since(c.start).Round(time.Millisecond)),
 		}
-		// A session that ended cleanly has no err attribute at all.
+		// A session that ended cleanly has no err attribute at all. A
+		// direction that failed closes both sockets, and the other one
+		// then fails on a closed connection: that is not what happened,
+		// so the failure that came first is the one recorded.
 		err := r.upErr
-		if err == nil {
+		if err == nil || errors.Is(err, net.ErrClosed) && r.downErr != nil {
 			err = r.downErr
 		}
 		if err != nil {
