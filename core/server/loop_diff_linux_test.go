@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/neosocksd-go/neosocksd/core/addr"
 	"github.com/neosocksd-go/neosocksd/core/config"
 	"github.com/neosocksd-go/neosocksd/core/dial"
@@ -33,7 +35,10 @@ import (
 // configuration and the same upstreams, and everything a client, the
 // counters, the logs and the upstreams can observe must be the same.
 
-var diffCount = flag.Int("loopdiff.n", 60, "generated cases of TestLoopDiffGenerated")
+var (
+	diffCount = flag.Int("loopdiff.n", 60, "generated cases of TestLoopDiffGenerated")
+	diffSeed  = flag.Uint64("loopdiff.seed", 15, "seed of TestLoopDiffGenerated's cases")
+)
 
 // diffOp is one step of a client script.
 type diffOp struct {
@@ -169,12 +174,21 @@ func newUpstreams(t testing.TB) *upstreams {
 		}
 		u.record("bulk", got, err)
 	})
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	// A port bound and not listening refuses connections, and no
+	// listener of the test can take it meanwhile.
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	u.refused = ln.Addr().(*net.TCPAddr).AddrPort()
-	ln.Close()
+	t.Cleanup(func() { unix.Close(fd) })
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	ap, err := rawSockname(unix.Getsockname, fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.refused = ap
 	return u
 }
 
@@ -266,6 +280,9 @@ func (r *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
 func (r *logRecorder) WithAttrs([]slog.Attr) slog.Handler       { return r }
 func (r *logRecorder) WithGroup(string) slog.Handler            { return r }
 func (r *logRecorder) Handle(_ context.Context, rec slog.Record) error {
+	if strings.HasPrefix(rec.Message, "listen: ") {
+		return nil // the server's start, which names its own ports
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %q", rec.Level, r.mask(rec.Message))
 	rec.Attrs(func(a slog.Attr) bool {
