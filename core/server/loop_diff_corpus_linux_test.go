@@ -179,7 +179,7 @@ func handCases(u *upstreams) []diffCase {
 		{name: "socks4/hang-up-in-request", ops: []diffOp{w([]byte{4, 1, 0}), shut()}},
 		{name: "not-socks", ops: []diffOp{w([]byte("GET / HTTP/1.0\r\n\r\n"))}},
 		{name: "max-sessions", conf: func(c *config.Config) { c.MaxSessions = 1 }, ops: []diffOp{
-			w(ok5), r(2 + s5ReplyLen), on(1, wait(10*time.Millisecond)), on(1, w(ok5)), on(1, shut()), shut()}},
+			w(ok5), r(2 + s5ReplyLen), on(1, diffOp{}), on(1, wait(20*time.Millisecond)), on(1, w(ok5)), on(1, shut()), shut()}},
 		{name: "startup-limit-full", conf: func(c *config.Config) { c.StartupLimitFull = 1 }, ops: []diffOp{
 			w(s5greet(0)), r(2), on(1, diffOp{}), on(1, wait(20*time.Millisecond)), on(1, shut()), w(s5ip(1, echo)), shut()}},
 		{name: "socks5/upstream-resets", ops: []diffOp{w(cat(s5greet(0), s5name(1, "resetter.test", 80))), r(12), w([]byte("boom")), wait(20 * time.Millisecond)}},
@@ -219,6 +219,10 @@ func httpCases(u *upstreams) []diffCase {
 	return []diffCase{
 		{name: "http/connect-echo", ops: onHTTP(w(head), r(connectOK), w([]byte("hi")), r(2), shut())},
 		{name: "http/connect-pipelined", ops: onHTTP(w(cat(head, []byte("early"))), shut())},
+		{name: "http/connect-pipelined-large", ops: onHTTP(w(cat(head, bytes.Repeat([]byte("x"), 6000))), shut())},
+		{name: "http/connect-pipelined-over-head-limit", ops: onHTTP(w(cat(head, bytes.Repeat([]byte("y"), 9000))), shut())},
+		{name: "http/connect-large-head-pipelined", ops: onHTTP(w(cat(pad(5000), bytes.Repeat([]byte("z"), 5000))), shut())},
+		{name: "http/get-large-body", ops: onHTTP(w(cat([]byte("POST http://sink.test/x HTTP/1.1\r\nHost: sink.test\r\nContent-Length: 7000\r\n\r\n"), bytes.Repeat([]byte("b"), 7000))), shut()), conf: shortTimeout},
 		{name: "http/connect-half-close", ops: onHTTP(w(head), shut())},
 		{name: "http/connect-name", ops: onHTTP(w(httpConnectHead("echo.test:80")), shut())},
 		{name: "http/connect-refused", ops: onHTTP(w(httpConnectHead(refused)), shut())},
@@ -307,11 +311,11 @@ func genCases(u *upstreams, n int, seed uint64) []diffCase {
 }
 
 // TestLoopDiffGenerated runs generated cases on both paths; -loopdiff.n
-// sets how many.
+// sets how many and -loopdiff.seed which.
 func TestLoopDiffGenerated(t *testing.T) {
 	if !loopSupported {
 		t.Skip("no event loop on this system")
 	}
 	u := newUpstreams(t)
-	checkDiff(t, u, genCases(u, *diffCount, 15))
+	checkDiff(t, u, genCases(u, *diffCount, *diffSeed))
 }

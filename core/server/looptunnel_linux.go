@@ -59,17 +59,21 @@ func (l *evloop) getHS(t *ltun) {
 	if t.proto == "http" {
 		t.hsHTTP = l.headFree.Get()
 		t.hs = t.hsHTTP[:]
+		// Reads fill what serveHTTP's buffer would hold at first; see
+		// httpRequest.
+		t.hsCap = inbufSize
 		return
 	}
 	t.hsSOCKS = l.hsFree.Get()
 	t.hs = t.hsSOCKS[:]
+	t.hsCap = len(t.hs)
 }
 
 // putHS takes t's handshake buffer back.
 func (l *evloop) putHS(t *ltun) {
 	l.hsFree.Put(t.hsSOCKS)
 	l.headFree.Put(t.hsHTTP)
-	t.hs, t.hsSOCKS, t.hsHTTP, t.hsLen = nil, nil, nil, 0
+	t.hs, t.hsSOCKS, t.hsHTTP, t.hsLen, t.hsCap = nil, nil, nil, 0, 0
 }
 
 // lend is one socket of a tunnel and what its last edges said.
@@ -106,6 +110,7 @@ type ltun struct {
 	hsSOCKS    *loopHS // lent while the handshake lasts
 	hsHTTP     *httpHead
 	hsLen      int
+	hsCap      int  // reads go to hs[hsLen:hsCap]
 	halfOpen   bool // counted in HalfOpen
 	parsed     bool // Request counted
 	dst        addr.Addr
@@ -174,7 +179,7 @@ func (l *evloop) handshake(t *ltun) {
 		if t.hs == nil {
 			l.getHS(t)
 		}
-		space := t.hs[t.hsLen:]
+		space := t.hs[t.hsLen:t.hsCap]
 		if len(space) == 0 {
 			break
 		}
@@ -268,6 +273,16 @@ func (l *evloop) parse(t *ltun) {
 // to serveHTTP from the start, with the bytes read so far.
 func (l *evloop) httpRequest(t *ltun, b []byte) {
 	head, k, err := http.ParseRequest(b)
+	if errors.Is(err, http.ErrShort) && t.hsLen == t.hsCap && t.hsCap < len(t.hs) {
+		// serveHTTP reads into a 4 KiB buffer and grows it to the head
+		// limit only when a head does not fit: reading as much here
+		// keeps the bytes pipelined after a head on the same side of
+		// the handshake (ServerRx, read-ahead) and of the relay
+		// (BytesUp) on both paths.
+		t.hsCap = len(t.hs)
+		l.handshake(t)
+		return
+	}
 	if errors.Is(err, http.ErrShort) {
 		// As readHead's failures: a full buffer, the client's end or a
 		// read error close the connection without an answer.
