@@ -183,6 +183,7 @@ func handCases(u *upstreams) []diffCase {
 		{name: "startup-limit-full", conf: func(c *config.Config) { c.StartupLimitFull = 1 }, ops: []diffOp{
 			w(s5greet(0)), r(2), on(1, diffOp{}), on(1, wait(20*time.Millisecond)), on(1, shut()), w(s5ip(1, echo)), shut()}},
 		{name: "socks5/upstream-resets", ops: []diffOp{w(cat(s5greet(0), s5name(1, "resetter.test", 80))), r(12), w([]byte("boom")), wait(20 * time.Millisecond)}},
+		{name: "socks5/upstream-resets-read-ahead", ops: []diffOp{w(cat(s5greet(0), s5name(1, "resetter.test", 80), []byte("boom"))), shut()}},
 		{name: "socks5/upstream-bulk", ops: []diffOp{w(cat(s5greet(0), s5name(1, "bulk.test", 80))), r(12 + bulkSize), w([]byte("after")), shut()}},
 		{name: "socks5/client-bulk", ops: []diffOp{w(cat(s5greet(0), s5ip(1, sink))), r(12), w(bytes.Repeat([]byte("u"), 3*bulkSize)), shut()}},
 		{name: "socks5/client-bulk-pipelined", ops: []diffOp{w(cat(s5greet(0), s5ip(1, sink), bytes.Repeat([]byte("v"), 2000))), shut()}},
@@ -318,4 +319,54 @@ func TestLoopDiffGenerated(t *testing.T) {
 	}
 	u := newUpstreams(t)
 	checkDiff(t, u, genCases(u, *diffCount, *diffSeed))
+}
+
+// FuzzLoopDiff sends arbitrary bytes to the SOCKS listener or --http of a
+// server on each path (mode bit 0: --http, bit 1: --auth-required, bit 2:
+// sent one byte at a time, bit 3: the client resets instead of
+// half-closing, once the server has had time to answer) and requires the
+// same observations from both. The fuzzed bytes can name the test's
+// upstreams (echo.test, 127.0.0.1 and the port of one) but nothing else:
+// any other name fails to resolve without a lookup.
+func FuzzLoopDiff(f *testing.F) {
+	if !loopSupported {
+		f.Skip("no event loop on this system")
+	}
+	f.Add([]byte("\x05\x01\x00\x05\x01\x00\x03\x09echo.test\x00\x50hello"), uint8(0))
+	f.Add([]byte("\x05\x01\x02\x01\x01u\x01p\x05\x01\x00\x03\x09sink.test\x00\x50data"), uint8(2))
+	f.Add([]byte("\x04\x01\x00\x50\x00\x00\x00\x01id\x00echo.test\x00ahead"), uint8(4))
+	f.Add([]byte("\x05\x01\x00\x05\x01\x00\x03\x0anx.invalid\x00\x50"), uint8(0))
+	f.Add([]byte("\x05\x02\x00\x02\x05\x02\x00\x01\x7f\x00\x00\x01\x00\x00"), uint8(8))
+	f.Add([]byte("CONNECT echo.test:80 HTTP/1.1\r\nHost: x\r\n\r\nearly"), uint8(1))
+	f.Add([]byte("CONNECT echo.test:80 HTTP/1.1\r\nProxy-Authorization: Basic dTpw\r\n\r\n"), uint8(3))
+	f.Add([]byte("GET http://closer.test/ HTTP/1.1\r\nHost: closer.test\r\n\r\n"), uint8(1))
+	u := newUpstreams(f)
+	was := loopEnabled
+	f.Cleanup(func() { loopEnabled = was })
+	f.Fuzz(func(t *testing.T, in []byte, mode uint8) {
+		if len(in) > 16<<10 || len(in) > 256 && mode&4 != 0 {
+			return // the bytewise pauses would make an input slow
+		}
+		op := w(in)
+		if mode&4 != 0 {
+			op.seg = 1
+		}
+		end := shut()
+		if mode&8 != 0 {
+			end = diffOp{pause: 20 * time.Millisecond, reset: true}
+		}
+		ops := []diffOp{op, end}
+		if mode&1 != 0 {
+			ops = onHTTP(ops...)
+		}
+		c := diffCase{ops: ops, conf: func(c *config.Config) { c.Timeout = 1 }}
+		if mode&2 != 0 {
+			c.conf = func(c *config.Config) { c.Timeout, c.AuthRequired = 1, true }
+		}
+		a := runDiff(t, u, c, true)
+		b := runDiff(t, u, c, false)
+		if d := a.diff(b); d != "" {
+			t.Errorf("the paths differ:\n%s", d)
+		}
+	})
 }

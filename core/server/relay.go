@@ -8,6 +8,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/neosocksd-go/neosocksd/core/splice"
@@ -171,12 +172,15 @@ func (r *session) end() {
 }
 
 // settle finishes one direction: EOF becomes a half-close of dst, an
-// error ends both directions.
+// error ends both directions. A dst that is no longer connected (its peer
+// reset it) is left to the other direction, which reads that reset (or
+// the end) from it and so reports what happened, as the event loop does,
+// rather than failing on a socket closed under it.
 func settle(dst, src net.Conn, err error) {
 	if err == nil {
 		switch d := dst.(type) {
 		case *net.TCPConn:
-			if splice.CloseWrite(d) == nil {
+			if err := splice.CloseWrite(d); err == nil || errors.Is(err, syscall.ENOTCONN) {
 				return
 			}
 		case interface{ CloseWrite() error }:
