@@ -113,7 +113,9 @@
 // failed dials, malformed SOCKS messages and refused authentication, and
 // hides clients that simply hang up. A session is logged at Debug when it
 // ends, with its byte counts and duration, and with err only when a
-// direction failed.
+// direction failed (the failure that came first, not the closed socket
+// it left the other direction; "closed by shutdown" for a session
+// Shutdown had to close).
 //
 // # The HTTP listener contract
 //

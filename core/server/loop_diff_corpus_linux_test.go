@@ -188,6 +188,15 @@ func handCases(u *upstreams) []diffCase {
 		{name: "socks5/client-bulk", ops: []diffOp{w(cat(s5greet(0), s5ip(1, sink))), r(12), w(bytes.Repeat([]byte("u"), 3*bulkSize)), shut()}},
 		{name: "socks5/client-bulk-pipelined", ops: []diffOp{w(cat(s5greet(0), s5ip(1, sink), bytes.Repeat([]byte("v"), 2000))), shut()}},
 		{name: "socks5/bulk-pipe", conf: func(c *config.Config) { c.Pipe = true }, ops: []diffOp{w(cat(s5greet(0), s5name(1, "bulk.test", 80))), r(12 + bulkSize), shut()}},
+		{name: "shutdown/in-greeting", ops: []diffOp{w([]byte{5, 2}), wait(10 * time.Millisecond), {stop: 100 * time.Millisecond}}},
+		{name: "shutdown/after-greeting", ops: []diffOp{w(s5greet(0)), r(2), {stop: 100 * time.Millisecond}}},
+		{name: "shutdown/resolving", ops: []diffOp{w(cat(s5greet(0), s5name(1, "slow.test", 80))), wait(10 * time.Millisecond), {stop: 100 * time.Millisecond}}},
+		{name: "shutdown/session", ops: []diffOp{w(ok5), r(12), w([]byte("a")), r(1), {stop: 50 * time.Millisecond}}},
+		{name: "shutdown/session-idle", ops: []diffOp{w(ok5), r(12), {stop: time.Millisecond}}},
+		{name: "shutdown/session-bulk", ops: []diffOp{w(cat(s5greet(0), s5name(1, "bulk.test", 80))), r(12 + 100), {stop: 10 * time.Millisecond}}},
+		{name: "shutdown/session-pipe", conf: func(c *config.Config) { c.Pipe = true }, ops: []diffOp{w(ok5), r(12), {stop: 10 * time.Millisecond}}},
+		{name: "shutdown/http-head", ops: onHTTP(w([]byte("CONNECT x:1 HTTP/1.1\r\n")), wait(10*time.Millisecond), diffOp{stop: 100 * time.Millisecond})},
+		{name: "shutdown/http-session", ops: onHTTP(w(httpConnectHead(echo.String())), r(connectOK), diffOp{stop: 50 * time.Millisecond})},
 		{name: "no-nodelay", conf: func(c *config.Config) { c.TCPNoDelay = false }, ops: []diffOp{w(ok5), r(12), w([]byte("q")), shut()}},
 	}
 	cases = append(cases, httpCases(u)...)

@@ -51,6 +51,9 @@ type diffOp struct {
 	reset bool          // close with a reset (SO_LINGER 0)
 	http  bool          // the connection goes to the --http listener
 	idle  bool          // wait until the upstreams hold no connection
+	// stop shuts the server down, giving its sessions this long to
+	// drain (at least a millisecond).
+	stop time.Duration
 }
 
 // diffCase is a script and the configuration it runs under.
@@ -418,6 +421,12 @@ func runDiff(t *testing.T, u *upstreams, c diffCase, loop bool) diffResult {
 		time.Sleep(op.pause)
 		if op.idle {
 			waitUpstreamsIdle(t, u)
+		}
+		if op.stop > 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), op.stop)
+			_ = s.Shutdown(ctx)
+			cancel()
+			continue
 		}
 		cc := connOf(op.conn, op.http)
 		if len(op.write) > 0 {

@@ -283,7 +283,7 @@ func (l *evloop) run() {
 		for _, ll := range l.lns {
 			l.giveBack(ll)
 		}
-		l.closeAll()
+		l.closeAll(err)
 		for l.lookups > 0 {
 			l.waitPosts()
 		}
@@ -393,15 +393,16 @@ func (l *evloop) shutdown() {
 		}
 	}
 	if l.forced.Load() {
-		l.closeAll()
+		l.closeAll(errForcedClose)
 	}
 }
 
-// closeAll closes every tunnel.
-func (l *evloop) closeAll() {
+// closeAll closes every tunnel; err is what the sessions' records give
+// as the reason.
+func (l *evloop) closeAll(err error) {
 	for _, e := range l.ends {
 		if e != nil {
-			l.closeTunnel(e.t, nil)
+			l.closeTunnel(e.t, err)
 		}
 	}
 	for _, hl := range l.lists {

@@ -162,6 +162,9 @@ func (r *session) end() {
 		if err == nil || errors.Is(err, net.ErrClosed) && r.downErr != nil {
 			err = r.downErr
 		}
+		if errors.Is(err, net.ErrClosed) && s.forcing.Load() {
+			err = errForcedClose
+		}
 		if err != nil {
 			attrs = append(attrs, slog.String("err", err.Error()))
 		}
@@ -170,6 +173,10 @@ func (r *session) end() {
 	c.finish()
 	s.conndone.Done()
 }
+
+// errForcedClose is the error a session's record gives when Shutdown
+// closed it because its context ended first, on both connection paths.
+var errForcedClose = errors.New("closed by shutdown")
 
 // settle finishes one direction: EOF becomes a half-close of dst, an
 // error ends both directions. A dst that is no longer connected (its peer

@@ -87,6 +87,10 @@ type Server struct {
 	// counts its connections (guarded by mu), as conns counts the
 	// goroutine path's; the atomics say how connections were served, for
 	// tests and measurement.
+	// forcing is set when Shutdown's context ended before the sessions
+	// did: the sessions closed from then on log errForcedClose.
+	forcing atomic.Bool
+
 	loop                                    *evloop
 	loopLive                                int
 	loopServed, loopHandoffs, loopGraduated atomic.Int64
@@ -397,6 +401,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
+	s.forcing.Store(true)
 	if loop != nil {
 		// First, so that no session the loop graduates from now on
 		// escapes the loop below (graduate looks under s.mu).
