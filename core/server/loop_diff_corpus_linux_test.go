@@ -4,6 +4,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/neosocksd-go/neosocksd/core/config"
 	"github.com/neosocksd-go/neosocksd/core/proto/http"
+	"github.com/neosocksd-go/neosocksd/core/route"
 )
 
 // Builders of client messages.
@@ -107,6 +109,30 @@ const (
 )
 
 func authRequired(c *config.Config) { c.AuthRequired = true }
+
+// reload applies change to the running configuration (Reconfigure).
+func reload(change func(*config.Config)) diffOp {
+	return diffOp{act: func(s *Server, c config.Config, d Dialer) {
+		change(&c)
+		if err := s.Reconfigure(&c, d); err != nil {
+			panic(err)
+		}
+	}}
+}
+
+// setRouter installs a router that sends every request to to, or none
+// when to is the zero AddrPort.
+func setRouter(to netip.AddrPort) diffOp {
+	return diffOp{act: func(s *Server, _ config.Config, _ Dialer) {
+		if !to.IsValid() {
+			s.SetRouter(nil)
+			return
+		}
+		s.SetRouter(route.RouterFunc(func(context.Context, *route.Request) (route.Decision, error) {
+			return route.Decision{Verdict: route.Forward, Target: to.String()}, nil
+		}))
+	}}
+}
 func shortTimeout(c *config.Config) { c.Timeout = 0.3 }
 
 var (
@@ -197,6 +223,16 @@ func handCases(u *upstreams) []diffCase {
 		{name: "shutdown/session-pipe", conf: func(c *config.Config) { c.Pipe = true }, ops: []diffOp{w(ok5), r(12), {stop: 10 * time.Millisecond}}},
 		{name: "shutdown/http-head", ops: onHTTP(w([]byte("CONNECT x:1 HTTP/1.1\r\n")), wait(10*time.Millisecond), diffOp{stop: 100 * time.Millisecond})},
 		{name: "shutdown/http-session", ops: onHTTP(w(httpConnectHead(echo.String())), r(connectOK), diffOp{stop: 50 * time.Millisecond})},
+		{name: "reload/auth-required-before-greeting", ops: []diffOp{{}, reload(func(c *config.Config) { c.AuthRequired = true }), w(s5greet(0)), r(2)}},
+		{name: "reload/auth-dropped-after-greeting", conf: authRequired, ops: []diffOp{w(s5greet(0, 2)), r(2), reload(func(c *config.Config) { c.AuthRequired = false }), w(cat(s5auth("u", "p"), s5ip(1, echo))), shut()}},
+		{name: "reload/shorter-timeout", ops: []diffOp{
+			w([]byte{5, 1}), reload(func(c *config.Config) { c.Timeout = 0.2 }), on(1, w([]byte{5, 1})), wait(400 * time.Millisecond),
+			w([]byte{0}), w(s5ip(1, echo)), r(2 + s5ReplyLen), shut()}},
+		{name: "reload/max-sessions", ops: []diffOp{w(ok5), r(12), reload(func(c *config.Config) { c.MaxSessions = 1 }), on(1, diffOp{}), on(1, wait(20*time.Millisecond)), on(1, shut()), shut()}},
+		{name: "reload/nodelay-off", ops: []diffOp{reload(func(c *config.Config) { c.TCPNoDelay = false }), w(ok5), r(12), shut()}},
+		{name: "reload/router-while-half-open", ops: []diffOp{w(s5greet(0)), r(2), setRouter(u.sink), w(s5ip(1, echo)), r(s5ReplyLen), w([]byte("to sink")), shut()}},
+		{name: "reload/router-http-half-open", ops: onHTTP(w([]byte("CONNECT ")), setRouter(u.sink), w([]byte(echo.String()+" HTTP/1.1\r\n\r\nsunk?")), shut())},
+		{name: "reload/router-cleared", ops: []diffOp{setRouter(u.sink), w(s5greet(0)), r(2), setRouter(netip.AddrPort{}), w(s5ip(1, echo)), r(s5ReplyLen), on(1, w(ok5)), on(1, r(12)), on(1, shut()), shut()}},
 		{name: "no-nodelay", conf: func(c *config.Config) { c.TCPNoDelay = false }, ops: []diffOp{w(ok5), r(12), w([]byte("q")), shut()}},
 	}
 	cases = append(cases, httpCases(u)...)

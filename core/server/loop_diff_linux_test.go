@@ -54,6 +54,9 @@ type diffOp struct {
 	// stop shuts the server down, giving its sessions this long to
 	// drain (at least a millisecond).
 	stop time.Duration
+	// act changes the running server (a reload, a new router); conf is a
+	// copy of its configuration, d its dialer.
+	act func(s *Server, conf config.Config, d Dialer)
 }
 
 // diffCase is a script and the configuration it runs under.
@@ -381,7 +384,8 @@ func runDiff(t *testing.T, u *upstreams, c diffCase, loop bool) diffResult {
 	for _, ap := range []netip.AddrPort{u.echo, u.sink, u.closer, u.refused, u.resetter, u.bulk} {
 		rec.keep[ap.String()] = true
 	}
-	s, err := New(Options{Config: conf, Dialer: diffDialer{dial.New(opts), u}, Stats: st, Logger: slog.New(rec)})
+	dd := diffDialer{dial.New(opts), u}
+	s, err := New(Options{Config: conf, Dialer: dd, Stats: st, Logger: slog.New(rec)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -421,6 +425,10 @@ func runDiff(t *testing.T, u *upstreams, c diffCase, loop bool) diffResult {
 		time.Sleep(op.pause)
 		if op.idle {
 			waitUpstreamsIdle(t, u)
+		}
+		if op.act != nil {
+			op.act(s, *conf, dd)
+			continue
 		}
 		if op.stop > 0 {
 			ctx, cancel := context.WithTimeout(context.Background(), op.stop)
