@@ -73,6 +73,7 @@ type diffCase struct {
 type upstreams struct {
 	echo, sink, closer, refused netip.AddrPort
 	resetter, bulk              netip.AddrPort
+	hang                        netip.AddrPort // connect(2) to it never completes
 	mu                          sync.Mutex
 	log                         []string // what each ended upstream connection saw
 	open                        atomic.Int64
@@ -195,7 +196,39 @@ func newUpstreams(t testing.TB) *upstreams {
 		t.Fatal(err)
 	}
 	u.refused = ap
+	u.hang = hangingPort(t)
 	return u
+}
+
+// hangingPort returns a loopback port whose listener's queue is full, so
+// that a new connection's SYN is dropped and connect(2) waits.
+func hangingPort(t testing.TB) netip.AddrPort {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	ap, err := rawSockname(unix.Getsockname, fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fill the queue: connections that complete (into the queue) until
+	// one does not within a short while.
+	for i := 0; i < 8; i++ {
+		c, err := net.DialTimeout("tcp4", ap.String(), 100*time.Millisecond)
+		if err != nil {
+			return ap
+		}
+		t.Cleanup(func() { c.Close() })
+	}
+	t.Fatal("the listener's queue never filled")
+	return ap
 }
 
 // diffDialer is the real dialer with a few test names: *.test names are
@@ -381,7 +414,7 @@ func runDiff(t *testing.T, u *upstreams, c diffCase, loop bool) diffResult {
 	st := new(stats.Counters)
 	opts.Stats = st
 	rec := &logRecorder{keep: map[string]bool{}}
-	for _, ap := range []netip.AddrPort{u.echo, u.sink, u.closer, u.refused, u.resetter, u.bulk} {
+	for _, ap := range []netip.AddrPort{u.echo, u.sink, u.closer, u.refused, u.resetter, u.bulk, u.hang} {
 		rec.keep[ap.String()] = true
 	}
 	dd := diffDialer{dial.New(opts), u}
