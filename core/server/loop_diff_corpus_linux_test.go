@@ -239,6 +239,12 @@ func handCases(u *upstreams) []diffCase {
 		{name: "reload/router-cleared", ops: []diffOp{setRouter(u.sink), w(s5greet(0)), r(2), setRouter(netip.AddrPort{}), w(s5ip(1, echo)), r(s5ReplyLen), on(1, w(ok5)), on(1, r(12)), on(1, shut()), shut()}},
 		{name: "no-nodelay", conf: func(c *config.Config) { c.TCPNoDelay = false }, ops: []diffOp{w(ok5), r(12), w([]byte("q")), shut()}},
 	}
+	if u.echo6.IsValid() {
+		cases = append(cases,
+			diffCase{name: "socks5/ipv6-echo", ops: []diffOp{w(cat(s5greet(0), s5ip(1, u.echo6), []byte("six"))), r(2 + 22 + 3), shut()}},
+			diffCase{name: "http/connect-ipv6", ops: onHTTP(w(httpConnectHead(u.echo6.String())), r(connectOK), shut())},
+		)
+	}
 	cases = append(cases, httpCases(u)...)
 	// Every SOCKS message split at every byte, with pauses.
 	var split []diffCase
@@ -285,6 +291,11 @@ func httpCases(u *upstreams) []diffCase {
 		{name: "http/auth-bad-scheme", ops: onHTTP(w(httpConnectHead(echo, "Proxy-Authorization: Bearer x")), shut()), conf: authRequired},
 		{name: "http/auth-ok", ops: onHTTP(w(httpConnectHead(echo, basic("u", "p"))), r(connectOK), shut()), conf: authRequired},
 		{name: "http/auth-unrequired", ops: onHTTP(w(httpConnectHead(echo, basic("u", "p"))), shut())},
+		{name: "http/auth-no-space", ops: onHTTP(w(httpConnectHead(echo, "Proxy-Authorization: Basic")), shut())},
+		{name: "http/auth-bad-base64", ops: onHTTP(w(httpConnectHead(echo, "Proxy-Authorization: Basic !!!")), shut()), conf: authRequired},
+		{name: "http/auth-no-colon", ops: onHTTP(w(httpConnectHead(echo, "Proxy-Authorization: Basic dXNlcg==")), shut()), conf: authRequired},
+		{name: "http/auth-empty-password", ops: onHTTP(w(httpConnectHead(echo, basic("u", ""))), shut()), conf: authRequired},
+		{name: "http/auth-lowercase-scheme", ops: onHTTP(w(httpConnectHead(echo, "Proxy-Authorization: basic dTpw")), shut()), conf: authRequired},
 		{name: "http/get", ops: onHTTP(w([]byte("GET http://sink.test/x HTTP/1.1\r\nHost: sink.test\r\nContent-Length: 0\r\n\r\n")), shut()), conf: shortTimeout},
 		{name: "http/malformed", ops: onHTTP(w([]byte("CONNECT\r\n\r\n")), shut())},
 		{name: "http/head-at-limit", ops: onHTTP(w(pad(http.MaxHeadSize)), shut())},

@@ -74,6 +74,7 @@ type upstreams struct {
 	echo, sink, closer, refused netip.AddrPort
 	resetter, bulk              netip.AddrPort
 	hang                        netip.AddrPort // connect(2) to it never completes
+	echo6                       netip.AddrPort // an echo on ::1, invalid without IPv6
 	mu                          sync.Mutex
 	log                         []string // what each ended upstream connection saw
 	open                        atomic.Int64
@@ -104,7 +105,11 @@ func (u *upstreams) take() []string {
 // serveUpstream runs handle on every connection of a loopback listener
 // until the test ends.
 func (u *upstreams) serveUpstream(t testing.TB, handle func(c *net.TCPConn)) netip.AddrPort {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	return u.serveUpstreamOn(t, "127.0.0.1:0", handle)
+}
+
+func (u *upstreams) serveUpstreamOn(t testing.TB, address string, handle func(c *net.TCPConn)) netip.AddrPort {
+	ln, err := net.Listen("tcp", address)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,9 +133,9 @@ func (u *upstreams) serveUpstream(t testing.TB, handle func(c *net.TCPConn)) net
 	return ln.Addr().(*net.TCPAddr).AddrPort()
 }
 
-func newUpstreams(t testing.TB) *upstreams {
-	u := new(upstreams)
-	u.echo = u.serveUpstream(t, func(c *net.TCPConn) {
+// echoHandler echoes until EOF, then half-closes.
+func echoHandler(u *upstreams) func(c *net.TCPConn) {
+	return func(c *net.TCPConn) {
 		var got []byte
 		buf := make([]byte, 4096)
 		var err error
@@ -153,7 +158,12 @@ func newUpstreams(t testing.TB) *upstreams {
 			_ = c.CloseWrite()
 		}
 		u.record("echo", got, err)
-	})
+	}
+}
+
+func newUpstreams(t testing.TB) *upstreams {
+	u := new(upstreams)
+	u.echo = u.serveUpstream(t, echoHandler(u))
 	u.sink = u.serveUpstream(t, func(c *net.TCPConn) {
 		got, err := io.ReadAll(c)
 		_, _ = c.Write([]byte("sunk"))
@@ -197,6 +207,10 @@ func newUpstreams(t testing.TB) *upstreams {
 	}
 	u.refused = ap
 	u.hang = hangingPort(t)
+	if ln, err := net.Listen("tcp6", "[::1]:0"); err == nil {
+		ln.Close()
+		u.echo6 = u.serveUpstreamOn(t, "[::1]:0", echoHandler(u))
+	}
 	return u
 }
 
@@ -383,15 +397,20 @@ func statsText(c *stats.Counters) string {
 // socket's local port) and the date of HTTP pages.
 func maskReply(b []byte) []byte {
 	b = bytes.Clone(b)
-	v4 := []byte{5, 0, 0, 1}
-	for i := 0; ; {
-		j := bytes.Index(b[i:], v4)
-		if j < 0 || i+j+len(v4)+6 > len(b) {
-			break
+	for _, head := range [][]byte{{5, 0, 0, 1}, {5, 0, 0, 4}} {
+		alen := 4
+		if head[3] == 4 {
+			alen = 16
 		}
-		k := i + j + len(v4) + 4
-		b[k], b[k+1] = 'P', 'P'
-		i = k + 2
+		for i := 0; ; {
+			j := bytes.Index(b[i:], head)
+			if j < 0 || i+j+len(head)+alen+2 > len(b) {
+				break
+			}
+			k := i + j + len(head) + alen
+			b[k], b[k+1] = 'P', 'P'
+			i = k + 2
+		}
 	}
 	return datePattern.ReplaceAll(b, []byte("Date: X\r\n"))
 }
@@ -414,7 +433,7 @@ func runDiff(t *testing.T, u *upstreams, c diffCase, loop bool) diffResult {
 	st := new(stats.Counters)
 	opts.Stats = st
 	rec := &logRecorder{keep: map[string]bool{}}
-	for _, ap := range []netip.AddrPort{u.echo, u.sink, u.closer, u.refused, u.resetter, u.bulk, u.hang} {
+	for _, ap := range []netip.AddrPort{u.echo, u.sink, u.closer, u.refused, u.resetter, u.bulk, u.hang, u.echo6} {
 		rec.keep[ap.String()] = true
 	}
 	dd := diffDialer{dial.New(opts), u}
