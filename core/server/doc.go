@@ -95,6 +95,11 @@
 // reply, lets its sessions drain until its context is done, and returns
 // after the loop has exited with every descriptor closed.
 //
+// The goroutine path is the reference: TestLoopDiff, TestLoopDiffGenerated
+// and FuzzLoopDiff run client scripts against a server on each path and
+// require the same bytes and closes at the client, the same counters, log
+// records and upstream traffic.
+//
 // # Reloading
 //
 // SetRouter swaps the router and Reconfigure the settings a reload may
