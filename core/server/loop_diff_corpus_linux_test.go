@@ -120,6 +120,18 @@ func reload(change func(*config.Config)) diffOp {
 	}}
 }
 
+// sessionStarted waits until the server counts a session: a client
+// reads its reply a moment before the goroutine path starts the session,
+// and a Shutdown in between closes it as half-open.
+func sessionStarted() diffOp {
+	return diffOp{act: func(s *Server, _ config.Config, _ Dialer) {
+		deadline := time.Now().Add(5 * time.Second)
+		for s.stats.Sessions.Load() == 0 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+	}}
+}
+
 // setRouter installs a router that sends every request to to, or none
 // when to is the zero AddrPort.
 func setRouter(to netip.AddrPort) diffOp {
@@ -221,12 +233,12 @@ func handCases(u *upstreams) []diffCase {
 		{name: "shutdown/in-greeting", ops: []diffOp{w([]byte{5, 2}), wait(10 * time.Millisecond), {stop: 100 * time.Millisecond}}},
 		{name: "shutdown/after-greeting", ops: []diffOp{w(s5greet(0)), r(2), {stop: 100 * time.Millisecond}}},
 		{name: "shutdown/resolving", ops: []diffOp{w(cat(s5greet(0), s5name(1, "slow.test", 80))), wait(10 * time.Millisecond), {stop: 100 * time.Millisecond}}},
-		{name: "shutdown/session", ops: []diffOp{w(ok5), r(12), w([]byte("a")), r(1), {stop: 50 * time.Millisecond}}},
-		{name: "shutdown/session-idle", ops: []diffOp{w(ok5), r(12), {stop: time.Millisecond}}},
-		{name: "shutdown/session-bulk", ops: []diffOp{w(cat(s5greet(0), s5name(1, "bulk.test", 80))), r(12 + 100), {stop: 10 * time.Millisecond}}},
-		{name: "shutdown/session-pipe", conf: func(c *config.Config) { c.Pipe = true }, ops: []diffOp{w(ok5), r(12), {stop: 10 * time.Millisecond}}},
+		{name: "shutdown/session", ops: []diffOp{w(ok5), r(12), w([]byte("a")), r(1), sessionStarted(), {stop: 50 * time.Millisecond}}},
+		{name: "shutdown/session-idle", ops: []diffOp{w(ok5), r(12), sessionStarted(), {stop: time.Millisecond}}},
+		{name: "shutdown/session-bulk", ops: []diffOp{w(cat(s5greet(0), s5name(1, "bulk.test", 80))), r(12 + 100), sessionStarted(), {stop: 10 * time.Millisecond}}},
+		{name: "shutdown/session-pipe", conf: func(c *config.Config) { c.Pipe = true }, ops: []diffOp{w(ok5), r(12), sessionStarted(), {stop: 10 * time.Millisecond}}},
 		{name: "shutdown/http-head", ops: onHTTP(w([]byte("CONNECT x:1 HTTP/1.1\r\n")), wait(10*time.Millisecond), diffOp{stop: 100 * time.Millisecond})},
-		{name: "shutdown/http-session", ops: onHTTP(w(httpConnectHead(echo.String())), r(connectOK), diffOp{stop: 50 * time.Millisecond})},
+		{name: "shutdown/http-session", ops: onHTTP(w(httpConnectHead(echo.String())), r(connectOK), sessionStarted(), diffOp{stop: 50 * time.Millisecond})},
 		{name: "reload/auth-required-before-greeting", ops: []diffOp{{}, reload(func(c *config.Config) { c.AuthRequired = true }), w(s5greet(0)), r(2)}},
 		{name: "reload/auth-dropped-after-greeting", conf: authRequired, ops: []diffOp{w(s5greet(0, 2)), r(2), reload(func(c *config.Config) { c.AuthRequired = false }), w(cat(s5auth("u", "p"), s5ip(1, echo))), shut()}},
 		{name: "reload/shorter-timeout", ops: []diffOp{
@@ -400,9 +412,8 @@ func FuzzLoopDiff(f *testing.F) {
 	f.Add([]byte("CONNECT echo.test:80 HTTP/1.1\r\nHost: x\r\n\r\nearly"), uint8(1))
 	f.Add([]byte("CONNECT echo.test:80 HTTP/1.1\r\nProxy-Authorization: Basic dTpw\r\n\r\n"), uint8(3))
 	f.Add([]byte("GET http://closer.test/ HTTP/1.1\r\nHost: closer.test\r\n\r\n"), uint8(1))
+	withLoop(f, true)
 	u := newUpstreams(f)
-	was := loopEnabled
-	f.Cleanup(func() { loopEnabled = was })
 	f.Fuzz(func(t *testing.T, in []byte, mode uint8) {
 		if len(in) > 16<<10 || len(in) > 256 && mode&4 != 0 {
 			return // the bytewise pauses would make an input slow

@@ -418,7 +418,6 @@ func maskReply(b []byte) []byte {
 // runDiff runs c on one path and returns what it observed.
 func runDiff(t *testing.T, u *upstreams, c diffCase, loop bool) diffResult {
 	t.Helper()
-	loopEnabled = loop
 	conf := testConfig()
 	conf.HTTPListen = "127.0.0.1:0"
 	conf.Timeout = 2
@@ -437,7 +436,7 @@ func runDiff(t *testing.T, u *upstreams, c diffCase, loop bool) diffResult {
 		rec.keep[ap.String()] = true
 	}
 	dd := diffDialer{dial.New(opts), u}
-	s, err := New(Options{Config: conf, Dialer: dd, Stats: st, Logger: slog.New(rec)})
+	s, err := New(Options{Config: conf, Dialer: dd, Stats: st, Logger: slog.New(rec), NoEventLoop: !loop})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -614,8 +613,7 @@ func waitUpstreamsIdle(t *testing.T, u *upstreams) {
 
 // checkDiff runs every case on both paths and reports each difference.
 func checkDiff(t *testing.T, u *upstreams, cases []diffCase) {
-	was := loopEnabled
-	t.Cleanup(func() { loopEnabled = was })
+	withLoop(t, true)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			a := runDiff(t, u, c, true)
