@@ -124,9 +124,15 @@ func reload(change func(*config.Config)) diffOp {
 // reads its reply a moment before the goroutine path starts the session,
 // and a Shutdown in between closes it as half-open.
 func sessionStarted() diffOp {
+	return waitGauge(func(s *Server) bool { return s.stats.Sessions.Load() > 0 })
+}
+
+// waitGauge waits (boundedly) until cond holds for the server: the
+// gauges say what it has done with bytes the client sent.
+func waitGauge(cond func(s *Server) bool) diffOp {
 	return diffOp{act: func(s *Server, _ config.Config, _ Dialer) {
 		deadline := time.Now().Add(5 * time.Second)
-		for s.stats.Sessions.Load() == 0 && time.Now().Before(deadline) {
+		for !cond(s) && time.Now().Before(deadline) {
 			time.Sleep(time.Millisecond)
 		}
 	}}
@@ -242,13 +248,13 @@ func handCases(u *upstreams) []diffCase {
 		{name: "reload/auth-required-before-greeting", ops: []diffOp{{}, reload(func(c *config.Config) { c.AuthRequired = true }), w(s5greet(0)), r(2)}},
 		{name: "reload/auth-dropped-after-greeting", conf: authRequired, ops: []diffOp{w(s5greet(0, 2)), r(2), reload(func(c *config.Config) { c.AuthRequired = false }), w(cat(s5auth("u", "p"), s5ip(1, echo))), shut()}},
 		{name: "reload/shorter-timeout", ops: []diffOp{
-			w([]byte{5, 1}), reload(func(c *config.Config) { c.Timeout = 0.2 }), on(1, w([]byte{5, 1})), wait(400 * time.Millisecond),
+			w([]byte{5, 1}), waitGauge(func(s *Server) bool { return s.stats.HalfOpen.Load() == 1 }), reload(func(c *config.Config) { c.Timeout = 0.2 }), on(1, w([]byte{5, 1})), wait(400 * time.Millisecond),
 			w([]byte{0}), w(s5ip(1, echo)), r(2 + s5ReplyLen), shut()}},
 		{name: "reload/max-sessions", ops: []diffOp{w(ok5), r(12), reload(func(c *config.Config) { c.MaxSessions = 1 }), on(1, diffOp{}), on(1, wait(20*time.Millisecond)), on(1, shut()), shut()}},
 		{name: "reload/nodelay-off", ops: []diffOp{reload(func(c *config.Config) { c.TCPNoDelay = false }), w(ok5), r(12), shut()}},
 		{name: "reload/router-while-half-open", ops: []diffOp{w(s5greet(0)), r(2), setRouter(u.sink), w(s5ip(1, echo)), r(s5ReplyLen), w([]byte("to sink")), shut()}},
 		{name: "reload/router-http-half-open", ops: onHTTP(w([]byte("CONNECT ")), setRouter(u.sink), w([]byte(echo.String()+" HTTP/1.1\r\n\r\nsunk?")), shut())},
-		{name: "reload/router-cleared", ops: []diffOp{setRouter(u.sink), w(s5greet(0)), r(2), setRouter(netip.AddrPort{}), w(s5ip(1, echo)), r(s5ReplyLen), on(1, w(ok5)), on(1, r(12)), on(1, shut()), shut()}},
+		{name: "reload/router-cleared", ops: []diffOp{setRouter(u.sink), w(s5greet(0)), r(2), setRouter(netip.AddrPort{}), w(s5ip(1, echo)), r(s5ReplyLen), sessionStarted(), on(1, w(ok5)), on(1, r(12)), on(1, shut()), shut()}},
 		{name: "no-nodelay", conf: func(c *config.Config) { c.TCPNoDelay = false }, ops: []diffOp{w(ok5), r(12), w([]byte("q")), shut()}},
 	}
 	if u.echo6.IsValid() {
@@ -411,7 +417,7 @@ func FuzzLoopDiff(f *testing.F) {
 	f.Add([]byte("\x05\x02\x00\x02\x05\x02\x00\x01\x7f\x00\x00\x01\x00\x00"), uint8(8))
 	f.Add([]byte("CONNECT echo.test:80 HTTP/1.1\r\nHost: x\r\n\r\nearly"), uint8(1))
 	f.Add([]byte("CONNECT echo.test:80 HTTP/1.1\r\nProxy-Authorization: Basic dTpw\r\n\r\n"), uint8(3))
-	f.Add([]byte("GET http://closer.test/ HTTP/1.1\r\nHost: closer.test\r\n\r\n"), uint8(1))
+	f.Add([]byte("GET /origin-form HTTP/1.1\r\nHost: sink.test\r\n\r\n"), uint8(1))
 	withLoop(f, true)
 	u := newUpstreams(f)
 	f.Fuzz(func(t *testing.T, in []byte, mode uint8) {
