@@ -295,17 +295,41 @@ func (d *Dialer) Dial(ctx context.Context, target addr.Addr, hops route.Chain) (
 // of its own since a lookup blocks, so that it resolves and refuses
 // exactly as Dial does.
 func (d *Dialer) DialTarget(ctx context.Context, first addr.Addr) (netip.AddrPort, error) {
+	ap, _, err := d.firstHop(ctx, first, true)
+	return ap, err
+}
+
+// DialTargetNow is DialTarget for a caller that must not block, such as
+// an event loop: it answers at once where no resolver is needed (an
+// address, or a name the system hosts file answers, see hostsCache),
+// with DialTarget's address, error and counters. answered is false when
+// only the resolver can tell; nothing has been counted then, and the
+// caller asks DialTarget where it may block.
+func (d *Dialer) DialTargetNow(first addr.Addr) (ap netip.AddrPort, answered bool, err error) {
+	return d.firstHop(nil, first, false)
+}
+
+// firstHop is DialTarget's and DialTargetNow's one body: the lookup (the
+// resolver only if mayBlock) and the block policy.
+func (d *Dialer) firstHop(ctx context.Context, first addr.Addr, mayBlock bool) (netip.AddrPort, bool, error) {
 	ip := first.IP()
 	if first.Kind() == addr.Domain {
+		var answered bool
 		var err error
-		if ip, err = d.lookup(ctx, first.Name()); err != nil {
-			return netip.AddrPort{}, err
+		if ip, answered, err = d.lookupNow(first.Name()); !answered {
+			if !mayBlock {
+				return netip.AddrPort{}, false, nil
+			}
+			ip, err = d.resolve(ctx, first.Name())
+		}
+		if err != nil {
+			return netip.AddrPort{}, true, err
 		}
 	}
 	if !d.block.Allows(ip) {
-		return netip.AddrPort{}, &Error{Kind: Blocked, Err: fmt.Errorf("dial %s: %s address %s", first, Classify(ip), ip)}
+		return netip.AddrPort{}, true, &Error{Kind: Blocked, Err: fmt.Errorf("dial %s: %s address %s", first, Classify(ip), ip)}
 	}
-	return netip.AddrPortFrom(ip, first.Port()), nil
+	return netip.AddrPortFrom(ip, first.Port()), true, nil
 }
 
 // ConnectFailed is the error Dial returns when connect(2) to ap fails

@@ -8,6 +8,7 @@ import (
 	"github.com/neosocksd-go/neosocksd/core/addr"
 	"github.com/neosocksd-go/neosocksd/core/config"
 	"github.com/neosocksd-go/neosocksd/core/route"
+	"github.com/neosocksd-go/neosocksd/core/stats"
 	"github.com/neosocksd-go/neosocksd/core/testkit"
 )
 
@@ -68,5 +69,56 @@ func TestSetSocketOptionsRaw(t *testing.T) {
 		if (nodelay != 0) != tc.nodelay || (keepalive != 0) != tc.keepalive {
 			t.Errorf("%+v: TCP_NODELAY %d, SO_KEEPALIVE %d", tc, nodelay, keepalive)
 		}
+	}
+}
+
+// TestDialTargetNow checks the non-blocking first hop against DialTarget,
+// the oracle: the same address or error and the same DNS counters where it
+// answers (addresses, names of the hosts file, blocked answers, an empty
+// name), and no answer and nothing counted where only the resolver can
+// tell.
+func TestDialTargetNow(t *testing.T) {
+	if !goEnvFilesFirst() {
+		t.Skip("the environment sends Go's resolver elsewhere (GODEBUG netdns, LOCALDOMAIN, ...)")
+	}
+	hosts, _, _ := writeFiles(t, "127.0.0.7 cached.test\n224.0.0.9 group.test\n", "hosts: files dns\n", "nameserver 127.0.0.1\n")
+	newDialer := func() (*Dialer, *stats.Counters) {
+		st := &stats.Counters{}
+		d := New(Options{Stats: st, Block: Policy{Multicast: true}})
+		d.hosts = hosts
+		return d, st
+	}
+	for _, target := range []addr.Addr{
+		addr.FromDomain("cached.test", 80),
+		addr.FromDomain("CACHED.test", 81),
+		addr.FromDomain("group.test", 82),
+		addr.FromDomain("", 83),
+		addr.FromAddrPort(netip.MustParseAddrPort("127.0.0.1:84")),
+		addr.FromAddrPort(netip.MustParseAddrPort("[ff02::1]:85")),
+	} {
+		now, nowSt := newDialer()
+		ap, answered, err := now.DialTargetNow(target)
+		if !answered {
+			t.Errorf("%v: not answered", target)
+			continue
+		}
+		oracle, oracleSt := newDialer()
+		wantAP, wantErr := oracle.DialTarget(testCtx(t), target)
+		if ap != wantAP || (err == nil) != (wantErr == nil) || err != nil && err.Error() != wantErr.Error() {
+			t.Errorf("%v: DialTargetNow = %v, %v; DialTarget = %v, %v", target, ap, err, wantAP, wantErr)
+		}
+		if q, s := nowSt.DNSQuery.Load(), nowSt.DNSSuccess.Load(); q != oracleSt.DNSQuery.Load() || s != oracleSt.DNSSuccess.Load() {
+			t.Errorf("%v: counted %d queries, %d successes; DialTarget %d, %d", target, q, s, oracleSt.DNSQuery.Load(), oracleSt.DNSSuccess.Load())
+		}
+	}
+
+	// A name the hosts file lacks is the resolver's: not answered, not
+	// counted (DialTarget, which the caller asks next, counts it).
+	d, st := newDialer()
+	if ap, answered, err := d.DialTargetNow(addr.FromDomain("absent.test", 80)); answered {
+		t.Errorf("absent.test answered %v, %v", ap, err)
+	}
+	if q := st.DNSQuery.Load(); q != 0 {
+		t.Errorf("an unanswered name counted %d queries", q)
 	}
 }

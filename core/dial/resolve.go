@@ -89,17 +89,35 @@ func parseLiteral(host string) (netip.Addr, bool) {
 // Either way it is one query to the counters, and one success if
 // answered.
 func (d *Dialer) lookup(ctx context.Context, name string) (netip.Addr, error) {
+	if ip, answered, err := d.lookupNow(name); answered {
+		return ip, err
+	}
+	return d.resolve(ctx, name)
+}
+
+// lookupNow is lookup's part that never blocks: an empty name fails, a
+// name the hosts cache answers is counted as a query and a success.
+// answered is false (nothing counted) when only the resolver can tell.
+func (d *Dialer) lookupNow(name string) (ip netip.Addr, answered bool, err error) {
 	if name == "" {
-		return netip.Addr{}, &Error{Kind: Resolve, Err: errors.New("empty host name")}
+		return netip.Addr{}, true, &Error{Kind: Resolve, Err: errors.New("empty host name")}
+	}
+	ip, ok := d.hosts.lookup(name, d.network)
+	if !ok {
+		return netip.Addr{}, false, nil
 	}
 	if st := d.stats; st != nil {
 		st.DNSQuery.Add(1)
+		st.DNSSuccess.Add(1)
 	}
-	if ip, ok := d.hosts.lookup(name, d.network); ok {
-		if st := d.stats; st != nil {
-			st.DNSSuccess.Add(1)
-		}
-		return ip, nil
+	return ip, true, nil
+}
+
+// resolve asks the resolver for name (lookup's part that may block),
+// counting the query and its success.
+func (d *Dialer) resolve(ctx context.Context, name string) (netip.Addr, error) {
+	if st := d.stats; st != nil {
+		st.DNSQuery.Add(1)
 	}
 	ips, err := d.resolver.LookupNetIP(ctx, d.network, name)
 	if err != nil {

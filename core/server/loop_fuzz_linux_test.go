@@ -37,6 +37,16 @@ func (d echoOnlyDialer) DialTarget(ctx context.Context, first addr.Addr) (netip.
 	return d.echo, nil
 }
 
+// DialTargetNow leaves every name to DialTarget (on a worker), which
+// sends it to the echo server.
+func (d echoOnlyDialer) DialTargetNow(first addr.Addr) (netip.AddrPort, bool, error) {
+	if first.Kind() == addr.Domain {
+		return netip.AddrPort{}, false, nil
+	}
+	ap, err := d.DialTarget(context.Background(), first)
+	return ap, true, err
+}
+
 func (d echoOnlyDialer) Dial(ctx context.Context, _ addr.Addr, hops route.Chain) (net.Conn, error) {
 	return d.Dialer.Dial(ctx, addr.FromAddrPort(d.echo), hops)
 }

@@ -62,6 +62,7 @@ type loopDialer interface {
 	Direct() bool
 	SetSocketOptions(fd int, raw bool)
 	DialTarget(ctx context.Context, first addr.Addr) (netip.AddrPort, error)
+	DialTargetNow(first addr.Addr) (ap netip.AddrPort, answered bool, err error)
 }
 
 // loopEnabled turns the loop off for the whole package (the tests run

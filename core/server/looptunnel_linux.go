@@ -523,19 +523,20 @@ func (l *evloop) reply(t *ltun, b []byte) bool {
 	return true
 }
 
-// dial starts the server-driven dial of t.dst: a name goes to a worker
-// (dial.Dialer.DialTarget blocks on the resolver), an address is
-// checked against the block policy here.
+// dial starts the server-driven dial of t.dst: an address, or a name
+// the hosts file answers, is resolved and checked against the block
+// policy here (dial.Dialer.DialTargetNow); any other name goes to a
+// worker, since the resolver blocks (dial.Dialer.DialTarget).
 func (l *evloop) dial(t *ltun) {
 	t.dialStart = time.Now()
-	if t.dst.Kind() == addr.Domain {
-		t.state = ltResolving
-		l.lookups++
-		l.s.workers.Go(task{job: t})
+	if ap, answered, err := t.dialer.DialTargetNow(t.dst); answered {
+		l.resolved(t, ap, err)
 		return
 	}
-	ap, err := t.dialer.DialTarget(context.Background(), t.dst)
-	l.resolved(t, ap, err)
+	t.state = ltResolving
+	l.lookups++
+	l.s.loopLookups.Add(1)
+	l.s.workers.Go(task{job: t})
 }
 
 // run is a worker's part of a tunnel: the lookup, whose answer goes back

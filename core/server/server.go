@@ -94,6 +94,7 @@ type Server struct {
 	loop                                    *evloop
 	loopLive                                int
 	loopServed, loopHandoffs, loopGraduated atomic.Int64
+	loopLookups                             atomic.Int64 // names posted to a worker
 }
 
 // settings is what a reload may change for connections accepted from
