@@ -124,10 +124,23 @@ func (e *Engine) SetSet(name string, entries []string) error {
 // Route decides a request. The engine never dials: it answers Forward,
 // Reject or Error.
 func (e *Engine) Route(ctx context.Context, req *route.Request) (route.Decision, error) {
+	return e.decide(ctx, e.cur.Load(), req), nil
+}
+
+// RouteNow is Route for a caller that must not block (route.InlineRouter):
+// a table decides without blocking unless one of its rules resolves a
+// name with a resolver set, and only such a table is left to Route.
+func (e *Engine) RouteNow(req *route.Request) (route.Decision, bool) {
 	t := e.cur.Load()
+	if t.resolves && e.o.Resolve != nil {
+		return route.Decision{}, false
+	}
+	return e.decide(context.Background(), t, req), true
+}
+
+func (e *Engine) decide(ctx context.Context, t *Table, req *route.Request) route.Decision {
 	env := Env{AuthRequired: e.o.AuthRequired, Resolve: e.o.Resolve}
-	d := t.decide(ctx, req.Callback, req.Addr, req.Cred, &env, e.emit)
-	return d, nil
+	return t.decide(ctx, req.Callback, req.Addr, req.Cred, &env, e.emit)
 }
 
 func (e *Engine) emit(ev []Event) {
@@ -182,6 +195,7 @@ func (e *Engine) Update(_ context.Context, module, chunkname string, code []byte
 }
 
 var (
-	_ route.Router = (*Engine)(nil)
-	_ api.Ruleset  = (*Engine)(nil)
+	_ route.Router       = (*Engine)(nil)
+	_ route.InlineRouter = (*Engine)(nil)
+	_ api.Ruleset        = (*Engine)(nil)
 )

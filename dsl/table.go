@@ -31,6 +31,9 @@ type Table struct {
 	dyn     map[string]*SetIR
 	rules   []*ruleRT
 	hits    []atomic.Uint64
+	// resolves: a rule's action looks a name up (resolve), which may
+	// block on the resolver.
+	resolves bool
 }
 
 type secret struct {
@@ -285,6 +288,7 @@ func (b *builder) action(a *ActIR) (actionRT, error) {
 		x = defaultA{}
 	case AResolve:
 		x = resolveA{}
+		b.t.resolves = true
 	case ARedirect:
 		h, p, err := addr.Split(a.Dst)
 		if err != nil {

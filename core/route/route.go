@@ -138,6 +138,18 @@ type Router interface {
 	Route(ctx context.Context, req *Request) (Decision, error)
 }
 
+// InlineRouter is a Router that can often decide without blocking, so
+// that an event loop may ask it on its own goroutine (a route table that
+// needs no name lookup). RouteNow decides req exactly as Route would
+// (the same Decision, counters and logs), but only if it can do so without
+// blocking, waiting for another goroutine, dialing or calling req.Dial;
+// otherwise ok is false, nothing was done, and the caller asks Route
+// where it may block.
+type InlineRouter interface {
+	Router
+	RouteNow(req *Request) (d Decision, ok bool)
+}
+
 // RouterFunc adapts a function to Router.
 type RouterFunc func(ctx context.Context, req *Request) (Decision, error)
 

@@ -30,6 +30,7 @@ type conn struct {
 	dst      addr.Addr // the requested target, for logs
 	target   string    // the requested target as text when dst cannot say it
 	sess     session   // the relay, once relay has started one
+	pre      *decided  // a decision taken before the hand-off (connect uses it once)
 }
 
 // newConn registers an admitted connection and starts its half-open

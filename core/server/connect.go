@@ -98,55 +98,80 @@ var (
 // req.Dial on its copy. Errors are *connectError values; see
 // failureOf.
 func (s *Server) connect(c *conn, req route.Request, target addr.Addr) (net.Conn, error) {
-	r := s.currentRouter()
-	if r == nil {
-		if !target.IsValid() {
-			t, err := addr.ParseTarget(req.Addr)
-			if err != nil {
-				return nil, &connectError{failTarget, err}
+	var d route.Decision
+	var err error
+	if pre := c.pre; pre != nil {
+		// The event loop asked the router before it handed c over.
+		c.pre = nil
+		d = pre.d
+	} else {
+		r := s.currentRouter()
+		if r == nil {
+			if !target.IsValid() {
+				t, err := addr.ParseTarget(req.Addr)
+				if err != nil {
+					return nil, &connectError{failTarget, err}
+				}
+				target = t
 			}
-			target = t
+			return s.dialUpstream(c, target, route.Chain{})
 		}
-		return s.dialUpstream(c, target, route.Chain{})
+		if req.Addr == "" {
+			req.Addr = target.String()
+		}
+		req.Dial = s.hook
+		d, err = s.route(c, r, req)
 	}
-	if req.Addr == "" {
-		req.Addr = target.String()
-	}
-	req.Dial = s.hook
-	d, err := s.route(c, r, req)
 	if e := c.phaseError(); e != nil {
 		if err == nil && d.Verdict == route.Committed && d.Conn != nil {
 			d.Conn.Close()
 		}
 		return nil, e
 	}
+	up, t, chain, err := s.decision(d, err)
+	if err != nil || up != nil {
+		return up, err
+	}
+	return s.dialUpstream(c, t, chain)
+}
+
+// decided is a router's decision taken before the goroutine path got the
+// connection: the event loop asked an inline router (route.InlineRouter)
+// and hands over what it does not carry out itself.
+type decided struct{ d route.Decision }
+
+// decision carries out a router's answer (d, or the error Route returned)
+// up to the dial: the connection an engine dialed (up, Committed), or the
+// target and the hops to dial, or a refusal counted in RejectRuleset and
+// classified (failRouter, failPolicy). Both connection paths use it.
+func (s *Server) decision(d route.Decision, err error) (up net.Conn, target addr.Addr, hops route.Chain, _ error) {
 	if err != nil {
 		s.stats.RejectRuleset.Add(1)
-		return nil, &connectError{failRouter, err}
+		return nil, addr.Addr{}, route.Chain{}, &connectError{failRouter, err}
 	}
 	switch d.Verdict {
 	case route.Committed:
 		if d.Conn == nil {
 			s.stats.RejectRuleset.Add(1)
-			return nil, &connectError{failPolicy, errNoConn}
+			return nil, addr.Addr{}, route.Chain{}, &connectError{failPolicy, errNoConn}
 		}
-		return d.Conn, nil
+		return d.Conn, addr.Addr{}, route.Chain{}, nil
 	case route.Forward:
 		t, err := addr.ParseTarget(d.Target)
 		if err != nil {
 			s.stats.RejectRuleset.Add(1)
-			return nil, &connectError{failPolicy, err}
+			return nil, addr.Addr{}, route.Chain{}, &connectError{failPolicy, err}
 		}
-		return s.dialUpstream(c, t, d.Chain)
+		return nil, t, d.Chain, nil
 	case route.Error:
 		s.stats.RejectRuleset.Add(1)
 		if d.Reason != "" {
-			return nil, &connectError{failPolicy, errors.New(d.Reason)}
+			return nil, addr.Addr{}, route.Chain{}, &connectError{failPolicy, errors.New(d.Reason)}
 		}
-		return nil, &connectError{failPolicy, errRejected}
+		return nil, addr.Addr{}, route.Chain{}, &connectError{failPolicy, errRejected}
 	}
 	s.stats.RejectRuleset.Add(1)
-	return nil, &connectError{failPolicy, errRejected}
+	return nil, addr.Addr{}, route.Chain{}, &connectError{failPolicy, errRejected}
 }
 
 // route asks r; req is copied to the heap only here, so that the

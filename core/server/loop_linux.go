@@ -18,6 +18,7 @@ import (
 
 	"github.com/neosocksd-go/neosocksd/core/addr"
 	"github.com/neosocksd-go/neosocksd/core/rawsock"
+	"github.com/neosocksd-go/neosocksd/core/route"
 )
 
 // The event loop: one goroutine that serves the SOCKS listener's
@@ -83,8 +84,10 @@ func (s *Server) loopDialerOf(st *settings) (loopDialer, bool) {
 
 // loopServes reports whether a connection accepted now is the loop's.
 func (s *Server) loopServes() bool {
-	if s.currentRouter() != nil {
-		return false
+	if r := s.currentRouter(); r != nil {
+		if _, ok := r.(route.InlineRouter); !ok {
+			return false
+		}
 	}
 	_, ok := s.loopDialerOf(s.cur.Load())
 	return ok

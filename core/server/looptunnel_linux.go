@@ -113,7 +113,9 @@ type ltun struct {
 	hsCap      int  // reads go to hs[hsLen:hsCap]
 	halfOpen   bool // counted in HalfOpen
 	parsed     bool // Request counted
-	dst        addr.Addr
+	dst        addr.Addr // what the client asked for
+	via        addr.Addr // what the loop dials: dst, or the router's Forward target
+	pre        *decided  // a decision the goroutine path carries out after a hand-off
 	text       string // the target as the client wrote it (HTTP), for logs
 	cred       route.Credentials
 	dialer     loopDialer     // the dialer the target is dialed with
@@ -314,20 +316,23 @@ func (l *evloop) httpRequest(t *ltun, b []byte) {
 	t.consume(k)
 	l.requestParsed(t, target)
 	t.text = p.Target
-	if !l.dialable(t) {
-		rest := t.rest()
+	dial, handoff := l.decide(t, route.Request{Callback: route.Resolve, Addr: p.Target, Cred: cred})
+	if handoff {
+		rest, pre := t.rest(), t.pre
 		l.handoff(t, func(c *conn) {
 			s := c.s
 			in := clientInbuf(c)
 			defer in.release()
 			in.buf = append(in.buf, rest...)
+			c.pre = pre
 			if err := s.httpConnect(c, &p, cred, in); err != nil {
 				s.httpFail(c, err)
 			}
 		})
-		return
 	}
-	l.dial(t)
+	if dial {
+		l.dial(t)
+	}
 }
 
 // handoffHTTP gives the connection to serveHTTP from the start.
@@ -353,15 +358,18 @@ func (l *evloop) socks4(t *ltun, b []byte) {
 	t.consume(k)
 	l.requestParsed(t, req.Addr)
 	cred := route.Credentials{Username: req.UserID, HasUsername: true}
-	if !l.dialable(t) {
-		proto, rest := t.proto, t.rest()
+	dial, handoff := l.decide(t, route.Request{Callback: route.CallbackFor(req.Addr.Kind()), Cred: cred})
+	if handoff {
+		proto, rest, pre := t.proto, t.rest(), t.pre
 		l.handoff(t, func(c *conn) {
 			s := c.s
+			c.pre = pre
 			s.resumeSOCKS(c, proto, rest, func(h *handshake) error { return s.socks4Connect(h, req, cred) })
 		})
-		return
 	}
-	l.dial(t)
+	if dial {
+		l.dial(t)
+	}
 }
 
 // socks5 takes one step of a SOCKS5 negotiation, as socks5 on the
@@ -440,18 +448,24 @@ func (l *evloop) socks5(t *ltun, b []byte) bool {
 	}
 	t.consume(k)
 	l.requestParsed(t, req.Addr)
-	if req.Command != socks5.Connect || !l.dialable(t) {
-		// BIND and UDP ASSOCIATE, and a CONNECT a router or a -x chain
-		// must decide since the accept: the goroutine path takes over
-		// where socks5 would be now.
-		proto, rest, cred := t.proto, t.rest(), t.cred
+	dial, handoff := false, true
+	if req.Command == socks5.Connect {
+		dial, handoff = l.decide(t, route.Request{Callback: route.CallbackFor(req.Addr.Kind()), Cred: t.cred})
+	}
+	if handoff {
+		// BIND and UDP ASSOCIATE, and a CONNECT that a router or a -x
+		// chain must decide or carry out: the goroutine path takes over
+		// where socks5 would be now, with the decision if one was taken.
+		proto, rest, cred, pre := t.proto, t.rest(), t.cred, t.pre
 		l.handoff(t, func(c *conn) {
 			s := c.s
+			c.pre = pre
 			s.resumeSOCKS(c, proto, rest, func(h *handshake) error { return s.socks5Command(h, req, cred) })
 		})
-		return false
 	}
-	l.dial(t)
+	if dial {
+		l.dial(t)
+	}
 	return false
 }
 
@@ -478,16 +492,51 @@ func (t *ltun) rest() []byte {
 	return append([]byte(nil), t.hs[:t.hsLen]...)
 }
 
-// dialable reports whether the loop dials the request itself: still no
-// router, and a dialer that connects by itself.
-func (l *evloop) dialable(t *ltun) bool {
+// decide takes t's routing decision on the loop, as connect does on the
+// goroutine path: with no router the loop dials what the client asked
+// for; an inline router (route.InlineRouter) that can answer now is asked
+// here, its refusals answered here (connect's classes, through
+// Server.decision) and a Forward without a chain dialed here. dial says
+// the loop dials t.via; handoff that the goroutine path must take over:
+// the dialer has a -x chain, the router must block, or the decision (kept
+// in t.pre, so that the router is not asked twice) names a chain or a
+// connection the engine dialed. Neither: t has failed.
+func (l *evloop) decide(t *ltun, req route.Request) (dial, handoff bool) {
 	s := l.s
-	if s.currentRouter() != nil {
-		return false
-	}
 	ld, ok := s.loopDialerOf(s.cur.Load())
 	t.dialer = ld
-	return ok
+	if !ok {
+		return false, true
+	}
+	t.via = t.dst
+	r := s.currentRouter()
+	if r == nil {
+		return true, false
+	}
+	ir, ok := r.(route.InlineRouter)
+	if !ok {
+		return false, true
+	}
+	if req.Addr == "" {
+		req.Addr = t.dst.String()
+	}
+	req.Dial = s.hook
+	d, ok := ir.RouteNow(&req)
+	if !ok {
+		return false, true
+	}
+	s.loopRouted.Add(1)
+	up, target, hops, err := s.decision(d, nil)
+	switch {
+	case err != nil:
+		l.fail(t, err)
+		return false, false
+	case up != nil || hops != (route.Chain{}):
+		t.pre = &decided{d: d}
+		return false, true
+	}
+	t.via = target
+	return true, false
 }
 
 // write writes a handshake answer, counted in ServerTx, as conn.write. A
@@ -529,7 +578,7 @@ func (l *evloop) reply(t *ltun, b []byte) bool {
 // worker, since the resolver blocks (dial.Dialer.DialTarget).
 func (l *evloop) dial(t *ltun) {
 	t.dialStart = time.Now()
-	if ap, answered, err := t.dialer.DialTargetNow(t.dst); answered {
+	if ap, answered, err := t.dialer.DialTargetNow(t.via); answered {
 		l.resolved(t, ap, err)
 		return
 	}
@@ -543,7 +592,7 @@ func (l *evloop) dial(t *ltun) {
 // to the loop. It touches nothing of t the loop changes meanwhile.
 func (t *ltun) run(s *Server) {
 	ctx, cancel := context.WithDeadline(s.ctx, t.expires)
-	ap, err := t.dialer.DialTarget(ctx, t.dst)
+	ap, err := t.dialer.DialTarget(ctx, t.via)
 	cancel()
 	s.loop.post(lookupPost{t: t, ap: ap, err: err})
 }
@@ -590,7 +639,7 @@ func (l *evloop) dialFailed(t *ltun, err error) {
 		return
 	}
 	l.s.stats.RejectUpstream.Add(1)
-	l.fail(t, &connectError{failDial, fmt.Errorf("dial %s: %w", t.dst, err)})
+	l.fail(t, &connectError{failDial, fmt.Errorf("dial %s: %w", t.via, err)})
 }
 
 // connected finishes the connect: the reply goes to the client, the

@@ -95,6 +95,7 @@ type Server struct {
 	loopLive                                int
 	loopServed, loopHandoffs, loopGraduated atomic.Int64
 	loopLookups                             atomic.Int64 // names posted to a worker
+	loopRouted                              atomic.Int64 // decisions an inline router took on the loop
 }
 
 // settings is what a reload may change for connections accepted from
