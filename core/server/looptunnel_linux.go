@@ -110,13 +110,13 @@ type ltun struct {
 	hsSOCKS    *loopHS // lent while the handshake lasts
 	hsHTTP     *httpHead
 	hsLen      int
-	hsCap      int  // reads go to hs[hsLen:hsCap]
-	halfOpen   bool // counted in HalfOpen
-	parsed     bool // Request counted
+	hsCap      int       // reads go to hs[hsLen:hsCap]
+	halfOpen   bool      // counted in HalfOpen
+	parsed     bool      // Request counted
 	dst        addr.Addr // what the client asked for
 	via        addr.Addr // what the loop dials: dst, or the router's Forward target
 	pre        *decided  // a decision the goroutine path carries out after a hand-off
-	text       string // the target as the client wrote it (HTTP), for logs
+	text       string    // the target as the client wrote it (HTTP), for logs
 	cred       route.Credentials
 	dialer     loopDialer     // the dialer the target is dialed with
 	upAP       netip.AddrPort // what t.up connects to
