@@ -57,16 +57,23 @@
 // Everything above describes the goroutine path. On Linux, an event loop
 // (loop_linux.go, looptunnel_linux.go) serves instead the connections
 // where nothing can block or run user code: those accepted on the SOCKS
-// listener (not -f, not --tproxy) and on --http while there is no router
-// and the current dialer connects directly (no -x chain: the optional
-// Direct method of *dial.Dialer; a Dialer without it, such as a test's,
-// keeps the goroutine path). One goroutine, parked on the runtime's
+// listener (not -f, not --tproxy) and on --http while there is no router,
+// or a router that can decide without blocking (route.InlineRouter: a
+// route table of package dsl whose rules resolve no name), and the
+// current dialer connects directly (no -x chain: the optional Direct
+// method of *dial.Dialer; a Dialer without it, such as a test's, keeps
+// the goroutine path). The Lua engine is no InlineRouter: its decisions
+// may wait for the VM and mostly come back Committed, so its connections
+// stay on the goroutine path from the accept. One goroutine, parked on the runtime's
 // poller between bursts, accepts with accept4 on the listener's own
 // descriptor, runs the SOCKS4/4A/5 (with user name and password) and HTTP
-// CONNECT handshakes, connects without blocking and relays with read and
-// write on non-blocking descriptors, through core/rawsock. Names are
-// resolved by dial.Dialer.DialTarget on a worker, which posts the answer
-// back through an eventfd. Half-open deadlines are FIFO lists, one per
+// CONNECT handshakes, asks an inline router (RouteNow) on the loop
+// itself, connects without blocking and relays with read and write on
+// non-blocking descriptors, through core/rawsock. A router's refusal is
+// classified and counted by Server.decision, as connect does it. An
+// address, or a name the system hosts file answers, is resolved on the
+// loop (dial.Dialer.DialTargetNow); other names by dial.Dialer.DialTarget
+// on a worker, which posts the answer back through an eventfd. Half-open deadlines are FIFO lists, one per
 // timeout value (a reload can change -t). The loop keeps the goroutine
 // path's counters, replies, log records (logRequestFailure, the session's
 // Debug line), admission limits and descriptor-exhaustion handling
@@ -83,11 +90,15 @@
 // What the loop meets and does not serve goes to the goroutine path,
 // which continues where the loop stopped (handoff: the descriptor becomes
 // a net.Conn, and the conn carries the start, deadline, counters and the
-// bytes already read): SOCKS5 BIND and UDP ASSOCIATE and a request a router
-// or an -x chain set after the accept must decide (resumeSOCKS with
-// socks4Connect or socks5Command), HTTP requests that are not CONNECT,
-// 407 answers and heads or targets that do not parse (serveHTTPFrom from
-// the start), and an HTTP dial's failure page (httpFail). A session whose
+// bytes already read): SOCKS5 BIND and UDP ASSOCIATE, a request that a
+// router which must block or an -x chain set after the accept must
+// decide, and an inline router's decision the loop does not carry out (a
+// chain of proxies, a Committed connection), which travels with the conn
+// (conn.pre) so that connect does not ask the router again (resumeSOCKS
+// with socks4Connect or socks5Command, httpConnect); HTTP requests that
+// are not CONNECT, 407 answers and heads or targets that do not parse
+// (serveHTTPFrom from the start), and an HTTP failure page (httpFail:
+// 403, 502). A session whose
 // read fills the loop's 16 KiB buffer (bulk), or any session with --pipe,
 // graduates to the goroutine relay (graduate: both descriptors become
 // net.Conns, the session's pumps splice), carrying its unwritten bytes and
