@@ -10,6 +10,7 @@ import (
 	"github.com/neosocksd-go/neosocksd/core/proto/socks4"
 	"github.com/neosocksd-go/neosocksd/core/proto/socks5"
 	"github.com/neosocksd-go/neosocksd/core/route"
+	"github.com/neosocksd-go/neosocksd/core/testkit"
 )
 
 // inlineRouter is a route.InlineRouter for tests: decide answers both
@@ -241,4 +242,45 @@ func TestLoopInlineRouter(t *testing.T) {
 		}
 		wantPaths(t, before, 0, 1)
 	})
+}
+
+// TestLoopInlineRouterOwnership: SetRouter moves the listener between the
+// paths by the router's kind: a router that must block keeps every
+// connection on the goroutine path, an inline one gives them to the loop,
+// and the switch back returns them.
+func TestLoopInlineRouterOwnership(t *testing.T) {
+	withLoop(t, true)
+	echo := echoServer(t)
+	var blocking atomic.Int64
+	plain := route.RouterFunc(func(_ context.Context, req *route.Request) (route.Decision, error) {
+		blocking.Add(1)
+		return route.Direct(echo), nil
+	})
+	inline := &inlineRouter{}
+	inline.set(true, func(*route.Request) route.Decision { return route.Direct(echo) })
+	ts := startServer(t, testConfig(), plain, nil)
+	for i, step := range []struct {
+		r                route.Router
+		served, blocking int64
+	}{{plain, 0, 1}, {inline, 1, 1}, {plain, 1, 2}, {inline, 2, 2}} {
+		ts.SetRouter(step.r)
+		// A connection that arrives while the acceptors switch may be
+		// taken by either (both correct): wait for the switch to end.
+		_, toLoop := step.r.(route.InlineRouter)
+		testkit.WaitFor(t, "the listener's acceptor", func() bool {
+			ts.mu.Lock()
+			l := ts.loop
+			ts.mu.Unlock()
+			return l != nil && l.lns[0].loopOwns.Load() == toLoop
+		})
+		if err := socks5Echo(ts.addr, "x.example:1"); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if got := ts.loopServed.Load(); got != step.served || blocking.Load() != step.blocking {
+			t.Fatalf("step %d: %d served by the loop, %d decided by Route; want %d, %d", i, got, blocking.Load(), step.served, step.blocking)
+		}
+	}
+	if inline.routes.Load() != 0 {
+		t.Error("the inline router was asked through Route")
+	}
 }
