@@ -306,7 +306,7 @@ func (d *Dialer) DialTarget(ctx context.Context, first addr.Addr) (netip.AddrPor
 // only the resolver can tell; nothing has been counted then, and the
 // caller asks DialTarget where it may block.
 func (d *Dialer) DialTargetNow(first addr.Addr) (ap netip.AddrPort, answered bool, err error) {
-	return d.firstHop(nil, first, false)
+	return d.firstHop(context.Background(), first, false) // never used: no lookup may block
 }
 
 // firstHop is DialTarget's and DialTargetNow's one body: the lookup (the
