@@ -253,7 +253,7 @@ func handCases(u *upstreams) []diffCase {
 		{name: "reload/max-sessions", ops: []diffOp{w(ok5), r(12), reload(func(c *config.Config) { c.MaxSessions = 1 }), on(1, diffOp{}), on(1, wait(20*time.Millisecond)), on(1, shut()), shut()}},
 		{name: "reload/nodelay-off", ops: []diffOp{reload(func(c *config.Config) { c.TCPNoDelay = false }), w(ok5), r(12), shut()}},
 		{name: "reload/router-while-half-open", ops: []diffOp{w(s5greet(0)), r(2), setRouter(u.sink), w(s5ip(1, echo)), r(s5ReplyLen), w([]byte("to sink")), shut()}},
-		{name: "reload/router-http-half-open", ops: onHTTP(w([]byte("CONNECT ")), setRouter(u.sink), w([]byte(echo.String()+" HTTP/1.1\r\n\r\nsunk?")), shut())},
+		{name: "reload/router-http-half-open", ops: onHTTP(w([]byte("CONNECT ")), waitGauge(func(s *Server) bool { return s.stats.HalfOpen.Load() == 1 }), setRouter(u.sink), w([]byte(echo.String()+" HTTP/1.1\r\n\r\nsunk?")), shut())},
 		{name: "reload/router-cleared", ops: []diffOp{setRouter(u.sink), w(s5greet(0)), r(2), setRouter(netip.AddrPort{}), w(s5ip(1, echo)), r(s5ReplyLen), sessionStarted(), on(1, w(ok5)), on(1, r(12)), on(1, shut()), shut()}},
 		{name: "no-nodelay", conf: func(c *config.Config) { c.TCPNoDelay = false }, ops: []diffOp{w(ok5), r(12), w([]byte("q")), shut()}},
 	}
