@@ -255,7 +255,7 @@ func handCases(u *upstreams) []diffCase {
 		{name: "reload/nodelay-off", ops: []diffOp{reload(func(c *config.Config) { c.TCPNoDelay = false }), w(ok5), r(12), shut()}},
 		{name: "reload/router-while-half-open", ops: []diffOp{w(s5greet(0)), r(2), setRouter(u.sink), w(s5ip(1, echo)), r(s5ReplyLen), w([]byte("to sink")), shut()}},
 		{name: "reload/router-http-half-open", ops: onHTTP(w([]byte("CONNECT ")), waitGauge(func(s *Server) bool { return s.stats.HalfOpen.Load() == 1 }), setRouter(u.sink), w([]byte(echo.String()+" HTTP/1.1\r\n\r\nsunk?")), shut())},
-		{name: "reload/router-cleared", ops: []diffOp{setRouter(u.sink), w(s5greet(0)), r(2), setRouter(netip.AddrPort{}), w(s5ip(1, echo)), r(s5ReplyLen), sessionStarted(), on(1, w(ok5)), on(1, r(12)), on(1, shut()), shut()}},
+		{name: "reload/router-cleared", racy: peakEitherWay, ops: []diffOp{setRouter(u.sink), w(s5greet(0)), r(2), setRouter(netip.AddrPort{}), loopOwnsListeners(), w(s5ip(1, echo)), r(s5ReplyLen), sessionStarted(), on(1, w(ok5)), on(1, r(12)), on(1, shut()), shut()}},
 		{name: "no-nodelay", conf: func(c *config.Config) { c.TCPNoDelay = false }, ops: []diffOp{w(ok5), r(12), w([]byte("q")), shut()}},
 	}
 	if u.echo6.IsValid() {
@@ -473,4 +473,33 @@ func readAheadEitherWay(r *diffResult) {
 	for i, l := range r.logs {
 		r.logs[i] = upLogged.ReplaceAllString(l, `up="?"`)
 	}
+	// A client still writing when the server closes sees a reset or a
+	// broken pipe depending on whether its bytes reached the socket first.
+	for i, c := range r.client {
+		r.client[i] = strings.ReplaceAll(c, "<write: reset>", "<write: broken pipe>")
+	}
 }
+
+// loopOwnsListeners waits (boundedly) until the event loop, if the server
+// has one, accepts on every listener again: handing a listener back after
+// SetRouter is asynchronous, and a client that connects before it is
+// served, correctly, by the Go accept loop still waiting there.
+func loopOwnsListeners() diffOp {
+	return waitGauge(func(s *Server) bool {
+		if s.loop == nil {
+			return true
+		}
+		for _, ln := range s.loop.lns {
+			if !ln.loopOwns.Load() {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+var peakPattern = regexp.MustCompile(`peak=\d+`)
+
+// peakEitherWay hides SessionsPeak where the script's two sessions may or
+// may not overlap, on either path, depending on when each starts.
+func peakEitherWay(r *diffResult) { r.stats = peakPattern.ReplaceAllString(r.stats, "peak=?") }
