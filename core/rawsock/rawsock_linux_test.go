@@ -128,3 +128,22 @@ func TestFreeList(t *testing.T) {
 		t.Error("the list kept the wrong values")
 	}
 }
+
+func TestEdges(t *testing.T) {
+	for _, c := range []struct {
+		events                  uint32
+		hup, readable, writable bool
+	}{
+		{unix.EPOLLIN, false, true, false},
+		{unix.EPOLLOUT, false, false, true},
+		{unix.EPOLLRDHUP, true, true, false},
+		{unix.EPOLLHUP, true, true, true},
+		{unix.EPOLLERR, true, true, true},
+		{0, false, false, false},
+	} {
+		h, r, w := Edges(c.events)
+		if h != c.hup || r != c.readable || w != c.writable {
+			t.Errorf("Edges(%#x) = %v, %v, %v; want %v, %v, %v", c.events, h, r, w, c.hup, c.readable, c.writable)
+		}
+	}
+}

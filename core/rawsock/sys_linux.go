@@ -259,3 +259,14 @@ func (s Sys) EpollPoll(epfd int, events []unix.EpollEvent) (int, error) {
 	r, e := s.call6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(unsafe.SliceData(events))), uintptr(len(events)), 0, 0, 0)
 	return int(r), errOf(e)
 }
+
+// Edges decodes an edge-triggered epoll event into what the descriptor's
+// owner acts on: hup (the peer hung up or the socket failed), readable (a
+// read will not block, if only to report EOF or the error) and writable
+// (likewise for a write).
+func Edges(events uint32) (hup, readable, writable bool) {
+	hup = events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0
+	readable = events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0
+	writable = events&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0
+	return hup, readable, writable
+}

@@ -572,15 +572,10 @@ func (l *evloop) ready(fd int, gen uint32, events uint32) {
 	if e == nil || e.gen != gen {
 		return
 	}
-	if events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
-		e.hup = true
-	}
-	if events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
-		e.readable = true
-	}
-	if events&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
-		e.writable = true
-	}
+	hup, readable, writable := rawsock.Edges(events)
+	e.hup = e.hup || hup
+	e.readable = e.readable || readable
+	e.writable = e.writable || writable
 	l.step(e.t)
 }
 
