@@ -88,6 +88,10 @@ type Request struct {
 	// then replies to the client and relays. Nil where forwarding is not
 	// allowed.
 	Dial DialFunc
+	// Connect replaces Dial when the request came through
+	// AsyncRouter.RouteAsync from an event loop that dials by itself; Dial
+	// is then nil. Nil otherwise.
+	Connect Connector
 }
 
 // Verdict is the outcome of a decision.
@@ -148,6 +152,68 @@ type Router interface {
 type InlineRouter interface {
 	Router
 	RouteNow(req *Request) (d Decision, ok bool)
+}
+
+// AsyncRouter is a Router that an event loop can ask without blocking
+// its goroutine while the decision is made elsewhere (the Lua engine's
+// owner goroutine). RouteAsync decides req exactly as Route would (the
+// same Decision, counters and logs), except that the answer is handed to
+// rcv instead of being returned, and that an engine forwarding actively
+// connects through req.Connect instead of req.Dial.
+//
+// RouteAsync returns at once. When it returns ok false, nothing was
+// started or changed (say, the engine's queue is full or it is closing)
+// and the caller asks Route where it may block. When it returns ok true,
+// rcv.Decided is called exactly once, from a goroutine other than the
+// caller's, unless the caller abandons first (Pending.Abandon).
+type AsyncRouter interface {
+	Router
+	RouteAsync(req *Request, rcv Receiver) (p Pending, ok bool)
+}
+
+// Receiver takes an asynchronous decision. Decided must not block: an
+// event loop posts it to itself. err is what Route would have returned.
+// A Committed decision's Conn is nil when the connection is the one the
+// request's Connect made (see Connector).
+type Receiver interface {
+	Decided(d Decision, err error)
+}
+
+// Pending is a decision RouteAsync started. The caller (the owner of the
+// Receiver) ends it exactly once, with one of the two methods:
+//
+//   - Release, after it has handled Decided;
+//   - Abandon, when it stops waiting (its deadline passed, Shutdown).
+//     Abandon true: Decided will not be called, and the request's routine,
+//     if it still runs, can no longer forward (as when Route's ctx ends).
+//     Abandon false: Decided has been or is being called; the caller
+//     waits for it, handles it (closing what a decision it no longer
+//     wants carries) and then calls Release.
+//
+// After that the caller never touches p again: the engine may reuse it.
+type Pending interface {
+	Abandon() bool
+	Release()
+}
+
+// Connector is Request.Connect: an event loop's active dial for an engine
+// that forwards (Lua's await.forward), the non-blocking counterpart of
+// DialFunc. Connect starts dialing target through chain (first hop first,
+// after the -x chain, which the dialer prepends) and returns at once;
+// result is called exactly once, on the loop's goroutine (never inside
+// Connect), with nil when the connection is established or with the
+// error DialFunc would have returned in the same case (a *dial.Error; an
+// error wrapping context.DeadlineExceeded or context.Canceled when the
+// request's deadline passed or the server stopped first).
+//
+// A connection established this way belongs to the request: the engine
+// either answers with a Committed decision whose Conn is nil, which tells
+// the loop to relay over it, or with any other decision, and the loop
+// closes it. An engine calls Connect at most once at a time per request
+// and not after its Decided. Success counts a Connect Latency sample, as
+// DialFunc's; a failure counts nothing (it is the engine's business).
+type Connector interface {
+	Connect(target string, chain Chain, result func(error))
 }
 
 // RouterFunc adapts a function to Router.
