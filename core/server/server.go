@@ -96,6 +96,7 @@ type Server struct {
 	loopServed, loopHandoffs, loopGraduated atomic.Int64
 	loopLookups                             atomic.Int64 // names posted to a worker
 	loopRouted                              atomic.Int64 // decisions an inline router took on the loop
+	loopAsync                               atomic.Int64 // decisions an asynchronous router took for the loop
 }
 
 // settings is what a reload may change for connections accepted from
@@ -217,6 +218,15 @@ func (s *Server) currentRouter() route.Router {
 
 // Stats returns the counters the server updates.
 func (s *Server) Stats() *stats.Counters { return s.stats }
+
+// LoopDecisions reports how many routing decisions the event loop took
+// for its own connections: inline (route.InlineRouter.RouteNow) and
+// asynchronous (route.AsyncRouter.RouteAsync). Engines' tests use it to
+// check that their requests were served by the loop and not by the
+// goroutine path.
+func (s *Server) LoopDecisions() (inline, async int64) {
+	return s.loopRouted.Load(), s.loopAsync.Load()
+}
 
 // Admit applies the admission limits of protocols §11 to a connection
 // just accepted on any listener (the API listener calls it too). It
