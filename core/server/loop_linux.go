@@ -82,12 +82,14 @@ func (s *Server) loopDialerOf(st *settings) (loopDialer, bool) {
 	return ld, true
 }
 
-// loopServes reports whether a connection accepted now is the loop's.
+// loopServes reports whether a connection accepted now is the loop's:
+// no router, or one the loop can ask without blocking (an inline or an
+// asynchronous router), and a dialer that connects by itself.
 func (s *Server) loopServes() bool {
-	if r := s.currentRouter(); r != nil {
-		if _, ok := r.(route.InlineRouter); !ok {
-			return false
-		}
+	switch s.currentRouter().(type) {
+	case nil, route.InlineRouter, route.AsyncRouter:
+	default:
+		return false
 	}
 	_, ok := s.loopDialerOf(s.cur.Load())
 	return ok
@@ -132,23 +134,46 @@ type evloop struct {
 	bufFree  rawsock.FreeList[relayBuf]
 	epoch    time.Time
 	live     int // tunnels open (or waiting for a lookup)
-	lookups  int // lookups in flight on workers
-	wakeBuf  [8]byte
-	small    [24]byte // a SOCKS reply
+	lookups  int // lookups and engines' dials in flight on workers
+	// decisions counts the asynchronous decisions the loop waits for:
+	// started and neither taken nor abandoned (loopasync_linux.go).
+	decisions int
+	wakeBuf   [8]byte
+	small     [24]byte // a SOCKS reply
 
 	mu      sync.Mutex
-	posts   []lookupPost // guarded by mu
-	spare   []lookupPost
+	posts   []loopPost // guarded by mu
+	spare   []loopPost
 	closed  bool // guarded by mu: wakefd is closed
 	stopped atomic.Bool
 	forced  atomic.Bool
 }
 
-// lookupPost is a lookup's answer, posted back to the loop.
-type lookupPost struct {
-	t   *ltun
-	ap  netip.AddrPort
-	err error
+// postKind says what a post brings the loop.
+type postKind uint8
+
+const (
+	postLookup  postKind = iota // a worker's name lookup: ap, err
+	postDialed                  // a worker's dial for an engine's Connect: conn, err
+	postDecided                 // an asynchronous router's decision: d, err
+	postConnect                 // an engine's Connect: target, chain, result
+)
+
+// loopPost is what another goroutine hands the loop: a worker's answer
+// or an asynchronous router's call. It names its tunnel, which the loop
+// never reuses, so a post finds it even after it ended: the loop then
+// closes what the post carries, or answers it as the tunnel's end
+// dictates.
+type loopPost struct {
+	t      *ltun
+	kind   postKind
+	ap     netip.AddrPort
+	conn   net.Conn
+	d      route.Decision
+	err    error
+	target string
+	chain  route.Chain
+	result func(error)
 }
 
 // newLoop builds the loop for the listeners it may own; nil when there
@@ -239,6 +264,7 @@ func (l *evloop) closeFDs() {
 	l.mu.Lock()
 	l.closed = true
 	l.mu.Unlock()
+	l.drainPosts()
 	if l.wakefd >= 0 {
 		unix.Close(l.wakefd)
 	}
@@ -288,7 +314,7 @@ func (l *evloop) run() {
 			l.giveBack(ll)
 		}
 		l.closeAll(err)
-		for l.lookups > 0 {
+		for l.lookups > 0 || l.decisions > 0 {
 			l.waitPosts()
 		}
 	}
@@ -312,7 +338,7 @@ func (l *evloop) serve() error {
 	}
 	var armed int64 // the read deadline set on f, on the loop's clock; 0: none
 	for {
-		if l.stopped.Load() && l.live == 0 && l.lookups == 0 {
+		if l.stopped.Load() && l.live == 0 && l.lookups == 0 && l.decisions == 0 {
 			return nil
 		}
 		n, err := l.sys.EpollPoll(l.epfd, l.events)
@@ -654,29 +680,46 @@ func (l *evloop) unlinkHalfOpen(t *ltun) {
 	t.prev, t.next, t.list = nil, nil, nil
 }
 
-// takePosts continues every tunnel whose lookup has answered.
+// takePosts acts on every post: lookups and dials that answered,
+// decisions taken, engines' connects.
 func (l *evloop) takePosts() {
 	l.mu.Lock()
 	posts := l.posts
 	l.posts = l.spare[:0]
 	l.mu.Unlock()
 	for i, p := range posts {
-		posts[i] = lookupPost{}
-		l.lookups--
-		l.resolved(p.t, p.ap, p.err)
+		posts[i] = loopPost{}
+		switch p.kind {
+		case postLookup:
+			l.lookups--
+			l.resolved(p.t, p.ap, p.err)
+		case postDialed:
+			l.lookups--
+			l.engineDialed(p.t, p.conn, p.err)
+		case postDecided:
+			l.decided(p.t, p.d, p.err)
+		case postConnect:
+			l.engineConnect(p.t, p.target, p.chain, p.result)
+		}
 	}
 	l.spare = posts[:0]
 }
 
-// post hands a lookup's answer to the loop (called on a worker).
-func (l *evloop) post(p lookupPost) {
+// post hands p to the loop; any goroutine may call it. It returns false,
+// having posted nothing, once the loop has exited.
+func (l *evloop) post(p loopPost) bool {
 	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return false
+	}
 	first := len(l.posts) == 0
 	l.posts = append(l.posts, p)
 	l.mu.Unlock()
 	if first {
 		l.wake()
 	}
+	return true
 }
 
 // yieldToLoop is the Go accept loop's side of ownership, called before

@@ -34,6 +34,7 @@ type ltState uint8
 
 const (
 	ltHandshake  ltState = iota // reading the greeting, credentials and request
+	ltRouting                   // an asynchronous router decides (loopasync_linux.go)
 	ltResolving                 // a worker resolves the target
 	ltConnecting                // connect(2) in progress
 	ltRelay                     // a session
@@ -129,6 +130,14 @@ type ltun struct {
 
 	list       *halfOpenList
 	prev, next *ltun
+
+	// An asynchronous router's decision (loopasync_linux.go).
+	l       *evloop
+	req     route.Request // what the router was asked: valid until it answers
+	pending route.Pending // the decision the loop waits for; nil: none
+	result  func(error)   // the engine's Connect in flight; nil: none
+	engUp   bool          // up is connected, for the engine (its Connect)
+	upConn  net.Conn      // the engine's connection dialed on a worker (a chain)
 }
 
 // RemoteAddr is the client's address, for logs (as accept4 gave it: a
@@ -316,22 +325,53 @@ func (l *evloop) httpRequest(t *ltun, b []byte) {
 	t.consume(k)
 	l.requestParsed(t, target)
 	t.text = p.Target
-	dial, handoff := l.decide(t, route.Request{Callback: route.Resolve, Addr: p.Target, Cred: cred})
+	t.cred = cred
+	l.routed(t, route.Request{Callback: route.Resolve, Addr: p.Target, Cred: cred})
+}
+
+// routed asks the router about t's CONNECT request (decide) and acts on
+// the answer: the loop dials, or the goroutine path takes over (resume),
+// or t has failed or waits for an asynchronous decision.
+func (l *evloop) routed(t *ltun, req route.Request) {
+	dial, handoff := l.decide(t, req)
 	if handoff {
-		rest, pre := t.rest(), t.pre
+		l.resume(t)
+	}
+	if dial {
+		l.dial(t)
+	}
+}
+
+// resume hands a parsed CONNECT request (SOCKS4/4A, SOCKS5 or HTTP) to
+// the goroutine path where connect would now be called, with the decision
+// taken so far (t.pre) so that the router is not asked twice. The request
+// is rebuilt from what t keeps: the target, its text and the credentials.
+func (l *evloop) resume(t *ltun) {
+	proto, rest, cred, dst, text := t.proto, t.rest(), t.cred, t.dst, t.text
+	switch proto {
+	case "http":
 		l.handoff(t, func(c *conn) {
 			s := c.s
 			in := clientInbuf(c)
 			defer in.release()
 			in.buf = append(in.buf, rest...)
-			c.pre = pre
+			p := http.ProxyRequest{RequestHead: http.RequestHead{Method: "CONNECT", Target: text}, Connect: true, ContentLength: -1}
 			if err := s.httpConnect(c, &p, cred, in); err != nil {
 				s.httpFail(c, err)
 			}
 		})
-	}
-	if dial {
-		l.dial(t)
+	case "socks4":
+		req := socks4.Request{Command: socks4.Connect, Addr: dst, UserID: cred.Username}
+		l.handoff(t, func(c *conn) {
+			s := c.s
+			s.resumeSOCKS(c, proto, rest, func(h *handshake) error { return s.socks4Connect(h, req, cred) })
+		})
+	default:
+		req := socks5.Request{Command: socks5.Connect, Addr: dst}
+		l.handoff(t, func(c *conn) {
+			s := c.s
+			s.resumeSOCKS(c, proto, rest, func(h *handshake) error { return s.socks5Command(h, req, cred) })
+		})
 	}
 }
 
@@ -357,19 +397,8 @@ func (l *evloop) socks4(t *ltun, b []byte) {
 	}
 	t.consume(k)
 	l.requestParsed(t, req.Addr)
-	cred := route.Credentials{Username: req.UserID, HasUsername: true}
-	dial, handoff := l.decide(t, route.Request{Callback: route.CallbackFor(req.Addr.Kind()), Cred: cred})
-	if handoff {
-		proto, rest, pre := t.proto, t.rest(), t.pre
-		l.handoff(t, func(c *conn) {
-			s := c.s
-			c.pre = pre
-			s.resumeSOCKS(c, proto, rest, func(h *handshake) error { return s.socks4Connect(h, req, cred) })
-		})
-	}
-	if dial {
-		l.dial(t)
-	}
+	t.cred = route.Credentials{Username: req.UserID, HasUsername: true}
+	l.routed(t, route.Request{Callback: route.CallbackFor(req.Addr.Kind()), Cred: t.cred})
 }
 
 // socks5 takes one step of a SOCKS5 negotiation, as socks5 on the
@@ -448,24 +477,17 @@ func (l *evloop) socks5(t *ltun, b []byte) bool {
 	}
 	t.consume(k)
 	l.requestParsed(t, req.Addr)
-	dial, handoff := false, true
 	if req.Command == socks5.Connect {
-		dial, handoff = l.decide(t, route.Request{Callback: route.CallbackFor(req.Addr.Kind()), Cred: t.cred})
+		l.routed(t, route.Request{Callback: route.CallbackFor(req.Addr.Kind()), Cred: t.cred})
+		return false
 	}
-	if handoff {
-		// BIND and UDP ASSOCIATE, and a CONNECT that a router or a -x
-		// chain must decide or carry out: the goroutine path takes over
-		// where socks5 would be now, with the decision if one was taken.
-		proto, rest, cred, pre := t.proto, t.rest(), t.cred, t.pre
-		l.handoff(t, func(c *conn) {
-			s := c.s
-			c.pre = pre
-			s.resumeSOCKS(c, proto, rest, func(h *handshake) error { return s.socks5Command(h, req, cred) })
-		})
-	}
-	if dial {
-		l.dial(t)
-	}
+	// BIND and UDP ASSOCIATE: the goroutine path takes over where socks5
+	// would be now.
+	proto, rest, cred := t.proto, t.rest(), t.cred
+	l.handoff(t, func(c *conn) {
+		s := c.s
+		s.resumeSOCKS(c, proto, rest, func(h *handshake) error { return s.socks5Command(h, req, cred) })
+	})
 	return false
 }
 
@@ -513,20 +535,29 @@ func (l *evloop) decide(t *ltun, req route.Request) (dial, handoff bool) {
 	if r == nil {
 		return true, false
 	}
-	ir, ok := r.(route.InlineRouter)
-	if !ok {
-		return false, true
-	}
 	if req.Addr == "" {
 		req.Addr = t.dst.String()
 	}
-	req.Dial = s.hook
-	d, ok := ir.RouteNow(&req)
-	if !ok {
-		return false, true
+	if ir, ok := r.(route.InlineRouter); ok {
+		req.Dial = s.hook
+		if d, ok := ir.RouteNow(&req); ok {
+			s.loopRouted.Add(1)
+			return l.carryOut(t, d, nil)
+		}
+		req.Dial = nil
 	}
-	s.loopRouted.Add(1)
-	up, target, hops, err := s.decision(d, nil)
+	if ar, ok := r.(route.AsyncRouter); ok && l.routeAsync(t, ar, &req) {
+		return false, false
+	}
+	return false, true
+}
+
+// carryOut classifies a decision taken for t (d, or the error the router
+// returned) as decide reports it: refusals answered here, a Forward
+// without a chain dialed here (t.via), anything else handed off with the
+// decision in t.pre.
+func (l *evloop) carryOut(t *ltun, d route.Decision, err error) (dial, handoff bool) {
+	up, target, hops, err := l.s.decision(d, err)
 	switch {
 	case err != nil:
 		l.fail(t, err)
@@ -594,12 +625,12 @@ func (t *ltun) run(s *Server) {
 	ctx, cancel := context.WithDeadline(s.ctx, t.expires)
 	ap, err := t.dialer.DialTarget(ctx, t.via)
 	cancel()
-	s.loop.post(lookupPost{t: t, ap: ap, err: err})
+	s.loop.post(loopPost{t: t, kind: postLookup, ap: ap, err: err})
 }
 
 // resolved connects to ap, or fails the request with the dialer's error.
 func (l *evloop) resolved(t *ltun, ap netip.AddrPort, err error) {
-	if t.state != ltResolving && t.state != ltHandshake {
+	if t.state != ltResolving && t.state != ltHandshake && t.state != ltRouting {
 		return // expired or shut down meanwhile
 	}
 	if err != nil {
@@ -630,6 +661,10 @@ func (l *evloop) resolved(t *ltun, ap netip.AddrPort, err error) {
 // dialFailed is dialUpstream's failure: counted in RejectUpstream unless
 // the phase ended, answered and logged as a failed dial.
 func (l *evloop) dialFailed(t *ltun, err error) {
+	if t.result != nil {
+		l.engineConnectFailed(t, err)
+		return
+	}
 	if l.s.ctx.Err() != nil {
 		l.fail(t, &connectError{failShutdown, errShutdown})
 		return
@@ -654,6 +689,17 @@ func (l *evloop) connected(t *ltun) {
 		return
 	}
 	s.stats.ConnectLatency.Add(time.Since(t.dialStart))
+	if t.result != nil {
+		l.engineConnected(t)
+		return
+	}
+	l.established(t)
+}
+
+// established starts the session over t.up, connected: the reply goes to
+// the client, the client's read-ahead towards the target.
+func (l *evloop) established(t *ltun) {
+	s := l.s
 	if s.ctx.Err() != nil {
 		l.fail(t, &connectError{failShutdown, errShutdown})
 		return
@@ -782,8 +828,10 @@ func (l *evloop) closeTunnel(t *ltun, err error) {
 	s.mu.Unlock()
 }
 
-// drop takes t off the loop: its lists and buffers, its count.
+// drop takes t off the loop: its lists and buffers, its count, what an
+// asynchronous router started for it.
 func (l *evloop) drop(t *ltun) {
+	l.stopEngine(t)
 	l.unlinkHalfOpen(t)
 	l.putHS(t)
 	for d := range t.pend {
@@ -976,14 +1024,17 @@ func (o sockOpts) restore(fd int) {
 // was counted and learned so far.
 func (l *evloop) handoff(t *ltun, h func(*conn)) {
 	s := l.s
+	pre := t.pre
+	t.pre = nil
 	nc, err := l.fileConn(&t.client)
 	if err != nil {
 		s.log.Warn("event loop: hand-off", "err", err)
+		pre.close()
 		l.closeTunnel(t, nil)
 		return
 	}
 	deadline := t.expires
-	c := &conn{Conn: nc, s: s, start: t.start, deadline: deadline, halfOpen: true, parsed: t.parsed, dst: t.dst}
+	c := &conn{Conn: nc, s: s, start: t.start, deadline: deadline, halfOpen: true, parsed: t.parsed, dst: t.dst, pre: pre}
 	c.ctx, c.cancel = context.WithDeadline(s.ctx, deadline)
 	_ = nc.SetDeadline(deadline)
 	s.mu.Lock()
@@ -993,6 +1044,7 @@ func (l *evloop) handoff(t *ltun, h func(*conn)) {
 		s.mu.Unlock()
 		c.cancel()
 		nc.Close()
+		pre.close()
 		l.closeTunnel(t, nil)
 		return
 	}
