@@ -332,7 +332,7 @@ func TestLoopDiff(t *testing.T) {
 		t.Skip("no event loop on this system")
 	}
 	u := newUpstreams(t)
-	checkDiff(t, u, handCases(u))
+	checkDiff(t, u, append(handCases(u), asyncCases(u)...))
 }
 
 // genCases are random SOCKS4/4A/5 and HTTP CONNECT heads, valid ones

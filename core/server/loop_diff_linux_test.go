@@ -67,6 +67,12 @@ type diffCase struct {
 	// racy, for a case whose timing decides between outcomes either
 	// path may show, maps each result to what must not vary.
 	racy func(*diffResult)
+	// router, when set, makes the router each run starts with (a fresh
+	// one per run).
+	router func() route.Router
+	// async: on the loop, the case must have taken asynchronous
+	// decisions (route.AsyncRouter.RouteAsync).
+	async bool
 }
 
 // upstreams are the targets shared by both paths of every case.
@@ -74,6 +80,7 @@ type upstreams struct {
 	echo, sink, closer, refused netip.AddrPort
 	resetter, bulk              netip.AddrPort
 	hang                        netip.AddrPort // connect(2) to it never completes
+	hop                         netip.AddrPort // a SOCKS5 proxy, for chains
 	echo6                       netip.AddrPort // an echo on ::1, invalid without IPv6
 	mu                          sync.Mutex
 	log                         []string // what each ended upstream connection saw
@@ -207,6 +214,7 @@ func newUpstreams(t testing.TB) *upstreams {
 	}
 	u.refused = ap
 	u.hang = hangingPort(t)
+	u.hop = hopServer(func(h func(c *net.TCPConn)) netip.AddrPort { return u.serveUpstream(t, h) })
 	if ln, err := net.Listen("tcp6", "[::1]:0"); err == nil {
 		ln.Close()
 		u.echo6 = u.serveUpstreamOn(t, "[::1]:0", echoHandler(u))
@@ -442,11 +450,15 @@ func runDiff(t *testing.T, u *upstreams, c diffCase, loop bool) diffResult {
 	st := new(stats.Counters)
 	opts.Stats = st
 	rec := &logRecorder{keep: map[string]bool{}}
-	for _, ap := range []netip.AddrPort{u.echo, u.sink, u.closer, u.refused, u.resetter, u.bulk, u.hang, u.echo6} {
+	for _, ap := range []netip.AddrPort{u.echo, u.sink, u.closer, u.refused, u.resetter, u.bulk, u.hang, u.echo6, u.hop} {
 		rec.keep[ap.String()] = true
 	}
 	dd := diffDialer{dial.New(opts), u}
-	s, err := New(Options{Config: conf, Dialer: dd, Stats: st, Logger: slog.New(rec), NoEventLoop: !loop})
+	var router route.Router
+	if c.router != nil {
+		router = c.router()
+	}
+	s, err := New(Options{Config: conf, Dialer: dd, Router: router, Stats: st, Logger: slog.New(rec), NoEventLoop: !loop})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -570,6 +582,14 @@ func runDiff(t *testing.T, u *upstreams, c diffCase, loop bool) diffResult {
 		if st.Serve.Load() > 0 {
 			t.Errorf("the loop served none of the case's connections")
 		}
+	}
+	if ar, ok := router.(*asyncRouter); ok {
+		if err := ar.check(); err != nil {
+			t.Errorf("the asynchronous router: %v", err)
+		}
+	}
+	if _, async := s.LoopDecisions(); loop && c.async && async == 0 {
+		t.Errorf("the loop took no asynchronous decision")
 	}
 	res.stats = statsText(st)
 	res.logs = rec.take()
