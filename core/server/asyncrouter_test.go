@@ -32,6 +32,7 @@ type asyncRouter struct {
 	abandoned, settled atomic.Int64 // Abandon true; Release
 	lateAbandons       atomic.Int64 // Abandon false
 	open               atomic.Int64 // started and not yet ended
+	connects, results  atomic.Int64 // calls of Connect, of their result
 	mu                 sync.Mutex
 	misuse             []string // contract violations seen
 }
@@ -86,6 +87,9 @@ func (r *asyncRouter) check() error {
 	errs = append(errs, r.misuse...)
 	if n := r.open.Load(); n != 0 {
 		errs = append(errs, fmt.Sprintf("%d decisions never ended (neither abandoned nor released)", n))
+	}
+	if c, res := r.connects.Load(), r.results.Load(); c != res {
+		errs = append(errs, fmt.Sprintf("%d calls of Connect, %d results", c, res))
 	}
 	if len(errs) == 0 {
 		return nil
@@ -198,6 +202,7 @@ func (p *asyncPending) start() {
 	connector := p.req.Connect
 	p.mu.Unlock()
 	called := make(chan struct{})
+	p.r.connects.Add(1)
 	connector.Connect(p.plan.connect, p.plan.chain, func(err error) {
 		select {
 		case <-called:
@@ -206,6 +211,7 @@ func (p *asyncPending) start() {
 		default:
 			close(called)
 		}
+		p.r.results.Add(1)
 		// On the loop's goroutine: the answer comes from another.
 		go func() {
 			if err != nil {
