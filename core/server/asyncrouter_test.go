@@ -34,7 +34,8 @@ type asyncRouter struct {
 	open               atomic.Int64 // started and not yet ended
 	connects, results  atomic.Int64 // calls of Connect, of their result
 	mu                 sync.Mutex
-	misuse             []string // contract violations seen
+	misuse             []string                   // contract violations seen
+	pend               map[*asyncPending]struct{} // decisions not ended
 }
 
 // asyncPlan is what the router does with a request.
@@ -46,6 +47,9 @@ type asyncPlan struct {
 	// dialer's error on failure.
 	connect string
 	chain   route.Chain
+	// own: the router dials connect itself (net.Dial, no chain) and
+	// answers Committed with that connection.
+	own bool
 	// then replaces the Committed answer after a successful connect.
 	then *route.Decision
 	// never: no answer until the request's context ends (Route) or the
@@ -59,7 +63,7 @@ type asyncPlan struct {
 }
 
 func newAsyncRouter(plans map[string]asyncPlan) *asyncRouter {
-	return &asyncRouter{plans: plans, delay: 2 * time.Millisecond}
+	return &asyncRouter{plans: plans, delay: 2 * time.Millisecond, pend: map[*asyncPending]struct{}{}}
 }
 
 func (r *asyncRouter) plan(req *route.Request) asyncPlan {
@@ -131,7 +135,10 @@ func (r *asyncRouter) Route(ctx context.Context, req *route.Request) (route.Deci
 		return route.Decision{Verdict: route.Error, Reason: "interrupted"}, nil
 	}
 	d, err := p.d, p.err
-	if p.connect != "" {
+	switch {
+	case p.own:
+		d = ownDial(p.connect)
+	case p.connect != "":
 		conn, derr := req.Dial(ctx, p.connect, p.chain)
 		if derr != nil {
 			return connectFailed(derr), nil
@@ -159,10 +166,35 @@ func (r *asyncRouter) RouteAsync(req *route.Request, rcv route.Receiver) (route.
 	r.asyncs.Add(1)
 	r.open.Add(1)
 	p := &asyncPending{r: r, req: req, rcv: rcv, plan: r.plan(req)}
+	r.mu.Lock()
+	r.pend[p] = struct{}{}
+	r.mu.Unlock()
 	if !p.plan.never {
 		time.AfterFunc(r.delay+p.plan.wait, p.start)
 	}
 	return p, true
+}
+
+// closeAll answers every decision still being made with a refusal, at
+// once, as an engine that closes does.
+func (r *asyncRouter) closeAll() {
+	r.mu.Lock()
+	var ps []*asyncPending
+	for p := range r.pend {
+		ps = append(ps, p)
+	}
+	r.mu.Unlock()
+	for _, p := range ps {
+		go p.answer(route.Decision{Verdict: route.Error, Reason: "closing"}, nil)
+	}
+}
+
+// ended forgets p: its decision ended.
+func (r *asyncRouter) ended(p *asyncPending) {
+	r.mu.Lock()
+	delete(r.pend, p)
+	r.mu.Unlock()
+	r.open.Add(-1)
 }
 
 // asyncPending is one decision of RouteAsync.
@@ -190,6 +222,11 @@ func (p *asyncPending) start() {
 	p.mu.Lock()
 	if p.state != pDeciding {
 		p.mu.Unlock()
+		return
+	}
+	if p.plan.own {
+		p.mu.Unlock()
+		p.answer(ownDial(p.plan.connect), nil)
 		return
 	}
 	if p.plan.connect == "" {
@@ -233,6 +270,7 @@ func (p *asyncPending) answer(d route.Decision, err error) {
 	p.mu.Lock()
 	if p.state != pDeciding {
 		p.mu.Unlock()
+		closeDecision(d, err)
 		return
 	}
 	p.state = pAnswering
@@ -250,7 +288,7 @@ func (p *asyncPending) Abandon() bool {
 	case pDeciding:
 		p.state = pAbandoned
 		p.r.abandoned.Add(1)
-		p.r.open.Add(-1)
+		p.r.ended(p)
 		return true
 	case pAnswering:
 		p.r.lateAbandons.Add(1)
@@ -269,7 +307,17 @@ func (p *asyncPending) Release() {
 	}
 	p.state = pReleased
 	p.r.settled.Add(1)
-	p.r.open.Add(-1)
+	p.r.ended(p)
+}
+
+// ownDial is a Committed decision with a connection the router dialed
+// itself, or a refusal saying why it could not.
+func ownDial(target string) route.Decision {
+	conn, err := net.DialTimeout("tcp", target, 5*time.Second)
+	if err != nil {
+		return route.Decision{Verdict: route.Error, Reason: "own dial failed"}
+	}
+	return route.Decision{Verdict: route.Committed, Conn: conn}
 }
 
 // hopServer is a SOCKS5 proxy (no authentication, CONNECT to an IPv4
