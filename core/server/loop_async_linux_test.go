@@ -251,3 +251,42 @@ func TestLoopAsyncRouterCloses(t *testing.T) {
 	waitUpstreamsIdle(t, u)
 	testkit.WaitFor(t, "the descriptors of before the server started", func() bool { return openFDs(t) == fds })
 }
+
+// TestLoopAsyncShutdownLateAnswer: Shutdown meets a decision the router
+// is already answering (Abandon false). The loop waits for the answer,
+// closes the connection it carries and releases it before it exits.
+func TestLoopAsyncShutdownLateAnswer(t *testing.T) {
+	withLoop(t, true)
+	u := newUpstreams(t)
+	fds := openFDs(t)
+	r := newAsyncRouter(asyncPlans(u))
+	ts := asyncServer(t, u, r, nil)
+	c := socks5Named(t, ts.addr, "late-own.test")
+	testkit.WaitFor(t, "the answer on its way", func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for p := range r.pend {
+			p.mu.Lock()
+			answering := p.state == pAnswering
+			p.mu.Unlock()
+			if answering {
+				return true
+			}
+		}
+		return false
+	})
+	shutdownBounded(t, ts, time.Second)
+	expectClosed(t, c)
+	c.Close()
+	if r.lateAbandons.Load() != 1 || r.settled.Load() != 1 {
+		t.Errorf("Abandon false %d times, Release %d times; want once each", r.lateAbandons.Load(), r.settled.Load())
+	}
+	if err := r.check(); err != nil {
+		t.Error(err)
+	}
+	waitUpstreamsIdle(t, u)
+	if got := u.take(); len(got) != 1 || got[0] != `echo got "" then eof` {
+		t.Errorf("upstreams saw %q", got)
+	}
+	testkit.WaitFor(t, "the descriptors of before the server started", func() bool { return openFDs(t) == fds })
+}
