@@ -34,17 +34,15 @@ import (
 // closed, waits for the answer, closes what it carries and releases it;
 // the loop does not exit before (evloop.decisions).
 
-// routeAsync asks ar about t's request, which t keeps until the decision
-// ends. It reports whether the decision was started; if not, nothing was
-// done and the goroutine path is to ask Route.
-func (l *evloop) routeAsync(t *ltun, ar route.AsyncRouter, req *route.Request) bool {
+// routeAsync asks ar about t's request (t.req, which t keeps until the
+// decision ends). It reports whether the decision was started; if not,
+// nothing was done and the goroutine path is to ask Route.
+func (l *evloop) routeAsync(t *ltun, ar route.AsyncRouter) bool {
 	t.l = l
-	t.req = *req
 	t.req.Dial = nil
 	t.req.Connect = t
 	p, ok := ar.RouteAsync(&t.req, t)
 	if !ok {
-		t.req = route.Request{}
 		return false
 	}
 	t.pending = p

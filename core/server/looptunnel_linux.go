@@ -133,7 +133,7 @@ type ltun struct {
 
 	// An asynchronous router's decision (loopasync_linux.go).
 	l       *evloop
-	req     route.Request // what the router was asked: valid until it answers
+	req     route.Request // what the router is asked: valid until it answers
 	pending route.Pending // the decision the loop waits for; nil: none
 	result  func(error)   // the engine's Connect in flight; nil: none
 	engUp   bool          // up is connected, for the engine (its Connect)
@@ -535,20 +535,27 @@ func (l *evloop) decide(t *ltun, req route.Request) (dial, handoff bool) {
 	if r == nil {
 		return true, false
 	}
-	if req.Addr == "" {
-		req.Addr = t.dst.String()
+	// The request lives in t: it must outlive an asynchronous decision,
+	// and the routers get a pointer into t rather than to a copy the
+	// call would move to the heap.
+	t.req = req
+	q := &t.req
+	if q.Addr == "" {
+		q.Addr = t.dst.String()
 	}
 	if ir, ok := r.(route.InlineRouter); ok {
-		req.Dial = s.hook
-		if d, ok := ir.RouteNow(&req); ok {
+		q.Dial = s.hook
+		if d, ok := ir.RouteNow(q); ok {
+			t.req = route.Request{}
 			s.loopRouted.Add(1)
 			return l.carryOut(t, d, nil)
 		}
-		req.Dial = nil
+		q.Dial = nil
 	}
-	if ar, ok := r.(route.AsyncRouter); ok && l.routeAsync(t, ar, &req) {
+	if ar, ok := r.(route.AsyncRouter); ok && l.routeAsync(t, ar) {
 		return false, false
 	}
+	t.req = route.Request{}
 	return false, true
 }
 
