@@ -108,6 +108,11 @@ type loopListener struct {
 	owned    bool          // the loop accepts on it (the loop's own view)
 	dead     bool          // closed: never accepted on again
 	retryAt  int64         // exhausted: when to accept again (0: not)
+	// accept is the function acceptOn gives rc.Control, built once (a
+	// closure per call would be an allocation per wake); it leaves in
+	// exhausted why it stopped, when descriptors ran out.
+	accept    func(lfd uintptr)
+	exhausted error
 }
 
 // halfOpenList is the deadline list of the half-open connections that
@@ -231,6 +236,7 @@ func (s *Server) newLoop() (*evloop, error) {
 			continue
 		}
 		ll := &loopListener{g: g, rc: rc, h: c.h, proto: c.proto, handback: make(chan struct{}, 1)}
+		ll.accept = func(lfd uintptr) { l.acceptBurst(ll, int(lfd)) }
 		tag := uint32(listenerTag + len(l.lns))
 		var regErr error
 		if err := rc.Control(func(fd uintptr) { regErr = l.sys.EpollAdd(l.epfd, int(fd), tag) }); err != nil || regErr != nil {
@@ -391,8 +397,12 @@ func (l *evloop) dispatch(n int) {
 	}
 }
 
-// woken drains the eventfd and acts on what may have changed: posted
-// lookups, the listeners' ownership, Shutdown.
+// woken drains the eventfd and acts on what may have changed: posts,
+// the listeners' ownership, Shutdown. A listener is looked at only when
+// its ownership changed or the loop no longer serves new connections:
+// most wakes are posts, and an accept4 that finds nothing is a system
+// call per post for nothing (the listener's own edges bring the loop its
+// connections).
 func (l *evloop) woken() {
 	for {
 		if _, err := l.sys.Read(l.wakefd, l.wakeBuf[:]); err != nil {
@@ -405,7 +415,7 @@ func (l *evloop) woken() {
 		return
 	}
 	for _, ll := range l.lns {
-		if ll.loopOwns.Load() != ll.owned || ll.owned {
+		if owns := ll.loopOwns.Load(); owns != ll.owned || owns && !l.s.loopServes() {
 			l.acceptOn(ll)
 		}
 	}
@@ -462,22 +472,9 @@ func (l *evloop) acceptOn(ll *loopListener) {
 	}
 	ll.owned = true
 	ll.retryAt = 0
-	var exhausted error
-	err := ll.rc.Control(func(lfd uintptr) {
-		for range maxRefuseBurst {
-			fd, peer, err := l.sys.AcceptFrom(int(lfd))
-			switch err {
-			case nil:
-				l.accepted(ll, fd, peer)
-				continue
-			case unix.EINTR, unix.ECONNABORTED:
-				continue
-			case unix.EMFILE, unix.ENFILE:
-				exhausted = err
-			}
-			return
-		}
-	})
+	ll.exhausted = nil
+	err := ll.rc.Control(ll.accept)
+	exhausted := ll.exhausted
 	if err != nil {
 		ll.dead, ll.owned = true, false // the listener is closed
 		return
@@ -491,6 +488,24 @@ func (l *evloop) acceptOn(ll *loopListener) {
 		} else {
 			ll.retryAt = l.now()
 		}
+	}
+}
+
+// acceptBurst accepts on the listener's descriptor lfd until it has no
+// connection left, or a burst's worth.
+func (l *evloop) acceptBurst(ll *loopListener, lfd int) {
+	for range maxRefuseBurst {
+		fd, peer, err := l.sys.AcceptFrom(lfd)
+		switch err {
+		case nil:
+			l.accepted(ll, fd, peer)
+			continue
+		case unix.EINTR, unix.ECONNABORTED:
+			continue
+		case unix.EMFILE, unix.ENFILE:
+			ll.exhausted = err
+		}
+		return
 	}
 }
 
