@@ -55,22 +55,24 @@
 // # Two connection paths
 //
 // Everything above describes the goroutine path. On Linux, an event loop
-// (loop_linux.go, looptunnel_linux.go) serves instead the connections
-// where nothing can block or run user code: those accepted on the SOCKS
-// listener (not -f, not --tproxy) and on --http while there is no router,
-// or a router that can decide without blocking (route.InlineRouter: a
-// route table of package dsl whose rules resolve no name), and the
-// current dialer connects directly (no -x chain: the optional Direct
-// method of *dial.Dialer; a Dialer without it, such as a test's, keeps
-// the goroutine path). The Lua engine is no InlineRouter: its decisions
-// may wait for the VM and mostly come back Committed, so its connections
-// stay on the goroutine path from the accept. One goroutine, parked on the runtime's
+// (loop_linux.go, looptunnel_linux.go, loopasync_linux.go) serves instead
+// the connections where nothing blocks the loop: those accepted on the
+// SOCKS listener (not -f, not --tproxy) and on --http while there is no
+// router, or a router the loop can ask without blocking, and the current
+// dialer connects directly (no -x chain: the optional Direct method of
+// *dial.Dialer; a Dialer without it, such as a test's, keeps the
+// goroutine path). A router the loop can ask is an inline one
+// (route.InlineRouter: a route table of package dsl whose rules resolve no
+// name), asked on the loop itself, or an asynchronous one
+// (route.AsyncRouter: the Lua engine), asked with RouteAsync and answering
+// from its own goroutine; an InlineRouter that is also asynchronous is
+// asked RouteNow first. One goroutine, parked on the runtime's
 // poller between bursts, accepts with accept4 on the listener's own
 // descriptor, runs the SOCKS4/4A/5 (with user name and password) and HTTP
-// CONNECT handshakes, asks an inline router (RouteNow) on the loop
-// itself, connects without blocking and relays with read and write on
-// non-blocking descriptors, through core/rawsock. A router's refusal is
-// classified and counted by Server.decision, as connect does it. An
+// CONNECT handshakes, asks the router, connects without blocking and
+// relays with read and write on non-blocking descriptors, through
+// core/rawsock. A router's refusal is classified and counted by
+// Server.decision, as connect does it. An
 // address, or a name the system hosts file answers, is resolved on the
 // loop (dial.Dialer.DialTargetNow); other names by dial.Dialer.DialTarget
 // on a worker, which posts the answer back through an eventfd. Half-open deadlines are FIFO lists, one per
@@ -78,6 +80,22 @@
 // path's counters, replies, log records (logRequestFailure, the session's
 // Debug line), admission limits and descriptor-exhaustion handling
 // (guardedListener.shedNow).
+//
+// An asynchronous decision comes back to the loop as a post, through the
+// same eventfd (Receiver.Decided), as does an engine's active dial
+// (Request.Connect, which replaces Request.Dial): the loop dials it with
+// its own machinery (through a chain of proxies: dialHook on a worker)
+// and keeps the connection, so that a Committed decision starts the
+// session on the loop; any other decision closes it. While the router
+// decides, the tunnel stays half-open under its deadline, its client not
+// read. At the deadline or at Shutdown the loop ends a Connect in flight
+// with the error the goroutine path's dial would return, fails the tunnel
+// as the goroutine path fails it, and abandons the decision
+// (Pending.Abandon); a decision already on its way is waited for, what it
+// carries closed and the decision released, and the loop does not exit
+// before. A router that declines (RouteAsync ok false) gets the
+// connection on the goroutine path, which asks Route. A decision applies
+// to its own request even if SetRouter replaced its router meanwhile.
 //
 // A listener has one acceptor at a time: the loop while the fast path
 // applies, the Go accept loop otherwise. SetRouter and Reconfigure switch
@@ -92,8 +110,8 @@
 // a net.Conn, and the conn carries the start, deadline, counters and the
 // bytes already read): SOCKS5 BIND and UDP ASSOCIATE, a request that a
 // router which must block or an -x chain set after the accept must
-// decide, and an inline router's decision the loop does not carry out (a
-// chain of proxies, a Committed connection), which travels with the conn
+// decide, and a decision the loop does not carry out (a chain of proxies,
+// a Committed connection the engine or a worker dialed), which travels with the conn
 // (conn.pre) so that connect does not ask the router again (resumeSOCKS
 // with socks4Connect or socks5Command, httpConnect); HTTP requests that
 // are not CONNECT, 407 answers and heads or targets that do not parse
