@@ -92,9 +92,11 @@ func (l *evloop) decided(t *ltun, d route.Decision, err error) {
 		closeDecision(d, err)
 		return
 	}
+	// t.req stays as it is: the router may read it until Release, and a
+	// routine the router still runs after Abandon may too; the tunnel is
+	// never reused.
 	t.pending = nil
 	l.decisions--
-	t.req = route.Request{}
 	if t.state == ltGone {
 		// The tunnel ended while the router was answering.
 		closeDecision(d, err)
@@ -249,7 +251,6 @@ func (l *evloop) stopEngine(t *ltun) {
 	if p := t.pending; p != nil && p.Abandon() {
 		t.pending = nil
 		l.decisions--
-		t.req = route.Request{}
 	}
 }
 
