@@ -210,8 +210,10 @@ type Pending interface {
 // either answers with a Committed decision whose Conn is nil, which tells
 // the loop to relay over it, or with any other decision, and the loop
 // closes it. An engine calls Connect at most once at a time per request
-// and not after its Decided. Success counts a Connect Latency sample, as
-// DialFunc's; a failure counts nothing (it is the engine's business).
+// and not after its Decided. A Connect after Abandon returned true is
+// answered with the error above; once the loop has exited, on a goroutine
+// of its own. Success counts a Connect Latency sample, as DialFunc's; a
+// failure counts nothing (it is the engine's business).
 type Connector interface {
 	Connect(target string, chain Chain, result func(error))
 }
