@@ -47,6 +47,9 @@ type asyncPlan struct {
 	// dialer's error on failure.
 	connect string
 	chain   route.Chain
+	// decideAfter: d is answered this long after the Connect began,
+	// whether it ended or not (Route cancels its Dial then).
+	decideAfter time.Duration
 	// own: the router dials connect itself (net.Dial, no chain) and
 	// answers Committed with that connection.
 	own bool
@@ -138,6 +141,18 @@ func (r *asyncRouter) Route(ctx context.Context, req *route.Request) (route.Deci
 	switch {
 	case p.own:
 		d = ownDial(p.connect)
+	case p.decideAfter > 0:
+		dctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if conn, err := req.Dial(dctx, p.connect, p.chain); err == nil {
+				conn.Close()
+			}
+		}()
+		sleep(ctx, p.decideAfter)
+		cancel()
+		<-done
 	case p.connect != "":
 		conn, derr := req.Dial(ctx, p.connect, p.chain)
 		if derr != nil {
@@ -238,6 +253,9 @@ func (p *asyncPending) start() {
 	// the decision ends).
 	connector := p.req.Connect
 	p.mu.Unlock()
+	if p.plan.decideAfter > 0 {
+		time.AfterFunc(p.plan.decideAfter, func() { p.answer(p.plan.d, nil) })
+	}
 	called := make(chan struct{})
 	p.r.connects.Add(1)
 	connector.Connect(p.plan.connect, p.plan.chain, func(err error) {

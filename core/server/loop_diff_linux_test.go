@@ -256,7 +256,7 @@ func hangingPort(t testing.TB) netip.AddrPort {
 // diffDialer is the real dialer with a few test names: *.test names are
 // the upstreams (looked up without a resolver, then checked by the real
 // block policy), nx.invalid does not resolve, slow.test answers only
-// when the half-open phase ends.
+// when the half-open phase ends, lag.test is echo.test 50 ms late.
 type diffDialer struct {
 	*dial.Dialer
 	u *upstreams
@@ -290,6 +290,12 @@ func (d diffDialer) name(ctx context.Context, a addr.Addr) (addr.Addr, error) {
 	case "slow.test":
 		<-ctx.Done()
 		return a, &dial.Error{Kind: dial.Timeout, Err: ctx.Err()}
+	case "lag.test":
+		// The echo upstream, 50 ms late.
+		if !sleep(ctx, 50*time.Millisecond) {
+			return a, &dial.Error{Kind: dial.Timeout, Err: ctx.Err()}
+		}
+		ap = d.u.echo
 	case "localhost":
 		return a, nil // the hosts file answers it, on both paths
 	default:

@@ -707,7 +707,7 @@ func (l *evloop) takePosts() {
 		switch p.kind {
 		case postLookup:
 			l.lookups--
-			l.resolved(p.t, p.ap, p.err)
+			l.lookedUp(p.t, p.ap, p.err)
 		case postDialed:
 			l.lookups--
 			l.engineDialed(p.t, p.conn, p.err)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
 
 	"github.com/neosocksd-go/neosocksd/core/addr"
 	"github.com/neosocksd-go/neosocksd/core/dial"
@@ -107,8 +108,35 @@ func (l *evloop) decided(t *ltun, d route.Decision, err error) {
 		// Decided with its Connect in flight: that connect ends here.
 		l.endConnect(t, errCancelled())
 	}
+	if t.lookingUp {
+		// Its lookup is still running on a worker, which reads what a
+		// dial for this decision would change: the decision waits for it
+		// (lookedUp).
+		t.later = &asyncAnswer{d: d, err: err}
+		p.Release()
+		return
+	}
 	l.carryOutAsync(t, d, err)
 	p.Release()
+}
+
+// asyncAnswer is a decision kept for later.
+type asyncAnswer struct {
+	d   route.Decision
+	err error
+}
+
+// lookedUp takes a worker's lookup for t: it connects, or, when t's
+// Connect ended meanwhile, carries out the decision that waited for the
+// lookup to come back.
+func (l *evloop) lookedUp(t *ltun, ap netip.AddrPort, err error) {
+	t.lookingUp = false
+	if a := t.later; a != nil {
+		t.later = nil
+		l.carryOutAsync(t, a.d, a.err)
+		return
+	}
+	l.resolved(t, ap, err)
 }
 
 // carryOutAsync acts on an asynchronous decision for t, which is still
@@ -248,6 +276,10 @@ func (l *evloop) stopEngine(t *ltun) {
 		l.endConnect(t, l.endError(t))
 	}
 	l.dropEngineConn(t)
+	if a := t.later; a != nil {
+		t.later = nil
+		closeDecision(a.d, a.err)
+	}
 	if p := t.pending; p != nil && p.Abandon() {
 		t.pending = nil
 		l.decisions--

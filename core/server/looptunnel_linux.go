@@ -35,7 +35,7 @@ type ltState uint8
 const (
 	ltHandshake  ltState = iota // reading the greeting, credentials and request
 	ltRouting                   // an asynchronous router decides (loopasync_linux.go)
-	ltResolving                 // a worker resolves the target
+	ltResolving                 // the target is resolved (on the loop, or by a worker)
 	ltConnecting                // connect(2) in progress
 	ltRelay                     // a session
 	ltGone                      // closed, handed off or graduated
@@ -138,6 +138,11 @@ type ltun struct {
 	result  func(error)   // the engine's Connect in flight; nil: none
 	engUp   bool          // up is connected, for the engine (its Connect)
 	upConn  net.Conn      // the engine's connection dialed on a worker (a chain)
+	// lookingUp: a worker looks t.via up (it reads t.via and t.dialer
+	// until it posts); later is a decision that waits for that lookup
+	// to come back before t dials anything else.
+	lookingUp bool
+	later     *asyncAnswer
 }
 
 // RemoteAddr is the client's address, for logs (as accept4 gave it: a
@@ -616,11 +621,12 @@ func (l *evloop) reply(t *ltun, b []byte) bool {
 // worker, since the resolver blocks (dial.Dialer.DialTarget).
 func (l *evloop) dial(t *ltun) {
 	t.dialStart = time.Now()
+	t.state = ltResolving
 	if ap, answered, err := t.dialer.DialTargetNow(t.via); answered {
 		l.resolved(t, ap, err)
 		return
 	}
-	t.state = ltResolving
+	t.lookingUp = true
 	l.lookups++
 	l.s.loopLookups.Add(1)
 	l.s.workers.Go(task{job: t})
@@ -637,7 +643,7 @@ func (t *ltun) run(s *Server) {
 
 // resolved connects to ap, or fails the request with the dialer's error.
 func (l *evloop) resolved(t *ltun, ap netip.AddrPort, err error) {
-	if t.state != ltResolving && t.state != ltHandshake && t.state != ltRouting {
+	if t.state != ltResolving {
 		return // expired or shut down meanwhile
 	}
 	if err != nil {
