@@ -53,7 +53,10 @@ type asyncPlan struct {
 	// own: the router dials connect itself (net.Dial, no chain) and
 	// answers Committed with that connection.
 	own bool
-	// then replaces the Committed answer after a successful connect.
+	// then replaces the Committed answer after a successful connect,
+	// given 20 ms later: the upstream's accept loop takes the connection
+	// first, so that its record is this case's (the harness waits only
+	// for connections an upstream accepted).
 	then *route.Decision
 	// never: no answer until the request's context ends (Route) or the
 	// loop abandons it (RouteAsync).
@@ -160,6 +163,7 @@ func (r *asyncRouter) Route(ctx context.Context, req *route.Request) (route.Deci
 		}
 		d = route.Decision{Verdict: route.Committed, Conn: conn}
 		if p.then != nil {
+			time.Sleep(thenSettle)
 			conn.Close()
 			d = *p.then
 		}
@@ -275,6 +279,7 @@ func (p *asyncPending) start() {
 			}
 			d := route.Decision{Verdict: route.Committed}
 			if p.plan.then != nil {
+				time.Sleep(thenSettle)
 				d = *p.plan.then
 			}
 			p.answer(d, nil)
@@ -327,6 +332,9 @@ func (p *asyncPending) Release() {
 	p.r.settled.Add(1)
 	p.r.ended(p)
 }
+
+// thenSettle is how long a plan with then waits after its connect.
+const thenSettle = 20 * time.Millisecond
 
 // ownDial is a Committed decision with a connection the router dialed
 // itself, or a refusal saying why it could not.
