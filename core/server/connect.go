@@ -140,6 +140,22 @@ func (s *Server) connect(c *conn, req route.Request, target addr.Addr) (net.Conn
 // and hands over what it does not carry out itself.
 type decided struct{ d route.Decision }
 
+// close closes the connection a decision the goroutine path will not
+// carry out holds; p may be nil.
+func (p *decided) close() {
+	if p != nil {
+		closeDecision(p.d, nil)
+	}
+}
+
+// closeDecision closes the connection a decision nobody carries out
+// holds.
+func closeDecision(d route.Decision, err error) {
+	if err == nil && d.Verdict == route.Committed && d.Conn != nil {
+		d.Conn.Close()
+	}
+}
+
 // decision carries out a router's answer (d, or the error Route returned)
 // up to the dial: the connection an engine dialed (up, Committed), or the
 // target and the hops to dial, or a refusal counted in RejectRuleset and

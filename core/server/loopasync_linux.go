@@ -307,22 +307,6 @@ func (l *evloop) dropEngineConn(t *ltun) {
 	}
 }
 
-// closeDecision closes the connection a decision nobody carries out
-// holds.
-func closeDecision(d route.Decision, err error) {
-	if err == nil && d.Verdict == route.Committed && d.Conn != nil {
-		d.Conn.Close()
-	}
-}
-
-// close closes the connection a decision the goroutine path will not
-// carry out holds; p may be nil.
-func (p *decided) close() {
-	if p != nil {
-		closeDecision(p.d, nil)
-	}
-}
-
 // drainPosts answers what was posted as the loop exited: a Connect is
 // told the request was cancelled, a connection is closed.
 func (l *evloop) drainPosts() {
