@@ -4,12 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
+	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
+
+	"golang.org/x/net/proxy"
 
 	"github.com/neosocksd-go/neosocksd/core/dial"
 	"github.com/neosocksd-go/neosocksd/core/route"
@@ -400,3 +405,61 @@ var (
 	_ route.AsyncRouter = (*asyncRouter)(nil)
 	_ route.Pending     = (*asyncPending)(nil)
 )
+
+// TestAsyncRouterClients runs independent clients (curl over SOCKS4A,
+// SOCKS5 and an HTTP CONNECT tunnel, golang.org/x/net/proxy over SOCKS5)
+// through a router that decides on its own goroutine and forwards
+// actively, on both paths: through Request.Connect on the loop, through
+// Request.Dial on the goroutine path.
+func TestAsyncRouterClients(t *testing.T) {
+	bothPaths(t, func(t *testing.T) {
+		target, body := httpTarget(t)
+		r := newAsyncRouter(map[string]asyncPlan{
+			"target.test":  {connect: target},
+			"refused.test": {d: route.Decision{Verdict: route.Reject}},
+		})
+		conf := testConfig()
+		conf.HTTPListen = "127.0.0.1:0"
+		ts := startServer(t, conf, r, nil)
+		_, hl := ts.Addrs()
+		if curl, err := exec.LookPath("curl"); err == nil {
+			for _, args := range [][]string{
+				{"--socks4a", ts.addr},
+				{"--socks5-hostname", ts.addr},
+				{"--proxytunnel", "--proxy", "http://" + hl.String()},
+			} {
+				cmd := append([]string{"-sS", "--max-time", "10"}, args...)
+				out, err := exec.Command(curl, append(cmd, "http://target.test/")...).CombinedOutput()
+				if err != nil || string(out) != body {
+					t.Errorf("curl %v: %v\n%s", args, err, out)
+				}
+				if out, err := exec.Command(curl, append(cmd, "http://refused.test/")...).CombinedOutput(); err == nil {
+					t.Errorf("curl %v reached refused.test: %s", args, out)
+				}
+			}
+		}
+		d, err := proxy.SOCKS5("tcp", ts.addr, nil, proxy.Direct)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := d.Dial("tcp", "target.test:80")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(c, "GET / HTTP/1.0\r\nHost: target.test\r\n\r\n")
+		got, _ := io.ReadAll(c)
+		c.Close()
+		if !strings.HasSuffix(string(got), body) {
+			t.Errorf("x/net/proxy got %q", got)
+		}
+		if _, err := d.Dial("tcp", "refused.test:80"); err == nil {
+			t.Error("x/net/proxy reached refused.test")
+		}
+		if _, async := ts.LoopDecisions(); loopEnabled && async == 0 {
+			t.Error("the loop took no asynchronous decision")
+		}
+		if err := r.check(); err != nil {
+			t.Error(err)
+		}
+	})
+}
