@@ -391,13 +391,21 @@ func genCases(u *upstreams, n int, seed uint64) []diffCase {
 }
 
 // TestLoopDiffGenerated runs generated cases on both paths; -loopdiff.n
-// sets how many and -loopdiff.seed which.
+// sets how many and -loopdiff.seed which. A third as many more run under
+// an asynchronous router that sends every request where it asked to go
+// (asyncRouter: RouteAsync on the loop, Route on the goroutine path).
 func TestLoopDiffGenerated(t *testing.T) {
 	if !loopSupported {
 		t.Skip("no event loop on this system")
 	}
 	u := newUpstreams(t)
-	checkDiff(t, u, genCases(u, *diffCount, *diffSeed))
+	cases := genCases(u, *diffCount, *diffSeed)
+	for _, c := range genCases(u, *diffCount/3, *diffSeed+1) {
+		c.name = "async-" + c.name
+		c.router = func() route.Router { return newAsyncRouter(asyncPlans(u)) }
+		cases = append(cases, c)
+	}
+	checkDiff(t, u, cases)
 }
 
 // FuzzLoopDiff sends arbitrary bytes to the SOCKS listener or --http of a
