@@ -64,9 +64,9 @@
 // goroutine path). A router the loop can ask is an inline one
 // (route.InlineRouter: a route table of package dsl whose rules resolve no
 // name), asked on the loop itself, or an asynchronous one
-// (route.AsyncRouter: the Lua engine), asked with RouteAsync and answering
-// from its own goroutine; an InlineRouter that is also asynchronous is
-// asked RouteNow first. One goroutine, parked on the runtime's
+// (route.AsyncRouter, meant for the Lua engine), asked with RouteAsync
+// and answering from its own goroutine; an InlineRouter that is also
+// asynchronous is asked RouteNow first. One goroutine, parked on the runtime's
 // poller between bursts, accepts with accept4 on the listener's own
 // descriptor, runs the SOCKS4/4A/5 (with user name and password) and HTTP
 // CONNECT handshakes, asks the router, connects without blocking and
