@@ -105,9 +105,10 @@ type loopListener struct {
 	proto    string      // for logs before the first byte
 	loopOwns atomic.Bool
 	handback chan struct{} // the loop gives the listener back
-	owned    bool          // the loop accepts on it (the loop's own view)
-	dead     bool          // closed: never accepted on again
-	retryAt  int64         // exhausted: when to accept again (0: not)
+	l        *evloop
+	owned    bool  // the loop accepts on it (the loop's own view)
+	dead     bool  // closed: never accepted on again
+	retryAt  int64 // exhausted: when to accept again (0: not)
 	// accept is the function acceptOn gives rc.Control, built once (a
 	// closure per call would be an allocation per wake); it leaves in
 	// exhausted why it stopped, when descriptors ran out.
@@ -125,21 +126,23 @@ type halfOpenList struct {
 // evloop is the loop's state. Only the loop goroutine touches it, except
 // what mu guards and the atomics.
 type evloop struct {
-	s        *Server
-	sys      rawsock.Sys
-	epfd     int
-	wakefd   int
-	events   []unix.EpollEvent
-	ends     []*lend // by descriptor
-	gen      uint32
-	lns      []*loopListener
-	lists    []*halfOpenList
-	hsFree   rawsock.FreeList[loopHS]
-	headFree rawsock.FreeList[httpHead]
-	bufFree  rawsock.FreeList[relayBuf]
-	epoch    time.Time
-	live     int // tunnels open (or waiting for a lookup)
-	lookups  int // lookups and engines' dials in flight on workers
+	s      *Server
+	sys    rawsock.Sys
+	epfd   int
+	wakefd int
+	events []unix.EpollEvent
+	ends   []*lend // by descriptor
+	gen    uint32
+	lns    []*loopListener
+	lists  []*halfOpenList
+	hsFree rawsock.FreeList[loopHS]
+	// routeFree lends routed requests' records (ltRoute).
+	routeFree rawsock.FreeList[ltRoute]
+	headFree  rawsock.FreeList[httpHead]
+	bufFree   rawsock.FreeList[relayBuf]
+	epoch     time.Time
+	live      int // tunnels open (or waiting for a lookup)
+	lookups   int // lookups and engines' dials in flight on workers
 	// decisions counts the asynchronous decisions the loop waits for:
 	// started and neither taken nor abandoned (loopasync_linux.go).
 	decisions int
@@ -204,11 +207,12 @@ func (s *Server) newLoop() (*evloop, error) {
 	}
 	l := &evloop{
 		s: s, sys: rawsock.New(false), epfd: -1, wakefd: -1,
-		events:   make([]unix.EpollEvent, loopMaxEvents),
-		hsFree:   rawsock.FreeList[loopHS]{Max: loopMaxFree},
-		headFree: rawsock.FreeList[httpHead]{Max: loopMaxFree},
-		bufFree:  rawsock.FreeList[relayBuf]{Max: loopMaxFree},
-		epoch:    time.Now(),
+		events:    make([]unix.EpollEvent, loopMaxEvents),
+		hsFree:    rawsock.FreeList[loopHS]{Max: loopMaxFree},
+		routeFree: rawsock.FreeList[ltRoute]{Max: loopMaxFree},
+		headFree:  rawsock.FreeList[httpHead]{Max: loopMaxFree},
+		bufFree:   rawsock.FreeList[relayBuf]{Max: loopMaxFree},
+		epoch:     time.Now(),
 	}
 	var err error
 	if l.epfd, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
@@ -235,7 +239,7 @@ func (s *Server) newLoop() (*evloop, error) {
 		if err != nil {
 			continue
 		}
-		ll := &loopListener{g: g, rc: rc, h: c.h, proto: c.proto, handback: make(chan struct{}, 1)}
+		ll := &loopListener{g: g, rc: rc, h: c.h, proto: c.proto, handback: make(chan struct{}, 1), l: l}
 		ll.accept = func(lfd uintptr) { l.acceptBurst(ll, int(lfd)) }
 		tag := uint32(listenerTag + len(l.lns))
 		var regErr error

@@ -35,18 +35,59 @@ import (
 // closed, waits for the answer, closes what it carries and releases it;
 // the loop does not exit before (evloop.decisions).
 
-// routeAsync asks ar about t's request (t.req, which t keeps until the
-// decision ends). It reports whether the decision was started; if not,
-// nothing was done and the goroutine path is to ask Route.
+// ltRoute is a tunnel's routing question while a router answers it: the
+// request the router reads, the pending decision, the engine's Connect
+// in flight and the connection it made, a decision waiting for a lookup.
+// The loop lends one per routed request (routeFree), so that a tunnel
+// that is not deciding does not carry it, and takes it back once the
+// decision is released. An abandoned one is left to the collector
+// instead: a routine the router still runs may read its request.
+type ltRoute struct {
+	req      route.Request
+	pending  route.Pending // the decision the loop waits for; nil: none
+	result   func(error)   // the engine's Connect in flight; nil: none
+	engUp    bool          // t.up is connected, for the engine (its Connect)
+	upConn   net.Conn      // the engine's connection dialed on a worker (a chain)
+	hasLater bool          // later waits for t's lookup (lookedUp)
+	later    asyncAnswer
+}
+
+// asyncAnswer is a decision kept for later.
+type asyncAnswer struct {
+	d   route.Decision
+	err error
+}
+
+// putRoute takes a routed request's record back.
+func (l *evloop) putRoute(rt *ltRoute) {
+	*rt = ltRoute{}
+	l.routeFree.Put(rt)
+}
+
+// endRoute takes back t's record once its decision was released and
+// nothing of it is in use.
+func (l *evloop) endRoute(t *ltun) {
+	if rt := t.rt; rt != nil {
+		t.rt = nil
+		l.putRoute(rt)
+	}
+}
+
+// engineDialing reports an engine's Connect in flight for t.
+func (t *ltun) engineDialing() bool { return t.rt != nil && t.rt.result != nil }
+
+// routeAsync asks ar about t's request (t.rt.req, which stays valid
+// until the decision ends). It reports whether the decision was started;
+// if not, nothing was done and the goroutine path is to ask Route.
 func (l *evloop) routeAsync(t *ltun, ar route.AsyncRouter) bool {
-	t.l = l
-	t.req.Dial = nil
-	t.req.Connect = t
-	p, ok := ar.RouteAsync(&t.req, t)
+	rt := t.rt
+	rt.req.Dial = nil
+	rt.req.Connect = t
+	p, ok := ar.RouteAsync(&rt.req, t)
 	if !ok {
 		return false
 	}
-	t.pending = p
+	rt.pending = p
 	t.state = ltRouting
 	l.decisions++
 	l.s.loopAsync.Add(1)
@@ -55,7 +96,7 @@ func (l *evloop) routeAsync(t *ltun, ar route.AsyncRouter) bool {
 
 // Decided is route.Receiver: the router's answer, posted to the loop.
 func (t *ltun) Decided(d route.Decision, err error) {
-	if !t.l.post(loopPost{t: t, kind: postDecided, d: d, err: err}) {
+	if !t.ll.l.post(loopPost{t: t, kind: postDecided, d: d, err: err}) {
 		// The loop has exited, which it does only with no decision
 		// pending: a stray answer. What it carries is closed.
 		closeDecision(d, err)
@@ -67,7 +108,7 @@ func (t *ltun) Decided(d route.Decision, err error) {
 // after its request was abandoned), result is told so on a goroutine of
 // its own, never inside Connect.
 func (t *ltun) Connect(target string, chain route.Chain, result func(error)) {
-	if !t.l.post(loopPost{t: t, kind: postConnect, target: target, chain: chain, result: result}) {
+	if !t.ll.l.post(loopPost{t: t, kind: postConnect, target: target, chain: chain, result: result}) {
 		go result(errCancelled())
 	}
 }
@@ -86,54 +127,50 @@ var errConnectBusy = errors.New("server: a connect is already in progress for th
 // and carries the answer out as an inline decision is carried out, except
 // for a connection the engine made through Connect.
 func (l *evloop) decided(t *ltun, d route.Decision, err error) {
-	p := t.pending
-	if p == nil {
+	rt := t.rt
+	if rt == nil || rt.pending == nil {
 		// An answer after the decision ended: the router broke the
 		// contract. Nothing is done but closing what it carries.
 		closeDecision(d, err)
 		return
 	}
-	// t.req stays as it is: the router may read it until Release, and a
-	// routine the router still runs after Abandon may too; the tunnel is
-	// never reused.
-	t.pending = nil
+	p := rt.pending
+	rt.pending = nil
 	l.decisions--
-	if t.state == ltGone {
+	switch {
+	case t.state == ltGone:
 		// The tunnel ended while the router was answering.
 		closeDecision(d, err)
+	case t.lookingUp:
+		// Its Connect's lookup still runs on a worker, which reads what
+		// a dial for this decision would change: the Connect ends, and
+		// the decision waits for the lookup (lookedUp).
+		if rt.result != nil {
+			l.endConnect(t, errCancelled())
+		}
+		rt.hasLater, rt.later = true, asyncAnswer{d: d, err: err}
 		p.Release()
 		return
+	default:
+		if rt.result != nil {
+			// Decided with its Connect in flight: that connect ends here.
+			l.endConnect(t, errCancelled())
+		}
+		l.carryOutAsync(t, d, err)
 	}
-	if t.result != nil {
-		// Decided with its Connect in flight: that connect ends here.
-		l.endConnect(t, errCancelled())
-	}
-	if t.lookingUp {
-		// Its lookup is still running on a worker, which reads what a
-		// dial for this decision would change: the decision waits for it
-		// (lookedUp).
-		t.later = &asyncAnswer{d: d, err: err}
-		p.Release()
-		return
-	}
-	l.carryOutAsync(t, d, err)
 	p.Release()
+	l.endRoute(t)
 }
 
-// asyncAnswer is a decision kept for later.
-type asyncAnswer struct {
-	d   route.Decision
-	err error
-}
-
-// lookedUp takes a worker's lookup for t: it connects, or, when t's
-// Connect ended meanwhile, carries out the decision that waited for the
-// lookup to come back.
+// lookedUp takes a worker's lookup for t: it connects, or, when a
+// decision came meanwhile, carries that out instead.
 func (l *evloop) lookedUp(t *ltun, ap netip.AddrPort, err error) {
 	t.lookingUp = false
-	if a := t.later; a != nil {
-		t.later = nil
+	if rt := t.rt; rt != nil && rt.hasLater {
+		a := rt.later
+		rt.hasLater, rt.later = false, asyncAnswer{}
 		l.carryOutAsync(t, a.d, a.err)
+		l.endRoute(t)
 		return
 	}
 	l.resolved(t, ap, err)
@@ -145,14 +182,15 @@ func (l *evloop) lookedUp(t *ltun, ap netip.AddrPort, err error) {
 // when the loop dialed it, on the goroutine path when a worker did (a
 // chain). Any other decision closes that connection first.
 func (l *evloop) carryOutAsync(t *ltun, d route.Decision, err error) {
+	rt := t.rt
 	if err == nil && d.Verdict == route.Committed && d.Conn == nil {
 		switch {
-		case t.engUp:
-			t.engUp = false
+		case rt.engUp:
+			rt.engUp = false
 			l.established(t)
 			return
-		case t.upConn != nil:
-			d.Conn, t.upConn = t.upConn, nil
+		case rt.upConn != nil:
+			d.Conn, rt.upConn = rt.upConn, nil
 			t.pre = &decided{d: d}
 			l.resume(t)
 			return
@@ -173,12 +211,13 @@ func (l *evloop) carryOutAsync(t *ltun, d route.Decision, err error) {
 // and the current dialer connects directly, by dialHook on a worker
 // otherwise. result is called once, on the loop.
 func (l *evloop) engineConnect(t *ltun, target string, chain route.Chain, result func(error)) {
+	rt := t.rt
 	switch {
-	case t.state == ltGone || t.pending == nil:
+	case t.state == ltGone || rt == nil || rt.pending == nil:
 		// The request ended (its deadline, Shutdown) or was decided.
 		result(l.endError(t))
 		return
-	case t.result != nil:
+	case rt.result != nil:
 		result(errConnectBusy)
 		return
 	}
@@ -189,7 +228,7 @@ func (l *evloop) engineConnect(t *ltun, target string, chain route.Chain, result
 	}
 	// A connection an earlier Connect made is replaced.
 	l.dropEngineConn(t)
-	t.result = result
+	rt.result = result
 	if ld, ok := l.s.loopDialerOf(l.s.cur.Load()); ok && chain == (route.Chain{}) {
 		t.dialer, t.via = ld, a
 		l.dial(t)
@@ -201,38 +240,36 @@ func (l *evloop) engineConnect(t *ltun, target string, chain route.Chain, result
 
 // engineConnected ends t's Connect with success: t.up is connected.
 func (l *evloop) engineConnected(t *ltun) {
+	rt := t.rt
 	t.state = ltRouting
-	t.engUp = true
-	res := t.result
-	t.result = nil
+	rt.engUp = true
+	res := rt.result
+	rt.result = nil
 	res(nil)
 }
 
 // engineConnectFailed ends t's Connect with err, the dialer's error (no
 // count: a failed dial is the engine's business).
 func (l *evloop) engineConnectFailed(t *ltun, err error) {
-	l.release(&t.up, false)
-	t.state = ltRouting
-	res := t.result
-	t.result = nil
-	res(err)
+	l.endConnect(t, err)
 }
 
 // endConnect ends t's Connect in flight with err: the socket being
 // connected is closed, a lookup or a worker's dial still running is
 // ignored when it answers.
 func (l *evloop) endConnect(t *ltun, err error) {
+	rt := t.rt
 	l.release(&t.up, false)
 	if t.state == ltResolving || t.state == ltConnecting {
 		t.state = ltRouting
 	}
-	res := t.result
-	t.result = nil
+	res := rt.result
+	rt.result = nil
 	res(err)
 }
 
-// engineDial is a Connect through a chain (or a dialer with a -x chain
-// set since the accept): dialHook on a worker, as Request.Dial on the
+// engineDial is a Connect through a chain (or a dialer given a -x chain
+// since the accept): dialHook on a worker, as Request.Dial on the
 // goroutine path, under the tunnel's deadline and the server's context.
 type engineDial struct {
 	t      *ltun
@@ -244,45 +281,54 @@ func (j *engineDial) run(s *Server) {
 	ctx, cancel := context.WithDeadline(s.ctx, j.t.expires)
 	conn, err := s.hook(ctx, j.target, j.chain)
 	cancel()
-	if !j.t.l.post(loopPost{t: j.t, kind: postDialed, conn: conn, err: err}) && conn != nil {
+	if !j.t.ll.l.post(loopPost{t: j.t, kind: postDialed, conn: conn, err: err}) && conn != nil {
 		conn.Close()
 	}
 }
 
 // engineDialed takes a worker's dial for t's Connect.
 func (l *evloop) engineDialed(t *ltun, conn net.Conn, err error) {
-	if t.state == ltGone || t.result == nil {
+	if t.state == ltGone || !t.engineDialing() {
 		// The request ended, or its Connect was ended, meanwhile.
 		if conn != nil {
 			conn.Close()
 		}
 		return
 	}
-	res := t.result
-	t.result = nil
+	rt := t.rt
+	res := rt.result
+	rt.result = nil
 	if err == nil {
-		t.upConn = conn
+		rt.upConn = conn
 	}
 	res(err)
 }
 
 // stopEngine ends what an asynchronous router started for t, which is
 // leaving the loop: a Connect in flight is told why (the deadline or
-// Shutdown), the connection the engine made is closed, and the pending
-// decision abandoned. If the router is answering already, the decision
-// stays pending: decided takes it and releases it.
+// Shutdown), the connection the engine made is closed, a decision that
+// waited for a lookup is dropped, and the pending decision abandoned. If
+// the router is answering already, the decision stays pending: decided
+// takes it and releases it.
 func (l *evloop) stopEngine(t *ltun) {
-	if t.result != nil {
+	rt := t.rt
+	if rt == nil {
+		return
+	}
+	if rt.result != nil {
 		l.endConnect(t, l.endError(t))
 	}
 	l.dropEngineConn(t)
-	if a := t.later; a != nil {
-		t.later = nil
-		closeDecision(a.d, a.err)
+	if rt.hasLater {
+		// Released already; nothing else holds the record.
+		closeDecision(rt.later.d, rt.later.err)
+		l.endRoute(t)
+		return
 	}
-	if p := t.pending; p != nil && p.Abandon() {
-		t.pending = nil
+	if p := rt.pending; p != nil && p.Abandon() {
+		rt.pending = nil
 		l.decisions--
+		t.rt = nil // to the collector, not to routeFree: see ltRoute
 	}
 }
 
@@ -297,13 +343,17 @@ func (l *evloop) endError(t *ltun) error {
 
 // dropEngineConn closes the connection t's Connect made, if any.
 func (l *evloop) dropEngineConn(t *ltun) {
-	if t.engUp {
-		t.engUp = false
+	rt := t.rt
+	if rt == nil {
+		return
+	}
+	if rt.engUp {
+		rt.engUp = false
 		l.release(&t.up, false)
 	}
-	if t.upConn != nil {
-		t.upConn.Close()
-		t.upConn = nil
+	if rt.upConn != nil {
+		rt.upConn.Close()
+		rt.upConn = nil
 	}
 }
 

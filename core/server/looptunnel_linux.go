@@ -105,44 +105,36 @@ type ltun struct {
 	peer       netip.AddrPort // the client's address
 	ll         *loopListener
 	state      ltState
+	stage      uint8   // SOCKS5 negotiation stage
 	proto      string  // "socks", "socks4" or "socks5", as logFailure names it
-	stage      int     // SOCKS5 negotiation stage
 	hs         []byte  // the handshake buffer: hsSOCKS's or hsHTTP's
 	hsSOCKS    *loopHS // lent while the handshake lasts
 	hsHTTP     *httpHead
 	hsLen      int
-	hsCap      int       // reads go to hs[hsLen:hsCap]
-	halfOpen   bool      // counted in HalfOpen
-	parsed     bool      // Request counted
-	dst        addr.Addr // what the client asked for
-	via        addr.Addr // what the loop dials: dst, or the router's Forward target
-	pre        *decided  // a decision the goroutine path carries out after a hand-off
-	text       string    // the target as the client wrote it (HTTP), for logs
-	cred       route.Credentials
-	dialer     loopDialer     // the dialer the target is dialed with
-	upAP       netip.AddrPort // what t.up connects to
-	dialStart  time.Time
-	start      time.Time
-	expires    time.Time // start plus the half-open timeout
-	deadline   int64     // expires on the loop's clock
-	pend       [2]lpend
-	n          [2]int64 // payload relayed: up (client to target), down
+	hsCap      int  // reads go to hs[hsLen:hsCap]
+	halfOpen   bool // counted in HalfOpen
+	parsed     bool // Request counted
+	// lookingUp: a worker looks t.via up (it reads t.via and t.dialer
+	// until it posts).
+	lookingUp bool
+	dst       addr.Addr // what the client asked for
+	via       addr.Addr // what the loop dials: dst, or the router's Forward target
+	pre       *decided  // a decision the goroutine path carries out after a hand-off
+	text      string    // the target as the client wrote it (HTTP), for logs
+	cred      route.Credentials
+	dialer    loopDialer     // the dialer the target is dialed with
+	upAP      netip.AddrPort // what t.up connects to
+	dialStart time.Time
+	start     time.Time
+	expires   time.Time // start plus the half-open timeout
+	deadline  int64     // expires on the loop's clock
+	pend      [2]lpend
+	n         [2]int64 // payload relayed: up (client to target), down
 
 	list       *halfOpenList
 	prev, next *ltun
 
-	// An asynchronous router's decision (loopasync_linux.go).
-	l       *evloop
-	req     route.Request // what the router is asked: valid until it answers
-	pending route.Pending // the decision the loop waits for; nil: none
-	result  func(error)   // the engine's Connect in flight; nil: none
-	engUp   bool          // up is connected, for the engine (its Connect)
-	upConn  net.Conn      // the engine's connection dialed on a worker (a chain)
-	// lookingUp: a worker looks t.via up (it reads t.via and t.dialer
-	// until it posts); later is a decision that waits for that lookup
-	// to come back before t dials anything else.
-	lookingUp bool
-	later     *asyncAnswer
+	rt *ltRoute // lent while a router decides (loopasync_linux.go)
 }
 
 // RemoteAddr is the client's address, for logs (as accept4 gave it: a
@@ -540,27 +532,30 @@ func (l *evloop) decide(t *ltun, req route.Request) (dial, handoff bool) {
 	if r == nil {
 		return true, false
 	}
-	// The request lives in t: it must outlive an asynchronous decision,
-	// and the routers get a pointer into t rather than to a copy the
-	// call would move to the heap.
-	t.req = req
-	q := &t.req
+	// The request lives in a record the loop lends (ltRoute): it must
+	// outlive an asynchronous decision, and the routers get a pointer to
+	// it rather than to a copy the call would move to the heap.
+	rt := l.routeFree.Get()
+	rt.req = req
+	q := &rt.req
 	if q.Addr == "" {
 		q.Addr = t.dst.String()
 	}
 	if ir, ok := r.(route.InlineRouter); ok {
 		q.Dial = s.hook
 		if d, ok := ir.RouteNow(q); ok {
-			t.req = route.Request{}
+			l.putRoute(rt)
 			s.loopRouted.Add(1)
 			return l.carryOut(t, d, nil)
 		}
 		q.Dial = nil
 	}
+	t.rt = rt
 	if ar, ok := r.(route.AsyncRouter); ok && l.routeAsync(t, ar) {
 		return false, false
 	}
-	t.req = route.Request{}
+	t.rt = nil
+	l.putRoute(rt)
 	return false, true
 }
 
@@ -674,7 +669,7 @@ func (l *evloop) resolved(t *ltun, ap netip.AddrPort, err error) {
 // dialFailed is dialUpstream's failure: counted in RejectUpstream unless
 // the phase ended, answered and logged as a failed dial.
 func (l *evloop) dialFailed(t *ltun, err error) {
-	if t.result != nil {
+	if t.engineDialing() {
 		l.engineConnectFailed(t, err)
 		return
 	}
@@ -702,7 +697,7 @@ func (l *evloop) connected(t *ltun) {
 		return
 	}
 	s.stats.ConnectLatency.Add(time.Since(t.dialStart))
-	if t.result != nil {
+	if t.engineDialing() {
 		l.engineConnected(t)
 		return
 	}
