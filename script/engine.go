@@ -99,11 +99,14 @@ type Engine struct {
 	stdout     io.Writer
 
 	inbox chan task
-	quit  chan struct{}
-	done  chan struct{}
-	once  sync.Once
-	wg    sync.WaitGroup        // watchdog and helper goroutines
-	ops   *workers.Pool[func()] // runs await work on reused goroutines (workers.go)
+	// asyncMu orders RouteAsync's posts with the owner's last look at
+	// the inbox when it closes (closeInbox)
+	asyncMu sync.RWMutex
+	quit    chan struct{}
+	done    chan struct{}
+	once    sync.Once
+	wg      sync.WaitGroup        // watchdog and helper goroutines
+	ops     *workers.Pool[func()] // runs await work on reused goroutines (workers.go)
 
 	// watchdog state, shared with the owner
 	entryStart  atomic.Int64 // monotonic ns of the running entry, 0 when idle
@@ -241,9 +244,42 @@ func (e *Engine) post(t task) {
 	}
 }
 
+// closeInbox answers the asynchronous calls left in the inbox when the
+// owner stops, as Route's caller would see them (ErrClosed: its select
+// on done), and lets go of the owner's reference. Blocking calls and
+// other tasks are left to their callers' selects on done, as before.
+func (e *Engine) closeInbox() {
+	// quit is closed: after the write lock no RouteAsync can post
+	e.asyncMu.Lock()
+	e.asyncMu.Unlock() //nolint:staticcheck // an empty critical section is the point
+	for {
+		select {
+		case t := <-e.inbox:
+			if c, ok := t.(*routeCall); ok && c.rcv != nil {
+				c.answerErr(errDecision(ErrClosed.Error()), ErrClosed)
+				c.release()
+			}
+		default:
+			return
+		}
+	}
+}
+
+// postNow queues t for the owner from a goroutine that must not block
+// (an event loop's Connect result): when the inbox is full, a goroutine
+// waits for room instead; t is dropped when the engine is closed.
+func (e *Engine) postNow(t task) {
+	select {
+	case e.inbox <- t:
+	default:
+		go e.post(t)
+	}
+}
+
 // loop is the owner goroutine.
 func (e *Engine) loop() {
 	defer close(e.done)
+	defer e.closeInbox() // before done closes: Decided comes first
 	for {
 		v := e.v // replaced when the VM is rebuilt
 		select {

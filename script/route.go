@@ -28,6 +28,9 @@ type routeCall struct {
 	d     route.Decision
 	err   error        // set by the owner before answering: could not start
 	state atomic.Int32 // 0 waiting, 1 answered, 2 abandoned by the caller
+	// rcv takes the answer instead of done when the call came through
+	// RouteAsync; nil for Route
+	rcv route.Receiver
 	// r is the request's routine, allocated with the call: the routine
 	// refers to its call for as long as it runs, so they live together
 	r routine
@@ -42,6 +45,7 @@ type routeCall struct {
 var callPool = sync.Pool{New: func() any { return &routeCall{done: make(chan struct{}, 1)} }}
 
 // newRouteCall returns a call of req held by its caller and the owner.
+// A call that is never posted goes back with recycle.
 func newRouteCall(ctx context.Context, req *route.Request) *routeCall {
 	c := callPool.Get().(*routeCall)
 	c.ctx, c.req = ctx, req
@@ -63,12 +67,29 @@ func (c *routeCall) release() {
 	callPool.Put(c)
 }
 
+// recycle returns a call that never left its caller to the pool.
+func (c *routeCall) recycle() {
+	*c = routeCall{done: c.done}
+	callPool.Put(c)
+}
+
 func (c *routeCall) run(e *Engine) { e.v.startRequest(c) }
 
-// answer delivers d once. A decision nobody waits for any more has its
-// connection closed.
-func (c *routeCall) answer(d route.Decision) {
+// answer delivers d once, with no error (a decision was made). A
+// decision nobody waits for any more has its connection closed.
+func (c *routeCall) answer(d route.Decision) { c.answerErr(d, nil) }
+
+// answerErr delivers d and err once: to the Receiver of an asynchronous
+// call, on the owner (Decided must not block), or through done to the
+// caller blocked in Route. err is written only once the call is known to
+// be waiting, so that a caller that abandoned it never races with it.
+func (c *routeCall) answerErr(d route.Decision, err error) {
 	if c.state.CompareAndSwap(0, 1) {
+		c.err = err
+		if c.rcv != nil {
+			c.rcv.Decided(d, err)
+			return
+		}
 		c.d = d
 		c.done <- struct{}{}
 		return
@@ -77,6 +98,24 @@ func (c *routeCall) answer(d route.Decision) {
 		_ = d.Conn.Close()
 	}
 }
+
+// Abandon implements route.Pending for a call started by RouteAsync: true
+// when the caller stopped waiting before the answer (Decided will not be
+// called, and forwardable is false from now on: the routine, if it runs,
+// can no longer forward), with the caller's reference dropped; false
+// when the answer has been or is being handed to Decided, and the caller
+// still holds its reference until Release.
+func (c *routeCall) Abandon() bool {
+	if c.state.CompareAndSwap(0, 2) {
+		c.release()
+		return true
+	}
+	return false
+}
+
+// Release implements route.Pending: the caller has handled Decided and
+// lets go of the call.
+func (c *routeCall) Release() { c.release() }
 
 // forwardable reports whether await.forward may still dial for c.
 func (c *routeCall) forwardable() bool {
@@ -120,6 +159,37 @@ func (e *Engine) Route(ctx context.Context, req *route.Request) (route.Decision,
 	return c.d, c.err
 }
 
+// RouteAsync implements route.AsyncRouter: it posts req to the owner
+// without blocking and returns the call as the Pending; the owner hands
+// the decision to rcv.Decided, on its own goroutine, where Route's caller
+// would have received it. ok is false, and nothing was started, when the
+// inbox is full or the engine is closing. await.forward connects through
+// req.Connect (see luaForward).
+//
+// What Route's caller sees when the engine closes is what Decided gets:
+// a call still in the inbox, or whose routine is in flight, is answered
+// with an Error decision and ErrClosed (closeInbox, vm.shutdown).
+func (e *Engine) RouteAsync(req *route.Request, rcv route.Receiver) (route.Pending, bool) {
+	c := newRouteCall(context.Background(), req)
+	c.rcv = rcv
+	// the read lock orders the post with closeInbox: once the owner has
+	// taken the write lock, every RouteAsync that follows sees quit closed
+	e.asyncMu.RLock()
+	select {
+	case <-e.quit:
+	default:
+		select {
+		case e.inbox <- c:
+			e.asyncMu.RUnlock()
+			return c, true
+		default:
+		}
+	}
+	e.asyncMu.RUnlock()
+	c.recycle()
+	return nil, false
+}
+
 // startRequest runs on the owner: it starts the callback's routine.
 //
 // The routine's body is a trampoline (see setTraceback) that calls the
@@ -140,8 +210,7 @@ func (v *vm) startRequest(c *routeCall) {
 		name := c.req.Callback.String()
 		msg := fmt.Sprintf("ruleset.%s: attempt to index a %s value (global 'ruleset')", name, global.Type())
 		v.e.log.Warn(msg)
-		c.err = fmt.Errorf("%s", msg)
-		c.answer(errDecision(msg))
+		c.answerErr(errDecision(msg), fmt.Errorf("%s", msg))
 		c.release()
 		return
 	}
@@ -229,4 +298,7 @@ func decide(vals []lua.LValue) route.Decision {
 	return route.Decision{Verdict: route.Forward, Target: first, Chain: route.MakeChain(hops...)}
 }
 
-var _ route.Router = (*Engine)(nil)
+var (
+	_ route.AsyncRouter = (*Engine)(nil)
+	_ route.Pending     = (*routeCall)(nil)
+)

@@ -246,7 +246,9 @@ func (v *vm) shutdown() {
 			r.delivered = true
 			switch r.kind {
 			case kRequest:
-				r.call.answer(errDecision(ErrClosed.Error()))
+				// the error Route's caller gets from its select on done,
+				// whichever of the two it sees first
+				r.call.answerErr(errDecision(ErrClosed.Error()), ErrClosed)
 			case kRPC:
 				r.rpcDone(nil, ErrClosed)
 			}
