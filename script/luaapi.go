@@ -459,7 +459,14 @@ func (v *vm) luaForward(L *lua.LState) int {
 		return 1
 	}
 	target, hops := checkTarget(L, 1)
-	if r.call.req.Dial == nil {
+	req := r.call.req
+	if req.Dial == nil && req.Connect != nil {
+		// the event loop dials (RouteAsync)
+		_, o := v.await(L)
+		v.connect(R, o, r, target, route.MakeChain(hops...))
+		return L.Yield()
+	}
+	if req.Dial == nil {
 		// the server dials itself: commit to a plain decision
 		r.committed = true
 		r.call.answer(route.Decision{Verdict: route.Forward, Target: target, Chain: route.MakeChain(hops...)})
@@ -490,4 +497,40 @@ func (v *vm) luaForward(L *lua.LState) int {
 		}, func() { _ = conn.Close() })
 	})
 	return L.Yield()
+}
+
+// connect is await.forward through the event loop's Connector: the
+// counterpart of the op worker's dial, started from the owner. The
+// result comes back on the loop's goroutine and is posted to the owner as
+// the worker's completion would be, so the routine resumes with the same
+// values: true once committed, false and "timeout" for a deadline, false
+// and the error's text otherwise, false and "request cancelled" when the
+// call can no longer take the connection. On success the decision is
+// Committed with Conn nil: the loop relays over the connection it made,
+// or closes it on any other decision (the routine failed or was killed
+// meanwhile: the completion finds no pending op and is dropped). The
+// loop's dial cannot be cancelled from here, so o.cancel stays a no-op;
+// a late result is harmless because the completion's op id no longer
+// matches.
+func (v *vm) connect(R *lua.LState, o *op, r *routine, target string, chain route.Chain) {
+	e, call := v.e, r.call
+	id := o.id
+	call.req.Connect.Connect(target, chain, func(err error) {
+		if err != nil {
+			msg := err.Error()
+			if errors.Is(err, context.DeadlineExceeded) {
+				msg = "timeout"
+			}
+			e.postNow(&completion{th: R, id: id, vals: values(lua.LFalse, lua.LString(msg))})
+			return
+		}
+		e.postNow(&completion{th: R, id: id, vals: func(v *vm) []lua.LValue {
+			if r.committed || !call.forwardable() {
+				return []lua.LValue{lua.LFalse, lua.LString("request cancelled")}
+			}
+			r.committed = true
+			call.answer(route.Decision{Verdict: route.Committed, Target: target, Chain: chain})
+			return []lua.LValue{lua.LTrue}
+		}})
+	})
 }
