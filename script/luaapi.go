@@ -501,36 +501,66 @@ func (v *vm) luaForward(L *lua.LState) int {
 
 // connect is await.forward through the event loop's Connector: the
 // counterpart of the op worker's dial, started from the owner. The
-// result comes back on the loop's goroutine and is posted to the owner as
-// the worker's completion would be, so the routine resumes with the same
-// values: true once committed, false and "timeout" for a deadline, false
-// and the error's text otherwise, false and "request cancelled" when the
-// call can no longer take the connection. On success the decision is
-// Committed with Conn nil: the loop relays over the connection it made,
-// or closes it on any other decision (the routine failed or was killed
-// meanwhile: the completion finds no pending op and is dropped). The
-// loop's dial cannot be cancelled from here, so o.cancel stays a no-op;
-// a late result is harmless because the completion's op id no longer
-// matches.
+// result comes back on the loop's goroutine and is posted to the owner
+// as the worker's completion would be (see connecting), so the routine
+// resumes with the same values. The loop's dial cannot be cancelled from
+// here, so o.cancel stays a no-op; a result that comes after the routine
+// ended, or after the VM was rebuilt or closed, finds no pending op with
+// its id and is dropped (the loop closes a connection nobody committed).
 func (v *vm) connect(R *lua.LState, o *op, r *routine, target string, chain route.Chain) {
-	e, call := v.e, r.call
-	id := o.id
-	call.req.Connect.Connect(target, chain, func(err error) {
-		if err != nil {
-			msg := err.Error()
-			if errors.Is(err, context.DeadlineExceeded) {
-				msg = "timeout"
-			}
-			e.postNow(&completion{th: R, id: id, vals: values(lua.LFalse, lua.LString(msg))})
-			return
+	c := &connecting{e: v.e, th: R, id: o.id, r: r, target: target, chain: chain}
+	r.call.req.Connect.Connect(target, chain, c.result)
+}
+
+// connecting is one await.forward through Request.Connect: what its
+// result needs, and then the task that hands the result to the owner.
+// One allocation serves both, where an op worker's dial costs a
+// completion and its closures.
+type connecting struct {
+	e      *Engine
+	th     *lua.LState
+	id     uint64
+	r      *routine
+	target string
+	chain  route.Chain
+	err    error // the Connector's result, set before the post
+}
+
+// result is the Connector's callback, on the loop's goroutine.
+func (c *connecting) result(err error) {
+	c.err = err
+	c.e.postNow(c)
+}
+
+// forwarded is await.forward's result once committed; read only.
+var forwarded = []lua.LValue{lua.LTrue}
+
+// run resumes the routine that awaits c, as complete does for an op
+// worker's completion: false and "timeout" for a deadline, false and the
+// error's text for another failure, false and "request cancelled" when
+// the call can no longer take the connection (abandoned, or answered);
+// otherwise the decision is Committed with Conn nil (the connection the
+// loop made) and await.forward returns true.
+func (c *connecting) run(e *Engine) {
+	v := e.v
+	if op := v.pending[c.th]; op == nil || op.id != c.id || c.th.Dead {
+		return
+	}
+	delete(v.pending, c.th)
+	if c.err != nil {
+		msg := c.err.Error()
+		if errors.Is(c.err, context.DeadlineExceeded) {
+			msg = "timeout"
 		}
-		e.postNow(&completion{th: R, id: id, vals: func(v *vm) []lua.LValue {
-			if r.committed || !call.forwardable() {
-				return []lua.LValue{lua.LFalse, lua.LString("request cancelled")}
-			}
-			r.committed = true
-			call.answer(route.Decision{Verdict: route.Committed, Target: target, Chain: chain})
-			return []lua.LValue{lua.LTrue}
-		}})
-	})
+		v.resumeOwner(c.th, lua.LFalse, lua.LString(msg))
+		return
+	}
+	call := c.r.call
+	if c.r.committed || !call.forwardable() {
+		v.resumeOwner(c.th, lua.LFalse, lua.LString("request cancelled"))
+		return
+	}
+	c.r.committed = true
+	call.answer(route.Decision{Verdict: route.Committed, Target: c.target, Chain: c.chain})
+	v.resumeOwner(c.th, forwarded...)
 }
