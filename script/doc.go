@@ -1,6 +1,6 @@
 // Package script is the Lua ruleset engine: it hosts one gopher-lua VM,
-// runs neosocksd rulesets in it, and implements route.Router (the
-// resolve/route/route6 callbacks), api.Ruleset (the /healthy, /stats,
+// runs neosocksd rulesets in it, and implements route.Router and
+// route.AsyncRouter (the resolve/route/route6 callbacks), api.Ruleset (the /healthy, /stats,
 // /metrics and /ruleset/update hooks) and every optional ability of the
 // API: api.Invoker, api.RPCaller, api.Collector and api.RuntimeReporter.
 //
@@ -35,6 +35,24 @@
 // (_G.ruleset is not a table: HTTP 500), when the engine is closed, or
 // when ctx ends first (ctx.Err(); the routine keeps running and a
 // connection it commits later is closed).
+//
+// RouteAsync is Route for an event loop that must not block: it posts the
+// request to the owner's inbox without waiting (a full inbox or a closed
+// engine refuse it, and the caller asks Route instead) and the owner hands
+// the decision to the route.Receiver, with the values Route would have
+// returned: the same decisions, errors, logs and last error, ErrClosed
+// for a call still queued or in flight when the engine closes. The call
+// itself is the route.Pending: Abandon is Route's ctx ending (the routine
+// runs on and can no longer forward), and the call goes back to its pool
+// only once both its caller and the owner let go, as Route's calls do.
+// Such a request carries Request.Connect instead of Dial: await.forward
+// then asks the loop to connect, and the loop's result resumes the
+// routine as the op worker's dial would have, with the same values (true;
+// false and "timeout" for a deadline; false and the error's text; false
+// and "request cancelled" when the request can no longer take the
+// connection). A committed decision then has no Conn: the connection is
+// the one the loop made, which it relays over or, on any other decision,
+// closes. A result that comes after the routine ended is dropped.
 //
 // # Entry points
 //
@@ -140,9 +158,10 @@
 // wrap, which keep routines and the budget's epoch in step);
 // errors.go error values and tracebacks; builtins.go the capped
 // string.rep; luaapi.go the neosocksd.* and await.* functions and the
-// await plumbing (await, finishOp, complete); load.go
+// await plumbing (await, finishOp, complete, and connecting for a
+// forward through Request.Connect); load.go
 // script loading and replay; hooks.go the API hooks; route.go the routing
-// callbacks; client.go the RPC client of await.invoke; workers.go the
+// callbacks (Route, and RouteAsync with the call as its Pending); client.go the RPC client of await.invoke; workers.go the
 // reused goroutines that run the Go side of await operations.
 //
 // A new Lua API function touches: luaapi.go (its Go function, and its entry

@@ -89,7 +89,8 @@ type loadTask func(e *Engine)
 func (f loadTask) run(e *Engine) { f(e) }
 
 // Engine is the Lua ruleset engine. Its methods may be called from any
-// goroutine; they hand work to the owner goroutine and wait.
+// goroutine; they hand work to the owner goroutine and wait, except
+// RouteAsync, which hands it over and returns.
 type Engine struct {
 	o      Options
 	budget time.Duration // of a request or API entry
@@ -179,7 +180,8 @@ func New(o Options) (*Engine, error) {
 }
 
 // Close stops the owner goroutine. Routines in flight are abandoned and
-// their results ignored; pending Route calls return ErrClosed.
+// their results ignored; pending Route calls return ErrClosed, and
+// pending RouteAsync calls are answered with it.
 func (e *Engine) Close() {
 	e.once.Do(func() {
 		close(e.quit)

@@ -17,7 +17,8 @@ const (
 	maxReturnLen    = 1024
 )
 
-// routeCall is one Route request travelling to the owner and back.
+// routeCall is one Route or RouteAsync request travelling to the owner
+// and back.
 type routeCall struct {
 	ctx context.Context
 	req *route.Request
