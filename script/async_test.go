@@ -187,7 +187,7 @@ func waitRoutines(t testing.TB, e *Engine) {
 }
 
 // routeAsync decides req through RouteAsync and waits for Decided.
-func routeAsync(t testing.TB, e *Engine, req *route.Request) (route.Decision, error, *fakeReceiver) {
+func routeAsync(t testing.TB, e *Engine, req *route.Request) (route.Decision, *fakeReceiver, error) {
 	t.Helper()
 	rcv := newReceiver()
 	p, ok := e.RouteAsync(req, rcv)
@@ -196,7 +196,7 @@ func routeAsync(t testing.TB, e *Engine, req *route.Request) (route.Decision, er
 	}
 	a := rcv.wait(t)
 	p.Release()
-	return a.d, a.err, rcv
+	return a.d, rcv, a.err
 }
 
 // asyncEngine loads testdata/async.lua with a short -t (the Dial path's
@@ -262,7 +262,7 @@ func TestRouteAsyncMatchesRoute(t *testing.T) {
 			})
 			conn := &fakeConnector{}
 			got := observe(t, te, func() (route.Decision, error) {
-				d, err, rcv := routeAsync(t, te.Engine, &route.Request{Callback: tc.cb, Addr: tc.addr, Cred: cred, Connect: conn})
+				d, rcv, err := routeAsync(t, te.Engine, &route.Request{Callback: tc.cb, Addr: tc.addr, Cred: cred, Connect: conn})
 				rcvs = append(rcvs, rcv)
 				return d, err
 			})
@@ -292,7 +292,7 @@ func TestRouteAsyncNoRuleset(t *testing.T) {
 			return te.Route(context.Background(), &route.Request{Callback: route.Route6, Addr: "[::1]:80"})
 		})
 		got := observe(t, te, func() (route.Decision, error) {
-			d, err, _ := routeAsync(t, te.Engine, &route.Request{Callback: route.Route6, Addr: "[::1]:80"})
+			d, _, err := routeAsync(t, te.Engine, &route.Request{Callback: route.Route6, Addr: "[::1]:80"})
 			return d, err
 		})
 		if got != want || got.err == "" {
@@ -310,7 +310,7 @@ func TestRouteAsyncPlainDecision(t *testing.T) {
 			return te.Route(context.Background(), &route.Request{Callback: route.Resolve, Addr: addr})
 		})
 		got := observe(t, te, func() (route.Decision, error) {
-			d, err, _ := routeAsync(t, te.Engine, &route.Request{Callback: route.Resolve, Addr: addr})
+			d, _, err := routeAsync(t, te.Engine, &route.Request{Callback: route.Resolve, Addr: addr})
 			return d, err
 		})
 		if got != want || got.d.Verdict != route.Forward {
@@ -417,7 +417,7 @@ func TestRouteAsyncAbandon(t *testing.T) {
 		cc.result(nil)
 		// the engine still decides, and the late result touched nothing
 		for range 3 {
-			d, err, _ := routeAsync(t, te.Engine, &route.Request{Callback: route.Resolve, Addr: "plain.test:80"})
+			d, _, err := routeAsync(t, te.Engine, &route.Request{Callback: route.Resolve, Addr: "plain.test:80"})
 			if d != route.Direct("127.0.0.1:7") || err != nil {
 				t.Fatalf("after the rebuild: %+v %v", d, err)
 			}
@@ -529,7 +529,7 @@ func TestRouteAsyncUpdateWhilePending(t *testing.T) {
 		p.Release()
 		return a.d, a.err
 	})
-	if d, err, _ := routeAsync(t, te.Engine, &route.Request{Callback: route.Resolve, Addr: "record.test:80"}); d != route.Direct("127.0.0.1:9") || err != nil {
+	if d, _, err := routeAsync(t, te.Engine, &route.Request{Callback: route.Resolve, Addr: "record.test:80"}); d != route.Direct("127.0.0.1:9") || err != nil {
 		t.Fatalf("after the update: %+v %v", d, err)
 	}
 	if got != want || got.d.Verdict != route.Committed {

@@ -253,7 +253,8 @@ func (e *Engine) post(t task) {
 func (e *Engine) closeInbox() {
 	// quit is closed: after the write lock no RouteAsync can post
 	e.asyncMu.Lock()
-	e.asyncMu.Unlock() //nolint:staticcheck // an empty critical section is the point
+	//lint:ignore SA2001 an empty critical section is the point: it waits for every RouteAsync holding the read lock
+	e.asyncMu.Unlock()
 	for {
 		select {
 		case t := <-e.inbox:
