@@ -370,13 +370,16 @@ func genCases(u *upstreams, n int, seed uint64) []diffCase {
 			op.seg = 1 + rng.IntN(8)
 		}
 		ops := []diffOp{op}
+		racy := readAheadEitherWay
 		switch rng.IntN(3) {
 		case 0:
 			ops = append(ops, shut())
 		case 1:
 			ops = append(ops, wait(5*time.Millisecond), w([]byte("more")), shut())
+			racy = lateEitherWay
 		default:
 			ops = append(ops, wait(5*time.Millisecond), rst())
+			racy = lateEitherWay
 		}
 		if isHTTP {
 			ops = onHTTP(ops...)
@@ -385,7 +388,7 @@ func genCases(u *upstreams, n int, seed uint64) []diffCase {
 		if rng.IntN(4) == 0 {
 			conf = authRequired
 		}
-		cases = append(cases, diffCase{name: fmt.Sprintf("gen%d", i), conf: conf, ops: ops, racy: readAheadEitherWay})
+		cases = append(cases, diffCase{name: fmt.Sprintf("gen%d", i), conf: conf, ops: ops, racy: racy})
 	}
 	return cases
 }
@@ -504,6 +507,24 @@ func loopOwnsListeners() diffOp {
 		}
 		return true
 	})
+}
+
+var rxUpPattern = regexp.MustCompile(`rx\+up=\d+`)
+
+// lateEitherWay is readAheadEitherWay for a generated case whose client
+// acts again after a pause (more bytes, or a reset) while the server may
+// be failing the handshake: whether those bytes, or the ones still
+// unread, are read before the server closes, and whether the client's
+// late write meets a closed socket, depends on when each path's close
+// comes relative to the pause (CI flakes: rx+up 40 against 44, "" against
+// "<write: broken pipe>"). The replies, closes, records and every other
+// counter are still compared.
+func lateEitherWay(r *diffResult) {
+	readAheadEitherWay(r)
+	r.stats = rxUpPattern.ReplaceAllString(r.stats, "rx+up=?")
+	for i, c := range r.client {
+		r.client[i] = strings.ReplaceAll(c, "<write: broken pipe>", "")
+	}
 }
 
 var peakPattern = regexp.MustCompile(`peak=\d+`)
