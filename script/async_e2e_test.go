@@ -2,7 +2,6 @@ package script
 
 import (
 	"bufio"
-	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -50,21 +49,7 @@ func startAsyncSide(t *testing.T, noLoop bool, echo, dead string) *asyncSide {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(s.log, &slog.HandlerOptions{Level: slog.Level(-12)}))
-	srv, err := server.New(server.Options{Config: &c, Router: s.te.Engine, Dialer: d, Stats: s.st, Logger: logger, NoEventLoop: noLoop})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(context.Background()) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		<-served
-	})
+	srv := serveForTest(t, server.Options{Config: &c, Router: s.te.Engine, Dialer: d, Stats: s.st, Logger: logger, NoEventLoop: noLoop})
 	s.srv = srv
 	a, h := srv.Addrs()
 	s.proxy, s.http = a.String(), h.String()

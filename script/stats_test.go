@@ -32,21 +32,7 @@ func TestProxyCountersLeaveOutRejectsAndRPC(t *testing.T) {
 	c := config.Default()
 	c.Listen = "127.0.0.1:0"
 	c.Timeout = 10
-	srv, err := server.New(server.Options{Config: &c, Router: te.Engine, Dialer: d, Stats: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(context.Background()) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		<-served
-	})
+	srv := serveForTest(t, server.Options{Config: &c, Router: te.Engine, Dialer: d, Stats: st})
 	proxyAddr, _ := srv.Addrs()
 	te.invoke(t, fmt.Sprintf("_G.ECHO = %q", testkit.EchoServer(t)))
 	api := rpcServer(t, "return true,42")
@@ -134,4 +120,26 @@ func rpcServer(t *testing.T, body string) string {
 		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: application/x-neosocksd-rpc; version=1\r\n"+
 			fmt.Sprintf("Content-Length: %d\r\nConnection: close\r\n\r\n", len(body))+body)
 	})
+}
+
+// serveForTest starts a server with opts on its listeners and shuts it
+// down when the test ends.
+func serveForTest(t *testing.T, opts server.Options) *server.Server {
+	t.Helper()
+	srv, err := server.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(context.Background()) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-served
+	})
+	return srv
 }
