@@ -3,11 +3,9 @@
 package server
 
 import (
-	"runtime"
 	"testing"
 
 	"github.com/neosocksd-go/neosocksd/core/route"
-	"github.com/neosocksd-go/neosocksd/core/testkit"
 )
 
 // TestLoopSetupAllocations bounds the proxy's allocations per SOCKS5
@@ -32,18 +30,7 @@ func TestLoopSetupAllocations(t *testing.T) {
 		settled := func() bool {
 			return ts == nil || ts.stats.Sessions.Load() == 0 && ts.stats.HalfOpen.Load() == 0
 		}
-		for range 5 { // warm the free lists
-			testkit.SetupCycle(t, proxy, req, reply, buf)
-			testkit.WaitFor(t, "the set-up to settle", settled)
-		}
-		var m0, m1 runtime.MemStats
-		runtime.ReadMemStats(&m0)
-		for range n {
-			testkit.SetupCycle(t, proxy, req, reply, buf)
-			testkit.WaitFor(t, "the set-up to settle", settled)
-		}
-		runtime.ReadMemStats(&m1)
-		return float64(m1.Mallocs-m0.Mallocs) / n
+		return mallocsPerSetup(t, n, proxy, req, reply, buf, settled)
 	}
 	direct := perSetup(nil, echo, nil, -1)
 	for _, tc := range []struct {

@@ -42,18 +42,7 @@ func TestSetupAllocations(t *testing.T) {
 		// Each set-up starts when the previous one has ended and its
 		// worker has parked, so that none needs a new goroutine.
 		settled := func() bool { return ts.stats.Sessions.Load() == 0 && ts.workers.Idle() > 0 }
-		for range 5 { // warm the pools and park the workers
-			testkit.SetupCycle(t, proxy, req, reply, buf)
-			testkit.WaitFor(t, "the set-up to settle", settled)
-		}
-		var m0, m1 runtime.MemStats
-		runtime.ReadMemStats(&m0)
-		for range n {
-			testkit.SetupCycle(t, proxy, req, reply, buf)
-			testkit.WaitFor(t, "the set-up to settle", settled)
-		}
-		runtime.ReadMemStats(&m1)
-		return float64(m1.Mallocs-m0.Mallocs) / n
+		return mallocsPerSetup(t, n, proxy, req, reply, buf, settled)
 	}
 	ip := append([]byte{5, 1, 0}, connectReq(t, echo)...)
 	perSetup(ts.addr, ip, 12) // park a worker before the direct cycle waits for one
@@ -78,4 +67,24 @@ func TestSetupAllocations(t *testing.T) {
 			}
 		})
 	}
+}
+
+// mallocsPerSetup runs n set-up cycles through proxy (testkit.SetupCycle
+// with req and reply), each after the previous one has settled, and
+// returns the process's allocations per cycle. Five cycles first warm
+// the pools and free lists.
+func mallocsPerSetup(t *testing.T, n int, proxy string, req []byte, reply int, buf []byte, settled func() bool) float64 {
+	t.Helper()
+	for range 5 {
+		testkit.SetupCycle(t, proxy, req, reply, buf)
+		testkit.WaitFor(t, "the set-up to settle", settled)
+	}
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	for range n {
+		testkit.SetupCycle(t, proxy, req, reply, buf)
+		testkit.WaitFor(t, "the set-up to settle", settled)
+	}
+	runtime.ReadMemStats(&m1)
+	return float64(m1.Mallocs-m0.Mallocs) / float64(n)
 }
