@@ -458,8 +458,30 @@ func TestAsyncRouterClients(t *testing.T) {
 		if _, async := ts.LoopDecisions(); loopEnabled && async == 0 {
 			t.Error("the loop took no asynchronous decision")
 		}
+		// The loop releases a decision after it has written the reply
+		// the client already read: check once the server has stopped (a
+		// CI flake checked before the last Release).
+		shutdownBounded(t, ts, time.Second)
 		if err := r.check(); err != nil {
 			t.Error(err)
 		}
 	})
+}
+
+// shutdownBounded stops ts and fails the test if Shutdown does not
+// return (a decision the loop waits for forever).
+func shutdownBounded(t *testing.T, ts *testServer, drain time.Duration) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ctx, cancel := context.WithTimeout(context.Background(), drain)
+		defer cancel()
+		_ = ts.Shutdown(ctx)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown did not return")
+	}
 }

@@ -46,24 +46,6 @@ func socks5Named(t *testing.T, proxy, host string) net.Conn {
 	return c
 }
 
-// shutdownBounded stops ts and fails the test if Shutdown does not
-// return (a decision the loop waits for forever).
-func shutdownBounded(t *testing.T, ts *testServer, drain time.Duration) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		ctx, cancel := context.WithTimeout(context.Background(), drain)
-		defer cancel()
-		_ = ts.Shutdown(ctx)
-	}()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Shutdown did not return")
-	}
-}
-
 // TestLoopAsyncShutdown stops a server whose loop holds a session an
 // asynchronous router committed, a request being decided, one whose
 // Connect is connecting and one whose Connect is looking a name up:
