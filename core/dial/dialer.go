@@ -195,11 +195,13 @@ func (d *Dialer) Direct() bool { return len(d.base) == 0 }
 // drift apart.
 func (d *Dialer) SetSocketOptions(fd int, raw bool) {
 	if raw {
+		// Raw calls (setIntRaw): the loop dials between its parks, where
+		// the scheduler's bracket would wake sysmon each time.
 		if d.nodelay {
-			_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1) // only latency at stake
+			_ = setIntRaw(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1) // only latency at stake
 		}
 		if d.keepAlive {
-			_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1) // as net ignores its failure
+			_ = setIntRaw(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1) // as net ignores its failure
 		}
 	}
 	if d.netdev != "" {
