@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"golang.org/x/net/proxy"
+	"golang.org/x/sys/unix"
 
 	"github.com/neosocksd-go/neosocksd/core/dial"
 	"github.com/neosocksd-go/neosocksd/core/proto/socks5"
@@ -371,5 +373,30 @@ func TestLoopTimeoutReload(t *testing.T) {
 	mustWrite(t, old, []byte{1, 0})
 	if b := readN(t, old, 2); b[0] != 5 || b[1] != 0 {
 		t.Fatalf("method reply %v", b)
+	}
+}
+
+// TestLoopWakeOutsideScheduler checks that waking the loop (what every
+// lookup, decision and engine's connect posted back does) stays out of
+// the scheduler's system call bracket, whose entry wakes a sleeping
+// sysmon thread, and that each wake still adds one to the eventfd's
+// counter, which the loop polls.
+func TestLoopWakeOutsideScheduler(t *testing.T) {
+	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(efd)
+	l := &evloop{wakefd: efd}
+	for _, ev := range testkit.SyscallBrackets(t, "(*evloop).wake", l.wake) {
+		t.Errorf("wake entered the scheduler's system call bracket:\n%s", ev)
+	}
+	l.wake()
+	var counter [8]byte
+	if n, err := unix.Read(efd, counter[:]); err != nil || n != 8 {
+		t.Fatalf("reading the eventfd: %d bytes, %v", n, err)
+	}
+	if got := binary.NativeEndian.Uint64(counter[:]); got != 2 {
+		t.Errorf("eventfd counter %d after two wakes, want 2", got)
 	}
 }
