@@ -123,9 +123,7 @@ func (s *Server) connect(c *conn, req route.Request, target addr.Addr) (net.Conn
 		d, err = s.route(c, r, req)
 	}
 	if e := c.phaseError(); e != nil {
-		if err == nil && d.Verdict == route.Committed && d.Conn != nil {
-			d.Conn.Close()
-		}
+		closeDecision(d, err)
 		return nil, e
 	}
 	up, t, chain, err := s.decision(d, err)
