@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -13,7 +14,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -285,21 +285,27 @@ func (l *evloop) closeFDs() {
 	l.wakefd, l.epfd = -1, -1
 }
 
+// wakeOne is what wake writes: the eventfd's counter increment, 1 in the
+// host's byte order. Read-only, and not on a stack, as a raw write's
+// buffer must be.
+var wakeOne = func() (b [8]byte) {
+	binary.NativeEndian.PutUint64(b[:], 1)
+	return b
+}()
+
 // wake makes the loop look at its posts, its listeners' ownership and
 // the server's state. Any goroutine may call it, at any time.
 //
-// The write is raw: an eventfd write never blocks (EFD_NONBLOCK, and the
-// counter cannot fill), and the scheduler's system call bracket would
-// wake the runtime's sysmon thread whenever it sleeps because every
-// processor was idle, which with a Lua ruleset is at nearly every
-// decision posted back (EXPERIMENTS.md section 16).
+// The write is the loop's raw one (l.sys, outside the scheduler's system
+// call bracket; it uses no scratch, so any goroutine may make it): an
+// eventfd write never blocks (EFD_NONBLOCK, and the counter cannot
+// fill), and the bracket would wake the runtime's sysmon thread whenever
+// it sleeps because every processor was idle, which with a Lua ruleset
+// is at nearly every decision posted back (EXPERIMENTS.md section 16).
 func (l *evloop) wake() {
-	one := uint64(1) // the eventfd's counter, in host byte order
 	l.mu.Lock()
 	if !l.closed {
-		// The pointer travels as a uintptr in the call's own argument
-		// list, to an assembly function: one stays alive and in place.
-		_, _, _ = unix.RawSyscall(unix.SYS_WRITE, uintptr(l.wakefd), uintptr(unsafe.Pointer(&one)), unsafe.Sizeof(one))
+		_, _ = l.sys.Write(l.wakefd, wakeOne[:])
 	}
 	l.mu.Unlock()
 }
