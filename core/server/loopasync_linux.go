@@ -240,29 +240,25 @@ func (l *evloop) engineConnect(t *ltun, target string, chain route.Chain, result
 
 // engineConnected ends t's Connect with success: t.up is connected.
 func (l *evloop) engineConnected(t *ltun) {
-	rt := t.rt
 	t.state = ltRouting
-	rt.engUp = true
-	res := rt.result
-	rt.result = nil
-	res(nil)
+	t.rt.engUp = true
+	t.rt.answerConnect(nil)
 }
 
-// engineConnectFailed ends t's Connect with err, the dialer's error (no
-// count: a failed dial is the engine's business).
-func (l *evloop) engineConnectFailed(t *ltun, err error) {
-	l.endConnect(t, err)
-}
-
-// endConnect ends t's Connect in flight with err: the socket being
-// connected is closed, a lookup or a worker's dial still running is
-// ignored when it answers.
+// endConnect ends t's Connect in flight with err (the dialer's error,
+// not counted: a failed dial is the engine's business; or why the
+// request ended): the socket being connected is closed, a lookup or a
+// worker's dial still running is ignored when it answers.
 func (l *evloop) endConnect(t *ltun, err error) {
-	rt := t.rt
 	l.release(&t.up, false)
 	if t.state == ltResolving || t.state == ltConnecting {
 		t.state = ltRouting
 	}
+	t.rt.answerConnect(err)
+}
+
+// answerConnect hands the Connect in flight its result, once.
+func (rt *ltRoute) answerConnect(err error) {
 	res := rt.result
 	rt.result = nil
 	res(err)
@@ -295,13 +291,10 @@ func (l *evloop) engineDialed(t *ltun, conn net.Conn, err error) {
 		}
 		return
 	}
-	rt := t.rt
-	res := rt.result
-	rt.result = nil
 	if err == nil {
-		rt.upConn = conn
+		t.rt.upConn = conn
 	}
-	res(err)
+	t.rt.answerConnect(err)
 }
 
 // stopEngine ends what an asynchronous router started for t, which is

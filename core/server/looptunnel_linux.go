@@ -670,7 +670,7 @@ func (l *evloop) resolved(t *ltun, ap netip.AddrPort, err error) {
 // the phase ended, answered and logged as a failed dial.
 func (l *evloop) dialFailed(t *ltun, err error) {
 	if t.engineDialing() {
-		l.engineConnectFailed(t, err)
+		l.endConnect(t, err)
 		return
 	}
 	if l.s.ctx.Err() != nil {
