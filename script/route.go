@@ -64,11 +64,11 @@ func (c *routeCall) release() {
 	if c.refs.Add(-1) != 0 {
 		return
 	}
-	*c = routeCall{done: c.done}
-	callPool.Put(c)
+	c.recycle()
 }
 
-// recycle returns a call that never left its caller to the pool.
+// recycle returns c to the pool: a call neither side holds, or one that
+// never left its caller.
 func (c *routeCall) recycle() {
 	*c = routeCall{done: c.done}
 	callPool.Put(c)
