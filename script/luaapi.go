@@ -487,12 +487,10 @@ func (v *vm) luaForward(L *lua.LState) int {
 			return
 		}
 		v.finishOp(R, o, func(v *vm) []lua.LValue {
-			if r.committed || !call.forwardable() {
+			if !r.commit(route.Decision{Verdict: route.Committed, Target: target, Chain: route.MakeChain(hops...), Conn: conn}) {
 				_ = conn.Close()
 				return []lua.LValue{lua.LFalse, lua.LString("request cancelled")}
 			}
-			r.committed = true
-			call.answer(route.Decision{Verdict: route.Committed, Target: target, Chain: route.MakeChain(hops...), Conn: conn})
 			return []lua.LValue{lua.LTrue}
 		}, func() { _ = conn.Close() })
 	})
@@ -555,12 +553,9 @@ func (c *connecting) run(e *Engine) {
 		v.resumeOwner(c.th, lua.LFalse, lua.LString(msg))
 		return
 	}
-	call := c.r.call
-	if c.r.committed || !call.forwardable() {
+	if !c.r.commit(route.Decision{Verdict: route.Committed, Target: c.target, Chain: c.chain}) {
 		v.resumeOwner(c.th, lua.LFalse, lua.LString("request cancelled"))
 		return
 	}
-	c.r.committed = true
-	call.answer(route.Decision{Verdict: route.Committed, Target: c.target, Chain: c.chain})
 	v.resumeOwner(c.th, forwarded...)
 }

@@ -245,3 +245,16 @@ func (v *vm) callFinish(L *lua.LState, finish lua.LValue, args []lua.LValue) {
 	}
 	L.SetTop(top)
 }
+
+// commit answers r's request with d, the connection await.forward made,
+// if the request can still take it: r has not committed before and its
+// caller still waits. It reports whether d was taken; a refused d's
+// connection is the caller's to close.
+func (r *routine) commit(d route.Decision) bool {
+	if r.committed || !r.call.forwardable() {
+		return false
+	}
+	r.committed = true
+	r.call.answer(d)
+	return true
+}
