@@ -292,13 +292,7 @@ func TestSuiteSmall(t *testing.T) {
 	if err := s.Run(context.Background(), Phases); err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]float64{}
-	sc := bufio.NewScanner(strings.NewReader(out.String()))
-	for sc.Scan() {
-		if m, v, _, ok := agg.ParseMetric(sc.Text()); ok {
-			got[m] = v
-		}
-	}
+	got := metricsOf(out.String())
 	for _, m := range []string{
 		"idle_open_rate", "rss_idle", "hwm_idle", "fds_per_tunnel", "threads_idle",
 		"bulk_up_1", "bulk_down_1", "bulk_down_2", "cpu_per_GB.bulk_down_2",
@@ -319,6 +313,80 @@ func TestSuiteSmall(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("output:\n%s", out.String())
+	}
+}
+
+// metricsOf returns the metric lines of a suite's output by name.
+func metricsOf(out string) map[string]float64 {
+	got := map[string]float64{}
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		if m, v, _, ok := agg.ParseMetric(sc.Text()); ok {
+			got[m] = v
+		}
+	}
+	return got
+}
+
+// The set-up and latency phases report their figures when no set-up fits
+// in the measured window: a window of no time at all (which a machine that
+// stops the client for longer than the window amounts to), and set-ups
+// slower than the whole window. Each worker counts at least one cycle,
+// and the proxy's CPU is read over the window even when no cycle starts
+// inside it.
+func TestSuiteWindowShorterThanASetup(t *testing.T) {
+	// slowRouter answers each request after longer than the windows below
+	const routeDelay = 60 * time.Millisecond
+	slowRouter := route.RouterFunc(func(ctx context.Context, req *route.Request) (route.Decision, error) {
+		select {
+		case <-time.After(routeDelay):
+		case <-ctx.Done():
+			return route.Decision{}, ctx.Err()
+		}
+		return route.Direct(req.Addr), nil
+	})
+	tests := []struct {
+		name           string
+		router         route.Router
+		warmup, window time.Duration
+	}{
+		{name: "no window", warmup: 0, window: 0},
+		{name: "set-ups slower than the window", router: slowRouter, warmup: 10 * time.Millisecond, window: 10 * time.Millisecond},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			port := startSink(t)
+			socksAddr, httpAddr := startDaemon(t, tc.router)
+			s := Defaults()
+			var out strings.Builder
+			s.Out = &out
+			s.Logf = t.Logf
+			s.PID = os.Getpid()
+			s.SetupWarmup, s.SetupDur, s.SetupConc, s.Close = tc.warmup, tc.window, 2, CloseBoth
+			s.LatWarmup, s.LatDur = tc.warmup, tc.window
+			s.Clients = []*Client{newClient(t, SOCKS5IP, socksAddr, httpAddr, port)}
+			if err := s.Run(context.Background(), []Phase{PhaseSetup, PhaseLat}); err != nil {
+				t.Fatal(err)
+			}
+			got := metricsOf(out.String())
+			for _, m := range []string{
+				"setup_rate.socks5_ip", "setup_p99.socks5_ip", "cpu_per_conn.socks5_ip",
+				"setup_rate.sc_socks5_ip", "cpu_per_conn.sc_socks5_ip",
+				"hs_p50.socks5_ip", "hs_p99.socks5_ip",
+			} {
+				if v, ok := got[m]; !ok || !(v >= 0) {
+					t.Errorf("%s = %v (reported %v); want a number", m, v, ok)
+				}
+			}
+			for _, m := range []string{"errors_setup.socks5_ip", "errors_setup.sc_socks5_ip"} {
+				if v, ok := got[m]; !ok || v != 0 {
+					t.Errorf("%s = %v (reported %v), want 0", m, v, ok)
+				}
+			}
+			if t.Failed() {
+				t.Logf("output:\n%s", out.String())
+			}
+		})
 	}
 }
 

@@ -102,7 +102,14 @@ const echoPayload = "nsbench-echo-payload-0123456789"
 
 // cycle runs set-up cycles with conc workers for warmup+dur: connect,
 // handshake, CONNECT, a 31-byte echo through the sink, close. Cycles that
-// end before the warmup is over are not counted.
+// end before the warmup is over are not counted, and each worker goes on
+// past the end until it has counted one. The window is therefore never
+// empty: when set-ups are slower than the whole window, or the machine
+// stops the client for longer than it (a busy test machine does), the
+// window stretches to the end of the last counted cycle instead of leaving
+// the phase without a figure. The proxy's CPU time is read when the
+// warmup ends and when the last worker is done, the same interval the
+// rate is taken over.
 func (s *Suite) cycle(ctx context.Context, c *Client, conc int, warmup, dur time.Duration, serverClose bool) cycleResult {
 	payload := []byte(echoPayload)
 	measureFrom := time.Now().Add(warmup)
@@ -111,21 +118,16 @@ func (s *Suite) cycle(ctx context.Context, c *Client, conc int, warmup, dur time
 	var mu sync.Mutex
 	var all []float64
 	var firstErr error
-	cpuStart := math.NaN()
-	var cpuOnce sync.Once
 	var wg sync.WaitGroup
 	for w := range conc {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			local := make([]float64, 0, 1024)
+			counted := false
 			for k := 0; ctx.Err() == nil; k++ {
-				now := time.Now()
-				if !now.Before(end) {
+				if counted && !time.Now().Before(end) {
 					break
-				}
-				if !now.Before(measureFrom) {
-					cpuOnce.Do(func() { cpuStart = s.proxyCPU() })
 				}
 				conn, hs, err := c.Open(w + k*conc)
 				if err == nil {
@@ -139,6 +141,7 @@ func (s *Suite) cycle(ctx context.Context, c *Client, conc int, warmup, dur time
 				if time.Now().Before(measureFrom) {
 					continue
 				}
+				counted = true
 				if err != nil {
 					if errs.Add(1) == 1 {
 						mu.Lock()
@@ -157,6 +160,8 @@ func (s *Suite) cycle(ctx context.Context, c *Client, conc int, warmup, dur time
 			mu.Unlock()
 		}()
 	}
+	sleep(ctx, time.Until(measureFrom))
+	cpuStart := s.proxyCPU()
 	wg.Wait()
 	cpuEnd := s.proxyCPU()
 	slices.Sort(all)
