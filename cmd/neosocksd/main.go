@@ -4,6 +4,10 @@
 package main
 
 import (
+	// First, so that the daemon is on one processor before the other
+	// packages initialize (see the package's doc).
+	_ "github.com/neosocksd-go/neosocksd/cmd/neosocksd/internal/oneproc"
+
 	"context"
 	"errors"
 	"fmt"
@@ -37,7 +41,6 @@ const drainTimeout = 5 * time.Second
 const closeTimeout = 2 * time.Second
 
 func main() {
-	rtdefaults.Procs()
 	rtdefaults.GC()
 	os.Exit(run(os.Args))
 }

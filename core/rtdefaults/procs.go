@@ -26,6 +26,10 @@ import (
 // processor serves the ready tunnels one after the other where two spread
 // them over both cores). A deployment that wants more processors sets
 // GOMAXPROCS in the environment, which is then used as given.
+//
+// The daemon applies the same rule in cmd/neosocksd/internal/oneproc,
+// as packages initialize, which this package's imports would make too
+// late (that package's doc says why it matters).
 func Procs() {
 	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
 		runtime.GOMAXPROCS(1)
