@@ -71,6 +71,11 @@ type loopDialer interface {
 // the goroutine path with it).
 var loopEnabled = true
 
+// loopTunnelsKept bounds the loop's free list of tunnel records
+// (tunFree); a test sets it to 1 so that the next accept is certain to
+// reuse the record the last tunnel left.
+var loopTunnelsKept = loopMaxFree
+
 // loopSupported says that this system has the event loop.
 const loopSupported = true
 
@@ -137,6 +142,11 @@ type evloop struct {
 	lns    []*loopListener
 	lists  []*halfOpenList
 	hsFree rawsock.FreeList[loopHS]
+	// tunFree lends tunnel records (ltun), which retire queues in retired
+	// once nothing can reach them any more; recycle moves them here after
+	// the batch of events in which they ended.
+	tunFree rawsock.FreeList[ltun]
+	retired []*ltun
 	// routeFree lends routed requests' records (ltRoute).
 	routeFree rawsock.FreeList[ltRoute]
 	headFree  rawsock.FreeList[httpHead]
@@ -169,10 +179,10 @@ const (
 )
 
 // loopPost is what another goroutine hands the loop: a worker's answer
-// or an asynchronous router's call. It names its tunnel, which the loop
-// never reuses, so a post finds it even after it ended: the loop then
-// closes what the post carries, or answers it as the tunnel's end
-// dictates.
+// or an asynchronous router's call. It names its tunnel, whose record the
+// loop does not reuse while a post may still name it (retire), so a post
+// finds it even after it ended: the loop then closes what the post
+// carries, or answers it as the tunnel's end dictates.
 type loopPost struct {
 	t      *ltun
 	kind   postKind
@@ -210,6 +220,7 @@ func (s *Server) newLoop() (*evloop, error) {
 		s: s, sys: rawsock.New(false), epfd: -1, wakefd: -1,
 		events:    make([]unix.EpollEvent, loopMaxEvents),
 		hsFree:    rawsock.FreeList[loopHS]{Max: loopMaxFree},
+		tunFree:   rawsock.FreeList[ltun]{Max: loopTunnelsKept},
 		routeFree: rawsock.FreeList[ltRoute]{Max: loopMaxFree},
 		headFree:  rawsock.FreeList[httpHead]{Max: loopMaxFree},
 		bufFree:   rawsock.FreeList[relayBuf]{Max: loopMaxFree},
@@ -388,6 +399,7 @@ func (l *evloop) serve() error {
 		}
 		l.dispatch(max(n, 0))
 		l.expire()
+		l.recycle()
 	}
 }
 
@@ -555,7 +567,10 @@ func (l *evloop) accepted(ll *loopListener, fd int, peer netip.AddrPort) {
 	}
 	st := s.cur.Load()
 	now := time.Now()
-	t := &ltun{ll: ll, peer: peer, proto: ll.proto, start: now, expires: now.Add(st.timeout), deadline: l.now() + int64(st.timeout)}
+	// The record is a retired one when there is one: every field is set
+	// anew, so that nothing of its last tunnel is left in it.
+	t := l.tunFree.Get()
+	*t = ltun{ll: ll, peer: peer, proto: ll.proto, start: now, expires: now.Add(st.timeout), deadline: l.now() + int64(st.timeout)}
 	t.up.fd = -1
 	s.mu.Lock()
 	if s.closing {

@@ -89,6 +89,7 @@ func (l *evloop) routeAsync(t *ltun, ar route.AsyncRouter) bool {
 	}
 	rt.pending = p
 	t.state = ltRouting
+	t.escaped = true // the router holds t now: see retire
 	l.decisions++
 	l.s.loopAsync.Add(1)
 	return true
@@ -166,6 +167,12 @@ func (l *evloop) decided(t *ltun, d route.Decision, err error) {
 // decision came meanwhile, carries that out instead.
 func (l *evloop) lookedUp(t *ltun, ap netip.AddrPort, err error) {
 	t.lookingUp = false
+	if t.state == ltGone {
+		// It ended (its deadline, Shutdown) while the worker looked up:
+		// the record was kept for this post.
+		l.retire(t)
+		return
+	}
 	if rt := t.rt; rt != nil && rt.hasLater {
 		a := rt.later
 		rt.hasLater, rt.later = false, asyncAnswer{}

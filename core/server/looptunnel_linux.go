@@ -135,6 +135,12 @@ type ltun struct {
 	prev, next *ltun
 
 	rt *ltRoute // lent while a router decides (loopasync_linux.go)
+
+	// escaped: an asynchronous router was given t (as the request's
+	// Receiver and Connector), so the record is never reused; see retire.
+	escaped bool
+	// retired: queued for reuse (retire); set once.
+	retired bool
 }
 
 // RemoteAddr is the client's address, for logs (as accept4 gave it: a
@@ -848,6 +854,49 @@ func (l *evloop) drop(t *ltun) {
 	}
 	t.state = ltGone
 	l.live--
+	l.retire(t)
+}
+
+// retire queues t's record for reuse once the loop is done with it and
+// nothing outside the loop can reach it any more; a record something may
+// still reach is left to the collector, or retired later by whatever
+// reaches it last. What can reach a record:
+//
+//   - a worker's lookup (lookingUp): it reads t and posts t back, so the
+//     record waits for the post (lookedUp retires it);
+//   - an asynchronous router (escaped): it holds t as the request's
+//     Receiver and Connector, and an abandoned request's routine may still
+//     call Connect (route.Connector), with a post naming t; the loop
+//     cannot know when the router forgets t, so such a record is never
+//     reused. Its workers' dials (engineDial) and ltRoute go with it;
+//   - the descriptor table (l.ends) and the half-open list: drop and
+//     release take t out of both before it is retired, and an epoll event
+//     of an earlier registration of a descriptor is told apart by its
+//     generation (ready), not by its record;
+//   - the goroutine path after a hand-off or graduation, the log records
+//     (RemoteAddr) and the hand-off's closures: they are given copies of
+//     what they need (conn's fields, the read-ahead, the target's text),
+//     never t.
+//
+// The record is reused only after the batch of events in which it was
+// retired (recycle): code up the stack that ended the tunnel may still
+// look at it (t.state is ltGone until then).
+func (l *evloop) retire(t *ltun) {
+	if t.state != ltGone || t.lookingUp || t.escaped || t.retired {
+		return
+	}
+	t.retired = true
+	l.retired = append(l.retired, t)
+}
+
+// recycle puts the records retired during the last batch of events on
+// the free list, for the next accept.
+func (l *evloop) recycle() {
+	for i, t := range l.retired {
+		l.tunFree.Put(t)
+		l.retired[i] = nil
+	}
+	l.retired = l.retired[:0]
 }
 
 // logSession is session.end's record of a session.
