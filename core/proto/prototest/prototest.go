@@ -34,3 +34,19 @@ func CheckNeed(t testing.TB, b []byte, short error, parse func([]byte) (int, err
 	}
 	return err
 }
+
+// StrWithin returns a str function for a codec's ParseRequestWith that
+// converts its argument and fails t when the argument is not part of b:
+// the strings of a request are cut from the request's own bytes.
+func StrWithin(t testing.TB, b []byte) func([]byte) string {
+	return func(x []byte) string {
+		t.Helper()
+		if len(x) > 0 {
+			start := cap(b) - cap(x) // x is b[start:...] if it is part of b
+			if start < 0 || start+len(x) > len(b) || &b[start] != &x[0] {
+				t.Fatalf("str given %q, not part of the input % x", x, b)
+			}
+		}
+		return string(x)
+	}
+}

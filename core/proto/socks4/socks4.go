@@ -104,7 +104,17 @@ func Is4A(ip [4]byte) bool { return ip[0] == 0 && ip[1] == 0 && ip[2] == 0 && ip
 // soon as the fixed header is known (with the request's Command set), so a
 // server can answer before the rest arrives. Bytes after the request are
 // not looked at.
-func ParseRequest(b []byte) (Request, int, error) {
+func ParseRequest(b []byte) (Request, int, error) { return ParseRequestWith(b, nil) }
+
+// ParseRequestWith is ParseRequest with the user ID's and the domain's
+// strings made by str from their bytes, so that a caller can hand out
+// strings it holds already (an event loop's intern table) instead of new
+// ones. str must return a string equal to its argument and must not keep
+// the argument, which is part of b; nil is a plain conversion.
+func ParseRequestWith(b []byte, str func([]byte) string) (Request, int, error) {
+	if str == nil {
+		str = convert
+	}
 	var req Request
 	if len(b) < 1 {
 		return req, 0, ErrShort
@@ -128,17 +138,20 @@ func ParseRequest(b []byte) (Request, int, error) {
 	off := headerLen + n
 	if !Is4A(ip) {
 		req.Addr = addr.FromAddrPort(netip.AddrPortFrom(netip.AddrFrom4(ip), port))
-		req.UserID = string(user)
+		req.UserID = str(user)
 		return req, off, nil
 	}
 	name, n, err := cstring(b[off:], MaxDomain, ErrDomainTooLong)
 	if err != nil {
 		return req, 0, err
 	}
-	req.Addr = addr.FromDomain(string(name), port)
-	req.UserID = string(user)
+	req.Addr = addr.FromDomain(str(name), port)
+	req.UserID = str(user)
 	return req, off + n, nil
 }
+
+// convert is ParseRequestWith's str when none is given.
+func convert(b []byte) string { return string(b) }
 
 // cstring returns the bytes before the first NUL of b and the count
 // including the NUL. Without a NUL it is ErrShort, or tooLong once more

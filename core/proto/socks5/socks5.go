@@ -225,7 +225,14 @@ type Request struct {
 // if b is incomplete. The command is not checked. An unknown address type
 // is ErrAddrType as soon as the fixed header is there. A domain is kept
 // byte for byte and may be empty.
-func ParseRequest(b []byte) (Request, int, error) {
+func ParseRequest(b []byte) (Request, int, error) { return ParseRequestWith(b, nil) }
+
+// ParseRequestWith is ParseRequest with a domain's string made by str
+// from the domain's bytes, so that a caller can hand out a string it
+// holds already (an event loop's intern table) instead of a new one. str
+// must return a string equal to its argument and must not keep the
+// argument, which is part of b; nil is a plain conversion.
+func ParseRequestWith(b []byte, str func([]byte) string) (Request, int, error) {
 	if len(b) < 1 {
 		return Request{}, 0, ErrShort
 	}
@@ -235,15 +242,16 @@ func ParseRequest(b []byte) (Request, int, error) {
 	if len(b) < 4 {
 		return Request{}, 0, ErrShort
 	}
-	a, n, err := parseAddr(b[3:])
+	a, n, err := parseAddr(b[3:], str)
 	if err != nil {
 		return Request{}, 0, err
 	}
 	return Request{Command: Command(b[1]), Addr: a}, 3 + n, nil
 }
 
-// parseAddr parses ATYP ADDR PORT.
-func parseAddr(b []byte) (addr.Addr, int, error) {
+// parseAddr parses ATYP ADDR PORT; a domain's string is str's (nil:
+// string conversion).
+func parseAddr(b []byte, str func([]byte) string) (addr.Addr, int, error) {
 	if len(b) < 1 {
 		return addr.Addr{}, 0, ErrShort
 	}
@@ -268,7 +276,11 @@ func parseAddr(b []byte) (addr.Addr, int, error) {
 		if len(b) < 2+l+2 {
 			return addr.Addr{}, 0, ErrShort
 		}
-		return addr.FromDomain(string(b[2:2+l]), port(b[2+l:])), 2 + l + 2, nil
+		name := b[2 : 2+l]
+		if str != nil {
+			return addr.FromDomain(str(name), port(b[2+l:])), 2 + l + 2, nil
+		}
+		return addr.FromDomain(string(name), port(b[2+l:])), 2 + l + 2, nil
 	}
 	return addr.Addr{}, 0, ErrAddrType
 }
@@ -342,7 +354,7 @@ func ParseReply(b []byte) (r Reply, bound addr.Addr, n int, err error) {
 		return 0, addr.Addr{}, 4, ErrShort
 	}
 	r = Reply(b[1])
-	a, k, err := parseAddr(b[3:])
+	a, k, err := parseAddr(b[3:], nil)
 	if err == ErrShort {
 		return r, addr.Addr{}, 3 + addrNeed(b[3:]), err
 	}
@@ -407,7 +419,7 @@ func ParseUDPHeader(b []byte) (UDPHeader, int, error) {
 	if len(b) < 4 {
 		return UDPHeader{}, 0, ErrShort
 	}
-	a, n, err := parseAddr(b[3:])
+	a, n, err := parseAddr(b[3:], nil)
 	if err != nil {
 		return UDPHeader{}, 0, err
 	}

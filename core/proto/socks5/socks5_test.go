@@ -144,6 +144,9 @@ func FuzzParseRequest(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		req, n, err := ParseRequest(b)
+		if req2, n2, err2 := ParseRequestWith(b, prototest.StrWithin(t, b)); req2 != req || n2 != n || err2 != err {
+			t.Fatalf("ParseRequestWith: %+v %d %v; ParseRequest: %+v %d %v", req2, n2, err2, req, n, err)
+		}
 		if err != nil {
 			if n != 0 {
 				t.Fatalf("n = %d with %v", n, err)
