@@ -18,11 +18,11 @@ import (
 // the event loop, as TestSetupAllocations does on the goroutine path: the
 // process's allocations per set-up cycle less the same cycle without the
 // proxy (the test's client and echo target alone). With no router, a
-// SOCKS5 set-up by IP allocates nothing: the tunnel's record comes from
-// the loop's free list. To a name of the hosts file, SOCKS5 allocates
-// the name's string, SOCKS4A the name's and the user ID's. The bounds add
-// 0.5: an allocation every set-up makes fails them, one that only some
-// make (a free list growing after the warm-up) does not. With a router deciding on a goroutine
+// SOCKS5 set-up by IP and a SOCKS5 or SOCKS4A set-up to a name of the
+// hosts file allocate nothing: the tunnel's record comes from the loop's
+// free list, the name's and the user ID's strings from its intern table.
+// Their bound, 0.5, fails an allocation every set-up makes and lets one
+// that only some make (a free list growing after the warm-up) pass. With a router deciding on a goroutine
 // of its own (ownerRouter, whose own allocations are counted too: one
 // closure per active forward), forwarding or forwarding actively through
 // Request.Connect, the bounds are the counts measured with Go 1.26 plus a
@@ -64,8 +64,8 @@ func TestLoopSetupAllocations(t *testing.T) {
 		max    float64
 	}{
 		{"none", func() route.Router { return nil }, byIP, 12, false, 0.5},
-		{"none-socks5-host", func() route.Router { return nil }, append([]byte{5, 1, 0}, connectReq(t, byName)...), 12, true, 1 + 0.5},
-		{"none-socks4a", func() route.Router { return nil }, v4a, 8, true, 2 + 0.5},
+		{"none-socks5-host", func() route.Router { return nil }, append([]byte{5, 1, 0}, connectReq(t, byName)...), 12, true, 0.5},
+		{"none-socks4a", func() route.Router { return nil }, v4a, 8, true, 0.5},
 		{"async-forward", func() route.Router { return newOwnerRouter(t, false) }, byIP, 12, false, 4 + 1},
 		{"async-active", func() route.Router { return newOwnerRouter(t, true) }, byIP, 12, false, 5 + 1},
 	} {

@@ -152,8 +152,13 @@ type evloop struct {
 	headFree  rawsock.FreeList[httpHead]
 	bufFree   rawsock.FreeList[relayBuf]
 	epoch     time.Time
-	live      int // tunnels open (or waiting for a lookup)
-	lookups   int // lookups and engines' dials in flight on workers
+	// names hands out the strings of parsed requests (intern): nameStr
+	// is its str, built once so that a parse is not given a new method
+	// value each time.
+	names   *internTable
+	nameStr func([]byte) string
+	live    int // tunnels open (or waiting for a lookup)
+	lookups int // lookups and engines' dials in flight on workers
 	// decisions counts the asynchronous decisions the loop waits for:
 	// started and neither taken nor abandoned (loopasync_linux.go).
 	decisions int
@@ -225,7 +230,9 @@ func (s *Server) newLoop() (*evloop, error) {
 		headFree:  rawsock.FreeList[httpHead]{Max: loopMaxFree},
 		bufFree:   rawsock.FreeList[relayBuf]{Max: loopMaxFree},
 		epoch:     time.Now(),
+		names:     newInternTable(),
 	}
+	l.nameStr = l.names.str
 	var err error
 	if l.epfd, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
 		return nil, fmt.Errorf("event loop: epoll_create1: %w", err)

@@ -387,7 +387,7 @@ func (l *evloop) handoffHTTP(t *ltun) {
 // socks4 takes a SOCKS4 or SOCKS4A request, as socks4 on the goroutine
 // path does.
 func (l *evloop) socks4(t *ltun, b []byte) {
-	req, k, err := socks4.ParseRequest(b)
+	req, k, err := socks4.ParseRequestWith(b, l.nameStr)
 	if err == socks4.ErrShort {
 		l.more(t)
 		return
@@ -466,7 +466,7 @@ func (l *evloop) socks5(t *ltun, b []byte) bool {
 		l.fail(t, fmt.Errorf("%w: %s", errCommand, socks5.Command(b[1])))
 		return false
 	}
-	req, k, err := socks5.ParseRequest(b)
+	req, k, err := socks5.ParseRequestWith(b, l.nameStr)
 	if err == socks5.ErrShort {
 		l.more(t)
 		return false
