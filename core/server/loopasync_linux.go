@@ -83,13 +83,15 @@ func (l *evloop) routeAsync(t *ltun, ar route.AsyncRouter) bool {
 	rt := t.rt
 	rt.req.Dial = nil
 	rt.req.Connect = t
+	// The router is given t: its record is not reused (see retire), even
+	// if the router declines, which by its contract leaves nothing behind.
+	t.escaped = true
 	p, ok := ar.RouteAsync(&rt.req, t)
 	if !ok {
 		return false
 	}
 	rt.pending = p
 	t.state = ltRouting
-	t.escaped = true // the router holds t now: see retire
 	l.decisions++
 	l.s.loopAsync.Add(1)
 	return true
