@@ -3,7 +3,10 @@ package http
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"testing"
+
+	"github.com/neosocksd-go/neosocksd/core/proto/prototest"
 )
 
 func FuzzParseRequest(f *testing.F) {
@@ -14,6 +17,14 @@ func FuzzParseRequest(f *testing.F) {
 	f.Add([]byte("GET / HTTP/1.1\r\nA: b\r\n c\r\n\r\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		h, n, err := ParseRequest(b)
+		// With the caller's strings and headers' array, the same head.
+		for _, into := range [][]Header{nil, make([]Header, 0, 2), make([]Header, 0, MaxHeadSize)} {
+			hw, nw, errw := ParseRequestWith(b, prototest.StrWithin(t, b), into)
+			if nw != n || (errw == nil) != (err == nil) || errw != nil && errw.Error() != err.Error() ||
+				hw.Method != h.Method || hw.Target != h.Target || hw.Version != h.Version || !slices.Equal(hw.Header, h.Header) {
+				t.Fatalf("ParseRequestWith (room for %d headers): %+v %d %v; ParseRequest: %+v %d %v", cap(into), hw, nw, errw, h, n, err)
+			}
+		}
 		if err != nil {
 			if !errors.Is(err, ErrShort) && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTooLarge) {
 				t.Fatalf("unexpected error %v", err)

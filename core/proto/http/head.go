@@ -70,9 +70,19 @@ func get(hs []Header, name string) (string, bool) {
 // line. It returns ErrShort when b holds no complete head yet (every line
 // received so far being valid), a wrapped ErrTooLarge when the head cannot
 // fit MaxHeadSize bytes, and a wrapped ErrMalformed on a syntax error.
-func ParseRequest(b []byte) (RequestHead, int, error) {
+func ParseRequest(b []byte) (RequestHead, int, error) { return ParseRequestWith(b, nil, nil) }
+
+// ParseRequestWith is ParseRequest for a caller that parses many heads
+// and wants to allocate nothing for one it has seen before (an event
+// loop). A complete head's string, of which every field is a substring,
+// is made by str from the head's bytes; str must return a string equal to
+// its argument and must not keep the argument, which is part of b; nil is
+// a plain conversion. The headers are stored in hs's array when it has
+// room for them (a new one otherwise), so the head returned shares it:
+// the caller must not reuse hs while it still uses the head.
+func ParseRequestWith(b []byte, str func([]byte) string, hs []Header) (RequestHead, int, error) {
 	var h RequestHead
-	s := headString(b, MaxHeadSize)
+	s := headStringWith(b, MaxHeadSize, str)
 	line, rest, ok := nextLine(s)
 	if !ok {
 		return h, 0, short(s, MaxHeadSize)
@@ -83,7 +93,7 @@ func ParseRequest(b []byte) (RequestHead, int, error) {
 	if err := parseRequestLine(&h, line); err != nil {
 		return h, 0, err
 	}
-	hs, n, err := parseHeaders(rest, MaxHeadSize-len(line)-2, -1)
+	hs, n, err := parseHeaders(rest, MaxHeadSize-len(line)-2, -1, hs)
 	if err != nil {
 		return h, 0, err
 	}
@@ -95,8 +105,15 @@ func ParseRequest(b []byte) (RequestHead, int, error) {
 // every field is a substring of a single allocation. Without a complete
 // head within limit bytes it converts what there is (at most limit+1
 // bytes), for the error checks.
-func headString(b []byte, limit int) string {
+func headString(b []byte, limit int) string { return headStringWith(b, limit, nil) }
+
+// headStringWith is headString with a complete head's string made by str
+// (nil: a conversion).
+func headStringWith(b []byte, limit int, str func([]byte) string) string {
 	if i := bytes.Index(b, []byte("\r\n\r\n")); i >= 0 && i+4 <= limit {
+		if str != nil {
+			return str(b[:i+4])
+		}
 		return string(b[:i+4])
 	}
 	return string(b[:min(len(b), limit+1)])
@@ -153,11 +170,16 @@ func parseRequestLine(h *RequestHead, line string) error {
 
 // parseHeaders parses header lines up to and including the empty line.
 // limit is the byte budget left; maxCount bounds the number of fields
-// (negative = unbounded). It returns the fields and bytes consumed.
-func parseHeaders(s string, limit, maxCount int) ([]Header, int, error) {
+// (negative = unbounded). It returns the fields, in into's array if it
+// has room for them, and bytes consumed.
+func parseHeaders(s string, limit, maxCount int, into []Header) ([]Header, int, error) {
 	var hs []Header
 	if n := strings.Count(s[:min(len(s), limit)], "\r\n") - 1; n > 0 {
-		hs = make([]Header, 0, n)
+		if cap(into) >= n {
+			hs = into[:0]
+		} else {
+			hs = make([]Header, 0, n)
+		}
 	}
 	off := 0
 	for {

@@ -46,7 +46,7 @@ func ParseResponse(b []byte) (ResponseHead, int, error) {
 		return r, 0, malformed("status line")
 	}
 	r.Version, r.Code, r.Reason = line[:8], code, reason
-	hs, n, err := parseHeaders(rest, MaxResponseHeadSize-len(line)-2, MaxHeaders)
+	hs, n, err := parseHeaders(rest, MaxResponseHeadSize-len(line)-2, MaxHeaders, nil)
 	if err != nil {
 		return r, 0, err
 	}
