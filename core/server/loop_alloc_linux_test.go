@@ -18,9 +18,11 @@ import (
 // the event loop, as TestSetupAllocations does on the goroutine path: the
 // process's allocations per set-up cycle less the same cycle without the
 // proxy (the test's client and echo target alone). With no router, a
-// SOCKS5 set-up by IP and a SOCKS5 or SOCKS4A set-up to a name of the
-// hosts file allocate nothing: the tunnel's record comes from the loop's
-// free list, the name's and the user ID's strings from its intern table.
+// SOCKS5 set-up by IP and a SOCKS5, SOCKS4A or HTTP CONNECT set-up to a
+// name of the hosts file allocate nothing: the tunnel's record comes from
+// the loop's free list, the name's and the user ID's strings (the whole
+// head's for HTTP) from its intern table, the head's headers go to an
+// array of the loop's.
 // Their bound, 0.5, fails an allocation every set-up makes and lets one
 // that only some make (a free list growing after the warm-up) pass. With a router deciding on a goroutine
 // of its own (ownerRouter, whose own allocations are counted too: one
@@ -61,21 +63,30 @@ func TestLoopSetupAllocations(t *testing.T) {
 		req    []byte
 		reply  int
 		byName bool
+		http   bool // req goes to the --http listener
 		max    float64
 	}{
-		{"none", func() route.Router { return nil }, byIP, 12, false, 0.5},
-		{"none-socks5-host", func() route.Router { return nil }, append([]byte{5, 1, 0}, connectReq(t, byName)...), 12, true, 0.5},
-		{"none-socks4a", func() route.Router { return nil }, v4a, 8, true, 0.5},
-		{"async-forward", func() route.Router { return newOwnerRouter(t, false) }, byIP, 12, false, 4 + 1},
-		{"async-active", func() route.Router { return newOwnerRouter(t, true) }, byIP, 12, false, 5 + 1},
+		{"none", func() route.Router { return nil }, byIP, 12, false, false, 0.5},
+		{"none-socks5-host", func() route.Router { return nil }, append([]byte{5, 1, 0}, connectReq(t, byName)...), 12, true, false, 0.5},
+		{"none-socks4a", func() route.Router { return nil }, v4a, 8, true, false, 0.5},
+		{"none-http", func() route.Router { return nil }, []byte("CONNECT " + byName + " HTTP/1.1\r\nHost: " + byName + "\r\n\r\n"), 0, true, true, 0.5},
+		{"async-forward", func() route.Router { return newOwnerRouter(t, false) }, byIP, 12, false, false, 4 + 1},
+		{"async-active", func() route.Router { return newOwnerRouter(t, true) }, byIP, 12, false, false, 5 + 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.byName && !hostsName {
 				t.Skip("the system hosts file does not answer localhost with the echo server's address here")
 			}
 			r := tc.router()
-			ts := startServer(t, testConfig(), r, d)
-			got := perSetup(ts, ts.addr, tc.req, tc.reply) - direct
+			conf := testConfig()
+			conf.HTTPListen = "127.0.0.1:0"
+			ts := startServer(t, conf, r, d)
+			proxy := ts.addr
+			if tc.http {
+				_, hp := ts.Addrs()
+				proxy = hp.String()
+			}
+			got := perSetup(ts, proxy, tc.req, tc.reply) - direct
 			t.Logf("%.2f proxy allocations per set-up", got)
 			if got > tc.max {
 				t.Errorf("%.2f proxy allocations per set-up, want at most %.1f", got, tc.max)

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/neosocksd-go/neosocksd/core/addr"
+	"github.com/neosocksd-go/neosocksd/core/proto/http"
 	"github.com/neosocksd-go/neosocksd/core/rawsock"
 	"github.com/neosocksd-go/neosocksd/core/route"
 )
@@ -47,6 +48,9 @@ const (
 	// loopMaxFree bounds each free list, so that a burst leaves little
 	// behind.
 	loopMaxFree = 64
+	// loopHeaders is how many headers of a CONNECT head the loop parses
+	// into an array of its own.
+	loopHeaders = 16
 	// listenerTag marks a listener's events (Pad = listenerTag + index);
 	// tunnels' generations stay below it.
 	listenerTag = 1 << 30
@@ -157,6 +161,10 @@ type evloop struct {
 	// value each time.
 	names   *internTable
 	nameStr func([]byte) string
+	// headers holds an HTTP request head's headers while httpRequest
+	// parses it (loopHeaders of them; a longer head gets an array of its
+	// own).
+	headers []http.Header
 	live    int // tunnels open (or waiting for a lookup)
 	lookups int // lookups and engines' dials in flight on workers
 	// decisions counts the asynchronous decisions the loop waits for:
@@ -231,6 +239,7 @@ func (s *Server) newLoop() (*evloop, error) {
 		bufFree:   rawsock.FreeList[relayBuf]{Max: loopMaxFree},
 		epoch:     time.Now(),
 		names:     newInternTable(),
+		headers:   make([]http.Header, 0, loopHeaders),
 	}
 	l.nameStr = l.names.str
 	var err error

@@ -4,13 +4,18 @@ package server
 
 import "hash/maphash"
 
-// internSlots is the number of strings an intern table keeps. A slot is
-// a string header; the strings themselves are at most 255 bytes (a SOCKS
-// domain or user ID), so a full table holds at most 32 KiB.
-const internSlots = 128
+const (
+	// internSlots is the number of strings an intern table keeps.
+	internSlots = 128
+	// internMaxLen bounds the strings it keeps (a SOCKS domain or user
+	// ID is at most 255 bytes, a CONNECT head a few hundred), so that a
+	// full table holds at most 64 KiB; a longer string is made anew each
+	// time.
+	internMaxLen = 512
+)
 
 // internTable hands out the strings the loop's requests carry (target
-// names, SOCKS4 user IDs): a string met before is handed out again, so
+// names, SOCKS4 user IDs, HTTP CONNECT heads): a string met before is handed out again, so
 // that a request for a name the loop served lately allocates nothing.
 // Clients ask for few names over and over (a load balancer's, a
 // browser's), which is what pays; a stream of ever new names costs what
@@ -31,6 +36,9 @@ func newInternTable() *internTable { return &internTable{seed: maphash.MakeSeed(
 func (it *internTable) str(b []byte) string {
 	if len(b) == 0 {
 		return ""
+	}
+	if len(b) > internMaxLen {
+		return string(b)
 	}
 	slot := &it.slots[maphash.Bytes(it.seed, b)%internSlots]
 	if *slot == string(b) { // compared without a conversion

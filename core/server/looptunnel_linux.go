@@ -286,7 +286,10 @@ func (l *evloop) parse(t *ltun) {
 // proxying, a 407 to answer, a head or target that does not parse) goes
 // to serveHTTP from the start, with the bytes read so far.
 func (l *evloop) httpRequest(t *ltun, b []byte) {
-	head, k, err := http.ParseRequest(b)
+	// The head's string is the intern table's when it was seen lately,
+	// its headers are in the loop's array: head and p must not outlive
+	// this call (a hand-off rebuilds what it needs from t).
+	head, k, err := http.ParseRequestWith(b, l.nameStr, l.headers)
 	if errors.Is(err, http.ErrShort) && t.hsLen == t.hsCap && t.hsCap < len(t.hs) {
 		// serveHTTP reads into a 4 KiB buffer and grows it to the head
 		// limit only when a head does not fit: reading as much here
