@@ -99,7 +99,9 @@ type lpend struct {
 
 func (p *lpend) empty() bool { return p.off == p.end }
 
-// ltun is a connection the loop serves.
+// ltun is a connection the loop serves. Its record is lent from the
+// loop's free list (tunFree) and goes back when nothing can reach it any
+// more (retire).
 type ltun struct {
 	client, up lend
 	peer       netip.AddrPort // the client's address
