@@ -874,8 +874,9 @@ func (l *evloop) drop(t *ltun) {
 //     call Connect (route.Connector), with a post naming t; the loop
 //     cannot know when the router forgets t, so such a record is never
 //     reused. Its workers' dials (engineDial) and ltRoute go with it;
-//   - the descriptor table (l.ends) and the half-open list: drop and
-//     release take t out of both before it is retired, and an epoll event
+//   - the descriptor table (l.ends) and the half-open list: drop, and
+//     the release of both ends by its caller, take t out of both within
+//     the call that retires it, so before the batch ends; an epoll event
 //     of an earlier registration of a descriptor is told apart by its
 //     generation (ready), not by its record;
 //   - the goroutine path after a hand-off or graduation, the log records
