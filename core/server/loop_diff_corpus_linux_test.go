@@ -268,9 +268,27 @@ func handCases(u *upstreams) []diffCase {
 	// Every SOCKS message split at every byte, with pauses. Where the
 	// server acts on a part of the first write, the rest may be read
 	// with that part or after it (bytewiseEitherWay): need is that part.
+	greet, req5 := len(s5greet(0)), len(s5ip(1, echo))
 	acts := map[string]bytewiseAct{
-		"socks4/pipelined":    {need: len(s4ip(echo, ""))},
-		"socks5/udp-disabled": {need: len(s5greet(0)) + 2, fails: true}, // VER and CMD
+		// A session: need is the request's end.
+		"socks4/pipelined":                 {need: len(s4ip(echo, ""))},
+		"socks4a/echo":                     {need: len(s4a("echo.test", 80, "id"))},
+		"socks5/one-packet-pipelined":      {need: greet + req5},
+		"socks5/pipelined-then-half-close": {need: greet + req5},
+		"socks5/sink":                      {need: greet + req5},
+		"socks5/name-echo":                 {need: greet + len(s5name(1, "echo.test", 80))},
+		"socks5/localhost":                 {need: greet + len(s5name(1, "localhost", 80))},
+		"socks5/userpass":                  {need: len(s5greet(0, 2)) + len(s5auth("u", "p")) + req5},
+		"socks5/ipv6-echo":                 {need: greet + len(s5ip(1, u.echo6))},
+		// A failure (protocols §4.2, §4.3): the command is checked once
+		// VER and CMD are in, the address type once ATYP is, the
+		// sub-negotiation's version once its first byte is.
+		"socks5/udp-disabled":        {need: greet + 2, fails: true},
+		"socks5/bind-disabled":       {need: greet + 2, fails: true},
+		"socks5/unknown-command":     {need: greet + 2, fails: true},
+		"socks5/bad-request-version": {need: greet + 2, fails: true},
+		"socks5/bad-atyp":            {need: greet + 4, fails: true},
+		"socks5/bad-auth-version":    {need: len(s5greet(2)) + 1, fails: true},
 	}
 	var split []diffCase
 	for _, c := range cases {
@@ -284,10 +302,15 @@ func handCases(u *upstreams) []diffCase {
 		ops[0].seg = 1
 		racy := writeFailEitherWay
 		if a, ok := acts[c.name]; ok {
-			racy = bytewiseEitherWay(a, len(ops[0].write))
+			a.sent = len(ops[0].write)
+			for _, op := range ops[1:] {
+				a.later += len(op.write)
+			}
+			racy = bytewiseEitherWay(a)
 		}
 		if c.racy != nil {
-			racy = func(r *diffResult) { c.racy(r); writeFailEitherWay(r) }
+			bytewise := racy
+			racy = func(r *diffResult) { c.racy(r); bytewise(r) }
 		}
 		split = append(split, diffCase{name: c.name + "/bytewise", conf: c.conf, ops: ops, racy: racy})
 	}
@@ -307,12 +330,13 @@ func writeFailEitherWay(r *diffResult) {
 }
 
 // bytewiseAct is where the server of a bytewise case acts on its
-// client's first write before the client has sent all of it: once it has
-// read need bytes it answers, and then dials (the rest is pipelined) or,
-// if fails, closes.
+// client's first write of sent bytes before the client has sent all of
+// it: once it has read need bytes it answers, and then dials (the rest
+// is pipelined, and later bytes the client writes after the first write
+// relayed) or, if fails, closes.
 type bytewiseAct struct {
-	need  int
-	fails bool
+	need, sent, later int
+	fails             bool
 }
 
 // bytewiseEitherWay is the racy hook of a bytewise case whose server acts
@@ -324,13 +348,14 @@ type bytewiseAct struct {
 // other value (CI flakes: socks5/udp-disabled/bytewise rx 7, 9, 11 or 13
 // against 5, and 5 against 10; socks4/pipelined/bytewise rx 14 and up 0
 // against rx 9 and up 5). A session relays what the handshake did not
-// read (BytesUp, the record's up), so that rx+up is every byte sent. A
-// server that fails closes with the rest unread or still to come: the
-// client's late write fails or not, and its connection ends with a
-// reset (bytes unread at the close) or an end, unless the server read
-// every byte, when neither can happen. Everything else, and these
-// counters where they fall outside that set, is compared as it is.
-func bytewiseEitherWay(a bytewiseAct, sent int) func(*diffResult) {
+// read (BytesUp, the record's up) with the later writes' bytes, so that
+// rx+up is every byte sent. A server that fails closes with the rest
+// unread or still to come: the client's late write fails or not, and its
+// connection ends with a reset (bytes unread at the close) or an end,
+// unless the server read every byte, when neither can happen. Everything
+// else, and these counters where they fall outside that set, is
+// compared as it is.
+func bytewiseEitherWay(a bytewiseAct) func(*diffResult) {
 	return func(r *diffResult) {
 		writeFailEitherWay(r)
 		g := upRxPattern.FindStringSubmatch(r.stats)
@@ -339,11 +364,12 @@ func bytewiseEitherWay(a bytewiseAct, sent int) func(*diffResult) {
 		}
 		up, _ := strconv.Atoi(g[1])
 		rx, _ := strconv.Atoi(g[3])
+		sent := a.sent
 		if rx < a.need || rx > sent {
 			return
 		}
 		upText := g[1]
-		if !a.fails && up == sent-rx {
+		if !a.fails && up == sent-rx+a.later {
 			upText = "the rest"
 			for i, l := range r.logs {
 				r.logs[i] = strings.ReplaceAll(l, fmt.Sprintf(`up="%d"`, up), `up="the rest"`)
