@@ -585,8 +585,13 @@ func (l *evloop) accepted(ll *loopListener, fd int, peer netip.AddrPort) {
 	now := time.Now()
 	// The record is a retired one when there is one: every field is set
 	// anew, so that nothing of its last tunnel is left in it.
+	// expires and deadline are one instant on two clocks (a worker's
+	// context ends at expires, the loop compares its own clock with
+	// deadline), so both come from now: read apart, deadline fell after
+	// expires, and a dial the context ended at the deadline could be
+	// taken for a failure rather than the half-open timeout.
 	t := l.tunFree.Get()
-	*t = ltun{ll: ll, peer: peer, proto: ll.proto, start: now, expires: now.Add(st.timeout), deadline: l.now() + int64(st.timeout)}
+	*t = ltun{ll: ll, peer: peer, proto: ll.proto, start: now, expires: now.Add(st.timeout), deadline: int64(now.Sub(l.epoch)) + int64(st.timeout)}
 	t.up.fd = -1
 	s.mu.Lock()
 	if s.closing {
