@@ -16,6 +16,7 @@ import (
 
 	"github.com/neosocksd-go/neosocksd/core/addr"
 	"github.com/neosocksd-go/neosocksd/core/config"
+	"github.com/neosocksd-go/neosocksd/core/rawsock"
 	"github.com/neosocksd-go/neosocksd/core/route"
 	"github.com/neosocksd-go/neosocksd/core/stats"
 )
@@ -195,13 +196,13 @@ func (d *Dialer) Direct() bool { return len(d.base) == 0 }
 // drift apart.
 func (d *Dialer) SetSocketOptions(fd int, raw bool) {
 	if raw {
-		// Raw calls (setIntRaw): the loop dials between its parks, where
-		// the scheduler's bracket would wake sysmon each time.
+		// Raw calls (rawsock.SetIntRaw): the loop dials between its
+		// parks, where the scheduler's bracket would wake sysmon each time.
 		if d.nodelay {
-			_ = setIntRaw(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1) // only latency at stake
+			_ = rawsock.SetIntRaw(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1) // only latency at stake
 		}
 		if d.keepAlive {
-			_ = setIntRaw(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1) // as net ignores its failure
+			_ = rawsock.SetIntRaw(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1) // as net ignores its failure
 		}
 	}
 	if d.netdev != "" {

@@ -5,8 +5,6 @@ package dial
 import (
 	"errors"
 	"fmt"
-
-	"golang.org/x/sys/unix"
 )
 
 // bindToDevice fails outside Linux: SO_BINDTODEVICE is Linux's. The
@@ -21,10 +19,4 @@ func bindToDevice(int, string) error {
 // it anyway warns once and connects without Fast Open.
 func fastOpenConnect(int) error {
 	return fmt.Errorf("TCP_FASTOPEN_CONNECT: %w outside Linux", errors.ErrUnsupported)
-}
-
-// setIntRaw sets an integer socket option; outside Linux no event loop
-// calls it on the daemon's hot path, so the ordinary call does.
-func setIntRaw(fd, level, opt, value int) error {
-	return unix.SetsockoptInt(fd, level, opt, value)
 }

@@ -203,6 +203,9 @@ func (s Sys) SoError(fd int) error {
 
 // SetInt sets an integer socket option.
 func (s Sys) SetInt(fd, level, opt, value int) error {
+	if !s.runtime {
+		return SetIntRaw(fd, level, opt, value)
+	}
 	sc := s.scratch
 	sc.optval = int32(value)
 	_, e := s.call6(unix.SYS_SETSOCKOPT, uintptr(fd), uintptr(level), uintptr(opt),
@@ -269,4 +272,22 @@ func Edges(events uint32) (hup, readable, writable bool) {
 	readable = events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0
 	writable = events&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0
 	return hup, readable, writable
+}
+
+// SetIntRaw sets an integer socket option straight to the kernel, outside
+// the scheduler's system call bracket, with no Sys: any goroutine may call
+// it (a shared dialer does, for the loop's outbound sockets).
+// setsockopt(2) of an integer option never blocks, and the bracket wakes
+// the runtime's sysmon thread whenever it sleeps because every processor
+// was idle: an event loop that parks between bursts meets it asleep at
+// nearly every dial, and each such wake-up cost the daemon about six
+// thread switches of sysmon's 20 µs polling before it slept again.
+func SetIntRaw(fd, level, opt, value int) error {
+	v := int32(value)
+	// The pointer travels as a uintptr in the argument list of a call to
+	// an assembly function, so the compiler keeps v alive and in place
+	// (unlike through call6, a Go function: hence Sys's scratch).
+	_, _, e := unix.RawSyscall6(unix.SYS_SETSOCKOPT, uintptr(fd), uintptr(level), uintptr(opt),
+		uintptr(unsafe.Pointer(&v)), unsafe.Sizeof(v), 0)
+	return errOf(e)
 }
