@@ -4,6 +4,7 @@ import (
 	"math"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"weak"
 
 	lua "github.com/yuin/gopher-lua"
@@ -32,9 +33,24 @@ const maxExact = 1 << 53
 // intMeta is the metatable of every boxed integer. It is built once and
 // never changed (its __metatable field protects it from setmetatable), so
 // the boxes can be shared between LStates running on different goroutines.
-var intMeta *lua.LTable
+//
+// It is built by the first box, not at start: building it opens a
+// throw-away LState (about 110 KB), which a daemon without a Lua ruleset
+// would otherwise pay for at every start. Until then it is nil, and no
+// value is a boxed integer; BigInteger reads it with one atomic load.
+var intMeta atomic.Pointer[lua.LTable]
 
-func init() { intMeta = newIntMeta() }
+// intMetaOnce builds intMeta when the first box is made.
+var intMetaOnce sync.Once
+
+// intMetatable returns intMeta, building it on first use.
+func intMetatable() *lua.LTable {
+	if mt := intMeta.Load(); mt != nil {
+		return mt
+	}
+	intMetaOnce.Do(func() { intMeta.Store(newIntMeta()) })
+	return intMeta.Load()
+}
 
 // interned maps an int64 to its live box. Boxes are held weakly: a box that
 // no Lua value refers to any more is collected, and its entry is dropped by
@@ -66,7 +82,7 @@ func box(i int64) *lua.LUserData {
 			return ud
 		}
 	}
-	ud := &lua.LUserData{Value: i, Metatable: intMeta}
+	ud := &lua.LUserData{Value: i, Metatable: intMetatable()}
 	interned.m[i] = weak.Make(ud)
 	if len(interned.m) >= interned.nextSweep {
 		sweepInterned()
@@ -88,7 +104,11 @@ func sweepInterned() {
 // BigInteger reports whether v is a boxed integer and returns its value.
 func BigInteger(v lua.LValue) (int64, bool) {
 	ud, ok := v.(*lua.LUserData)
-	if !ok || ud.Metatable != intMeta {
+	if !ok {
+		return 0, false
+	}
+	// Before the first box intMeta is nil, and so is no box's metatable.
+	if mt := intMeta.Load(); mt == nil || ud.Metatable != mt {
 		return 0, false
 	}
 	i, ok := ud.Value.(int64)

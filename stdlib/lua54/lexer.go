@@ -52,17 +52,77 @@ const (
 	tChar tokKind = 1000
 )
 
-var keywords = map[string]tokKind{
-	"and": tAnd, "break": tBreak, "do": tDo, "else": tElse, "elseif": tElseif,
-	"end": tEnd, "false": tFalse, "for": tFor, "function": tFunction, "goto": tGoto,
-	"if": tIf, "in": tIn, "local": tLocal, "nil": tNil, "not": tNot, "or": tOr,
-	"repeat": tRepeat, "return": tReturn, "then": tThen, "true": tTrue,
-	"until": tUntil, "while": tWhile,
+// keywordNames are the reserved words, in the order of their kinds from
+// tAnd. Lookups go through keyword and a switch, not a map: a map would be
+// built by the package's initializer in every process that links the
+// package, Lua ruleset or not.
+var keywordNames = [tWhile - tAnd + 1]string{
+	"and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto",
+	"if", "in", "local", "nil", "not", "or", "repeat", "return", "then", "true",
+	"until", "while",
 }
 
-var symbolText = map[tokKind]string{
-	tConcat: "..", tDots: "...", tEq: "==", tGe: ">=", tLe: "<=", tNe: "~=",
-	tShl: "<<", tShr: ">>", tIdiv: "//", tDbColon: "::",
+// keyword returns the kind of the reserved word s, or false for a name.
+func keyword(s string) (tokKind, bool) {
+	switch s {
+	case "and":
+		return tAnd, true
+	case "break":
+		return tBreak, true
+	case "do":
+		return tDo, true
+	case "else":
+		return tElse, true
+	case "elseif":
+		return tElseif, true
+	case "end":
+		return tEnd, true
+	case "false":
+		return tFalse, true
+	case "for":
+		return tFor, true
+	case "function":
+		return tFunction, true
+	case "goto":
+		return tGoto, true
+	case "if":
+		return tIf, true
+	case "in":
+		return tIn, true
+	case "local":
+		return tLocal, true
+	case "nil":
+		return tNil, true
+	case "not":
+		return tNot, true
+	case "or":
+		return tOr, true
+	case "repeat":
+		return tRepeat, true
+	case "return":
+		return tReturn, true
+	case "then":
+		return tThen, true
+	case "true":
+		return tTrue, true
+	case "until":
+		return tUntil, true
+	case "while":
+		return tWhile, true
+	}
+	return 0, false
+}
+
+// symbolNames are the multi-character symbols, in the order of their kinds
+// from tConcat.
+var symbolNames = [tDbColon - tConcat + 1]string{"..", "...", "==", ">=", "<=", "~=", "<<", ">>", "//", "::"}
+
+// symbolText is the text of the multi-character symbol k, or "".
+func symbolText(k tokKind) string {
+	if k < tConcat || k > tDbColon {
+		return ""
+	}
+	return symbolNames[k-tConcat]
 }
 
 // token is one lexical token. raw is the source text (used in error messages).
@@ -187,7 +247,7 @@ func (lx *lexer) next() token {
 				lx.pos++
 			}
 			s := string(lx.src[start:lx.pos])
-			if k, ok := keywords[s]; ok {
+			if k, ok := keyword(s); ok {
 				return token{kind: k, line: lx.line, raw: s}
 			}
 			return token{kind: tName, line: lx.line, str: s, raw: s}
@@ -494,7 +554,7 @@ func tokenText(t token) string {
 	case t.kind >= tAnd && t.kind <= tWhile:
 		return quoteNear(t.raw)
 	default:
-		return quoteNear(symbolText[t.kind])
+		return quoteNear(symbolText(t.kind))
 	}
 }
 
@@ -512,11 +572,7 @@ func kindText(k tokKind) string {
 	case k >= tChar:
 		return "'" + string(rune(k-tChar)) + "'"
 	case k >= tAnd && k <= tWhile:
-		for s, kk := range keywords {
-			if kk == k {
-				return "'" + s + "'"
-			}
-		}
+		return "'" + keywordNames[k-tAnd] + "'"
 	}
-	return "'" + symbolText[k] + "'"
+	return "'" + symbolText(k) + "'"
 }

@@ -13,16 +13,35 @@ type prio struct{ left, right int }
 
 const unaryPriority = 12
 
-var binaryPrio = map[tokKind]prio{
-	tChar + '+': {10, 10}, tChar + '-': {10, 10},
-	tChar + '*': {11, 11}, tChar + '%': {11, 11},
-	tChar + '^': {14, 13},
-	tChar + '/': {11, 11}, tIdiv: {11, 11},
-	tChar + '&': {6, 6}, tChar + '|': {4, 4}, tChar + '~': {5, 5},
-	tShl: {7, 7}, tShr: {7, 7},
-	tConcat: {9, 8},
-	tEq:     {3, 3}, tChar + '<': {3, 3}, tLe: {3, 3}, tNe: {3, 3}, tChar + '>': {3, 3}, tGe: {3, 3},
-	tAnd: {2, 2}, tOr: {1, 1},
+// binaryPriority returns the priorities of the binary operator op, or
+// false when op is none. A switch, not a map, so that the package's
+// initializer builds nothing (see keywordNames).
+func binaryPriority(op tokKind) (prio, bool) {
+	switch op {
+	case tOr:
+		return prio{1, 1}, true
+	case tAnd:
+		return prio{2, 2}, true
+	case tEq, tChar + '<', tLe, tNe, tChar + '>', tGe:
+		return prio{3, 3}, true
+	case tChar + '|':
+		return prio{4, 4}, true
+	case tChar + '~':
+		return prio{5, 5}, true
+	case tChar + '&':
+		return prio{6, 6}, true
+	case tShl, tShr:
+		return prio{7, 7}, true
+	case tConcat:
+		return prio{9, 8}, true
+	case tChar + '+', tChar + '-':
+		return prio{10, 10}, true
+	case tChar + '*', tChar + '%', tChar + '/', tIdiv:
+		return prio{11, 11}, true
+	case tChar + '^':
+		return prio{14, 13}, true
+	}
+	return prio{}, false
 }
 
 type localVar struct {
@@ -1023,7 +1042,7 @@ func (p *parser) subExpr(limit int) ast.Expr {
 	}
 	for {
 		op := p.tok.kind
-		pr, ok := binaryPrio[op]
+		pr, ok := binaryPriority(op)
 		if !ok || pr.left <= limit {
 			return e
 		}
@@ -1064,10 +1083,32 @@ func (p *parser) unary(op tokKind, e ast.Expr, line int) ast.Expr {
 	return r
 }
 
-var loweredOps = map[tokKind]int{
-	tChar + '&': opBand, tChar + '|': opBor, tChar + '~': opBxor,
-	tShl: opShl, tShr: opShr, tIdiv: opIdiv,
-	tChar + '<': opLt, tLe: opLe, tChar + '>': opGt, tGe: opGe,
+// loweredOp returns the helper's operation of an operator that the parser
+// lowers to a helper call (see binary), or -1.
+func loweredOp(op tokKind) int {
+	switch op {
+	case tChar + '&':
+		return opBand
+	case tChar + '|':
+		return opBor
+	case tChar + '~':
+		return opBxor
+	case tShl:
+		return opShl
+	case tShr:
+		return opShr
+	case tIdiv:
+		return opIdiv
+	case tChar + '<':
+		return opLt
+	case tLe:
+		return opLe
+	case tChar + '>':
+		return opGt
+	case tGe:
+		return opGe
+	}
+	return -1
 }
 
 func (p *parser) binary(op tokKind, l, r ast.Expr, line int) ast.Expr {
@@ -1085,7 +1126,7 @@ func (p *parser) binary(op tokKind, l, r ast.Expr, line int) ast.Expr {
 	case tLe, tGe, tChar + '<', tChar + '>':
 		// Lowered: gopher-lua raises when it compares a plain number with
 		// a boxed integer, before looking for a metamethod.
-		return p.helperCall(helperNames[loweredOps[op]], line, l, r)
+		return p.helperCall(helperNames[loweredOp(op)], line, l, r)
 	case tConcat:
 		e = &ast.StringConcatOpExpr{Lhs: l, Rhs: r}
 	case tChar + '+', tChar + '-', tChar + '*', tChar + '/', tChar + '%', tChar + '^':
@@ -1104,7 +1145,7 @@ func (p *parser) binary(op tokKind, l, r ast.Expr, line int) ast.Expr {
 		}
 		e = &ast.ArithmeticOpExpr{Operator: name, Lhs: l, Rhs: r}
 	default:
-		code := loweredOps[op]
+		code := loweredOp(op)
 		if a, ok := p.constValue(l); ok {
 			if b, ok := p.constValue(r); ok {
 				if v, err := arithNumerals(code, a, b); err == nil {
