@@ -1,8 +1,6 @@
 package dsl
 
 import (
-	"sync"
-
 	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
 )
@@ -257,23 +255,29 @@ type hop struct {
 	Name *string `parser:"| @Word"`
 }
 
-var nrtLexer = lexer.MustSimple([]lexer.SimpleRule{
-	{Name: "Comment", Pattern: `#[^\n]*`},
-	{Name: "Whitespace", Pattern: `[ \t\r\n]+`},
-	{Name: "String", Pattern: `"(\\.|[^"\\\n])*"`},
-	{Name: "Raw", Pattern: "`[^`]*`"},
-	{Name: "Arrow", Pattern: `=>`},
-	{Name: "Punct", Pattern: `[{}(),;=]`},
-	{Name: "Word", Pattern: `[A-Za-z0-9_.:\[\]/\-\x{80}-\x{10FFFF}]+`},
-})
+// nrtLexer is built on first use, as parser is: compiling its rules'
+// expressions allocates about 50 KB and touches the code of participle's
+// lexer and of regexp's compiler, which a daemon that never loads a route
+// table should not pay for at its start.
+var nrtLexer = lazy[*lexer.StatefulDefinition]{build: func() *lexer.StatefulDefinition {
+	return lexer.MustSimple([]lexer.SimpleRule{
+		{Name: "Comment", Pattern: `#[^\n]*`},
+		{Name: "Whitespace", Pattern: `[ \t\r\n]+`},
+		{Name: "String", Pattern: `"(\\.|[^"\\\n])*"`},
+		{Name: "Raw", Pattern: "`[^`]*`"},
+		{Name: "Arrow", Pattern: `=>`},
+		{Name: "Punct", Pattern: `[{}(),;=]`},
+		{Name: "Word", Pattern: `[A-Za-z0-9_.:\[\]/\-\x{80}-\x{10FFFF}]+`},
+	})
+}}
 
 // parser is built on first use: building it takes about a megabyte and
 // 7 500 allocations, which a daemon that never loads a route table should
 // not keep resident from its start.
-var parser = sync.OnceValue(func() *participle.Parser[file] {
+var parser = lazy[*participle.Parser[file]]{build: func() *participle.Parser[file] {
 	return participle.MustBuild[file](
-		participle.Lexer(nrtLexer),
+		participle.Lexer(nrtLexer.get()),
 		participle.Elide("Comment", "Whitespace"),
 		participle.UseLookahead(4),
 	)
-})
+}}

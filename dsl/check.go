@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -99,7 +98,7 @@ func (c *checker) load(name string, src []byte, from lexer.Position) {
 	}
 	c.files[key] = true
 	c.d.src[name] = src
-	f, err := parser().ParseBytes(name, src)
+	f, err := parser.get().ParseBytes(name, src)
 	if err != nil {
 		x := parseDiag(err, src)
 		if x.Pos.Filename == "" {
@@ -147,43 +146,66 @@ func (c *checker) rel(from, path string) string {
 	return filepath.Join(filepath.Dir(from), path)
 }
 
-var keywords = map[string]bool{}
-
-func init() {
-	for _, k := range strings.Fields(`include upstream set action chain redirect_name redirect redirect6 route route6
+// keywords are the words of the language, which no declaration may take.
+// Like luaGlobals it is built by the first check that asks, not by the
+// package's initializer: a daemon without a route table never asks.
+var keywords = lazy[map[string]bool]{build: func() map[string]bool {
+	return wordSet(`include upstream set action chain redirect_name redirect redirect6 route route6
 		hosts users default test exact host port domain pattern regex cidr list from optional external call
 		any in not and or direct reject resolve proxy rewrite loopback roundrobin weighted cycle via to user
-		password tag tags env dns fail auth error`) {
-		keywords[k] = true
-	}
-}
-
-var nameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+		password tag tags env dns fail auth error`)
+}}
 
 // luaGlobals are names a dynamic set may not take: the Lua back end reads
 // such sets from _G, where libruleset keeps its own state.
-var luaGlobals = map[string]bool{}
-
-func init() {
-	for _, k := range strings.Fields(`_G _VERSION match rule lb composite inet inet6 hosts secrets route route6
+var luaGlobals = lazy[map[string]bool]{build: func() map[string]bool {
+	return wordSet(`_G _VERSION match rule lb composite inet inet6 hosts secrets route route6
 		redirect redirect6 redirect_name route_default config ruleset libruleset string table math os io
 		coroutine debug package require print neosocksd await regex time zlib marshal unmarshal list rlist
 		printf log logf evlog evlogf async rpc msgh agent parse_cidr parse_cidr6 format_timestamp
 		recent_events num_requests num_authorized stat_requests RECENT_EVENTS_STATS pairs ipairs next
 		type tostring tonumber error assert pcall xpcall select setmetatable getmetatable rawget rawset
-		rawequal load loadstring dofile loadfile unpack collectgarbage`) {
-		luaGlobals[k] = true
+		rawequal load loadstring dofile loadfile unpack collectgarbage`)
+}}
+
+// wordSet is the set of the space-separated words of s.
+func wordSet(s string) map[string]bool {
+	words := strings.Fields(s)
+	set := make(map[string]bool, len(words))
+	for _, w := range words {
+		set[w] = true
 	}
+	return set
+}
+
+// validName reports whether s is a name a declaration may take: letters,
+// digits, '_' and '-', not starting with a digit or '-' (what the
+// expression ^[A-Za-z_][A-Za-z0-9_-]*$ matches; a loop, so that the
+// package's initializer compiles no expression).
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', c == '_':
+		case i > 0 && ('0' <= c && c <= '9' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // declare registers a name in the single namespace of upstreams, sets,
 // actions and chains.
 func (c *checker) declare(id *ident, what string) bool {
-	if keywords[id.Name] {
+	if keywords.get()[id.Name] {
 		c.d.errorf(id.Pos, "%s name %q is a keyword", what, id.Name)
 		return false
 	}
-	if !nameRE.MatchString(id.Name) {
+	if !validName(id.Name) {
 		c.d.errorf(id.Pos, "invalid %s name %q: names are letters, digits, '_' and '-', not starting with a digit", what, id.Name)
 		return false
 	}

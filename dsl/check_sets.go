@@ -19,7 +19,7 @@ func (c *checker) set(d *decl, s *setDecl) {
 	set := &SetIR{Name: s.Name.Name, Kind: kind, Pos: s.Name.Pos, External: s.External, Slot: -1}
 	c.sets[set.Name] = set
 	c.p.Sets = append(c.p.Sets, set)
-	if set.Dynamic() && luaGlobals[set.Name] {
+	if set.Dynamic() && luaGlobals.get()[set.Name] {
 		c.d.errorf(s.Name.Pos, "external set %q would replace the Lua global of that name; rename it", set.Name)
 	}
 	c.initSet(set)
@@ -36,7 +36,7 @@ func (c *checker) set(d *decl, s *setDecl) {
 			if s.Optional && errors.Is(err, fs.ErrNotExist) {
 				c.d.warnf(s.From.Pos, "list file %q not found: set %s matches nothing until it is provided", path, set.Name)
 				set.Missing = true
-				if luaGlobals[set.Name] {
+				if luaGlobals.get()[set.Name] {
 					c.d.errorf(s.Name.Pos, "optional set %q would replace the Lua global of that name; rename it", set.Name)
 				}
 				return

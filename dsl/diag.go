@@ -218,7 +218,7 @@ func parseDiag(err error, src []byte) *Diagnostic {
 		x.Msg = "unexpected " + tokenText(ute.Unexpected)
 		want := expected(ute)
 		if ute.Unexpected.Value == "=>" && (want == `"}"` || want == "") {
-			want = wantMatcher
+			want = wantMatcher.get()
 		}
 		if want != "" {
 			x.Msg += ": expected " + want
@@ -257,11 +257,11 @@ func lexDiag(pos lexer.Position, src []byte) *Diagnostic {
 // openBrace returns the innermost "{" of src still open at byte offset
 // end, lexing src again (the parser keeps no brace stack).
 func openBrace(filename string, src []byte, end int) (lexer.Position, bool) {
-	lx, err := nrtLexer.LexString(filename, string(src))
+	lx, err := nrtLexer.get().LexString(filename, string(src))
 	if err != nil {
 		return lexer.Position{}, false
 	}
-	punct := nrtLexer.Symbols()["Punct"]
+	punct := nrtLexer.get().Symbols()["Punct"]
 	var stack []lexer.Position
 	for {
 		tok, err := lx.Next()
@@ -299,8 +299,11 @@ const (
 )
 
 // wantMatcher names what may start a matcher: the registered kinds
-// between the other ways.
-var wantMatcher = "a matcher (any " + strings.Join(kindWords(), " ") + ` in not "(")`
+// between the other ways. Like productionNames it is made by the first
+// message that needs it, not by the package's initializer.
+var wantMatcher = lazy[string]{build: func() string {
+	return "a matcher (any " + strings.Join(kindWords(), " ") + ` in not "(")`
+}}
 
 // productionNames maps participle's names of productions back to what
 // messages said when the grammar's types were exported and listed the
@@ -309,12 +312,14 @@ var wantMatcher = "a matcher (any " + strings.Join(kindWords(), " ") + ` in not 
 // names; dnsEntry and testCase (case is a keyword) do not, and it names
 // a Parseable production (kindWord, setKindWord) by its type as is, where
 // it printed the alternatives of quoted words.
-var productionNames = strings.NewReplacer(
-	"setKindWord", quotedAlternatives(setKindNames[:]),
-	"kindWord", quotedAlternatives(kindWords()),
-	"DnsEntry", "DNSEntry",
-	"TestCase", "Case",
-)
+var productionNames = lazy[*strings.Replacer]{build: func() *strings.Replacer {
+	return strings.NewReplacer(
+		"setKindWord", quotedAlternatives(setKindNames[:]),
+		"kindWord", quotedAlternatives(kindWords()),
+		"DnsEntry", "DNSEntry",
+		"TestCase", "Case",
+	)
+}}
 
 // grammarError is a raw parse error whose "(expected ...)" part names the
 // productions as messages always have (productionNames).
@@ -323,7 +328,7 @@ type grammarError struct{ err error }
 func (e grammarError) Error() string {
 	s := e.err.Error()
 	if i := strings.LastIndex(s, "(expected "); i >= 0 {
-		return s[:i] + productionNames.Replace(s[i:])
+		return s[:i] + productionNames.get().Replace(s[i:])
 	}
 	return s
 }
@@ -346,14 +351,14 @@ func expected(ute *participle.UnexpectedTokenError) string {
 	if i < 0 {
 		return ""
 	}
-	want := productionNames.Replace(strings.TrimSuffix(e[i+len("(expected "):], ")"))
+	want := productionNames.get().Replace(strings.TrimSuffix(e[i+len("(expected "):], ")"))
 	first := want
 	if j := strings.IndexAny(first, " (<"); j >= 0 {
 		first = first[:j]
 	}
 	switch first {
 	case "Unary", "Conj", "Expr", "Rule":
-		return wantMatcher
+		return wantMatcher.get()
 	case "Action":
 		return wantAction
 	case "Decl":
@@ -371,7 +376,7 @@ func expected(ute *participle.UnexpectedTokenError) string {
 	}
 	switch {
 	case strings.Contains(want, "Unary"):
-		return wantMatcher
+		return wantMatcher.get()
 	case strings.Contains(want, "Action"):
 		return wantAction
 	}

@@ -12,7 +12,7 @@ import (
 // follows them, end-of-line comments after their node), runs of blank
 // lines folded into one. Formatting the output again changes nothing.
 func Format(filename string, src []byte) ([]byte, error) {
-	f, err := parser().ParseBytes(filename, src)
+	f, err := parser.get().ParseBytes(filename, src)
 	if err != nil {
 		d := &Diagnostics{src: map[string][]byte{filename: src}}
 		x := parseDiag(err, src)
@@ -59,11 +59,11 @@ func (f *formatter) collect(name string) {
 			f.blank[i+1] = true
 		}
 	}
-	lx, err := nrtLexer.LexString(name, string(f.src))
+	lx, err := nrtLexer.get().LexString(name, string(f.src))
 	if err != nil {
 		return
 	}
-	sym := nrtLexer.Symbols()
+	sym := nrtLexer.get().Symbols()
 	prevLine := 0
 	for {
 		t, err := lx.Next()

@@ -61,7 +61,8 @@ func (k StrKind) impl() strKind { return strKindImpls[k] }
 // a 100 000-line list does not hash the kind name per value.
 var strKindImpls = func() (impls [len(strKindNames)]strKind) {
 	for k := range impls {
-		impls[k] = kindsByWord[StrKind(k).String()].(strKind)
+		kind, _ := kindByWord(StrKind(k).String())
+		impls[k] = kind.(strKind)
 	}
 	return impls
 }()

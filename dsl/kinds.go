@@ -73,14 +73,17 @@ var matcherKinds = []struct {
 	{"cidr", cidrKind{}},
 }
 
-// kindsByWord is matcherKinds by word.
-var kindsByWord = func() map[string]matcherKind {
-	m := make(map[string]matcherKind, len(matcherKinds))
+// kindByWord returns the registered kind named word. The registry is
+// short enough to search; a map by word would be built by the package's
+// initializer in every process that links the package.
+func kindByWord(word string) (matcherKind, bool) {
 	for _, k := range matcherKinds {
-		m[k.word] = k.kind
+		if k.word == word {
+			return k.kind, true
+		}
 	}
-	return m
-}()
+	return nil, false
+}
 
 // kindWords returns the words of the registered kinds, in registry order.
 func kindWords() []string {
@@ -99,7 +102,7 @@ type kindWord string
 // Parse implements participle.Parseable.
 func (w *kindWord) Parse(lex *lexer.PeekingLexer) error {
 	t := lex.Peek()
-	if _, ok := kindsByWord[t.Value]; !ok {
+	if _, ok := kindByWord(t.Value); !ok {
 		return participle.NextMatch
 	}
 	*w = kindWord(lex.Next().Value)
@@ -107,7 +110,10 @@ func (w *kindWord) Parse(lex *lexer.PeekingLexer) error {
 }
 
 // kind returns the registered kind w names.
-func (w kindWord) kind() matcherKind { return kindsByWord[string(w)] }
+func (w kindWord) kind() matcherKind {
+	k, _ := kindByWord(string(w))
+	return k
+}
 
 // eachValue calls one with each value of u that reads (an env value may
 // be unset) and reports whether every value read and one accepted it; one

@@ -24,7 +24,7 @@ func TestGrammarTakesRegisteredKinds(t *testing.T) {
 		}
 	}
 	parses := func(src string) (*file, bool) {
-		f, err := parser().ParseString("k.nrt", src)
+		f, err := parser.get().ParseString("k.nrt", src)
 		return f, err == nil
 	}
 	for _, w := range kindWords() {
@@ -48,7 +48,7 @@ func TestGrammarTakesRegisteredKinds(t *testing.T) {
 // registered string matcher kind.
 func TestSetKindsParse(t *testing.T) {
 	parses := func(src string) (*file, bool) {
-		f, err := parser().ParseString("k.nrt", src)
+		f, err := parser.get().ParseString("k.nrt", src)
 		return f, err == nil
 	}
 	for k := SetKind(0); k < nSetKind; k++ {
@@ -61,7 +61,8 @@ func TestSetKindsParse(t *testing.T) {
 			t.Errorf("setKindOf(%q) = %v, %v", w, got, ok)
 		}
 		if sk, ok := k.strKind(); ok {
-			if _, reg := kindsByWord[w].(strKind); !reg || sk.String() != w {
+			kind, _ := kindByWord(w)
+			if _, reg := kind.(strKind); !reg || sk.String() != w {
 				t.Errorf("string set kind %q is not a registered string matcher kind", w)
 			}
 		}

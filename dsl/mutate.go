@@ -32,7 +32,7 @@ type Mutant struct {
 // not a network): callers check each one and skip those the checker
 // rejects. The order is the order of the source, so it is stable.
 func Mutants(filename string, src []byte) ([]Mutant, error) {
-	f, err := parser().ParseBytes(filename, src)
+	f, err := parser.get().ParseBytes(filename, src)
 	if err != nil {
 		return nil, fmt.Errorf("mutate %s: %w", filename, grammarError{err})
 	}
@@ -354,7 +354,7 @@ func (m *mutator) values(kind string, vs []*value) {
 	for i, v := range vs {
 		n := valueLen(m.src, v)
 		old := m.text(v.Pos, n)
-		if k, ok := kindsByWord[kind]; ok { // a list set has no value mutants
+		if k, ok := kindByWord(kind); ok { // a list set has no value mutants
 			k.mutateValue(m, v, old)
 		}
 		if len(vs) > 1 {
