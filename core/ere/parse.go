@@ -112,28 +112,34 @@ const (
 	errEmbedNUL = 100 // not a glibc code: the pattern contains a NUL byte
 )
 
-var errText = map[int]string{
-	errBadPat:   "Invalid regular expression",
-	errCollate:  "Invalid collation character",
-	errCtype:    "Invalid character class name",
-	errEscape:   "Trailing backslash",
-	errSubReg:   "Invalid back reference",
-	errBrack:    "Unmatched [, [^, [:, [., or [=",
-	errParen:    "Unmatched ( or \\(",
-	errBrace:    "Unmatched \\{",
-	errBadBR:    "Invalid content of \\{\\}",
-	errRange:    "Invalid range end",
-	errSpace:    "Memory exhausted",
-	errBadRpt:   "Invalid preceding regular expression",
-	errEnd:      "Premature end of regular expression",
-	errSize:     "Regular expression too big",
-	errRParen:   "Unmatched ) or \\)",
-	errEmbedNUL: "string contains an embedded NUL byte",
+// errText is glibc's regerror text of each code, by code. An array and
+// not a map, so that the package's initializer builds nothing: the daemon
+// links the package for the Lua regex module and the route tables' regex
+// kind, which most runs do not use.
+var errText = [...]string{
+	errBadPat:  "Invalid regular expression",
+	errCollate: "Invalid collation character",
+	errCtype:   "Invalid character class name",
+	errEscape:  "Trailing backslash",
+	errSubReg:  "Invalid back reference",
+	errBrack:   "Unmatched [, [^, [:, [., or [=",
+	errParen:   "Unmatched ( or \\(",
+	errBrace:   "Unmatched \\{",
+	errBadBR:   "Invalid content of \\{\\}",
+	errRange:   "Invalid range end",
+	errSpace:   "Memory exhausted",
+	errBadRpt:  "Invalid preceding regular expression",
+	errEnd:     "Premature end of regular expression",
+	errSize:    "Regular expression too big",
+	errRParen:  "Unmatched ) or \\)",
 }
 
 func (e *Error) Error() string {
-	if s, ok := errText[e.Code]; ok {
-		return s
+	if e.Code == errEmbedNUL {
+		return "string contains an embedded NUL byte"
+	}
+	if e.Code >= 0 && e.Code < len(errText) && errText[e.Code] != "" {
+		return errText[e.Code]
 	}
 	return "Invalid regular expression"
 }

@@ -55,12 +55,13 @@ func intMetatable() *lua.LTable {
 // interned maps an int64 to its live box. Boxes are held weakly: a box that
 // no Lua value refers to any more is collected, and its entry is dropped by
 // the next sweep (run whenever the map has doubled since the last one, so
-// sweeping costs O(1) per box created).
+// sweeping costs O(1) per box created). The map is made by the first box,
+// like intMeta.
 var interned = struct {
 	sync.Mutex
 	m         map[int64]weak.Pointer[lua.LUserData]
 	nextSweep int
-}{m: map[int64]weak.Pointer[lua.LUserData]{}, nextSweep: minSweep}
+}{nextSweep: minSweep}
 
 // minSweep is the intern table size below which it is never swept.
 const minSweep = 1024
@@ -83,6 +84,9 @@ func box(i int64) *lua.LUserData {
 		}
 	}
 	ud := &lua.LUserData{Value: i, Metatable: intMetatable()}
+	if interned.m == nil {
+		interned.m = make(map[int64]weak.Pointer[lua.LUserData])
+	}
 	interned.m[i] = weak.Make(ud)
 	if len(interned.m) >= interned.nextSweep {
 		sweepInterned()
