@@ -8,7 +8,7 @@
 // hold native functions, so they work with _ENV = _G, a sandbox, an empty
 // table (unmarshal) or after setfenv.
 //
-// Importing the package sets lua.CompatVarArg = false: Lua 5.4 has no
+// Load (and NoArgTable) sets lua.CompatVarArg = false: Lua 5.4 has no
 // implicit "arg" table in vararg functions.
 //
 // # Lua 5.4 compatibility

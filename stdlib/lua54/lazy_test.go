@@ -35,7 +35,8 @@ func TestKeywords(t *testing.T) {
 
 // TestFirstBoxesConcurrently: the integer metatable is not built until the
 // first box, and boxes made at once by several goroutines, before any
-// other, share one (run with -race). The test runs itself in a fresh
+// other, share one (run with -race). Nor is lua.CompatVarArg cleared
+// before the first Load (TestLoadClearsCompatVarArg). The test runs itself in a fresh
 // process so that no other test has boxed an integer before it.
 func TestFirstBoxesConcurrently(t *testing.T) {
 	if os.Getenv("LUA54_FIRST_BOX") == "" {
@@ -48,6 +49,9 @@ func TestFirstBoxesConcurrently(t *testing.T) {
 	}
 	if intMeta.Load() != nil {
 		t.Fatal("the integer metatable was built before any box")
+	}
+	if !lua.CompatVarArg {
+		t.Fatal("lua.CompatVarArg was cleared before any Load")
 	}
 	if _, ok := BigInteger(&lua.LUserData{Value: int64(1)}); ok {
 		t.Fatal("a userdata without the metatable reads as a boxed integer")
@@ -77,5 +81,26 @@ func TestFirstBoxesConcurrently(t *testing.T) {
 		if i, ok := BigInteger(b); !ok || i != 1<<60+int64(w) {
 			t.Errorf("BigInteger(box %d) = %d, %v", w, i, ok)
 		}
+	}
+}
+
+// TestLoadClearsCompatVarArg: whatever ran before, a chunk from Load runs
+// with Lua 5.4's varargs: no implicit "arg" table.
+func TestLoadClearsCompatVarArg(t *testing.T) {
+	L := lua.NewState()
+	defer L.Close()
+	fn, err := Load(L, []byte("local function f(...) return arg end return f(1, 2)"), "=t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lua.CompatVarArg {
+		t.Fatal("lua.CompatVarArg still set after Load")
+	}
+	L.Push(fn)
+	if err := L.PCall(0, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := L.Get(-1); got != lua.LNil {
+		t.Fatalf("arg in a vararg function = %v, want nil", got)
 	}
 }

@@ -5,15 +5,23 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/ast"
 )
 
-func init() {
-	// Lua 5.4 has no implicit "arg" table in vararg functions.
-	lua.CompatVarArg = false
-}
+// varArgsOnce guards the one write of lua.CompatVarArg.
+var varArgsOnce sync.Once
+
+// NoArgTable makes gopher-lua compile and run vararg functions as Lua 5.4
+// does, without the implicit "arg" table of Lua 5.0 (lua.CompatVarArg =
+// false). Load calls it before it compiles, and package stdlib when it
+// opens its libraries into a state, so that no chunk is compiled or run
+// with the setting still on. The package's initializer does not: a
+// process that links the package but runs no Lua (a daemon without a Lua
+// ruleset) should not touch the package's code at start.
+func NoArgTable() { varArgsOnce.Do(func() { lua.CompatVarArg = false }) }
 
 // Error is a syntax or compile error. Its text is what Lua 5.4 prints:
 // "chunk:line: message near 'token'".
@@ -88,6 +96,7 @@ func parseWith(src []byte, chunkname, prefix string) (stmts []ast.Stmt, p *parse
 // sandbox replace fn.Env. The lowered operators do not depend on the
 // environment. Errors are *Error with Lua's message text.
 func Load(L *lua.LState, src []byte, chunkname string) (*lua.LFunction, error) {
+	NoArgTable()
 	stmts, p, err := parse(src, chunkname)
 	if err != nil {
 		return nil, err
