@@ -59,8 +59,18 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-// compatStdout is where print writes (unbuffered).
-var compatStdout io.Writer = os.Stdout
+// compatStdout is where print writes (unbuffered); nil is os.Stdout. It
+// is not set to os.Stdout by the package's initializer, so that the
+// package has none: a daemon without a Lua ruleset runs none of its code.
+var compatStdout io.Writer
+
+// stdout is where print writes.
+func stdout() io.Writer {
+	if compatStdout == nil {
+		return os.Stdout
+	}
+	return compatStdout
+}
 
 // OpenCompat installs the Lua 5.4 shims into L with the host layer of a
 // synchronous embedder (the zero Host). The base, table, string, math,
@@ -72,6 +82,7 @@ func OpenCompat(L *lua.LState) {
 
 // openCompat installs the Lua 5.4 shims but not the host's functions.
 func openCompat(L *lua.LState) {
+	lua54.NoArgTable()
 	g := L.G.Global
 	set := func(t *lua.LTable, name string, fn lua.LGFunction) {
 		t.RawSetString(name, L.NewFunction(fn))

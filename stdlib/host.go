@@ -54,7 +54,7 @@ func InstallHost(L *lua.LState, h Host) *ProtectedCalls {
 	out := h.Stdout
 	g.RawSetString("print", L.NewFunction(func(L *lua.LState) int {
 		if out == nil {
-			return printTo(L, compatStdout)
+			return printTo(L, stdout())
 		}
 		return printTo(L, out)
 	}))
