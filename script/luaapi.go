@@ -530,8 +530,10 @@ func (c *connecting) result(err error) {
 	c.e.postNow(c)
 }
 
-// forwarded is await.forward's result once committed; read only.
-var forwarded = []lua.LValue{lua.LTrue}
+// forwarded is await.forward's result once committed; read only. It holds
+// the constant lua.LBool(true), which is lua.LTrue, so that the linker
+// lays it out and the package needs no initializer.
+var forwarded = []lua.LValue{lua.LBool(true)}
 
 // run resumes the routine that awaits c, as complete does for an op
 // worker's completion: false and "timeout" for a deadline, false and the
