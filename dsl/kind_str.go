@@ -58,14 +58,17 @@ type strKind interface {
 func (k StrKind) impl() strKind { return strKindImpls[k] }
 
 // strKindImpls is matcherKinds' string kinds by StrKind, so that checking
-// a 100 000-line list does not hash the kind name per value.
-var strKindImpls = func() (impls [len(strKindNames)]strKind) {
-	for k := range impls {
-		kind, _ := kindByWord(StrKind(k).String())
-		impls[k] = kind.(strKind)
-	}
-	return impls
-}()
+// a 100 000-line list does not look the kind up per value. It is spelled
+// out, not built from matcherKinds by the package's initializer, so that
+// the package has none (a daemon without a route table runs none of its
+// code); TestStrKindImpls checks that the two agree.
+var strKindImpls = [len(strKindNames)]strKind{
+	KExact:   exactKind{},
+	KHost:    hostKind{},
+	KDomain:  domainKind{},
+	KPattern: patternKind{},
+	KRegex:   regexKind{},
+}
 
 // checkStr is the check of every string kind.
 func checkStr(k StrKind, c *checker, u *unary, fam family, ctx string) MatchIR {

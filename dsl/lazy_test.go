@@ -61,3 +61,14 @@ func TestGrammarBuilds(t *testing.T) {
 		t.Errorf("luaGlobals: _G %v, blocklist %v", g["_G"], g["blocklist"])
 	}
 }
+
+// TestStrKindImpls: the string kinds spelled out by StrKind are the ones
+// registered under their words.
+func TestStrKindImpls(t *testing.T) {
+	for k := range strKindImpls {
+		kind, ok := kindByWord(StrKind(k).String())
+		if !ok || kind != matcherKind(strKindImpls[k]) {
+			t.Errorf("strKindImpls[%s] = %T, registered %T", StrKind(k), strKindImpls[k], kind)
+		}
+	}
+}
