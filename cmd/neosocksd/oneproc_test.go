@@ -101,11 +101,13 @@ func initTrace(t *testing.T) []initRecord {
 }
 
 // TestInitializersBuildOnlyWhatEveryRunUses checks that our packages'
-// initializers build little, and that those of the packages only a
-// ruleset uses (the route tables' parser, the Lua front end, the regex
-// engine) build nothing: what they need is built on first use, so that a
-// daemon without a ruleset neither keeps it on its heap nor touches the
-// code that builds it at every start.
+// initializers build little, and that the packages only a ruleset uses
+// (the route tables, the Lua front end and libraries, the Lua host, the
+// regex engine) have no initializer work at all: what they need is built
+// on first use, so that a daemon without a ruleset neither keeps it on its
+// heap nor touches their code at start, and with it the 64 KiB around
+// each initializer that the kernel maps on the fault (EXPERIMENTS.md,
+// section 19).
 func TestInitializersBuildOnlyWhatEveryRunUses(t *testing.T) {
 	const module = "github.com/neosocksd-go/neosocksd/"
 	// All of ours: about 5.6 KB with Go 1.26 (oneproc's drop to one
@@ -128,9 +130,9 @@ func TestInitializersBuildOnlyWhatEveryRunUses(t *testing.T) {
 		}
 		ours += in.bytes
 		list = append(list, in.pkg+" "+strconv.Itoa(in.bytes)+" bytes")
-		// A package with no initializer work is not in the trace at all.
-		if lazy[in.pkg] && (in.bytes != 0 || in.allocs != 0) {
-			t.Errorf("%s's initializer allocated %d bytes in %d allocations, want none", in.pkg, in.bytes, in.allocs)
+		// The trace lists only packages with initializer work.
+		if lazy[in.pkg] {
+			t.Errorf("%s has initializer work (%d bytes in %d allocations), want none", in.pkg, in.bytes, in.allocs)
 		}
 	}
 	if ours > maxOurs {
