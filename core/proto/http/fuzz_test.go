@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/neosocksd-go/neosocksd/core/proto/prototest"
@@ -146,6 +147,31 @@ func FuzzChunked(f *testing.F) {
 			off += k
 			if err != nil || d2.Done() {
 				break
+			}
+		}
+	})
+}
+
+// FuzzHasToken: hasToken finds in place what Tokens lists, and
+// appendTokens appends Tokens' list.
+func FuzzHasToken(f *testing.F) {
+	f.Add("keep-alive, Upgrade", "upgrade")
+	f.Add(" a , ,b,\tc ;q=1,", "c ;q=1")
+	f.Add(",,", "")
+	f.Add("x-upgrade", "upgrade")
+	f.Fuzz(func(t *testing.T, list, name string) {
+		toks := Tokens(list)
+		want := slices.ContainsFunc(toks, func(tok string) bool { return EqualFold(tok, name) })
+		if got := hasToken(list, name); got != want {
+			t.Fatalf("hasToken(%q, %q) = %v; Tokens: %q", list, name, got, toks)
+		}
+		pre := []string{"x"}
+		if got := appendTokens(pre, list); len(got) != len(toks)+1 || got[0] != "x" || !slices.Equal(got[1:], toks) {
+			t.Fatalf("appendTokens(%q) = %q; Tokens: %q", list, got, toks)
+		}
+		for _, tok := range toks {
+			if tok == "" || tok != TrimOWS(tok) || strings.Contains(tok, ",") {
+				t.Fatalf("token %q of %q", tok, list)
 			}
 		}
 	})

@@ -296,20 +296,42 @@ func EqualFold(a, b string) bool {
 
 // Tokens splits a comma-separated list, trimming whitespace around each
 // element and dropping empty ones.
-func Tokens(list string) []string {
-	var out []string
-	for list != "" {
-		var item string
-		if i := indexByte(list, ','); i >= 0 {
-			item, list = list[:i], list[i+1:]
-		} else {
-			item, list = list, ""
-		}
-		if item = TrimOWS(item); item != "" {
-			out = append(out, item)
+func Tokens(list string) []string { return appendTokens(nil, list) }
+
+// appendTokens appends the elements of list, as Tokens splits them, to dst.
+func appendTokens(dst []string, list string) []string {
+	for tok, rest := nextToken(list); tok != ""; tok, rest = nextToken(rest) {
+		dst = append(dst, tok)
+	}
+	return dst
+}
+
+// hasToken reports whether list, split as Tokens splits it, has an
+// element equal to name (case-insensitive), without building the list.
+func hasToken(list, name string) bool {
+	for tok, rest := nextToken(list); tok != ""; tok, rest = nextToken(rest) {
+		if EqualFold(tok, name) {
+			return true
 		}
 	}
-	return out
+	return false
+}
+
+// nextToken returns the first element of a comma-separated list, trimmed
+// of whitespace, and what follows its comma; empty elements are skipped,
+// and tok is "" once none is left.
+func nextToken(list string) (tok, rest string) {
+	for list != "" {
+		if i := indexByte(list, ','); i >= 0 {
+			tok, list = list[:i], list[i+1:]
+		} else {
+			tok, list = list, ""
+		}
+		if tok = TrimOWS(tok); tok != "" {
+			return tok, list
+		}
+	}
+	return "", ""
 }
 
 func indexByte(s string, c byte) int {

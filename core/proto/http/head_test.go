@@ -3,6 +3,7 @@ package http
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -112,6 +113,33 @@ func mustProxy(t *testing.T, s string) (ProxyRequest, error) {
 	return h.Proxy()
 }
 
+// TestProxyConnectAllocations: classifying a CONNECT head whose string and
+// headers' array the caller provides (as an event loop does) allocates
+// nothing, with the hop-by-hop headers browsers and curl send.
+func TestProxyConnectAllocations(t *testing.T) {
+	for _, head := range []string{
+		"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\nUser-Agent: curl/8.5.0\r\nProxy-Connection: Keep-Alive\r\n\r\n",
+		"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\nProxy-Connection: keep-alive\r\nConnection: keep-alive\r\nUser-Agent: Mozilla/5.0\r\n\r\n",
+		"CONNECT a:443 HTTP/1.1\r\nConnection: keep-alive, Upgrade\r\nConnection: close\r\nUpgrade: websocket\r\nKeep-Alive: 5\r\nTE: trailers\r\n\r\n",
+	} {
+		b := []byte(head)
+		str := func([]byte) string { return head }
+		hs := make([]Header, 0, 16)
+		n := testing.AllocsPerRun(100, func() {
+			h, _, err := ParseRequestWith(b, str, hs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p, err := h.Proxy(); err != nil || !p.Connect {
+				t.Fatal(p, err)
+			}
+		})
+		if n != 0 {
+			t.Errorf("%q: %v allocations", head, n)
+		}
+	}
+}
+
 func TestProxyClassify(t *testing.T) {
 	tests := []struct {
 		name string
@@ -174,6 +202,36 @@ func TestProxyClassify(t *testing.T) {
 			chk: func(t *testing.T, p *ProxyRequest) {
 				if p.Upgrading() {
 					t.Fatal("upgrading with body")
+				}
+			}},
+		{name: "connect as curl sends it", in: "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\nUser-Agent: curl/8.5.0\r\nProxy-Connection: Keep-Alive\r\n\r\n",
+			chk: func(t *testing.T, p *ProxyRequest) {
+				if !p.Connect || p.Connection != nil || len(p.Forward) != 0 || p.Upgrading() || !p.lists("keep-alive") {
+					t.Fatalf("%+v", p)
+				}
+			}},
+		{name: "connect with upgrade", in: "CONNECT a:443 HTTP/1.1\r\nConnection: keep-alive, Upgrade\r\nUpgrade: ws\r\n\r\n",
+			chk: func(t *testing.T, p *ProxyRequest) {
+				if !p.Upgrading() || p.Connection != nil {
+					t.Fatalf("%+v", p)
+				}
+			}},
+		{name: "connection over proxy-connection", in: "GET http://a/ HTTP/1.1\r\nProxy-Connection: X-A, upgrade\r\nUpgrade: ws\r\nconnection: X-B\r\nX-A: 1\r\nX-B: 2\r\n\r\n",
+			chk: func(t *testing.T, p *ProxyRequest) {
+				if !slices.Equal(p.Connection, []string{"X-B"}) || len(p.Forward) != 1 || p.Forward[0] != (Header{"X-A", "1"}) || p.Upgrading() {
+					t.Fatalf("%+v", p)
+				}
+			}},
+		{name: "empty connection hides proxy-connection", in: "GET http://a/ HTTP/1.1\r\nProxy-Connection: upgrade\r\nUpgrade: ws\r\nConnection: , \r\n\r\n",
+			chk: func(t *testing.T, p *ProxyRequest) {
+				if p.Connection != nil || p.Upgrading() {
+					t.Fatalf("%+v", p)
+				}
+			}},
+		{name: "connection tokens over several headers", in: "GET http://a/ HTTP/1.1\r\nConnection: ,x-a\r\nUpgrade: ws\r\nCONNECTION: \tUpgrade ,, X-b\r\nX-A: 1\r\nx-B: 2\r\nX-C: 3\r\n\r\n",
+			chk: func(t *testing.T, p *ProxyRequest) {
+				if !slices.Equal(p.Connection, []string{"x-a", "Upgrade", "X-b"}) || len(p.Forward) != 1 || p.Forward[0].Name != "X-C" || !p.Upgrading() {
+					t.Fatalf("%+v", p)
 				}
 			}},
 	}
@@ -446,6 +504,23 @@ func TestTokens(t *testing.T) {
 	got := Tokens(" a , ,b,\tc ;q=1,")
 	if len(got) != 3 || got[0] != "a" || got[1] != "b" || got[2] != "c ;q=1" {
 		t.Fatalf("%q", got)
+	}
+	for _, tc := range []struct {
+		list, name string
+		want       bool
+	}{
+		{"Keep-Alive", "keep-alive", true},
+		{" a , ,B,\tc ;q=1,", "b", true},
+		{" a , ,b,\tc ;q=1,", "c", false},
+		{" a , ,b,\tc ;q=1,", "c ;q=1", true},
+		{",,", "", false},
+		{"", "", false},
+		{"upgrade", "upgrade2", false},
+		{"x-upgrade", "upgrade", false},
+	} {
+		if got := hasToken(tc.list, tc.name); got != tc.want {
+			t.Errorf("hasToken(%q, %q) = %v", tc.list, tc.name, got)
+		}
 	}
 	if !IsToken("x-y") || IsToken("") || IsToken("a b") {
 		t.Fatal("IsToken")

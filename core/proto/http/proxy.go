@@ -2,6 +2,7 @@ package http
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/neosocksd-go/neosocksd/core/addr"
@@ -15,8 +16,15 @@ type ProxyRequest struct {
 	// Connect is set for the method CONNECT (case-sensitive).
 	Connect bool
 	// Connection holds the tokens of the Connection header, or of
-	// Proxy-Connection when no Connection header was seen.
+	// Proxy-Connection when no Connection header was seen. Nil for
+	// CONNECT, which forwards no header: building the list is the only
+	// allocation a CONNECT head would cost (curl sends
+	// "Proxy-Connection: Keep-Alive" with every one), and Upgrading reads
+	// the headers themselves.
 	Connection []string
+	// connField names the header Connection is taken from, "" when
+	// there is none.
+	connField string
 	// Upgrade is the Upgrade header's value; HasUpgrade says it was present.
 	Upgrade    string
 	HasUpgrade bool
@@ -39,9 +47,15 @@ func (p *ProxyRequest) Upgrading() bool {
 	return p.HasUpgrade && p.lists("upgrade") && p.ContentLength < 0 && !p.Chunked
 }
 
+// lists reports whether the Connection header (or Proxy-Connection, see
+// Connection) names name, reading the header values in place so that it
+// needs no token list.
 func (p *ProxyRequest) lists(name string) bool {
-	for _, t := range p.Connection {
-		if EqualFold(t, name) {
+	if p.connField == "" {
+		return false
+	}
+	for _, f := range p.Header {
+		if EqualFold(f.Name, p.connField) && hasToken(f.Value, name) {
 			return true
 		}
 	}
@@ -53,16 +67,16 @@ func (p *ProxyRequest) lists(name string) bool {
 // headers).
 func (h *RequestHead) Proxy() (ProxyRequest, error) {
 	p := ProxyRequest{RequestHead: *h, Connect: h.Method == "CONNECT", ContentLength: -1}
-	var conn, proxyConn []string
-	seenConn, seenHost, seenLen := false, false, false
+	seenHost, seenLen := false, false
 	var fwd []Header
 	for _, f := range h.Header {
 		switch {
 		case EqualFold(f.Name, "Connection"):
-			seenConn = true
-			conn = append(conn, Tokens(f.Value)...)
+			p.connField = "Connection"
 		case EqualFold(f.Name, "Proxy-Connection"):
-			proxyConn = append(proxyConn, Tokens(f.Value)...)
+			if p.connField == "" {
+				p.connField = "Proxy-Connection"
+			}
 		case EqualFold(f.Name, "Keep-Alive"), EqualFold(f.Name, "TE"), EqualFold(f.Name, "Trailer"):
 		case EqualFold(f.Name, "Proxy-Authorization"):
 			if indexByte(f.Value, ' ') < 0 {
@@ -109,16 +123,21 @@ func (h *RequestHead) Proxy() (ProxyRequest, error) {
 			fwd = append(fwd, f)
 		}
 	}
-	if seenConn {
-		p.Connection = conn
-	} else {
-		p.Connection = proxyConn
+	if p.Connect {
+		return p, nil
 	}
-	if !p.Connect && p.Chunked && p.ContentLength >= 0 {
+	if p.Chunked && p.ContentLength >= 0 {
 		return p, malformed("Content-Length with chunked")
 	}
+	if p.connField != "" {
+		for _, f := range h.Header {
+			if EqualFold(f.Name, p.connField) {
+				p.Connection = appendTokens(p.Connection, f.Value)
+			}
+		}
+	}
 	for _, f := range fwd {
-		if !p.lists(f.Name) {
+		if !slices.ContainsFunc(p.Connection, func(t string) bool { return EqualFold(t, f.Name) }) {
 			p.Forward = append(p.Forward, f)
 		}
 	}
