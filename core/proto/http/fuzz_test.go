@@ -176,3 +176,27 @@ func FuzzHasToken(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMayHaveField: every head that parses with a header is found by
+// MayHaveField for that header's name, in any case.
+func FuzzMayHaveField(f *testing.F) {
+	f.Add([]byte("CONNECT a:1 HTTP/1.1\r\nHost: a:1\r\nproxy-AUTHORIZATION: Basic dXNlcjpwYXNz\r\n\r\n"), "Proxy-Authorization")
+	f.Add([]byte("CONNECT a:1 HTTP/1.1\r\nProxy-Authorization-X: y\r\n\r\n"), "Proxy-Authorization")
+	f.Add([]byte("GET / HTTP/1.1\r\nA: b\r\n c\r\n\r\n"), "c")
+	f.Fuzz(func(t *testing.T, b []byte, name string) {
+		h, _, err := ParseRequest(b)
+		if err != nil {
+			return
+		}
+		for _, f := range h.Header {
+			for _, n := range []string{f.Name, strings.ToUpper(f.Name), strings.ToLower(f.Name)} {
+				if !MayHaveField(b, n) {
+					t.Fatalf("MayHaveField(%q, %q) = false", b, n)
+				}
+			}
+		}
+		if _, ok := h.Get(name); ok && !MayHaveField(b, name) {
+			t.Fatalf("MayHaveField(%q, %q) = false", b, name)
+		}
+	})
+}

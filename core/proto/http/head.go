@@ -101,6 +101,42 @@ func ParseRequestWith(b []byte, str func([]byte) string, hs []Header) (RequestHe
 	return h, len(line) + 2 + n, nil
 }
 
+// MayHaveField reports whether a line of b after the first starts with
+// name followed by a colon, comparing ASCII case-insensitively. It is true
+// for every b whose parse (ParseRequest, ParseResponse) has a header named
+// name, and may be true for bytes that do not parse: a caller that must
+// treat a head with that header apart (one with credentials, say) can tell
+// from the bytes, before the parse makes strings of them.
+func MayHaveField(b []byte, name string) bool {
+	for {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			return false
+		}
+		b = b[i+1:]
+		if len(b) > len(name) && b[len(name)] == ':' && foldedPrefix(b, name) {
+			return true
+		}
+	}
+}
+
+// foldedPrefix is EqualFold(string(b[:len(s)]), s), without the string.
+func foldedPrefix(b []byte, s string) bool {
+	for i := 0; i < len(s); i++ {
+		x, y := b[i], s[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
 // headString converts the head at the start of b to one string, so that
 // every field is a substring of a single allocation. Without a complete
 // head within limit bytes it converts what there is (at most limit+1

@@ -140,6 +140,28 @@ func TestProxyConnectAllocations(t *testing.T) {
 	}
 }
 
+func TestMayHaveField(t *testing.T) {
+	const name = "Proxy-Authorization"
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{"CONNECT a:1 HTTP/1.1\r\nHost: a\r\nProxy-Authorization: Basic eDp5\r\n\r\n", true},
+		{"CONNECT a:1 HTTP/1.1\r\nproxy-authorization:Basic eDp5\r\n\r\n", true},
+		{"CONNECT a:1 HTTP/1.1\r\nPROXY-AUTHORIZATION: x", true},            // incomplete heads too
+		{"CONNECT a:1 HTTP/1.1\r\nProxy-Authorization-X: y\r\n\r\n", false}, // another name
+		{"CONNECT a:1 HTTP/1.1\r\nX: Proxy-Authorization: y\r\n\r\n", false},
+		{"Proxy-Authorization: y\r\n\r\n", false}, // the first line is no header
+		{"CONNECT a:1 HTTP/1.1\r\nProxy-Authorization\r\n", false},
+		{"CONNECT a:1 HTTP/1.1\r\nProxy-Authorizatio", false},
+		{"", false},
+	} {
+		if got := MayHaveField([]byte(tc.in), name); got != tc.want {
+			t.Errorf("MayHaveField(%q) = %v", tc.in, got)
+		}
+	}
+}
+
 func TestProxyClassify(t *testing.T) {
 	tests := []struct {
 		name string
