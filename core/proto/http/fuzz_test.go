@@ -2,6 +2,7 @@ package http
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"slices"
 	"strings"
@@ -197,6 +198,34 @@ func FuzzMayHaveField(f *testing.F) {
 		}
 		if _, ok := h.Get(name); ok && !MayHaveField(b, name) {
 			t.Fatalf("MayHaveField(%q, %q) = false", b, name)
+		}
+	})
+}
+
+// FuzzParseBasic: ParseBasic agrees with a decoding by
+// base64.StdEncoding.DecodeString split at the first colon.
+func FuzzParseBasic(f *testing.F) {
+	f.Add("Basic dXNlcjpwYXNz")
+	f.Add("Basic OmE6Yg==")
+	f.Add("Basic  dXNlcjpwYXNz\t")
+	f.Add("Basic dXNl\r\ncjpwYXNz")
+	f.Add("Basic dXNlcg==")
+	f.Add("basic dXNlcjpwYXNz")
+	f.Fuzz(func(t *testing.T, value string) {
+		user, pass, ok := ParseBasic(value)
+		var wantUser, wantPass string
+		wantOK := false
+		if enc, found := strings.CutPrefix(value, "Basic "); found {
+			dec, err := base64.StdEncoding.DecodeString(TrimOWS(enc))
+			if err == nil && len(dec) <= MaxBasicLen {
+				wantUser, wantPass, wantOK = strings.Cut(string(dec), ":")
+			}
+		}
+		if !wantOK {
+			wantUser, wantPass = "", ""
+		}
+		if user != wantUser || pass != wantPass || ok != wantOK {
+			t.Fatalf("ParseBasic(%q) = %q %q %v, want %q %q %v", value, user, pass, ok, wantUser, wantPass, wantOK)
 		}
 	})
 }

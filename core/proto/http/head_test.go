@@ -445,6 +445,16 @@ func TestBasic(t *testing.T) {
 	if !ok || u != "a b" || p != "c:d" {
 		t.Fatal(u, p, ok)
 	}
+	// The user and the password are their own strings, and nothing else
+	// is allocated.
+	value := string(AppendBasic(nil, "alice", strings.Repeat("p", MaxBasicLen-len("alice:"))))
+	if n := testing.AllocsPerRun(100, func() {
+		if _, _, ok := ParseBasic(value); !ok {
+			t.Fatal("not parsed")
+		}
+	}); n != 2 {
+		t.Errorf("%v allocations, want 2", n)
+	}
 }
 
 func decodeAll(t testing.TB, in []byte) ([]byte, int, error) {
