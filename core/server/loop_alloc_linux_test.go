@@ -22,7 +22,12 @@ import (
 // name of the hosts file allocate nothing: the tunnel's record comes from
 // the loop's free list, the name's and the user ID's strings (the whole
 // head's for HTTP) from its intern table, the head's headers go to an
-// array of the loop's.
+// array of the loop's. That holds for the head curl sends too (a
+// User-Agent, Proxy-Connection: Keep-Alive). The same head with
+// Proxy-Authorization (accepted: credentials are required, and there is
+// no router to refuse them) allocates three objects, by design: the
+// head's string, which the intern table must not keep, and the user's
+// and the password's.
 // Their bound, 0.5, fails an allocation every set-up makes and lets one
 // that only some make (a free list growing after the warm-up) pass. With a router deciding on a goroutine
 // of its own (ownerRouter, whose own allocations are counted too: one
@@ -64,14 +69,17 @@ func TestLoopSetupAllocations(t *testing.T) {
 		reply  int
 		byName bool
 		http   bool // req goes to the --http listener
+		auth   bool // the server requires credentials (no router: any are accepted)
 		max    float64
 	}{
-		{"none", func() route.Router { return nil }, byIP, 12, false, false, 0.5},
-		{"none-socks5-host", func() route.Router { return nil }, append([]byte{5, 1, 0}, connectReq(t, byName)...), 12, true, false, 0.5},
-		{"none-socks4a", func() route.Router { return nil }, v4a, 8, true, false, 0.5},
-		{"none-http", func() route.Router { return nil }, []byte("CONNECT " + byName + " HTTP/1.1\r\nHost: " + byName + "\r\n\r\n"), 0, true, true, 0.5},
-		{"async-forward", func() route.Router { return newOwnerRouter(t, false) }, byIP, 12, false, false, 4 + 1},
-		{"async-active", func() route.Router { return newOwnerRouter(t, true) }, byIP, 12, false, false, 5 + 1},
+		{"none", func() route.Router { return nil }, byIP, 12, false, false, false, 0.5},
+		{"none-socks5-host", func() route.Router { return nil }, append([]byte{5, 1, 0}, connectReq(t, byName)...), 12, true, false, false, 0.5},
+		{"none-socks4a", func() route.Router { return nil }, v4a, 8, true, false, false, 0.5},
+		{"none-http", func() route.Router { return nil }, []byte("CONNECT " + byName + " HTTP/1.1\r\nHost: " + byName + "\r\n\r\n"), 0, true, true, false, 0.5},
+		{"none-http-curl", func() route.Router { return nil }, curlConnect(byName, ""), 0, true, true, false, 0.5},
+		{"none-http-auth", func() route.Router { return nil }, curlConnect(byName, basicUserPass), 0, true, true, true, 3 + 0.5},
+		{"async-forward", func() route.Router { return newOwnerRouter(t, false) }, byIP, 12, false, false, false, 4 + 1},
+		{"async-active", func() route.Router { return newOwnerRouter(t, true) }, byIP, 12, false, false, false, 5 + 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.byName && !hostsName {
@@ -80,6 +88,7 @@ func TestLoopSetupAllocations(t *testing.T) {
 			r := tc.router()
 			conf := testConfig()
 			conf.HTTPListen = "127.0.0.1:0"
+			conf.AuthRequired = tc.auth
 			ts := startServer(t, conf, r, d)
 			proxy := ts.addr
 			if tc.http {

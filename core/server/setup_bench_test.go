@@ -29,6 +29,10 @@ func BenchmarkSetup(b *testing.B) {
 	conf.HTTPListen = "127.0.0.1:0"
 	ts := startServer(b, conf, nil, nil)
 	_, hp := ts.Addrs()
+	authConf := testConfig()
+	authConf.HTTPListen = "127.0.0.1:0"
+	authConf.AuthRequired = true
+	_, authHP := startServer(b, authConf, nil, nil).Addrs()
 	byName := "localhost:" + port
 	v4a, err := socks4.AppendRequest(nil, socks4.Request{Command: socks4.Connect, Addr: mustTarget(b, byName), UserID: "u"})
 	if err != nil {
@@ -45,6 +49,8 @@ func BenchmarkSetup(b *testing.B) {
 		{"socks5_host", ts.addr, append([]byte{5, 1, 0}, connectReq(b, byName)...), 2 + 10},
 		{"socks4a", ts.addr, v4a, 8},
 		{"http", hp.String(), []byte("CONNECT " + byName + " HTTP/1.1\r\nHost: " + byName + "\r\n\r\n"), 0},
+		{"http_curl", hp.String(), curlConnect(byName, ""), 0},
+		{"http_auth", authHP.String(), curlConnect(byName, basicUserPass), 0},
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
