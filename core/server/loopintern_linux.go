@@ -2,7 +2,10 @@
 
 package server
 
-import "hash/maphash"
+import (
+	"hash/maphash"
+	"strings"
+)
 
 const (
 	// internSlots is the number of strings an intern table keeps.
@@ -24,6 +27,11 @@ const (
 // It is direct-mapped: a string's slot is chosen by its hash, and a new
 // string takes its slot over, so the table never grows. Only the loop's
 // goroutine uses it.
+//
+// What it keeps stays in the process until its slot is taken over, long
+// after the request that brought it: nothing secret may go in. An HTTP
+// head with Proxy-Authorization is therefore made a string of its own
+// (httpRequest), and only its target, cut out with clone, comes here.
 type internTable struct {
 	seed  maphash.Seed
 	slots [internSlots]string
@@ -47,4 +55,23 @@ func (it *internTable) str(b []byte) string {
 	s := string(b)
 	*slot = s
 	return s
+}
+
+// clone is str for a string: one equal to s that shares no memory with
+// it (the one kept for s, or a copy, which is then kept), so that a part
+// of a string the loop must not hold on to can outlive it.
+func (it *internTable) clone(s string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	if len(s) > internMaxLen {
+		return strings.Clone(s)
+	}
+	slot := &it.slots[maphash.String(it.seed, s)%internSlots]
+	if *slot == s {
+		return *slot
+	}
+	c := strings.Clone(s)
+	*slot = c
+	return c
 }

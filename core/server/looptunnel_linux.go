@@ -72,6 +72,10 @@ func (l *evloop) getHS(t *ltun) {
 
 // putHS takes t's handshake buffer back.
 func (l *evloop) putHS(t *ltun) {
+	if t.wipe {
+		clear(t.hs[:t.hsCap])
+		t.wipe = false
+	}
 	l.hsFree.Put(t.hsSOCKS)
 	l.headFree.Put(t.hsHTTP)
 	t.hs, t.hsSOCKS, t.hsHTTP, t.hsLen, t.hsCap = nil, nil, nil, 0, 0
@@ -116,6 +120,12 @@ type ltun struct {
 	hsCap      int  // reads go to hs[hsLen:hsCap]
 	halfOpen   bool // counted in HalfOpen
 	parsed     bool // Request counted
+	// wipe: credentials were read into hs (a Proxy-Authorization header,
+	// a SOCKS5 password), which putHS clears before the buffer is lent
+	// to another client. That client could not see them (only what it
+	// sends is read, parsed or handed on: hs[:hsLen]), but a kept buffer
+	// would hold them in the process for no purpose.
+	wipe bool
 	// lookingUp: a worker looks t.via up (it reads t.via and t.dialer
 	// until it posts).
 	lookingUp bool
@@ -290,8 +300,18 @@ func (l *evloop) parse(t *ltun) {
 func (l *evloop) httpRequest(t *ltun, b []byte) {
 	// The head's string is the intern table's when it was seen lately,
 	// its headers are in the loop's array: head and p must not outlive
-	// this call (a hand-off rebuilds what it needs from t).
-	head, k, err := http.ParseRequestWith(b, l.nameStr, l.headers)
+	// this call (a hand-off rebuilds what it needs from t). A head that
+	// may carry credentials is made a string the table does not keep
+	// (see internTable), and what t keeps of it is cut out of it with
+	// clone: when the tunnel ends, nothing holds the head any more. Only
+	// an authenticated CONNECT pays for that, which also pays for its
+	// credentials' strings; the common one keeps its zero allocations.
+	str, secret := l.nameStr, http.MayHaveField(b, "Proxy-Authorization")
+	if secret {
+		str, t.wipe = nil, true
+		defer clear(l.headers[:cap(l.headers)])
+	}
+	head, k, err := http.ParseRequestWith(b, str, l.headers)
 	if errors.Is(err, http.ErrShort) && t.hsLen == t.hsCap && t.hsCap < len(t.hs) {
 		// serveHTTP reads into a 4 KiB buffer and grows it to the head
 		// limit only when a head does not fit: reading as much here
@@ -325,16 +345,20 @@ func (l *evloop) httpRequest(t *ltun, b []byte) {
 			cred = route.Credentials{Username: u, Password: pw, HasUsername: true, HasPassword: true}
 		}
 	}
-	target, err := addr.ParseTarget(p.Target)
+	text := p.Target
+	if secret {
+		text = l.names.clone(text)
+	}
+	target, err := addr.ParseTarget(text)
 	if err != nil || l.s.cur.Load().conf.AuthRequired && !cred.HasPassword {
 		l.handoffHTTP(t)
 		return
 	}
 	t.consume(k)
 	l.requestParsed(t, target)
-	t.text = p.Target
+	t.text = text
 	t.cred = cred
-	l.routed(t, route.Request{Callback: route.Resolve, Addr: p.Target, Cred: cred})
+	l.routed(t, route.Request{Callback: route.Resolve, Addr: text, Cred: cred})
 }
 
 // routed asks the router about t's CONNECT request (decide) and acts on
@@ -439,6 +463,7 @@ func (l *evloop) socks5(t *ltun, b []byte) bool {
 		}
 		return true
 	case s5Auth:
+		t.wipe = true
 		u, p, k, err := socks5.ParseUserPass(b)
 		if err == socks5.ErrShort {
 			l.more(t)
@@ -892,6 +917,9 @@ func (l *evloop) retire(t *ltun) {
 		return
 	}
 	t.retired = true
+	// Until the record is lent again, the client's credentials must not
+	// stay reachable from the free list.
+	t.cred = route.Credentials{}
 	l.retired = append(l.retired, t)
 }
 
