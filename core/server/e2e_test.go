@@ -89,6 +89,53 @@ func TestCurl(t *testing.T) {
 	})
 }
 
+// TestCurlConnect: curl's CONNECT (-p, with its Proxy-Connection header)
+// through the --http listener, with and without credentials, to a
+// loopback HTTP server. On the loop, the tunnels curl asks for are set up
+// there, without a hand-off to the goroutine path; only the 407 for a
+// missing password is answered by serveHTTP.
+func TestCurlConnect(t *testing.T) {
+	bothPaths(t, func(t *testing.T) {
+		curl, err := exec.LookPath("curl")
+		if err != nil {
+			t.Skip("curl not installed")
+		}
+		target, body := httpTarget(t)
+		openTS, open := startHTTP(t, nil, nil)
+		authConf := testConfig()
+		authConf.AuthRequired = true // no router: any credentials are accepted
+		auth, authHP := startHTTP(t, authConf, nil)
+		tests := []struct {
+			name    string
+			srv     *testServer
+			proxy   string
+			fail    bool
+			handoff bool // on the loop, served by the goroutine path
+		}{
+			{name: "no credentials", srv: openTS, proxy: "http://" + open},
+			{name: "credentials", srv: auth, proxy: "http://user:pass@" + authHP},
+			{name: "credentials missing", srv: auth, proxy: "http://" + authHP, fail: true, handoff: true},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				handoffs := tc.srv.loopHandoffs.Load()
+				args := []string{"-sS", "--max-time", "10", "-p", "-x", tc.proxy, "http://" + target + "/"}
+				out, err := exec.Command(curl, args...).CombinedOutput()
+				if tc.fail {
+					if err == nil || !strings.Contains(string(out), "407") {
+						t.Fatalf("curl %v: %v\n%s", args, err, out)
+					}
+				} else if err != nil || string(out) != body {
+					t.Fatalf("curl %v: %v\n%s", args, err, out)
+				}
+				if got := tc.srv.loopHandoffs.Load() - handoffs; loopEnabled && (got != 0) != tc.handoff {
+					t.Errorf("%d hand-offs to the goroutine path, want %v", got, tc.handoff)
+				}
+			})
+		}
+	})
+}
+
 func TestXNetProxyClient(t *testing.T) {
 	bothPaths(t, func(t *testing.T) {
 		echo := echoServer(t)
