@@ -41,3 +41,32 @@ func TestInternTable(t *testing.T) {
 		}
 	}
 }
+
+// TestInternClone: clone hands out a string equal to its argument that
+// shares none of its memory (a part of a head the loop must not keep),
+// the table's own for a string met before, through str or clone.
+func TestInternClone(t *testing.T) {
+	it := newInternTable()
+	head := "CONNECT a.test:443 HTTP/1.1\r\nProxy-Authorization: Basic eDp5\r\n\r\n"
+	target := head[len("CONNECT ") : len("CONNECT ")+len("a.test:443")]
+	c := it.clone(target)
+	if c != target || unsafe.StringData(c) == unsafe.StringData(target) {
+		t.Fatalf("clone(%q) = %q, sharing its memory: %v", target, c, unsafe.StringData(c) == unsafe.StringData(target))
+	}
+	if again := it.clone(target); unsafe.StringData(again) != unsafe.StringData(c) {
+		t.Error("the same string was given a new copy")
+	}
+	if s := it.str([]byte(target)); unsafe.StringData(s) != unsafe.StringData(c) {
+		t.Error("str and clone keep the same string in different slots")
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = it.clone(target) }); n != 0 {
+		t.Errorf("%v allocations for a string met before", n)
+	}
+	if s := it.clone(""); s != "" {
+		t.Errorf("clone(\"\") = %q", s)
+	}
+	long := string(make([]byte, internMaxLen+1))
+	if s := it.clone(long); s != long || unsafe.StringData(s) == unsafe.StringData(long) {
+		t.Error("a string too long for the table is not copied")
+	}
+}
