@@ -69,6 +69,11 @@ type inbuf struct {
 	// bytes are payload.
 	hs     *conn
 	notify func() // called after every successful read, may be nil
+	// wipe: the head read into buf may carry credentials
+	// (Proxy-Authorization), which release clears before the pool lends
+	// the buffer to another request (which could not see them: only
+	// what it reads is parsed or relayed, buf[off:]).
+	wipe bool
 }
 
 // inbufSize is the initial size of an inbuf, enough for the usual head.
@@ -95,6 +100,9 @@ func clientInbuf(c *conn) *inbuf {
 // release returns a buffer from clientInbuf to the pool; nothing may use
 // it afterwards. A buffer grown past inbufSize is left to the collector.
 func (b *inbuf) release() {
+	if b.wipe {
+		clear(b.buf[:cap(b.buf)])
+	}
 	if cap(b.buf) != inbufSize {
 		return
 	}
@@ -172,6 +180,7 @@ func (s *Server) serveHTTPFrom(c *conn, pre []byte) {
 	defer in.release() // every use of in ends before serveHTTP returns
 	in.buf = append(in.buf, pre...)
 	head, err := readHead(in, http.MaxHeadSize+1, http.ParseRequest)
+	in.wipe = http.MayHaveField(in.buf, "Proxy-Authorization")
 	if err != nil {
 		if errors.Is(err, http.ErrMalformed) || errors.Is(err, http.ErrTooLarge) {
 			s.httpFail(c, &errHTTPStatus{http.Status(err), err})

@@ -35,6 +35,10 @@ type handshake struct {
 	c      *conn
 	buf    *hsBuf
 	off, n int
+	// wipe: a password was read into buf, which release clears before
+	// the pool lends it to another handshake (which could not see it:
+	// only what it reads is parsed or relayed, buf.in[off:n]).
+	wipe bool
 }
 
 // fill reads more bytes; it fails when the buffer is full.
@@ -67,6 +71,9 @@ func (h *handshake) readAhead() []byte {
 
 func (h *handshake) release() {
 	if h.buf != nil {
+		if h.wipe {
+			clear(h.buf.in[:h.n])
+		}
 		hsPool.Put(h.buf)
 		h.buf = nil
 	}
@@ -225,6 +232,7 @@ func (s *Server) socks5(h *handshake) error {
 	}
 	var cred route.Credentials
 	if m == socks5.UserPass {
+		h.wipe = true
 		up, err := parse5(h, parseUserPass)
 		if err != nil {
 			return err
