@@ -297,6 +297,7 @@ func TestSuiteSmall(t *testing.T) {
 		"idle_open_rate", "rss_idle", "hwm_idle", "fds_per_tunnel", "threads_idle",
 		"bulk_up_1", "bulk_down_1", "bulk_down_2", "cpu_per_GB.bulk_down_2",
 		"setup_rate.socks5_ip", "setup_p99.socks5_ip", "cpu_per_conn.socks5_ip",
+		"setup_p90.socks5_ip", "setup_p999.sc_http",
 		"setup_rate.sc_http", "hs_p50.http", "hs_p99.socks5_ip", "hwm_end",
 	} {
 		if v, ok := got[m]; !ok || !(v >= 0) {

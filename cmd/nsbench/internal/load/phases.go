@@ -170,9 +170,10 @@ func (s *Suite) cycle(ctx context.Context, c *Client, conc int, warmup, dur time
 }
 
 // setup measures set-ups per second under load. Metrics setup_rate.P,
-// setup_p50.P and setup_p99.P (handshake latency, µs), cpu_per_conn.P
-// (proxy CPU µs per set-up) and errors_setup.P, with P prefixed by "sc_"
-// when the server closes first.
+// setup_p50.P, setup_p90.P, setup_p99.P and setup_p999.P (handshake
+// latency, µs; p90 and p99.9 give the tail's shape, which p99 alone does
+// not), cpu_per_conn.P (proxy CPU µs per set-up) and errors_setup.P, with
+// P prefixed by "sc_" when the server closes first.
 func (s *Suite) setup(ctx context.Context, c *Client, serverClose bool) {
 	r := s.cycle(ctx, c, s.SetupConc, s.SetupWarmup, s.SetupDur, serverClose)
 	p := string(c.proto)
@@ -189,7 +190,9 @@ func (s *Suite) setup(ctx context.Context, c *Client, serverClose bool) {
 	}
 	s.emit("setup_rate."+p, float64(r.ok)/r.elapsed.Seconds(), "conn/s")
 	s.emit("setup_p50."+p, agg.Percentile(r.hs, 50), "us")
+	s.emit("setup_p90."+p, agg.Percentile(r.hs, 90), "us")
 	s.emit("setup_p99."+p, agg.Percentile(r.hs, 99), "us")
+	s.emit("setup_p999."+p, agg.Percentile(r.hs, 99.9), "us")
 	if s.PID > 0 {
 		s.emit("cpu_per_conn."+p, r.cpu/float64(r.ok)*1e6, "us")
 	}
