@@ -123,18 +123,19 @@ func MayHaveField(b []byte, name string) bool {
 // foldedPrefix is EqualFold(string(b[:len(s)]), s), without the string.
 func foldedPrefix(b []byte, s string) bool {
 	for i := 0; i < len(s); i++ {
-		x, y := b[i], s[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
+		if lowerASCII(b[i]) != lowerASCII(s[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+// lowerASCII is c in lower case if it is an ASCII capital letter.
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // headString converts the head at the start of b to one string, so that
@@ -316,14 +317,7 @@ func EqualFold(a, b string) bool {
 		return false
 	}
 	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
+		if lowerASCII(a[i]) != lowerASCII(b[i]) {
 			return false
 		}
 	}
