@@ -4,19 +4,10 @@ package server
 
 import (
 	"bytes"
-	"context"
-	"encoding/base64"
-	"io"
-	"net"
-	"net/netip"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 	"unsafe"
-
-	"github.com/neosocksd-go/neosocksd/core/proto/http"
-	"github.com/neosocksd-go/neosocksd/core/testkit"
 )
 
 // TestLoopCredentialsNotKept: once an authenticated HTTP CONNECT (curl's
@@ -29,44 +20,7 @@ import (
 // the test reads its state after it, not beside it.
 func TestLoopCredentialsNotKept(t *testing.T) {
 	withLoop(t, true)
-	echo := echoServer(t)
-	conf := testConfig()
-	conf.HTTPListen = "127.0.0.1:0"
-	conf.AuthRequired = true // no router: any credentials are accepted
-	ts := startServer(t, conf, nil, nil)
-	_, hp := ts.Addrs()
-	const user, pass = "alice", "pw-for-this-tunnel-only"
-	basic := base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
-
-	roundTrip := func(c net.Conn, reply int) {
-		t.Helper()
-		b := make([]byte, reply)
-		if _, err := io.ReadFull(c, b); err != nil {
-			t.Fatal(err)
-		}
-		mustWrite(t, c, []byte("ping"))
-		if _, err := io.ReadFull(c, b[:4]); err != nil || string(b[:4]) != "ping" {
-			t.Fatalf("echo: %q %v", b[:4], err)
-		}
-	}
-	// Both at once, so that the second does not take the first's record.
-	hc := dialProxy(t, hp.String())
-	mustWrite(t, hc, curlConnect(echo, basic))
-	roundTrip(hc, len(http.ConnectEstablished))
-	sc := dialProxy(t, ts.addr)
-	mustWrite(t, sc, append(append(s5greet(2), s5auth(user, pass)...), s5ip(1, netip.MustParseAddrPort(echo))...))
-	roundTrip(sc, 2+2+10)
-	hc.Close()
-	sc.Close()
-	testkit.WaitFor(t, "the sessions to end", func() bool {
-		return ts.stats.Sessions.Load() == 0 && ts.stats.HalfOpen.Load() == 0
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := ts.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
-
+	ts, echo, basic, pass := credentialSessions(t)
 	l := ts.loop
 	secret := func(s string) bool { return strings.Contains(s, basic) || strings.Contains(s, pass) }
 	for i, s := range l.names.slots {

@@ -40,41 +40,7 @@ func TestCredentialsNotKeptInPools(t *testing.T) {
 		return b
 	}}
 
-	echo := echoServer(t)
-	conf := testConfig()
-	conf.HTTPListen = "127.0.0.1:0"
-	conf.AuthRequired = true // no router: any credentials are accepted
-	ts := startServer(t, conf, nil, nil)
-	_, hp := ts.Addrs()
-	const user, pass = "alice", "pw-for-this-tunnel-only"
-	basic := base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
-
-	roundTrip := func(c net.Conn, reply int) {
-		t.Helper()
-		b := make([]byte, reply)
-		if _, err := io.ReadFull(c, b); err != nil {
-			t.Fatal(err)
-		}
-		mustWrite(t, c, []byte("ping"))
-		if _, err := io.ReadFull(c, b[:4]); err != nil || string(b[:4]) != "ping" {
-			t.Fatalf("echo: %q %v", b[:4], err)
-		}
-		c.Close()
-	}
-	c := dialProxy(t, hp.String())
-	mustWrite(t, c, curlConnect(echo, basic))
-	roundTrip(c, len(http.ConnectEstablished))
-	c = dialProxy(t, ts.addr)
-	mustWrite(t, c, append(append(s5greetAuth(), s5authMsg(user, pass)...), connectReq(t, echo)...))
-	roundTrip(c, 2+2+10)
-	testkit.WaitFor(t, "the sessions to end", func() bool {
-		return ts.stats.Sessions.Load() == 0 && ts.stats.HalfOpen.Load() == 0
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := ts.Shutdown(ctx); err != nil { // every buffer is released by then
-		t.Fatal(err)
-	}
+	_, _, basic, pass := credentialSessions(t)
 
 	mu.Lock()
 	defer mu.Unlock()
@@ -91,6 +57,57 @@ func TestCredentialsNotKeptInPools(t *testing.T) {
 			t.Error("a pooled SOCKS handshake buffer holds the password")
 		}
 	}
+}
+
+// credentialSessions starts a server that requires credentials and
+// accepts any, and runs two sessions through it at once: an HTTP CONNECT
+// with curl's head and Proxy-Authorization, and a SOCKS5 session with a
+// password (at once, so that on the loop the second does not take the
+// first's tunnel record). Each echoes a few bytes; then both are closed
+// and the server is shut down, by when it has released every buffer and
+// record they used. It returns the server, the echo target, the
+// credentials as Basic sends them, and the password, for the caller to look for in what the server
+// kept.
+func credentialSessions(t *testing.T) (ts *testServer, echo, basic, pass string) {
+	t.Helper()
+	echo = echoServer(t)
+	conf := testConfig()
+	conf.HTTPListen = "127.0.0.1:0"
+	conf.AuthRequired = true // no router: any credentials are accepted
+	ts = startServer(t, conf, nil, nil)
+	_, hp := ts.Addrs()
+	const user = "alice"
+	pass = "pw-for-this-tunnel-only"
+	basic = base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
+
+	roundTrip := func(c net.Conn, reply int) {
+		t.Helper()
+		b := make([]byte, reply)
+		if _, err := io.ReadFull(c, b); err != nil {
+			t.Fatal(err)
+		}
+		mustWrite(t, c, []byte("ping"))
+		if _, err := io.ReadFull(c, b[:4]); err != nil || string(b[:4]) != "ping" {
+			t.Fatalf("echo: %q %v", b[:4], err)
+		}
+	}
+	hc := dialProxy(t, hp.String())
+	mustWrite(t, hc, curlConnect(echo, basic))
+	roundTrip(hc, len(http.ConnectEstablished))
+	sc := dialProxy(t, ts.addr)
+	mustWrite(t, sc, append(append(s5greetAuth(), s5authMsg(user, pass)...), connectReq(t, echo)...))
+	roundTrip(sc, 2+2+10)
+	hc.Close()
+	sc.Close()
+	testkit.WaitFor(t, "the sessions to end", func() bool {
+		return ts.stats.Sessions.Load() == 0 && ts.stats.HalfOpen.Load() == 0
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := ts.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return ts, echo, basic, pass
 }
 
 // s5greetAuth is a SOCKS5 greeting offering username/password only.
