@@ -67,6 +67,12 @@ type diffCase struct {
 	// racy, for a case whose timing decides between outcomes either
 	// path may show, maps each result to what must not vary.
 	racy func(*diffResult)
+	// cut, for a case whose half-open timeout may end while its client
+	// is still writing, tells whether the timeout cut a result's
+	// handshake short and, if so, whether it is what that cut must show
+	// (deadlineCut); the paths are then compared in what a cut leaves
+	// as it is (maskCut).
+	cut func(*diffResult) (bool, error)
 	// router, when set, makes the router each run starts with (a fresh
 	// one per run).
 	router func() route.Router
@@ -671,6 +677,20 @@ func checkDiff(t *testing.T, u *upstreams, cases []diffCase) {
 			if c.racy != nil {
 				c.racy(&a)
 				c.racy(&b)
+			}
+			if c.cut != nil {
+				acut, aerr := c.cut(&a)
+				bcut, berr := c.cut(&b)
+				if aerr != nil {
+					t.Errorf("loop: %v", aerr)
+				}
+				if berr != nil {
+					t.Errorf("goroutines: %v", berr)
+				}
+				if acut || bcut {
+					maskCut(&a)
+					maskCut(&b)
+				}
 			}
 			if d := a.diff(b); d != "" {
 				t.Errorf("the paths differ:\n%s", d)
