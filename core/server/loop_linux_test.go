@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/neosocksd-go/neosocksd/core/dial"
 	"github.com/neosocksd-go/neosocksd/core/proto/socks5"
 	"github.com/neosocksd-go/neosocksd/core/route"
+	"github.com/neosocksd-go/neosocksd/core/splice"
 	"github.com/neosocksd-go/neosocksd/core/testkit"
 )
 
@@ -224,6 +226,51 @@ func TestLoopGraduation(t *testing.T) {
 				t.Errorf("%d tunnels graduated, want 1", ts.loopGraduated.Load())
 			}
 		})
+	}
+}
+
+// TestLoopGraduateForced: a --pipe session the loop hands to the
+// goroutine relay once Shutdown has begun closing the sessions is closed
+// at once, and its record gives the reason as the goroutine path's
+// sessions do (a CI flake of shutdown/session-pipe: the loop, descheduled
+// between starting the session and graduating it, logged no reason).
+// Shutdown's forcing is set alone here, so that the session's start
+// comes after it.
+func TestLoopGraduateForced(t *testing.T) {
+	withLoop(t, true)
+	if !splice.Available() {
+		t.Skip("no splice: --pipe sessions stay on the loop")
+	}
+	conf := testConfig()
+	conf.Pipe = true
+	rec := &logRecorder{keep: map[string]bool{}}
+	ts := startServerWith(t, Options{Config: conf, Logger: slog.New(rec)})
+	var loop *evloop
+	testkit.WaitFor(t, "the event loop", func() bool {
+		ts.mu.Lock()
+		defer ts.mu.Unlock()
+		loop = ts.loop
+		return loop != nil
+	})
+	loop.forced.Store(true)
+	c := dialProxy(t, ts.addr)
+	defer c.Close()
+	if r, _ := request5(t, c, connectReq(t, echoServer(t))...); r != socks5.Succeeded {
+		t.Fatalf("reply %v", r)
+	}
+	expectClosed(t, c)
+	// The record follows the session's end in the counters.
+	var closed []string
+	testkit.WaitFor(t, "the session's record", func() bool {
+		for _, l := range rec.take() {
+			if strings.Contains(l, `"session closed"`) {
+				closed = append(closed, l)
+			}
+		}
+		return len(closed) > 0
+	})
+	if len(closed) != 1 || !strings.HasSuffix(closed[0], ` err="closed by shutdown"`) {
+		t.Errorf("session records %q, want one closed by shutdown", closed)
 	}
 }
 

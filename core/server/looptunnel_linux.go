@@ -1191,11 +1191,12 @@ func (l *evloop) graduate(t *ltun) {
 	s.mu.Lock()
 	if l.forced.Load() {
 		// Shutdown is closing the sessions and may have passed the
-		// goroutine path's already.
+		// goroutine path's already: this one is closed by it too, and
+		// its record says so, as theirs do.
 		s.mu.Unlock()
 		cc.Close()
 		up.Close()
-		l.closeTunnel(t, nil)
+		l.closeTunnel(t, errForcedClose)
 		return
 	}
 	l.drop(t)
