@@ -53,8 +53,10 @@ type asyncPlan struct {
 	connect string
 	chain   route.Chain
 	// decideAfter: d is answered this long after the Connect began,
-	// whether it ended or not (Route cancels its Dial then).
+	// whether it ended or not (Route cancels its Dial then); decided,
+	// when set, is called once d has been (Route: its Dial ended).
 	decideAfter time.Duration
+	decided     func()
 	// own: the router dials connect itself (net.Dial, no chain) and
 	// answers Committed with that connection.
 	own bool
@@ -161,6 +163,9 @@ func (r *asyncRouter) Route(ctx context.Context, req *route.Request) (route.Deci
 		sleep(ctx, p.decideAfter)
 		cancel()
 		<-done
+		if p.decided != nil {
+			p.decided()
+		}
 	case p.connect != "":
 		conn, derr := req.Dial(ctx, p.connect, p.chain)
 		if derr != nil {
@@ -263,7 +268,12 @@ func (p *asyncPending) start() {
 	connector := p.req.Connect
 	p.mu.Unlock()
 	if p.plan.decideAfter > 0 {
-		time.AfterFunc(p.plan.decideAfter, func() { p.answer(p.plan.d, nil) })
+		time.AfterFunc(p.plan.decideAfter, func() {
+			p.answer(p.plan.d, nil)
+			if p.plan.decided != nil {
+				p.plan.decided()
+			}
+		})
 	}
 	called := make(chan struct{})
 	p.r.connects.Add(1)

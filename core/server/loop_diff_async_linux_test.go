@@ -17,6 +17,7 @@ func asyncPlans(u *upstreams) map[string]asyncPlan {
 	deadHop := route.MakeChain("socks5://" + u.refused.String())
 	reject := route.Decision{Verdict: route.Reject}
 	toEcho := route.Direct(echo)
+	lagDecided := u.holdLag()
 	return map[string]asyncPlan{
 		"fwd.test":                   {d: route.Direct(echo)},
 		"fwd-name.test":              {d: route.Direct("echo.test:80")},
@@ -43,8 +44,8 @@ func asyncPlans(u *upstreams) map[string]asyncPlan {
 		"active-then-forward.test":   {connect: "sink.test:80", then: &toEcho},
 		"own.test":                   {connect: echo, own: true},
 		"late-own.test":              {connect: echo, own: true, late: 500 * time.Millisecond},
-		"decided-connecting.test":    {connect: "lag.test:80", decideAfter: 10 * time.Millisecond, d: route.Direct("echo.test:80")},
-		"decided-connecting-ip.test": {connect: "lag.test:80", decideAfter: 10 * time.Millisecond, d: toEcho},
+		"decided-connecting.test":    {connect: "lag.test:80", decideAfter: 10 * time.Millisecond, d: route.Direct("echo.test:80"), decided: lagDecided},
+		"decided-connecting-ip.test": {connect: "lag.test:80", decideAfter: 10 * time.Millisecond, d: toEcho, decided: lagDecided},
 		"never.test":                 {never: true},
 		"slow-fwd.test":              {d: route.Direct(echo), wait: 100 * time.Millisecond},
 		"late.test":                  {d: route.Direct(echo), late: 500 * time.Millisecond},

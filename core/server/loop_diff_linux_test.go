@@ -91,6 +91,21 @@ type upstreams struct {
 	mu                          sync.Mutex
 	log                         []string // what each ended upstream connection saw
 	open                        atomic.Int64
+	lag                         atomic.Pointer[chan struct{}] // holdLag's gate
+}
+
+// holdLag makes lag.test's lookups wait until the returned function is
+// called (or their context ends), for a router that decides while it
+// connects there: the decision comes first however late a loaded machine
+// runs its timer (a CI flake: a lookup 50 ms late finished before a
+// decision 10 ms late, and the goroutine path's Route closed the
+// connection the loop's router took as its answer). The router built
+// last holds it: the cases run one at a time.
+func (u *upstreams) holdLag() func() {
+	gate := make(chan struct{})
+	u.lag.Store(&gate)
+	var once sync.Once
+	return func() { once.Do(func() { close(gate) }) }
 }
 
 func (u *upstreams) record(kind string, got []byte, err error) {
@@ -262,7 +277,8 @@ func hangingPort(t testing.TB) netip.AddrPort {
 // diffDialer is the real dialer with a few test names: *.test names are
 // the upstreams (looked up without a resolver, then checked by the real
 // block policy), nx.invalid does not resolve, slow.test answers only
-// when the half-open phase ends, lag.test is echo.test 50 ms late.
+// when the half-open phase ends, lag.test is echo.test once a decision
+// given while it is looked up lets it go on (holdLag), or 50 ms late.
 type diffDialer struct {
 	*dial.Dialer
 	u *upstreams
@@ -297,8 +313,17 @@ func (d diffDialer) name(ctx context.Context, a addr.Addr) (addr.Addr, error) {
 		<-ctx.Done()
 		return a, &dial.Error{Kind: dial.Timeout, Err: ctx.Err()}
 	case "lag.test":
-		// The echo upstream, 50 ms late.
-		if !sleep(ctx, 50*time.Millisecond) {
+		// The echo upstream, once the decision that supersedes the
+		// connect has been given, or 50 ms late.
+		if gate := d.u.lag.Load(); gate != nil {
+			select {
+			case <-ctx.Done():
+			case <-*gate:
+			}
+		} else {
+			sleep(ctx, 50*time.Millisecond)
+		}
+		if ctx.Err() != nil {
 			return a, &dial.Error{Kind: dial.Timeout, Err: ctx.Err()}
 		}
 		ap = d.u.echo
