@@ -46,7 +46,11 @@ func ParseNameservers(csv string) ([]netip.AddrPort, error) {
 
 // newResolver returns the resolver for a --nameserver list: Go's own DNS
 // client, sending every query to the listed servers in turn (one server
-// per connection attempt of the Go resolver, round robin).
+// per connection attempt of the Go resolver, round robin). Each
+// connection is closed when the context it was made for ends: Go's client
+// waits for an answer until its own timeout (5 s by default) whatever the
+// context says, so a request that ended (its deadline, the client gone,
+// Shutdown) would otherwise keep a socket and a goroutine that long.
 func newResolver(servers []netip.AddrPort) *net.Resolver {
 	var next atomic.Uint32
 	var d net.Dialer
@@ -54,7 +58,14 @@ func newResolver(servers []netip.AddrPort) *net.Resolver {
 		PreferGo: true,
 		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			i := int(next.Add(1)-1) % len(servers)
-			return d.DialContext(ctx, network, servers[i].String())
+			c, err := d.DialContext(ctx, network, servers[i].String())
+			if err != nil {
+				return nil, err
+			}
+			// The resolver closes c itself when it is done with it; a
+			// second Close once the context ends then does nothing.
+			context.AfterFunc(ctx, func() { c.Close() })
+			return c, nil
 		},
 	}
 }
