@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -201,6 +202,22 @@ func resetEitherWay(r *diffResult) {
 	r.stats = txPattern.ReplaceAllString(r.stats, "")
 }
 
+// greetingResetEitherWay is resetEitherWay for a client that resets right
+// after its greeting: the reset may also come before the server's first
+// read, which then fails having read nothing (the kernel drops the
+// unread greeting with the reset), and the server ends the connection
+// without a record, on either path (a CI flake: rx 3 and the record
+// against rx 0 and none). Those two outcomes, exactly, are taken alike.
+func greetingResetEitherWay(r *diffResult) {
+	resetEitherWay(r)
+	const read = `DEBUG "socks5: request failed" client="ADDR" err="RESET"`
+	if strings.Contains(r.stats, " rx=3 ") && slices.Equal(r.logs, []string{read}) ||
+		strings.Contains(r.stats, " rx=0 ") && len(r.logs) == 0 {
+		r.stats = rxPattern.ReplaceAllString(r.stats, " rx=(3, or 0 if reset first) ")
+		r.logs = []string{"(the greeting's record, or none if reset first)"}
+	}
+}
+
 // handCases are written from socks.go and http.go, a case per branch.
 func handCases(u *upstreams) []diffCase {
 	echo, sink, closer, refused := u.echo, u.sink, u.closer, u.refused
@@ -213,7 +230,7 @@ func handCases(u *upstreams) []diffCase {
 		{name: "socks5/sink", ops: []diffOp{w(cat(s5greet(0), s5ip(1, sink), []byte("abc"))), r(12), w([]byte("def")), shut()}},
 		{name: "socks5/upstream-closes-first", ops: []diffOp{w(cat(s5greet(0), s5ip(1, closer))), r(12 + 3), wait(20 * time.Millisecond), w([]byte("late")), shut()}},
 		{name: "socks5/client-resets-in-session", ops: []diffOp{w(cat(s5greet(0), s5ip(1, sink))), r(12), w([]byte("x")), rst()}},
-		{name: "socks5/reset-with-greeting", ops: []diffOp{w(s5greet(0)), rst()}, racy: resetEitherWay},
+		{name: "socks5/reset-with-greeting", ops: []diffOp{w(s5greet(0)), rst()}, racy: greetingResetEitherWay},
 		{name: "socks5/client-resets-in-handshake", ops: []diffOp{w(s5greet(0)), r(2), rst()}},
 		{name: "socks5/client-resets-after-request", ops: []diffOp{w(cat(s5greet(0), s5name(1, "slow.test", 80))), wait(20 * time.Millisecond), rst()}, conf: shortTimeout},
 		{name: "socks5/refused", ops: []diffOp{w(cat(s5greet(0), s5ip(1, refused)))}},
