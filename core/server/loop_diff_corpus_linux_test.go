@@ -144,13 +144,15 @@ func waitGauge(cond func(s *Server) bool) diffOp {
 // connection has done what it will do with the sent bytes its client
 // wrote, so that the client's next act (more bytes, a reset) does not
 // race the server's answer: the server has ended the half-open phase
-// (answered and closed, or started a session), or it has read every
-// byte without a complete request (Request not counted) and so waits
-// for more or is failing the handshake at once, for which slack more is
-// left, as the pause before this step leaves it after the write. A
-// parsed request is answered before the half-open phase ends (at the
-// latest by the timeout), however long a loaded machine takes.
-func answered(sent int, slack time.Duration) diffOp {
+// (answered and closed, or started a session); or, on --http, written
+// its one answer (an error page is followed by a linger that waits for
+// the client); or it has read every byte without a complete request
+// (Request not counted) and so waits for more or is failing the
+// handshake at once, for which slack more is left, as the pause before
+// this step leaves it after the write. A parsed request is answered
+// before the half-open phase ends (at the latest by the timeout),
+// however long a loaded machine takes.
+func answered(sent int, http bool, slack time.Duration) diffOp {
 	return diffOp{act: func(s *Server, _ config.Config, _ Dialer) {
 		st := s.stats
 		deadline := time.Now().Add(10 * time.Second)
@@ -159,7 +161,7 @@ func answered(sent int, slack time.Duration) diffOp {
 			// first: ServerRx is loaded before HalfOpen, so that a
 			// connection not yet accepted is not taken for one ended.
 			rx := st.ServerRx.Load()
-			if rx > 0 && st.HalfOpen.Load() == 0 {
+			if rx > 0 && st.HalfOpen.Load() == 0 || http && st.ServerTx.Load() > 0 {
 				return
 			}
 			if rx >= uint64(sent) && st.Request.Load() == 0 {
@@ -698,10 +700,10 @@ func genCases(u *upstreams, n int, seed uint64, pause time.Duration) []diffCase 
 		case 0:
 			ops = append(ops, shut())
 		case 1:
-			ops = append(ops, wait(pause), answered(len(msg), pause), w([]byte("more")), shut())
+			ops = append(ops, wait(pause), answered(len(msg), isHTTP, pause), w([]byte("more")), shut())
 			racy = lateEitherWay
 		default:
-			ops = append(ops, wait(pause), answered(len(msg), pause), rst())
+			ops = append(ops, wait(pause), answered(len(msg), isHTTP, pause), rst())
 			racy = lateEitherWay
 		}
 		if isHTTP {
@@ -765,7 +767,7 @@ func FuzzLoopDiff(f *testing.F) {
 		}
 		ops := []diffOp{op, shut()}
 		if mode&8 != 0 {
-			ops = []diffOp{op, wait(20 * time.Millisecond), answered(len(in), 20*time.Millisecond), rst()}
+			ops = []diffOp{op, wait(20 * time.Millisecond), answered(len(in), mode&1 != 0, 20*time.Millisecond), rst()}
 		}
 		if mode&1 != 0 {
 			ops = onHTTP(ops...)
