@@ -131,10 +131,10 @@ func asyncCases(u *upstreams) []diffCase {
 		c("http/active-chain", nil, onHTTP(w(httpConnectHead("active-chain.test:80")), r(connectOK), shut())...),
 		c("http/timeout-routing", shortTimeout, onHTTP(w(httpConnectHead("never.test:80")))...),
 		c("http/timeout-active", shortTimeout, onHTTP(w(httpConnectHead("active-hang.test:80")))...),
-		c("shutdown/routing", nil, greeted("never.test"), wait(10*time.Millisecond), diffOp{stop: 100 * time.Millisecond}),
-		c("shutdown/active-lookup", nil, greeted("active-slow.test"), wait(20*time.Millisecond), diffOp{stop: 100 * time.Millisecond}),
-		c("shutdown/active-connect", nil, greeted("active-hang.test"), wait(20*time.Millisecond), diffOp{stop: 100 * time.Millisecond}),
-		c("shutdown/http-routing", nil, onHTTP(w(httpConnectHead("never.test:80")), wait(10*time.Millisecond), diffOp{stop: 100 * time.Millisecond})...),
+		c("shutdown/routing", nil, greeted("never.test"), wait(10*time.Millisecond), requestSeen(), diffOp{stop: 100 * time.Millisecond}),
+		c("shutdown/active-lookup", nil, greeted("active-slow.test"), wait(20*time.Millisecond), requestSeen(), diffOp{stop: 100 * time.Millisecond}),
+		c("shutdown/active-connect", nil, greeted("active-hang.test"), wait(20*time.Millisecond), requestSeen(), diffOp{stop: 100 * time.Millisecond}),
+		c("shutdown/http-routing", nil, onHTTP(w(httpConnectHead("never.test:80")), wait(10*time.Millisecond), requestSeen(), diffOp{stop: 100 * time.Millisecond})...),
 		// SetRouter while a decision is in flight: the old router's
 		// answer applies to its request; the next request is the new
 		// router's.

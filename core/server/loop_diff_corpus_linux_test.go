@@ -129,6 +129,21 @@ func sessionStarted() diffOp {
 	return waitGauge(func(s *Server) bool { return s.stats.Sessions.Load() > 0 })
 }
 
+// requestSeen and bytesSeen wait (boundedly) until the server has parsed
+// the case's request, or read n bytes of it: a step that acts on the
+// server in some state of its handshake (Shutdown while it routes,
+// resolves or reads) comes once it is in that state, not a fixed pause
+// after the client's write, which a loaded machine outlasted (CI
+// flakes: shutdown/in-greeting and async/shutdown/http-routing, the
+// connection not yet accepted on one path when Shutdown came).
+func requestSeen() diffOp {
+	return waitGauge(func(s *Server) bool { return s.stats.Request.Load() > 0 })
+}
+
+func bytesSeen(n int) diffOp {
+	return waitGauge(func(s *Server) bool { return s.stats.ServerRx.Load() >= uint64(n) })
+}
+
 // waitGauge waits (boundedly) until cond holds for the server: the
 // gauges say what it has done with bytes the client sent.
 func waitGauge(cond func(s *Server) bool) diffOp {
@@ -246,7 +261,7 @@ func handCases(u *upstreams) []diffCase {
 		{name: "socks5/connect-timeout", ops: []diffOp{w(cat(s5greet(0), s5ip(1, u.hang)))}, conf: shortTimeout},
 		{name: "socks4/connect-timeout", ops: []diffOp{w(s4ip(u.hang, ""))}, conf: shortTimeout},
 		{name: "http/connect-timeout", ops: onHTTP(w(httpConnectHead(u.hang.String()))), conf: shortTimeout},
-		{name: "shutdown/connecting", ops: []diffOp{w(cat(s5greet(0), s5ip(1, u.hang))), wait(10 * time.Millisecond), {stop: 100 * time.Millisecond}}},
+		{name: "shutdown/connecting", ops: []diffOp{w(cat(s5greet(0), s5ip(1, u.hang))), wait(10 * time.Millisecond), requestSeen(), {stop: 100 * time.Millisecond}}},
 		{name: "socks5/timeout-in-greeting", ops: []diffOp{w([]byte{5, 2, 0})}, conf: shortTimeout},
 		{name: "socks5/timeout-in-request", ops: []diffOp{w(s5greet(0)), r(2), w([]byte{5, 1, 0})}, conf: shortTimeout},
 		{name: "socks5/timeout-before-anything", ops: []diffOp{wait(time.Millisecond)}, conf: shortTimeout},
@@ -287,14 +302,14 @@ func handCases(u *upstreams) []diffCase {
 		{name: "socks5/client-bulk", ops: []diffOp{w(cat(s5greet(0), s5ip(1, sink))), r(12), w(bytes.Repeat([]byte("u"), 3*bulkSize)), shut()}},
 		{name: "socks5/client-bulk-pipelined", ops: []diffOp{w(cat(s5greet(0), s5ip(1, sink), bytes.Repeat([]byte("v"), 2000))), shut()}},
 		{name: "socks5/bulk-pipe", conf: func(c *config.Config) { c.Pipe = true }, ops: []diffOp{w(cat(s5greet(0), s5name(1, "bulk.test", 80))), r(12 + bulkSize), shut()}},
-		{name: "shutdown/in-greeting", ops: []diffOp{w([]byte{5, 2}), wait(10 * time.Millisecond), {stop: 100 * time.Millisecond}}},
+		{name: "shutdown/in-greeting", ops: []diffOp{w([]byte{5, 2}), wait(10 * time.Millisecond), bytesSeen(2), {stop: 100 * time.Millisecond}}},
 		{name: "shutdown/after-greeting", ops: []diffOp{w(s5greet(0)), r(2), {stop: 100 * time.Millisecond}}},
-		{name: "shutdown/resolving", ops: []diffOp{w(cat(s5greet(0), s5name(1, "slow.test", 80))), wait(10 * time.Millisecond), {stop: 100 * time.Millisecond}}},
+		{name: "shutdown/resolving", ops: []diffOp{w(cat(s5greet(0), s5name(1, "slow.test", 80))), wait(10 * time.Millisecond), requestSeen(), {stop: 100 * time.Millisecond}}},
 		{name: "shutdown/session", ops: []diffOp{w(ok5), r(12), w([]byte("a")), r(1), sessionStarted(), {stop: 50 * time.Millisecond}}},
 		{name: "shutdown/session-idle", ops: []diffOp{w(ok5), r(12), sessionStarted(), {stop: time.Millisecond}}},
 		{name: "shutdown/session-bulk", ops: []diffOp{w(cat(s5greet(0), s5name(1, "bulk.test", 80))), r(12 + 100), sessionStarted(), {stop: 10 * time.Millisecond}}},
 		{name: "shutdown/session-pipe", conf: func(c *config.Config) { c.Pipe = true }, ops: []diffOp{w(ok5), r(12), sessionStarted(), {stop: 10 * time.Millisecond}}},
-		{name: "shutdown/http-head", ops: onHTTP(w([]byte("CONNECT x:1 HTTP/1.1\r\n")), wait(10*time.Millisecond), diffOp{stop: 100 * time.Millisecond})},
+		{name: "shutdown/http-head", ops: onHTTP(w([]byte("CONNECT x:1 HTTP/1.1\r\n")), wait(10*time.Millisecond), bytesSeen(len("CONNECT x:1 HTTP/1.1\r\n")), diffOp{stop: 100 * time.Millisecond})},
 		{name: "shutdown/http-session", ops: onHTTP(w(httpConnectHead(echo.String())), r(connectOK), sessionStarted(), diffOp{stop: 50 * time.Millisecond})},
 		{name: "reload/auth-required-before-greeting", ops: []diffOp{{}, reload(func(c *config.Config) { c.AuthRequired = true }), w(s5greet(0)), r(2)}},
 		{name: "reload/auth-dropped-after-greeting", conf: authRequired, ops: []diffOp{w(s5greet(0, 2)), r(2), reload(func(c *config.Config) { c.AuthRequired = false }), w(cat(s5auth("u", "p"), s5ip(1, echo))), shut()}},
