@@ -385,6 +385,9 @@ func handCases(u *upstreams) []diffCase {
 			c.conf(&conf)
 			if conf.Timeout < 1 {
 				bc.cut = deadlineCut(ops)
+				if c.name == "socks5/client-resets-after-request" {
+					bc.racy = func(r *diffResult) { racy(r); lateReplyEitherWay(r) }
+				}
 			}
 		}
 		split = append(split, bc)
@@ -539,6 +542,21 @@ func deadlineCut(ops []diffOp) func(r *diffResult) (bool, error) {
 			return true, fmt.Errorf("cut at byte %d of %d: %s", k, len(msg), strings.Join(bad, "; "))
 		}
 		return true, nil
+	}
+}
+
+// lateReplyEitherWay is for a client that resets shortly after its
+// SOCKS5 request, when sending it a byte at a time took it near the
+// short timeout: the timeout's 06 reply is written before the reset
+// arrives or fails on it, on either path (a CI flake of
+// client-resets-after-request/bytewise: tx 12 against 2, both timed
+// out). Only then, and only those two, are taken alike.
+func lateReplyEitherWay(r *diffResult) {
+	if len(r.client) != 1 || !strings.HasSuffix(r.client[0], " reset by client") || !strings.Contains(r.stats, " request=1 ") || !strings.Contains(r.stats, " reject_timeout=1 ") {
+		return
+	}
+	for _, tx := range []string{" tx=2 ", " tx=12 "} {
+		r.stats = strings.Replace(r.stats, tx, " tx=2, or 12 with the 06 reply ", 1)
 	}
 }
 
