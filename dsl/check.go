@@ -98,7 +98,7 @@ func (c *checker) load(name string, src []byte, from lexer.Position) {
 	}
 	c.files[key] = true
 	c.d.src[name] = src
-	f, err := parser.get().ParseBytes(name, src)
+	f, err := parseFile(name, src)
 	if err != nil {
 		x := parseDiag(err, src)
 		if x.Pos.Filename == "" {
