@@ -1,10 +1,12 @@
 package dsl
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -154,5 +156,24 @@ func TestLoadGarbageBound(t *testing.T) {
 	t.Logf("allocated %.1f MB, live after the load %.2f MB", float64(total)/1e6, float64(live)/1e6)
 	if total > 16e6 {
 		t.Fatalf("loading the heavy table allocated %.1f MB, over 16 MB", float64(total)/1e6)
+	}
+}
+
+// TestUpdateCollects checks that a table installed by an update is
+// followed by a collection: the previous table and the load's garbage go
+// then, not when the heap next doubles, so that reloads do not pile up.
+func TestUpdateCollects(t *testing.T) {
+	e, err := LoadFile(heavyTable(t, 100), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if err := e.Update(context.Background(), "", "", []byte("route { any => direct }")); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if n := after.NumForcedGC - before.NumForcedGC; n != 1 {
+		t.Fatalf("%d collections forced by an update, want 1", n)
 	}
 }
