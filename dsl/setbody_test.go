@@ -75,7 +75,8 @@ func setBodySources(t *testing.T) []string {
 // grammar gives for the same source.
 func TestParseFileIsTheGrammar(t *testing.T) {
 	scanned := 0
-	for _, src := range setBodySources(t) {
+	srcs := setBodySources(t)
+	for _, src := range srcs {
 		if _, bodies := scanSetBodies("t.nrt", []byte(src)); len(bodies) > 0 {
 			scanned++
 		}
@@ -84,6 +85,7 @@ func TestParseFileIsTheGrammar(t *testing.T) {
 		}
 	}
 	// The cases must reach the scan's path, not only the fallback.
+	t.Logf("%d sources, %d with sets read by the scan", len(srcs), scanned)
 	if scanned < 100 {
 		t.Fatalf("only %d sources had inline sets read by the scan", scanned)
 	}
