@@ -2,7 +2,6 @@ package http
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 
 	"github.com/neosocksd-go/neosocksd/core/addr"
@@ -137,7 +136,7 @@ func (h *RequestHead) Proxy() (ProxyRequest, error) {
 		}
 	}
 	for _, f := range fwd {
-		if !slices.ContainsFunc(p.Connection, func(t string) bool { return EqualFold(t, f.Name) }) {
+		if !p.lists(f.Name) {
 			p.Forward = append(p.Forward, f)
 		}
 	}
