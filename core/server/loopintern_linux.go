@@ -5,6 +5,7 @@ package server
 import (
 	"hash/maphash"
 	"strings"
+	"unsafe"
 )
 
 const (
@@ -40,26 +41,15 @@ type internTable struct {
 func newInternTable() *internTable { return &internTable{seed: maphash.MakeSeed()} }
 
 // str returns a string equal to b: the one kept for it, or a new one,
-// which is then kept. It does not keep b.
+// which is then kept. It does not keep b: clone reads the bytes through a
+// string view and keeps only a copy of them.
 func (it *internTable) str(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	if len(b) > internMaxLen {
-		return string(b)
-	}
-	slot := &it.slots[maphash.Bytes(it.seed, b)%internSlots]
-	if *slot == string(b) { // compared without a conversion
-		return *slot
-	}
-	s := string(b)
-	*slot = s
-	return s
+	return it.clone(unsafe.String(unsafe.SliceData(b), len(b)))
 }
 
-// clone is str for a string: one equal to s that shares no memory with
-// it (the one kept for s, or a copy, which is then kept), so that a part
-// of a string the loop must not hold on to can outlive it.
+// clone returns a string equal to s that shares no memory with it (the
+// one kept for s, or a copy, which is then kept), so that a part of a
+// string the loop must not hold on to can outlive it.
 func (it *internTable) clone(s string) string {
 	if len(s) == 0 {
 		return ""
