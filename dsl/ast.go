@@ -271,6 +271,20 @@ var nrtLexer = lazy[*lexer.StatefulDefinition]{build: func() *lexer.StatefulDefi
 	})
 }}
 
+// tokenTypeSet holds the types of nrtLexer's tokens that the code reading
+// tokens itself tells apart (the set scan, the formatter, diagnostics).
+type tokenTypeSet struct {
+	str, raw, word, punct, space, comment lexer.TokenType
+}
+
+var tokenTypes = lazy[tokenTypeSet]{build: func() tokenTypeSet {
+	sym := nrtLexer.get().Symbols()
+	return tokenTypeSet{
+		str: sym["String"], raw: sym["Raw"], word: sym["Word"], punct: sym["Punct"],
+		space: sym["Whitespace"], comment: sym["Comment"],
+	}
+}}
+
 // parser is built on first use: building it takes about a megabyte and
 // 7 500 allocations, which a daemon that never loads a route table should
 // not keep resident from its start.

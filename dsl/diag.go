@@ -261,7 +261,7 @@ func openBrace(filename string, src []byte, end int) (lexer.Position, bool) {
 	if err != nil {
 		return lexer.Position{}, false
 	}
-	punct := nrtLexer.get().Symbols()["Punct"]
+	punct := tokenTypes.get().punct
 	var stack []lexer.Position
 	for {
 		tok, err := lx.Next()

@@ -63,7 +63,7 @@ func (f *formatter) collect(name string) {
 	if err != nil {
 		return
 	}
-	sym := nrtLexer.get().Symbols()
+	tt := tokenTypes.get()
 	prevLine := 0
 	for {
 		t, err := lx.Next()
@@ -71,9 +71,9 @@ func (f *formatter) collect(name string) {
 			return
 		}
 		switch t.Type {
-		case sym["Comment"]:
+		case tt.comment:
 			f.comments = append(f.comments, comment{line: t.Pos.Line, text: strings.TrimRight(t.Value, " \t\r"), own: prevLine != t.Pos.Line})
-		case sym["Whitespace"]:
+		case tt.space:
 		default:
 			prevLine = t.Pos.Line + strings.Count(t.Value, "\n")
 		}

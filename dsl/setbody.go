@@ -200,16 +200,3 @@ func blank(b []byte) {
 		}
 	}
 }
-
-// tokenTypeSet holds the types of the lexer's tokens the scan tells apart.
-type tokenTypeSet struct {
-	str, raw, word, punct, space, comment lexer.TokenType
-}
-
-var tokenTypes = lazy[tokenTypeSet]{build: func() tokenTypeSet {
-	sym := nrtLexer.get().Symbols()
-	return tokenTypeSet{
-		str: sym["String"], raw: sym["Raw"], word: sym["Word"], punct: sym["Punct"],
-		space: sym["Whitespace"], comment: sym["Comment"],
-	}
-}}
